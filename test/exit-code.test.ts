@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '..');
 
 function runPgtapSuites(dir: string) {
-  const env = { ...process.env, AIRLIFT_PGTAP_DIR: path.join(root, 'test', 'fixtures', dir) };
+  const env: NodeJS.ProcessEnv = { ...process.env, AIRLIFT_PGTAP_DIR: path.join(root, "test", "fixtures", dir) };
   delete env.TEST_DATABASE_URL;
   delete env.VITEST;
   delete env.VITEST_WORKER_ID;
