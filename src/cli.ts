@@ -128,7 +128,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    log.error({ err: error }, (error as Error)?.message ?? String(error));
+    // One clear line for people; the stack only at debug level.
+    process.stderr.write(`airlift: ${(error as Error)?.message ?? String(error)}\n`);
+    log.debug({ err: error }, 'failure details');
     process.exitCode = 1;
   }
 }

@@ -93,6 +93,8 @@ export async function bootstrapRoles(rootUrl: string): Promise<void> {
   try {
     await sql.unsafe(script);
   } catch (error) {
+    const connectionProblem = explainConnectionError(rootUrl, error);
+    if (connectionProblem) throw connectionProblem;
     throw new Error(
       `Could not create the airlift roles on ${describeUrl(rootUrl)}: ${(error as Error).message}. ` +
         'Set ROOT_DATABASE_URL to a role with CREATEROLE, or have a DBA run sql/bootstrap_roles.sql.',
@@ -142,6 +144,26 @@ export async function prepareDatabase(target: DatabaseTarget): Promise<void> {
 export async function releaseMigrationPools(): Promise<void> {
   const { clearAllPools } = (await import('graphile-migrate/dist/pgReal.js')) as { clearAllPools(): void };
   clearAllPools();
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'EAI_AGAIN']);
+
+/**
+ * A clear error for a server that cannot be reached or refuses the login,
+ * naming the server (never the password); undefined for other errors.
+ */
+export function explainConnectionError(url: string, error: unknown): Error | undefined {
+  const e = error as { code?: string; message?: string };
+  if (e?.code && CONNECTION_ERRORS.has(e.code)) {
+    return new Error(`Cannot reach PostgreSQL at ${describeUrl(url)} (${e.code}). Is the server running, and is DATABASE_URL right?`);
+  }
+  if (e?.code === '28P01' || e?.code === '28000') {
+    return new Error(`PostgreSQL at ${describeUrl(url)} refused the login: ${e.message}. Check the user and password in DATABASE_URL.`);
+  }
+  if (e?.code === '3D000') {
+    return new Error(`PostgreSQL at ${describeUrl(url)}: ${e.message}. Create the database first, or fix DATABASE_URL.`);
+  }
+  return undefined;
 }
 
 /** A URL safe to print: the password is never shown. */

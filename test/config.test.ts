@@ -1,0 +1,36 @@
+/** Environment validation: defaults, and errors that name the variable. */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, loadEnvironment } from '../src/config.ts';
+
+describe('loadEnvironment', () => {
+  it('defaults to the embedded server under .airlift', () => {
+    const env = loadEnvironment({});
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.AIRLIFT_DATA_DIR).toBe(path.resolve('.airlift'));
+    expect(env.AIRLIFT_DATABASE_NAME).toBe('airlift');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadEnvironment({ DATABASE_URL: '' }).DATABASE_URL).toBeUndefined();
+  });
+
+  it('accepts postgres and postgresql URLs', () => {
+    expect(loadEnvironment({ DATABASE_URL: 'postgresql://u@h/db' }).DATABASE_URL).toBe('postgresql://u@h/db');
+  });
+
+  it('names each bad variable and what was expected', () => {
+    let error: unknown;
+    try {
+      loadEnvironment({ DATABASE_URL: 'mysql://h/db', AIRLIFT_DATABASE_NAME: 'Bad-Name', AIRLIFT_LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const message = (error as Error).message;
+    expect(message).toContain('DATABASE_URL: expected a postgres:// or postgresql:// URL');
+    expect(message).toContain('AIRLIFT_DATABASE_NAME: expected a lower-case SQL identifier');
+    expect(message).toContain('AIRLIFT_LOG_LEVEL');
+    expect((error as ConfigurationError).exitCode).toBe(2);
+  });
+});
