@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:5c9623fd75881187aa416bfb7408443a4bf7a860
+--! Hash: sha1:1ec5af433045e2a96e968e0f3d577ff4a68cf8d6
 --! Message: foundation schema
 
 /*
@@ -293,7 +293,9 @@ begin
   -- Arguments name generated columns: NEW holds null for them in a BEFORE
   -- trigger, so they are left out of the comparison. A row that did not
   -- change keeps its updated_at, and so stays a no-op for the audit trail.
-  if (to_jsonb(new) - tg_argv - 'updated_at') is distinct from (to_jsonb(old) - tg_argv - 'updated_at') then
+  -- tg_argv is null, not an empty array, when the trigger has no arguments.
+  if (to_jsonb(new) - coalesce(tg_argv, '{}') - 'updated_at')
+     is distinct from (to_jsonb(old) - coalesce(tg_argv, '{}') - 'updated_at') then
     new.updated_at := now();
   end if;
   return new;
@@ -554,7 +556,8 @@ create index registrations_open_by_expiration_idx on app.registrations (expirati
 /* Why: "registrations by state and status", the status report and state dashboards. */
 create index registrations_by_state_status_idx on app.registrations (state_code, status)
   where deleted_at is null;
-/* Why: foreign key lookups and the client portfolio. */
+/* Why: foreign key lookups (a collaborator's delete sets these null) and the client portfolio. */
+create index registrations_assigned_to_idx on app.registrations (assigned_to_id);
 create index registrations_client_idx on app.registrations (client_id);
 create index registrations_product_idx on app.registrations (product_id);
 create index registrations_state_regulator_idx on app.registrations (state_regulator_id);
@@ -611,6 +614,9 @@ create trigger _100_set_updated_at before update on app.registrations
   for each row execute function app.tg__set_updated_at('state_code', 'lifecycle_stage', 'is_open', 'is_approved');
 create trigger _100_set_updated_at before update on app.attachments
   for each row execute function app.tg__set_updated_at();
+
+/* Why: deleting a collaborator sets account_manager_id null without scanning all clients. */
+create index clients_account_manager_idx on app.clients (account_manager_id);
 
 /* Why GIN: the search boxes over clients, products and agencies. */
 create index clients_search_idx on app.clients using gin (search_vector);
@@ -824,7 +830,6 @@ create table sync.checkpoints (
   constraint checkpoints_operation_type_is_known check (operation_type in ('differential_migration', 'sync_operation', 'validation')),
   constraint checkpoints_status_is_known check (status in ('pending', 'in_progress', 'completed', 'failed', 'paused')),
   constraint checkpoints_processed_within_total check (records_processed >= 0 and (records_total is null or records_processed <= records_total)),
-  constraint checkpoints_total_not_negative check (records_total >= 0),
   constraint checkpoints_batch_size_positive check (batch_size > 0),
   constraint checkpoints_completed_after_started check (completed_at > started_at),
   constraint checkpoints_completed_has_time check (status <> 'completed' or completed_at is not null),
@@ -897,7 +902,8 @@ create table sync.data_differentials (
   constraint data_differentials_comparison_type_is_known check (comparison_type in ('missing_records', 'conflicted_records', 'deleted_records')),
   constraint data_differentials_strategy_is_known check (resolution_strategy in ('source_wins', 'target_wins', 'manual_review', 'skip')),
   constraint data_differentials_legacy_ids_is_array check (jsonb_typeof(legacy_ids) = 'array'),
-  constraint data_differentials_count_matches_ids check (record_count = jsonb_array_length(legacy_ids)),
+  -- Guarded: jsonb_array_length() raises on a non-array, which would hide the array check's clearer error.
+  constraint data_differentials_count_matches_ids check (jsonb_typeof(legacy_ids) <> 'array' or record_count = jsonb_array_length(legacy_ids)),
   constraint data_differentials_resolved_has_time check (not resolved or resolved_at is not null)
 );
 comment on table sync.data_differentials is E'Differences found between a source snapshot and the target: records missing from the target, in conflict, or deleted at the source; and how each was resolved.';
@@ -1147,6 +1153,14 @@ where r.is_open
   and r.deleted_at is null
   and r.expiration_date between current_date and current_date + 90;
 comment on view report.registrations_expiring is E'Open registrations expiring in the next 90 days, bucketed by 30, 60 and 90 days: the renewal worklist. A plain view over the partial index on expiration date, so it is never stale.';
+comment on column report.registrations_expiring.registration_id is E'The registration.';
+comment on column report.registrations_expiring.airtable_id is E'Its Airtable record id.';
+comment on column report.registrations_expiring.client_name is E'Name of its client.';
+comment on column report.registrations_expiring.product_name is E'Name of the registered product.';
+comment on column report.registrations_expiring.agency_name is E'The regulating agency.';
+comment on column report.registrations_expiring.state_code is E'Two-letter state code.';
+comment on column report.registrations_expiring.status is E'Registration status.';
+comment on column report.registrations_expiring.expiration_date is E'The renewal deadline.';
 comment on column report.registrations_expiring.within_days is E'30, 60 or 90: the smallest window the expiration falls in.';
 comment on column report.registrations_expiring.days_until_expiration is E'Days from today to the expiration date.';
 
@@ -1156,6 +1170,9 @@ select count(*) filter (where within_days = 30) as within_30_days,
        count(*) as within_90_days
 from report.registrations_expiring;
 comment on view report.expiring_registration_counts is E'How many open registrations expire within 30, 60 and 90 days (cumulative).';
+comment on column report.expiring_registration_counts.within_30_days is E'Open registrations expiring in the next 30 days.';
+comment on column report.expiring_registration_counts.within_60_days is E'Open registrations expiring in the next 60 days (the 30 included).';
+comment on column report.expiring_registration_counts.within_90_days is E'Open registrations expiring in the next 90 days (the 60 included).';
 
 create function report.refresh_materialized_views() returns void
 language plpgsql volatile security definer

@@ -7,7 +7,7 @@
 -- (sync.status_transitions). That trigger also refuses with 23514, so every
 -- refusal here is matched on its exact message, which names the constraint.
 BEGIN;
-select plan(74);
+select plan(70);
 
 -- Fixture ids: runs 4001..4004 (4001 the run most rows belong to, 4002 the run
 -- that resolves quarantined records); jobs, id_map and differentials use

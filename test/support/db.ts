@@ -5,7 +5,7 @@
 import { inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { urlWithDatabase } from '../../src/db/embedded.ts';
-import { connect, quoteIdent } from '../../src/db/database.ts';
+import { bootstrapRoles, connect, quoteIdent } from '../../src/db/database.ts';
 
 export interface TestDatabase {
   name: string;
@@ -24,9 +24,12 @@ export async function cloneTestDatabase(): Promise<TestDatabase> {
   } finally {
     await admin.end();
   }
+  const url = urlWithDatabase(serverUrl, name);
+  // A clone does not inherit the template's database-level grants.
+  await bootstrapRoles(url);
   return {
     name,
-    url: urlWithDatabase(serverUrl, name),
+    url,
     drop: async () => {
       const sql = connect(serverUrl, { max: 1 });
       try {
