@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:1ec5af433045e2a96e968e0f3d577ff4a68cf8d6
+--! Hash: sha1:578729842e24a066cb1d48fe17e68f3a7f3503f3
 --! Message: foundation schema
 
 /*
@@ -167,16 +167,17 @@ as $$
 declare
   key_column text := coalesce(tg_argv[0], 'id');
   skipped text[] := audit.generated_columns(tg_relid);
+  who text := audit.acting_role();
+  actor text := audit.current_actor();
+  run bigint := audit.current_run_id();
 begin
+  -- Materialized: each row is turned into jsonb once, not once per use.
+  with inserted as materialized (
+    select to_jsonb(new_rows) - skipped as row_values from new_rows
+  )
   insert into audit.changes (table_name, record_id, op, new_values, db_role, actor, run_id)
-  select tg_table_schema || '.' || tg_table_name,
-         inserted.row_values ->> key_column,
-         'INSERT',
-         inserted.row_values,
-         audit.acting_role(),
-         audit.current_actor(),
-         audit.current_run_id()
-  from (select to_jsonb(new_rows) - skipped as row_values from new_rows) as inserted;
+  select tg_table_schema || '.' || tg_table_name, row_values ->> key_column, 'INSERT', row_values, who, actor, run
+  from inserted;
   return null;
 end;
 $$;
@@ -186,34 +187,45 @@ comment on function audit.tg__log_insert() is
 create or replace function audit.tg__log_update() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
+-- Enough memory to pair old and new rows of a large statement without spilling to disk.
+set work_mem = '64MB'
 as $$
 declare
   key_column text := coalesce(tg_argv[0], 'id');
   skipped text[] := audit.generated_columns(tg_relid);
+  who text := audit.acting_role();
+  actor text := audit.current_actor();
+  run bigint := audit.current_run_id();
 begin
   -- Old and new rows are paired on the primary key. A row whose key itself
   -- changed has no partner: it is recorded as the delete of the old key and
-  -- the insert of the new one, so nothing escapes the trail.
+  -- the insert of the new one, so nothing escapes the trail. The CTEs are
+  -- materialized so that each row becomes jsonb once (inlined, the planner
+  -- would recompute it in sort keys, filter and per changed column).
+  with before as materialized (
+    select row_values ->> key_column as record_id, row_values
+    from (select to_jsonb(old_rows) - skipped as row_values from old_rows) as o
+  ), after as materialized (
+    select row_values ->> key_column as record_id, row_values
+    from (select to_jsonb(new_rows) - skipped as row_values from new_rows) as n
+  )
   insert into audit.changes (table_name, record_id, op, old_values, new_values, changed_columns, db_role, actor, run_id)
   select tg_table_schema || '.' || tg_table_name,
-         coalesce(after.row_values, before.row_values) ->> key_column,
-         case when before.row_values is null then 'INSERT'
-              when after.row_values is null then 'DELETE'
+         coalesce(after.record_id, before.record_id),
+         case when before.record_id is null then 'INSERT'
+              when after.record_id is null then 'DELETE'
               else 'UPDATE' end,
          before.row_values,
          after.row_values,
-         case when before.row_values is not null and after.row_values is not null then
+         case when before.record_id is not null and after.record_id is not null then
            array(select column_name
-                 from jsonb_object_keys(after.row_values) as column_name
-                 where after.row_values -> column_name is distinct from before.row_values -> column_name
+                 from jsonb_each(after.row_values) as changed (column_name, value)
+                 where changed.value is distinct from before.row_values -> changed.column_name
                  order by column_name)
          end,
-         audit.acting_role(),
-         audit.current_actor(),
-         audit.current_run_id()
-  from (select to_jsonb(old_rows) - skipped as row_values from old_rows) as before
-  full join (select to_jsonb(new_rows) - skipped as row_values from new_rows) as after
-    on after.row_values -> key_column = before.row_values -> key_column
+         who, actor, run
+  from before
+  full join after on after.record_id = before.record_id
   -- an update that changes nothing is not a change
   where before.row_values is distinct from after.row_values;
   return null;
@@ -229,16 +241,16 @@ as $$
 declare
   key_column text := coalesce(tg_argv[0], 'id');
   skipped text[] := audit.generated_columns(tg_relid);
+  who text := audit.acting_role();
+  actor text := audit.current_actor();
+  run bigint := audit.current_run_id();
 begin
+  with deleted as materialized (
+    select to_jsonb(old_rows) - skipped as row_values from old_rows
+  )
   insert into audit.changes (table_name, record_id, op, old_values, db_role, actor, run_id)
-  select tg_table_schema || '.' || tg_table_name,
-         deleted.row_values ->> key_column,
-         'DELETE',
-         deleted.row_values,
-         audit.acting_role(),
-         audit.current_actor(),
-         audit.current_run_id()
-  from (select to_jsonb(old_rows) - skipped as row_values from old_rows) as deleted;
+  select tg_table_schema || '.' || tg_table_name, row_values ->> key_column, 'DELETE', row_values, who, actor, run
+  from deleted;
   return null;
 end;
 $$;
@@ -290,18 +302,21 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  -- Arguments name generated columns: NEW holds null for them in a BEFORE
-  -- trigger, so they are left out of the comparison. A row that did not
-  -- change keeps its updated_at, and so stays a no-op for the audit trail.
-  -- tg_argv is null, not an empty array, when the trigger has no arguments.
-  if (to_jsonb(new) - coalesce(tg_argv, '{}') - 'updated_at')
-     is distinct from (to_jsonb(old) - coalesce(tg_argv, '{}') - 'updated_at') then
+  -- A row that did not change keeps its updated_at, and so stays a no-op for
+  -- the audit trail. Generated columns (named by the trigger's arguments)
+  -- are null in NEW in a BEFORE trigger, so they are nulled in OLD too
+  -- before the rows are compared.
+  if tg_nargs = 0 then
+    if new is distinct from old then
+      new.updated_at := now();
+    end if;
+  elsif new is distinct from jsonb_populate_record(old, (select jsonb_object_agg(name, null) from unnest(tg_argv) as name)) then
     new.updated_at := now();
   end if;
   return new;
 end;
 $$;
-comment on function app.tg__set_updated_at() is E'BEFORE UPDATE row trigger: stamps updated_at when the row really changes and leaves it alone on a no-op update. Trigger arguments list the table''s generated columns.';
+comment on function app.tg__set_updated_at() is E'BEFORE UPDATE row trigger: stamps updated_at with now() when the row really changes (a value written to updated_at by hand counts as a change and is replaced) and leaves it alone on a no-op update. Trigger arguments list the table''s generated columns.';
 
 /*
  * The domain, normalized from the Delta registration-tracking base. Every
