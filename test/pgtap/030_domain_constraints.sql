@@ -352,7 +352,11 @@ select throws_ok(
  */
 select throws_ok(
   $$delete from app.clients where id = '20000000-0000-0000-0000-000000000002'$$,
-  '23503', 'update or delete on table "clients" violates foreign key constraint "products_client_id_fkey" on table "products"',
+  -- PostgreSQL 18 reports ON DELETE RESTRICT as restrict_violation (23001).
+  case when current_setting('server_version_num')::int >= 180000 then '23001' else '23503' end,
+  case when current_setting('server_version_num')::int >= 180000
+       then 'update or delete on table "clients" violates RESTRICT setting of foreign key constraint "products_client_id_fkey" on table "products"'
+       else 'update or delete on table "clients" violates foreign key constraint "products_client_id_fkey" on table "products"' end,
   'deleting a client that still has a product is refused (on delete restrict)'
 );
 select lives_ok(
