@@ -23,6 +23,12 @@ import {
 } from './db/database.ts';
 import { createLogger } from './log.ts';
 import { describeDatabase, formatDescription } from './db/describe.ts';
+import os from 'node:os';
+import { openSyncContext } from './sync/context.ts';
+import { createProgress } from './sync/progress.ts';
+import { PullFailed, runPull, type PullSummary } from './sync/pull.ts';
+import { formatStatus, statusReport } from './sync/status.ts';
+import { runWorker } from './sync/worker.ts';
 
 const log = createLogger();
 
@@ -118,6 +124,86 @@ program
       process.exitCode = code;
     });
   });
+
+program
+  .command('pull')
+  .description('Pull the base from Airtable into PostgreSQL once: incremental (records modified since the last run) unless --full.')
+  .option('--full', 'list every record, refresh formulas and lookups, and soft-delete rows whose record is gone')
+  .option('--table <names...>', 'only these tables (entity, Airtable table name or id)')
+  .action(async (options: { full?: boolean; table?: string[] }) => {
+    const context = await openSyncContext({ actor: `cli:${os.userInfo().username}`, log });
+    const abort = new AbortController();
+    const interrupt = () => abort.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    const progress = createProgress(log);
+    try {
+      const summary = await runPull({
+        sql: context.sql,
+        client: context.client,
+        mapping: context.mapping,
+        baseId: context.baseId,
+        mode: options.full ? 'full' : 'incremental',
+        tables: options.table,
+        actor: context.actor,
+        overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS,
+        log,
+        progress,
+        signal: abort.signal,
+      });
+      progress.stop();
+      process.stdout.write(formatPullSummary(summary));
+    } catch (error) {
+      progress.stop();
+      if (error instanceof PullFailed) {
+        process.stderr.write(`airlift: pull failed: ${error.message}\n  ${error.resumePoint}\n`);
+        process.exitCode = abort.signal.aborted ? 130 : 1;
+        return;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+      await context.close();
+    }
+  });
+
+program
+  .command('status')
+  .description('Last runs per table, counts, quarantine, lag and the next scheduled run.')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { json?: boolean }) => {
+    await withDatabase(async (target) => {
+      await prepareDatabase(target);
+      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+      try {
+        const report = await statusReport(sql);
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      } finally {
+        await sql.end();
+      }
+    });
+  });
+
+program
+  .command('worker')
+  .description('Run the scheduled sync (graphile-worker): incremental pulls every 5 minutes, a full pull nightly. Stops gracefully on SIGTERM.')
+  .action(async () => {
+    await runWorker({ log });
+  });
+
+function formatPullSummary(summary: PullSummary): string {
+  const run = summary.run;
+  const lines = [
+    `Run #${run.id} (${run.run_type}${summary.resumed ? ', resumed' : ''}) ${run.status}: fetched ${run.fetched} = ${run.inserted} inserted + ${run.updated} updated + ${run.unchanged} unchanged + ${run.quarantined} quarantined; ${run.deleted} soft-deleted`,
+    ...summary.tables.map(
+      (t) => `  ${t.entity.padEnd(17)} fetched ${String(t.fetched).padStart(7)}  +${t.inserted} ~${t.updated} =${t.unchanged} -${t.deleted} !${t.quarantined}`,
+    ),
+  ];
+  if (Number(run.quarantined) > 0) lines.push('Quarantined records are listed by `airlift status` (sync.record_errors); the next run retries them.');
+  for (const warning of summary.warnings) lines.push(`warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}
 
 export async function main(argv: string[]): Promise<void> {
   try {

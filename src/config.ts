@@ -19,6 +19,15 @@ const environmentSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier')
     .default('airlift'),
   AIRLIFT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AIRTABLE_TOKEN: z.string().min(1).optional(),
+  AIRTABLE_BASE_ID: z.string().regex(/^app[A-Za-z0-9]{14}$/, 'expected an Airtable base id like appXXXXXXXXXXXXXX').optional(),
+  AIRTABLE_ENDPOINT_URL: z.string().url('expected a URL such as https://api.airtable.com').default('https://api.airtable.com'),
+  AIRTABLE_RPS: z.coerce.number().positive('expected requests per second above 0').max(50, 'Airtable allows at most 50 requests a second per token').default(5),
+  AIRLIFT_MAPPING: z.string().min(1).optional(),
+  AIRLIFT_INCREMENTAL_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
+  AIRLIFT_CRON_INCREMENTAL: z.string().min(9).default('*/5 * * * *'),
+  AIRLIFT_CRON_FULL: z.string().min(9).default('0 3 * * *'),
+  AIRLIFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -29,6 +38,13 @@ export class ConfigurationError extends Error {
     super(message);
     this.name = 'ConfigurationError';
   }
+}
+
+/** The Airtable settings a pull needs, or a ConfigurationError naming what is missing. */
+export function requireAirtable(env: Environment): { token: string; baseId: string; endpointUrl: string; requestsPerSecond: number } {
+  const missing = (['AIRTABLE_TOKEN', 'AIRTABLE_BASE_ID'] as const).filter((key) => !env[key]);
+  if (missing.length) throw new ConfigurationError(`Bad configuration: ${missing.join(' and ')} must be set to reach Airtable`);
+  return { token: env.AIRTABLE_TOKEN!, baseId: env.AIRTABLE_BASE_ID!, endpointUrl: env.AIRTABLE_ENDPOINT_URL, requestsPerSecond: env.AIRTABLE_RPS };
 }
 
 /** Reads and validates the environment; throws ConfigurationError naming each bad variable. */

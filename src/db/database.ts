@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { Logger, migrate as graphileMigrate, type Settings } from 'graphile-migrate';
+import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from 'graphile-worker';
 import type { Environment } from '../config.ts';
 import { startEmbedded, urlWithDatabase, type EmbeddedServer } from './embedded.ts';
 
@@ -126,7 +127,11 @@ export async function migrationSettings(target: DatabaseTarget, quiet = true): P
   };
 }
 
-/** Bootstraps roles and applies every committed migration. */
+/**
+ * Bootstraps roles, applies every committed migration, and installs
+ * graphile-worker's schema (as the owner, so that the worker can run as
+ * airlift_sync without DDL rights).
+ */
 export async function prepareDatabase(target: DatabaseTarget): Promise<void> {
   await bootstrapRoles(target.rootUrl);
   try {
@@ -134,7 +139,20 @@ export async function prepareDatabase(target: DatabaseTarget): Promise<void> {
   } finally {
     await releaseMigrationPools();
   }
+  const ownerUrl = urlWithRole(target.databaseUrl, 'airlift_owner');
+  await runWorkerMigrations({ connectionString: ownerUrl, logger: quietWorkerLogger });
+  const sql = postgres(ownerUrl, { max: 1, onnotice: () => undefined });
+  try {
+    await sql.unsafe(await readFile(path.join(PROJECT_ROOT, 'sql', 'grant_worker.sql'), 'utf8'));
+  } finally {
+    await sql.end();
+  }
 }
+
+/** graphile-worker's logger, reduced to warnings and errors on stderr. */
+export const quietWorkerLogger = new WorkerLogger(() => (level, message) => {
+  if (level === 'error' || level === 'warning') process.stderr.write(`[graphile-worker] ${message}\n`);
+});
 
 /**
  * graphile-migrate keeps its pg pools open for a moment after use, and exits

@@ -118,23 +118,26 @@ select has_view('report', 'registrations_expiring', 'view report.registrations_e
 select has_view('report', 'expiring_registration_counts', 'view report.expiring_registration_counts exists');
 
 -- Audit triggers ---------------------------------------------------------------
--- Audited: every app table and every sync table but status_transitions.
+-- Audited: every app table and every sync table but the reference data that
+-- only migrations change (status_transitions, entities, entity_columns) and
+-- the workers' heartbeat table.
 select is_empty(
   $$select c.oid::regclass::text || ' lacks ' || t.name
       from pg_class c
       cross join (values ('_900_audit_insert'), ('_900_audit_update'), ('_900_audit_delete'), ('_900_audit_truncate')) as t (name)
      where c.relkind in ('r', 'p')
        and c.relnamespace in ('app'::regnamespace, 'sync'::regnamespace)
-       and c.oid <> 'sync.status_transitions'::regclass
+       and c.oid not in ('sync.status_transitions'::regclass, 'sync.entities'::regclass,
+                         'sync.entity_columns'::regclass, 'sync.worker_processes'::regclass)
        and not exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = t.name)$$,
-  'every app table and every sync table but status_transitions has the four _900_audit_* triggers');
+  'every app table and every sync control table has the four _900_audit_* triggers');
 select set_eq(
   $$select distinct tgrelid::regclass::text from pg_trigger where tgname like '\_900\_audit\_%'$$,
   $$values ('app.collaborators'), ('app.clients'), ('app.state_regulators'), ('app.products'),
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
-           ('sync.validation_reports'), ('sync.record_errors')$$,
-  'the audited tables are exactly the six app tables and the seven sync control tables');
+           ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings')$$,
+  'the audited tables are exactly the six app tables and the eight sync control tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,

@@ -1,0 +1,295 @@
+/**
+ * Airtable access for one base: records through the official `airtable`
+ * client (its `makeRequest`, so that each page's offset is ours to
+ * checkpoint), the Metadata API through a small fetch of our own (airtable.js
+ * cannot reach /v0/meta), one rate limiter shared by everything that talks
+ * to the base, and retrying taken over from airtable.js (its own 429 retry
+ * is unbounded and silent; it does not retry 5xx or network errors at all).
+ */
+import Airtable from 'airtable';
+import { z } from 'zod';
+
+export type AirtableErrorKind =
+  | 'authentication' // 401: wrong or revoked token
+  | 'not_found' // 403/404: wrong base or table, or no permission
+  | 'iterator_expired' // 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE
+  | 'rate_limited' // 429
+  | 'transient' // 5xx, network
+  | 'rejected'; // other 4xx: the request itself is wrong
+
+export class AirtableRequestError extends Error {
+  constructor(
+    readonly kind: AirtableErrorKind,
+    readonly type: string,
+    readonly statusCode: number | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AirtableRequestError';
+  }
+}
+
+function classify(error: unknown, what: string): AirtableRequestError {
+  const e = error as { error?: string; message?: string; statusCode?: number | null };
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : null;
+  const type = e?.error ?? 'UNKNOWN';
+  const detail = e?.message ?? String(error);
+  if (status === 401) return new AirtableRequestError('authentication', type, status, `Airtable refused the token (401) for ${what}: check AIRTABLE_TOKEN`);
+  if (status === 403 || status === 404) {
+    return new AirtableRequestError('not_found', type, status, `Airtable found no ${what} (${status} ${type}): check AIRTABLE_BASE_ID, the mapping's table ids, and the token's access to the base`);
+  }
+  if (status === 422 && type === 'LIST_RECORDS_ITERATOR_NOT_AVAILABLE') return new AirtableRequestError('iterator_expired', type, status, `the listing of ${what} expired (${type})`);
+  if (status === 429) return new AirtableRequestError('rate_limited', type, status, `Airtable rate limit reached (429) for ${what}`);
+  if (status === null || status >= 500) {
+    return new AirtableRequestError('transient', type, status, `Airtable ${status === null ? 'could not be reached' : `answered ${status}`} for ${what}: ${detail}`);
+  }
+  return new AirtableRequestError('rejected', type, status, `Airtable rejected the request for ${what} (${status} ${type}): ${detail}`);
+}
+
+/**
+ * Paces requests to one base: at most `requestsPerSecond` request starts in
+ * any window of a second (plus a small safety margin, since the server
+ * counts arrivals, not departures), and after a 429 nothing at all until the
+ * penalty has passed.
+ */
+export class RateLimiter {
+  private starts: number[] = [];
+  private blockedUntil = 0;
+  private queue: Promise<void> = Promise.resolve();
+  penalties = 0;
+
+  constructor(
+    readonly requestsPerSecond: number,
+    readonly penaltyMs = 30_000,
+    private readonly windowMs = 1_050,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!(requestsPerSecond > 0)) throw new Error(`requests per second must be positive, got ${requestsPerSecond}`);
+  }
+
+  /** Resolves when a request may start; requests are admitted in order. */
+  acquire(): Promise<void> {
+    const turn = this.queue.then(() => this.waitForSlot());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async waitForSlot(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (now < this.blockedUntil) {
+        await sleep(this.blockedUntil - now);
+        continue;
+      }
+      this.starts = this.starts.filter((t) => now - t < this.windowMs);
+      if (this.starts.length < this.requestsPerSecond) {
+        this.starts.push(now);
+        return;
+      }
+      await sleep(this.windowMs - (now - this.starts[0]) + 1);
+    }
+  }
+
+  /** Airtable answered 429: the base is closed to us for the penalty. */
+  penalise(): void {
+    this.penalties++;
+    this.blockedUntil = Math.max(this.blockedUntil, this.now() + this.penaltyMs);
+  }
+}
+
+const limiters = new Map<string, RateLimiter>();
+
+/** The one limiter of a base in this process, shared by every table and task. */
+export function limiterFor(baseId: string, requestsPerSecond: number, penaltyMs?: number): RateLimiter {
+  let limiter = limiters.get(baseId);
+  if (!limiter || limiter.requestsPerSecond !== requestsPerSecond) {
+    limiter = new RateLimiter(requestsPerSecond, penaltyMs);
+    limiters.set(baseId, limiter);
+  }
+  return limiter;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export interface AirtableClientOptions {
+  token: string;
+  baseId: string;
+  endpointUrl: string;
+  requestsPerSecond: number;
+  /** Wait after a 429 (Airtable's penalty is 30 s). */
+  rateLimitPenaltyMs?: number;
+  /** Attempts for a read that fails with 5xx or a network error. */
+  maxAttempts?: number;
+  /** First backoff delay; doubles each attempt, with jitter. */
+  backoffMs?: number;
+  requestTimeoutMs?: number;
+  /** Told about every retry, wait and penalty, for logs. */
+  onEvent?: (event: { kind: 'retry' | 'rate_limited'; attempt?: number; delayMs: number; reason: string }) => void;
+}
+
+export interface ListPageOptions {
+  offset?: string;
+  pageSize?: number;
+  filterByFormula?: string;
+}
+
+const recordEnvelope = z.object({
+  id: z.string(),
+  createdTime: z.string(),
+  fields: z.record(z.string(), z.unknown()),
+});
+export type AirtableRecord = z.infer<typeof recordEnvelope>;
+
+const pageSchema = z.object({
+  records: z.array(z.unknown()),
+  offset: z.string().optional(),
+});
+
+export interface RecordPage {
+  /** Records whose envelope is valid. */
+  records: AirtableRecord[];
+  /** Items that are not valid records: quarantined, never silently dropped. */
+  invalid: Array<{ item: unknown; reason: string }>;
+  offset?: string;
+}
+
+export interface MetadataField {
+  id: string;
+  name: string;
+  type: string;
+  options?: Record<string, unknown>;
+}
+export interface MetadataTable {
+  id: string;
+  name: string;
+  primaryFieldId?: string;
+  fields: MetadataField[];
+}
+
+const metadataSchema = z.object({
+  tables: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      primaryFieldId: z.string().optional(),
+      fields: z.array(z.object({ id: z.string(), name: z.string(), type: z.string(), options: z.record(z.string(), z.unknown()).optional() })),
+    }),
+  ),
+});
+
+export class AirtableClient {
+  readonly limiter: RateLimiter;
+  private readonly base: Airtable.Base;
+  requests = 0;
+
+  constructor(readonly options: AirtableClientOptions) {
+    this.limiter = limiterFor(options.baseId, options.requestsPerSecond, options.rateLimitPenaltyMs);
+    const airtable = new Airtable({
+      apiKey: options.token,
+      endpointUrl: options.endpointUrl,
+      noRetryIfRateLimited: true,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+    });
+    this.base = airtable.base(options.baseId);
+  }
+
+  /**
+   * Runs one read through the limiter, retrying what is worth retrying: a
+   * 429 waits for the penalty and goes on; 5xx and network errors back off
+   * exponentially, at most maxAttempts times. Everything else is thrown,
+   * classified.
+   */
+  private async read<T>(what: string, request: () => Promise<T>): Promise<T> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    const backoffMs = this.options.backoffMs ?? 1_000;
+    for (let attempt = 1; ; attempt++) {
+      await this.limiter.acquire();
+      this.requests++;
+      try {
+        return await request();
+      } catch (raw) {
+        const error = raw instanceof AirtableRequestError ? raw : classify(raw, what);
+        if (error.kind === 'rate_limited') {
+          this.limiter.penalise();
+          this.options.onEvent?.({ kind: 'rate_limited', delayMs: this.limiter.penaltyMs, reason: error.message });
+          attempt--; // a 429 is a wait, not a failed attempt
+          continue;
+        }
+        if (error.kind === 'transient' && attempt < maxAttempts) {
+          const delay = backoffMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+          this.options.onEvent?.({ kind: 'retry', attempt, delayMs: Math.round(delay), reason: error.message });
+          await sleep(delay);
+          continue;
+        }
+        if (error.kind === 'transient') {
+          throw new AirtableRequestError('transient', error.type, error.statusCode, `${error.message} (gave up after ${attempt} attempts)`);
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** One page of a table's records, fields keyed by field id. */
+  async listPage(tableId: string, options: ListPageOptions = {}): Promise<RecordPage> {
+    const params: Record<string, unknown> = { pageSize: options.pageSize ?? 100, returnFieldsByFieldId: true };
+    if (options.offset) params.offset = options.offset;
+    if (options.filterByFormula) params.filterByFormula = options.filterByFormula;
+    // GET, as airtable.js lists; POST .../listRecords (same parameters in a
+    // body) only when a long formula would push the URL past 16 kB.
+    const longUrl = (options.filterByFormula?.length ?? 0) > 15_000;
+    const response = await this.read(`table ${tableId} of base ${this.options.baseId}`, () =>
+      longUrl
+        ? this.base.makeRequest({ method: 'POST', path: `/${encodeURIComponent(tableId)}/listRecords`, body: params })
+        : this.base.makeRequest({ method: 'GET', path: `/${encodeURIComponent(tableId)}`, qs: params }),
+    );
+    const page = pageSchema.safeParse(response.body);
+    if (!page.success) {
+      throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', response.statusCode, `Airtable's answer for table ${tableId} is not a page of records: ${page.error.issues[0]?.message}`);
+    }
+    const records: AirtableRecord[] = [];
+    const invalid: RecordPage['invalid'] = [];
+    for (const item of page.data.records) {
+      const parsed = recordEnvelope.safeParse(item);
+      if (parsed.success) records.push(parsed.data);
+      else invalid.push({ item, reason: `not a valid record envelope: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'record'} ${i.message}`).join('; ')}` });
+    }
+    return { records, invalid, offset: page.data.offset };
+  }
+
+  /** The base's tables and fields, from the Metadata API. */
+  async metadata(): Promise<MetadataTable[]> {
+    const url = `${this.options.endpointUrl.replace(/\/$/, '')}/v0/meta/bases/${encodeURIComponent(this.options.baseId)}/tables`;
+    const what = `base ${this.options.baseId} (metadata)`;
+    const body = await this.read(what, async () => {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          headers: { Authorization: `Bearer ${this.options.token}` },
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 60_000),
+        });
+      } catch (error) {
+        throw classify({ error: 'CONNECTION_ERROR', message: (error as Error).message, statusCode: null }, what);
+      }
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (!response.ok) {
+        const err = (json as { error?: { type?: string; message?: string } | string })?.error;
+        throw classify(
+          { error: typeof err === 'string' ? err : err?.type, message: typeof err === 'object' ? err?.message : text.slice(0, 200), statusCode: response.status },
+          what,
+        );
+      }
+      return json;
+    });
+    const parsed = metadataSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', 200, `Airtable's metadata for base ${this.options.baseId} is not a list of tables`);
+    }
+    return parsed.data.tables;
+  }
+}

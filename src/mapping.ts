@@ -1,0 +1,243 @@
+/**
+ * The mapping from an Airtable base to the app schema: which Airtable table
+ * (by id) feeds which entity, which field (by id) feeds which column and how
+ * its cells convert, which fields are links, attachments, and the table's
+ * Last Modified field. Validated with zod at start-up; a bad mapping fails
+ * with a message naming the key and what was expected (exit code 2).
+ *
+ * Field ids live here, not in the database schema. The runner writes them to
+ * sync.entity_mappings before each run, and the SQL merge functions read
+ * them from there, so renaming a field in Airtable changes nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Sql } from 'postgres';
+import { z } from 'zod';
+import { ConfigurationError } from './config.ts';
+import { PROJECT_ROOT } from './db/database.ts';
+
+export const DEFAULT_MAPPING_FILE = path.join(PROJECT_ROOT, 'mappings', 'delta.json');
+
+/** How a cell converts to a column; each has the Airtable field types it accepts. */
+export const CONVERSIONS = {
+  text: ['singleLineText', 'multilineText', 'richText', 'email', 'phoneNumber', 'url', 'autoNumber', 'barcode', 'formula', 'rollup'],
+  select: ['singleSelect'],
+  multi_select: ['multipleSelects'],
+  date: ['date'],
+  timestamp: ['dateTime', 'createdTime', 'lastModifiedTime'],
+  money: ['currency', 'number', 'percent'],
+  integer: ['number', 'rating', 'count', 'autoNumber'],
+  checkbox: ['checkbox'],
+  collaborator: ['singleCollaborator'],
+  link: ['multipleRecordLinks'],
+  attachments: ['multipleAttachments'],
+  lookup_text: ['multipleLookupValues', 'lookup', 'rollup', 'formula'],
+} as const;
+export type Conversion = keyof typeof CONVERSIONS;
+
+const airtableId = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}[A-Za-z0-9]{14}$`), `expected an Airtable id like ${prefix}XXXXXXXXXXXXXX`);
+
+const conversionNames = Object.keys(CONVERSIONS) as [Conversion, ...Conversion[]];
+
+const fieldSchema = z
+  .object({
+    fieldId: airtableId('fld'),
+    name: z.string().min(1).describe('the field name, for humans; the mapping works by id'),
+    airtableType: z.string().min(1),
+    column: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a column name').optional(),
+    convert: z.enum(conversionNames),
+    linkedEntity: z.string().regex(/^[a-z_]+$/).optional(),
+    attachmentField: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  })
+  .strict();
+
+const tableSchema = z
+  .object({
+    entity: z.string().regex(/^[a-z_]+$/, 'expected an entity name such as registrations'),
+    tableId: airtableId('tbl'),
+    tableName: z.string().min(1),
+    target: z.string().regex(/^app\.[a-z_]+$/, 'expected app.<table>'),
+    lastModifiedFieldId: airtableId('fld'),
+    fields: z.array(fieldSchema).min(1),
+    /** Fields deliberately left unmapped (formulas, reverse links): their values stay in staging, and the drift check does not warn about them. */
+    unmappedFields: z.array(z.object({ fieldId: airtableId('fld'), name: z.string().min(1), why: z.string().min(1) }).strict()).default([]),
+  })
+  .strict();
+
+const mappingSchema = z
+  .object({
+    version: z.literal(1),
+    description: z.string().optional(),
+    baseId: airtableId('app').optional(),
+    tables: z.array(tableSchema).min(1),
+  })
+  .strict();
+
+export type FieldMapping = z.infer<typeof fieldSchema>;
+export type TableMapping = z.infer<typeof tableSchema>;
+export type Mapping = z.infer<typeof mappingSchema> & {
+  /** Tables in merge order: every table after the tables its links point to. */
+  mergeOrder: TableMapping[];
+};
+
+/** Checks what zod's shapes cannot: columns exist, conversions fit, links resolve. */
+function semanticProblems(mapping: z.infer<typeof mappingSchema>): string[] {
+  const problems: string[] = [];
+  const entities = new Set<string>();
+  const tableIds = new Set<string>();
+  mapping.tables.forEach((table, t) => {
+    const at = `tables.${t}`;
+    if (entities.has(table.entity)) problems.push(`${at}.entity: ${table.entity} is mapped twice`);
+    entities.add(table.entity);
+    if (tableIds.has(table.tableId)) problems.push(`${at}.tableId: ${table.tableId} is mapped twice`);
+    tableIds.add(table.tableId);
+    if (table.target !== `app.${table.entity}`) problems.push(`${at}.target: expected app.${table.entity} for entity ${table.entity}, got ${table.target}`);
+    const seenFields = new Set<string>();
+    const seenColumns = new Set<string>();
+    table.fields.forEach((field, f) => {
+      const key = `${at}.fields.${f}`;
+      if (seenFields.has(field.fieldId)) problems.push(`${key}.fieldId: ${field.fieldId} is mapped twice`);
+      seenFields.add(field.fieldId);
+      const accepted = CONVERSIONS[field.convert] as readonly string[];
+      if (!accepted.includes(field.airtableType)) {
+        problems.push(`${key}.convert: ${field.convert} cannot read an Airtable ${field.airtableType} field (it reads ${accepted.join(', ')})`);
+      }
+      if (field.convert === 'attachments') {
+        if (!field.attachmentField) problems.push(`${key}.attachmentField: required for attachments (the app.attachments field_name)`);
+        if (field.column) problems.push(`${key}.column: attachments go to app.attachments, not a column`);
+        return;
+      }
+      if (!field.column) {
+        problems.push(`${key}.column: required for convert ${field.convert}`);
+        return;
+      }
+      if (seenColumns.has(field.column)) problems.push(`${key}.column: ${field.column} is mapped twice`);
+      seenColumns.add(field.column);
+      if (field.convert === 'link' && !field.linkedEntity) problems.push(`${key}.linkedEntity: required for a link`);
+    });
+    table.unmappedFields.forEach((field, f) => {
+      if (seenFields.has(field.fieldId)) problems.push(`${at}.unmappedFields.${f}.fieldId: ${field.fieldId} is also mapped`);
+    });
+  });
+  mapping.tables.forEach((table, t) =>
+    table.fields.forEach((field, f) => {
+      if (field.linkedEntity && !entities.has(field.linkedEntity)) {
+        problems.push(`tables.${t}.fields.${f}.linkedEntity: ${field.linkedEntity} is not a mapped table`);
+      }
+    }),
+  );
+  return problems;
+}
+
+function mergeOrder(tables: TableMapping[]): TableMapping[] {
+  const byEntity = new Map(tables.map((t) => [t.entity, t]));
+  const ordered: TableMapping[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (table: TableMapping, trail: string[]) => {
+    if (state.get(table.entity) === 'done') return;
+    if (state.get(table.entity) === 'visiting') {
+      throw new ConfigurationError(`Bad mapping: links form a cycle (${[...trail, table.entity].join(' -> ')}); the merge order cannot be decided`);
+    }
+    state.set(table.entity, 'visiting');
+    for (const field of table.fields) {
+      const target = field.linkedEntity && byEntity.get(field.linkedEntity);
+      if (target && target !== table) visit(target, [...trail, table.entity]);
+    }
+    state.set(table.entity, 'done');
+    ordered.push(table);
+  };
+  for (const table of tables) visit(table, []);
+  return ordered;
+}
+
+/** Validates a parsed mapping; throws ConfigurationError naming each bad key. */
+export function parseMapping(raw: unknown, source = 'mapping'): Mapping {
+  const parsed = mappingSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`);
+    throw new ConfigurationError(`Bad mapping ${source}:\n  ${lines.join('\n  ')}`);
+  }
+  const problems = semanticProblems(parsed.data);
+  if (problems.length) throw new ConfigurationError(`Bad mapping ${source}:\n  ${problems.join('\n  ')}`);
+  return { ...parsed.data, mergeOrder: mergeOrder(parsed.data.tables) };
+}
+
+export async function loadMapping(file = DEFAULT_MAPPING_FILE): Promise<Mapping> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`Cannot read the mapping file ${file}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(`The mapping file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseMapping(raw, file);
+}
+
+/** What sync.entity_mappings stores for an entity: column -> field id, link targets, attachments. */
+export function entityMappingRow(table: TableMapping) {
+  const fieldIds: Record<string, string> = {};
+  const attachmentFields: Record<string, string> = {};
+  for (const field of table.fields) {
+    if (field.convert === 'attachments') attachmentFields[field.attachmentField!] = field.fieldId;
+    else fieldIds[field.column!] = field.fieldId;
+  }
+  return {
+    entity: table.entity,
+    table_id: table.tableId,
+    table_name: table.tableName,
+    field_ids: fieldIds,
+    attachment_field_ids: attachmentFields,
+    last_modified_field_id: table.lastModifiedFieldId,
+  };
+}
+
+interface CatalogueColumn {
+  entity: string;
+  column_name: string;
+  conversion: string;
+  linked_entity: string | null;
+}
+
+/**
+ * Checks a mapping against the entity catalogue in the database
+ * (sync.entities, sync.entity_columns): every entity has a merge, every
+ * column exists with the conversion the merge expects, links point where
+ * the foreign key does, attachments have an owner. Throws ConfigurationError.
+ */
+export async function checkMappingAgainstCatalogue(sql: Sql, mapping: Mapping, source = 'mapping'): Promise<void> {
+  const entities = await sql<{ entity: string; attachment_owner_column: string | null }[]>`
+    select entity, attachment_owner_column from sync.entities order by merge_rank, entity`;
+  const columns = await sql<CatalogueColumn[]>`select entity, column_name, conversion, linked_entity from sync.entity_columns`;
+  const known = new Map(entities.map((e) => [e.entity, e]));
+  const problems: string[] = [];
+  mapping.tables.forEach((table, t) => {
+    const entity = known.get(table.entity);
+    if (!entity) {
+      problems.push(`tables.${t}.entity: no merge for entity ${table.entity} (known: ${[...known.keys()].join(', ')})`);
+      return;
+    }
+    const entityColumns = new Map(columns.filter((c) => c.entity === table.entity).map((c) => [c.column_name, c]));
+    table.fields.forEach((field, f) => {
+      const key = `tables.${t}.fields.${f}`;
+      if (field.convert === 'attachments') {
+        if (!entity.attachment_owner_column) problems.push(`${key}.convert: ${table.entity} holds no attachments`);
+        return;
+      }
+      const column = entityColumns.get(field.column!);
+      if (!column) {
+        problems.push(`${key}.column: ${table.target} has no mapped column ${field.column} (it has ${[...entityColumns.keys()].sort().join(', ')})`);
+      } else if (column.conversion !== field.convert) {
+        problems.push(`${key}.convert: column ${field.column} takes convert ${column.conversion}, got ${field.convert}`);
+      } else if (column.linked_entity && column.linked_entity !== field.linkedEntity) {
+        problems.push(`${key}.linkedEntity: ${field.column} links to ${column.linked_entity}, got ${field.linkedEntity}`);
+      }
+    });
+  });
+  if (problems.length) throw new ConfigurationError(`Bad mapping ${source}:\n  ${problems.join('\n  ')}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * Everything a sync command or task needs, opened once: configuration,
+ * mapping, the database (migrated at start-up), a pool acting as
+ * airlift_sync with the actor set for the audit trail, and the Airtable
+ * client of the base.
+ */
+import { AirtableClient } from '../airtable/client.ts';
+import { loadMapping, DEFAULT_MAPPING_FILE, type Mapping } from '../mapping.ts';
+import { loadEnvironment, requireAirtable, type Environment } from '../config.ts';
+import { connect, prepareDatabase, resolveDatabase, type DatabaseTarget } from '../db/database.ts';
+import type { Logger } from '../log.ts';
+import type { Sql } from 'postgres';
+
+export interface SyncContext {
+  env: Environment;
+  target: DatabaseTarget;
+  /** Pool acting as airlift_sync; every change it makes is audited with the actor. */
+  sql: Sql;
+  mapping: Mapping;
+  client: AirtableClient;
+  baseId: string;
+  actor: string;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/** A connection URL whose sessions act as `role` with the given settings (libpq `options`). */
+export function urlWithSession(url: string, role: string, settings: Record<string, string> = {}): string {
+  const parsed = new URL(url);
+  const clean = (value: string) => value.replace(/[^A-Za-z0-9_.:@/-]/g, '_');
+  const options = [parsed.searchParams.get('options'), `-c role=${role}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${clean(v)}`)];
+  parsed.searchParams.set('options', options.filter(Boolean).join(' '));
+  return parsed.toString();
+}
+
+export async function openSyncContext(options: { actor: string; log: Logger; env?: Environment; poolSize?: number }): Promise<SyncContext> {
+  const env = options.env ?? loadEnvironment();
+  const airtable = requireAirtable(env);
+  const mapping = await loadMapping(env.AIRLIFT_MAPPING ?? DEFAULT_MAPPING_FILE);
+  const target = await resolveDatabase(env, (line) => options.log.debug({ component: 'postgres' }, line));
+  try {
+    await prepareDatabase(target);
+  } catch (error) {
+    await target.server?.stop();
+    throw error;
+  }
+  const sql = connect(urlWithSession(target.databaseUrl, 'airlift_sync', { 'airlift.actor': options.actor }), {
+    max: options.poolSize ?? 4,
+    connection: { application_name: `airlift ${options.actor}` },
+  });
+  const client = new AirtableClient({
+    ...airtable,
+    onEvent: (event) =>
+      options.log.warn({ baseId: airtable.baseId, ...event }, event.kind === 'rate_limited' ? 'rate limited: waiting out the penalty' : 'retrying'),
+  });
+  return {
+    env,
+    target,
+    sql,
+    mapping,
+    client,
+    baseId: airtable.baseId,
+    actor: options.actor,
+    log: options.log,
+    close: async () => {
+      await sql.end({ timeout: 5 });
+      await target.server?.stop();
+    },
+  };
+}

@@ -1,0 +1,405 @@
+/**
+ * A pull: Airtable to PostgreSQL for one base. TypeScript only moves pages;
+ * the SQL functions of migrations/fixtures/sync_functions.sql do the work.
+ *
+ *   lock the base -> resume an interrupted run or start one -> write the
+ *   mapping -> check drift -> for each table in merge order: list pages
+ *   (staged and checkpointed one round trip per page) -> merge -> sweep
+ *   deletes (full runs) -> finish the run.
+ *
+ * Killing the process anywhere leaves the run and its checkpoints behind;
+ * the next pull of the base resumes it from the last staged page (or lists
+ * again when Airtable expired the iterator), and since staging and merge are
+ * idempotent the result equals that of one clean run.
+ */
+import type { Sql } from 'postgres';
+import { AirtableRequestError, type AirtableClient, type RecordPage } from '../airtable/client.ts';
+import { checkMappingAgainstCatalogue, entityMappingRow, type Mapping, type TableMapping } from '../mapping.ts';
+import type { Logger } from '../log.ts';
+import { ConfigurationError } from '../config.ts';
+import { checkDrift } from './drift.ts';
+import { prepareRecords } from './records.ts';
+
+export type PullMode = 'full' | 'incremental';
+
+export interface PullProgress {
+  tableStarted(entity: string, tableName: string, expected: number | null): void;
+  pageStaged(entity: string, fetched: number): void;
+  tableFinished(entity: string, summary: TableSummary): void;
+}
+
+export interface PullOptions {
+  /** Pool connected as airlift_sync, with airlift.actor set for the session. */
+  sql: Sql;
+  client: AirtableClient;
+  mapping: Mapping;
+  baseId: string;
+  mode: PullMode;
+  /** Entities (or Airtable table names or ids) to pull; all mapped tables when absent. */
+  tables?: string[];
+  jobId?: string;
+  actor: string;
+  overlapSeconds: number;
+  log: Logger;
+  progress?: PullProgress;
+  /** Stops the pull at the next page boundary; the run stays resumable. */
+  signal?: AbortSignal;
+  /** Wait for another pull of the same base to finish instead of failing. */
+  waitForLock?: boolean;
+}
+
+export interface TableSummary {
+  entity: string;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  deleted: number;
+}
+
+export interface RunRow {
+  id: string;
+  run_type: PullMode;
+  status: string;
+  fetched: string;
+  inserted: string;
+  updated: string;
+  unchanged: string;
+  deleted: string;
+  quarantined: string;
+  started_at: Date;
+  finished_at: Date | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface PullSummary {
+  run: RunRow;
+  resumed: boolean;
+  tables: TableSummary[];
+  warnings: string[];
+}
+
+/** A pull that stopped: the run is on record as failed, with where it would resume. */
+export class PullFailed extends Error {
+  constructor(
+    message: string,
+    readonly runId: string | null,
+    readonly resumePoint: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'PullFailed';
+  }
+}
+
+interface CheckpointRow {
+  id: string;
+  status: string;
+  records_processed: string;
+  last_processed_id: string | null;
+  metadata: {
+    phase?: 'listing' | 'merged' | 'swept';
+    offset?: string | null;
+    since?: string | null;
+    high_water_mark?: string | null;
+    merge?: Record<string, number>;
+    untouched?: number;
+    rejected?: number;
+    deleted?: number;
+  };
+}
+
+function selectTables(mapping: Mapping, wanted?: string[]): TableMapping[] {
+  if (!wanted?.length) return mapping.mergeOrder;
+  const chosen = new Set<TableMapping>();
+  for (const name of wanted) {
+    const table = mapping.tables.find((t) => t.entity === name || t.tableId === name || t.tableName.toLowerCase() === name.toLowerCase());
+    if (!table) {
+      throw new PullFailed(
+        `no mapped table called ${name} (mapped: ${mapping.tables.map((t) => `${t.entity} / "${t.tableName}"`).join(', ')})`,
+        null,
+        'nothing was started',
+      );
+    }
+    chosen.add(table);
+  }
+  return mapping.mergeOrder.filter((t) => chosen.has(t));
+}
+
+/** Airtable formula text for a field reference; names with braces cannot be referenced. */
+function fieldReference(name: string): string {
+  if (name.includes('}')) throw new Error(`the field name "${name}" contains "}", which a formula cannot reference`);
+  return `{${name}}`;
+}
+
+async function resumePoint(sql: Sql, runId: string): Promise<string> {
+  const rows = await sql<{ entity_type: string; status: string; records_processed: string; last_processed_id: string | null; phase: string | null }[]>`
+    select entity_type, status, records_processed, last_processed_id, metadata ->> 'phase' as phase
+    from sync.checkpoints where run_id = ${runId} and operation_type = 'sync_operation' order by created_at`;
+  if (!rows.length) return `run ${runId} had not started a table; running again starts from the beginning`;
+  const open = rows.filter((r) => r.status !== 'completed');
+  const done = rows.filter((r) => r.status === 'completed').map((r) => r.entity_type);
+  const where = open
+    .map((r) => `${r.entity_type} after ${r.records_processed} records${r.last_processed_id ? ` (last ${r.last_processed_id})` : ''}${r.phase && r.phase !== 'listing' ? `, ${r.phase}` : ''}`)
+    .join('; ');
+  return `run ${runId} resumes at ${where || 'its end'}${done.length ? ` (done: ${done.join(', ')})` : ''}`;
+}
+
+export async function runPull(options: PullOptions): Promise<PullSummary> {
+  const { sql, client, mapping, baseId, log } = options;
+  const tables = selectTables(mapping, options.tables);
+  const entities = tables.map((t) => t.entity);
+
+  // One pull per base at a time, whoever starts it (worker, CLI): a session
+  // advisory lock on a reserved connection, released when the pull ends.
+  const lock = await sql.reserve();
+  const lockKey = `airlift:pull:${baseId}`;
+  let runId: string | null = null;
+  try {
+    const [{ locked }] = await lock<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${lockKey}, 0)) as locked`;
+    if (!locked) {
+      if (!options.waitForLock) throw new PullFailed(`another pull of base ${baseId} is running; try again when it ends`, null, 'nothing was started');
+      log.info({ baseId }, 'waiting for another pull of this base to finish');
+      await lock`select pg_advisory_lock(hashtextextended(${lockKey}, 0))`;
+    }
+    try {
+      await checkMappingAgainstCatalogue(sql, mapping);
+      const { run, resumed } = await openRun(options, entities);
+      runId = run.id;
+      log.info({ runId, mode: run.run_type, resumed, tables: entities }, resumed ? 'resuming run' : 'run started');
+      return await executeRun(options, run, resumed, tables);
+    } finally {
+      await lock`select pg_advisory_unlock(hashtextextended(${lockKey}, 0))`;
+    }
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw error;
+    if (error instanceof PullFailed && !error.runId && !runId) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (!runId) throw new PullFailed(message, null, 'nothing was started', error);
+    const interrupted = options.signal?.aborted;
+    const recorded = interrupted ? `interrupted (${message}); run again to resume` : message;
+    await sql`select sync.fail_run(${runId}, ${recorded})`.catch((e) => log.error({ err: e }, 'could not record the failed run'));
+    throw new PullFailed(message, runId, await resumePoint(sql, runId).catch(() => `run ${runId}`), error);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Resumes the base's interrupted run when it covers this request, else starts a new run. */
+async function openRun(options: PullOptions, entities: string[]): Promise<{ run: RunRow; resumed: boolean }> {
+  const { sql, baseId, mode } = options;
+  const [unfinished] = await sql<RunRow[]>`
+    select * from sync.runs
+    where status in ('running', 'failed') and run_type in ('full', 'incremental') and metadata ->> 'base_id' = ${baseId}
+    order by id desc limit 1`;
+  if (unfinished) {
+    const covered = entities.every((e) => ((unfinished.metadata.entities as string[]) ?? []).includes(e));
+    const strongEnough = unfinished.run_type === mode || unfinished.run_type === 'full';
+    if (covered && strongEnough) {
+      const [run] = await sql<RunRow[]>`
+        update sync.runs set status = 'running', finished_at = null, error_message = null
+        where id = ${unfinished.id} returning *`;
+      return { run, resumed: true };
+    }
+    await sql`update sync.runs set status = 'cancelled', finished_at = greatest(now(), started_at),
+              metadata = metadata || ${sql.json({ cancelled_because: `superseded by a ${mode} pull of ${entities.join(', ')}` })}
+              where id = ${unfinished.id}`;
+  }
+  if (options.jobId) {
+    await sql`update sync.jobs set status = 'running' where id = ${options.jobId} and status in ('scheduled', 'failed', 'paused')`;
+  }
+  const [run] = await sql<RunRow[]>`
+    insert into sync.runs (job_id, run_type, status, actor, metadata)
+    values (${options.jobId ?? null}, ${mode}, 'running', ${options.actor}, ${sql.json({ base_id: baseId, entities })})
+    returning *`;
+  return { run, resumed: false };
+}
+
+async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, tables: TableMapping[]): Promise<PullSummary> {
+  const { sql, client, mapping, baseId, log } = options;
+  const mode = run.run_type;
+
+  // Drift first: a wrong token or base fails here, before anything is staged.
+  const metadata = await client.metadata();
+  const drift = checkDrift(mapping, metadata);
+  for (const warning of drift.warnings) log.warn({ runId: run.id }, warning);
+  if (drift.errors.length) {
+    throw new Error(`the base no longer matches the mapping:\n  ${drift.errors.join('\n  ')}`);
+  }
+  await sql`update sync.runs set metadata = metadata || ${sql.json({ drift_warnings: drift.warnings })} where id = ${run.id}`;
+
+  // The mapping in force, with Airtable's current names for messages.
+  const rows = mapping.tables.map((table) => {
+    const row = entityMappingRow(table);
+    const names = drift.currentNames.get(table.tableId);
+    return {
+      ...row,
+      base_id: baseId,
+      table_name: names?.name ?? row.table_name,
+      field_names: Object.fromEntries(table.fields.filter((f) => f.column).map((f) => [f.column!, names?.fields.get(f.fieldId) ?? f.name])),
+    };
+  });
+  await sql`
+    insert into sync.entity_mappings as m (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+    select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
+    from jsonb_to_recordset(${sql.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
+                                                     field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)
+    on conflict (entity) do update set base_id = excluded.base_id, table_id = excluded.table_id, table_name = excluded.table_name,
+      field_ids = excluded.field_ids, field_names = excluded.field_names, attachment_field_ids = excluded.attachment_field_ids,
+      last_modified_field_id = excluded.last_modified_field_id, updated_at = now()
+    where row(m.base_id, m.table_id, m.table_name, m.field_ids, m.field_names, m.attachment_field_ids, m.last_modified_field_id)
+      is distinct from row(excluded.base_id, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
+                           excluded.attachment_field_ids, excluded.last_modified_field_id)`;
+
+  const summaries: TableSummary[] = [];
+  for (const table of tables) {
+    if (options.signal?.aborted) throw new Error('the pull was asked to stop');
+    const names = drift.currentNames.get(table.tableId);
+    summaries.push(await pullTable(options, run, mode, table, names?.name ?? table.tableName, names?.fields));
+  }
+
+  const [finished] = await sql<RunRow[]>`select * from sync.finish_run(${run.id})`;
+  if (Number(finished.inserted) + Number(finished.updated) + Number(finished.deleted) > 0) {
+    await sql`select report.refresh_materialized_views()`;
+  }
+  log.info(
+    { runId: run.id, fetched: Number(finished.fetched), inserted: Number(finished.inserted), updated: Number(finished.updated), unchanged: Number(finished.unchanged), deleted: Number(finished.deleted), quarantined: Number(finished.quarantined) },
+    'run completed',
+  );
+  return { run: finished, resumed, tables: summaries, warnings: drift.warnings };
+}
+
+async function pullTable(
+  options: PullOptions,
+  run: RunRow,
+  mode: PullMode,
+  table: TableMapping,
+  tableName: string,
+  fieldNames: Map<string, string> | undefined,
+): Promise<TableSummary> {
+  const { sql, client, log } = options;
+  const entity = table.entity;
+
+  // Where the previous successful run of this table stopped: incremental
+  // runs list what was modified since, less an overlap for clock skew.
+  const [previous] = await sql<{ high_water_mark: string | null }[]>`
+    select c.metadata ->> 'high_water_mark' as high_water_mark
+    from sync.checkpoints c join sync.runs r on r.id = c.run_id
+    where r.status = 'completed' and r.metadata ->> 'base_id' = ${options.baseId}
+      and c.operation_type = 'sync_operation' and c.entity_type = ${entity} and c.status = 'completed'
+      and c.metadata ->> 'high_water_mark' is not null
+    order by r.id desc limit 1`;
+  const since =
+    mode === 'incremental' && previous?.high_water_mark
+      ? new Date(new Date(previous.high_water_mark).getTime() - options.overlapSeconds * 1000).toISOString()
+      : null;
+
+  await sql`
+    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, metadata)
+    values (${run.id}, 'sync_operation', ${entity}, 'in_progress', clock_timestamp(), 100,
+            ${sql.json({ phase: 'listing', since, high_water_mark: previous?.high_water_mark ?? null, listing_attempt: 1, table_id: table.tableId })})
+    on conflict (run_id, operation_type, entity_type) do nothing`;
+  let [checkpoint] = await sql<CheckpointRow[]>`
+    select id, status, records_processed, last_processed_id, metadata from sync.checkpoints
+    where run_id = ${run.id} and operation_type = 'sync_operation' and entity_type = ${entity}`;
+  if (checkpoint.status === 'completed') return summarise(entity, checkpoint);
+  if (checkpoint.status !== 'in_progress') {
+    [checkpoint] = await sql<CheckpointRow[]>`
+      update sync.checkpoints set status = 'in_progress', error_message = null where id = ${checkpoint.id}
+      returning id, status, records_processed, last_processed_id, metadata`;
+  }
+
+  const phase = checkpoint.metadata.phase ?? 'listing';
+  if (phase === 'listing') {
+    const [{ expected }] = await sql<{ expected: number | null }[]>`
+      select case when ${checkpoint.metadata.since ?? null}::text is null then count(*)::int end as expected
+      from staging.airtable_records where table_id = ${table.tableId}`;
+    options.progress?.tableStarted(entity, tableName, expected || null);
+    const filterByFormula = checkpoint.metadata.since
+      ? `IS_AFTER(${fieldReference(fieldNames?.get(table.lastModifiedFieldId) ?? table.lastModifiedFieldId)}, '${checkpoint.metadata.since}')`
+      : undefined;
+    await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames);
+  } else {
+    options.progress?.tableStarted(entity, tableName, null);
+  }
+
+  if (phase === 'listing') {
+    const [merged] = await sql`select * from sync.merge_entity(${run.id}, ${entity})`;
+    log.debug({ runId: run.id, entity, merged }, 'merged');
+  }
+  if (mode === 'full' && phase !== 'swept') {
+    const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
+    if (Number(swept)) log.info({ runId: run.id, entity, deleted: Number(swept) }, 'records gone from Airtable soft-deleted');
+  }
+  const [done] = await sql<CheckpointRow[]>`
+    update sync.checkpoints set status = 'completed', completed_at = greatest(clock_timestamp(), started_at + interval '1 microsecond')
+    where id = ${checkpoint.id}
+    returning id, status, records_processed, last_processed_id, metadata`;
+  const summary = summarise(entity, done);
+  options.progress?.tableFinished(entity, summary);
+  return summary;
+}
+
+function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
+  const merge = checkpoint.metadata.merge ?? {};
+  const untouched = checkpoint.metadata.untouched ?? 0;
+  const rejected = checkpoint.metadata.rejected ?? 0;
+  return {
+    entity,
+    fetched: (merge.fetched ?? 0) + untouched + rejected,
+    inserted: merge.inserted ?? 0,
+    updated: merge.updated ?? 0,
+    unchanged: (merge.unchanged ?? 0) + untouched,
+    quarantined: (merge.quarantined ?? 0) + rejected,
+    deleted: checkpoint.metadata.deleted ?? 0,
+  };
+}
+
+/**
+ * Lists a table page by page from the checkpoint's offset. The next page is
+ * requested while the current one is being staged, so the database's time
+ * hides under Airtable's latency. An expired iterator starts the listing
+ * again; what was already staged is not written twice.
+ */
+async function listTable(
+  options: PullOptions,
+  run: RunRow,
+  mode: PullMode,
+  table: TableMapping,
+  checkpoint: CheckpointRow,
+  filterByFormula: string | undefined,
+  fieldNames: Map<string, string> | undefined,
+): Promise<void> {
+  const { sql, client, log } = options;
+  let fetched = Number(checkpoint.records_processed);
+  const fetchPage = (offset?: string | null) => {
+    const promise = client.listPage(table.tableId, { offset: offset ?? undefined, pageSize: 100, filterByFormula });
+    promise.catch(() => undefined); // awaited below; never an unhandled rejection
+    return promise;
+  };
+  let pending: Promise<RecordPage> = fetchPage(checkpoint.metadata.offset);
+  for (;;) {
+    let page: RecordPage;
+    try {
+      page = await pending;
+    } catch (error) {
+      if (error instanceof AirtableRequestError && error.kind === 'iterator_expired') {
+        log.warn({ runId: run.id, entity: table.entity }, 'Airtable expired the listing; listing the table again (staged records are not written twice)');
+        await sql`select sync.restart_listing(${run.id}, ${table.entity})`;
+        fetched = 0;
+        pending = fetchPage(null);
+        continue;
+      }
+      throw error;
+    }
+    if (page.offset) pending = fetchPage(page.offset);
+    const { stage, rejects } = prepareRecords(page.records, page.invalid, fieldNames);
+    for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
+    await sql`select * from sync.stage_page(${run.id}, ${table.entity}, ${sql.json(stage as never)}, ${sql.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null})`;
+    fetched += page.records.length + page.invalid.length;
+    options.progress?.pageStaged(table.entity, fetched);
+    if (!page.offset) return;
+    if (options.signal?.aborted) throw new Error('the pull was asked to stop');
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * `airlift status`: per table, the last run and what it did, what sits in
+ * quarantine, how far PostgreSQL lags behind Airtable, and when the next
+ * scheduled run is due. One query over sync.* and app.*.
+ */
+import type { Sql } from 'postgres';
+
+export interface TableStatus {
+  entity: string;
+  table_name: string | null;
+  last_run_id: string | null;
+  last_run_type: string | null;
+  last_run_status: string | null;
+  last_run_finished_at: Date | null;
+  fetched: number | null;
+  inserted: number | null;
+  updated: number | null;
+  unchanged: number | null;
+  deleted: number | null;
+  quarantined: number | null;
+  last_success_at: Date | null;
+  lag_seconds: number | null;
+  rows_live: number;
+  rows_deleted: number;
+  open_quarantine: number;
+}
+
+export interface StatusReport {
+  tables: TableStatus[];
+  recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; error_message: string | null }>;
+  quarantine: Array<{ source_table: string; airtable_id: string; field: string | null; reason: string; created_at: Date }>;
+  jobs: Array<{ job_name: string; status: string; last_run_at: Date | null; next_run_at: Date | null; success_rate: number | null }>;
+}
+
+export async function statusReport(sql: Sql): Promise<StatusReport> {
+  const tables = await sql<TableStatus[]>`
+    with last_checkpoint as (
+      select distinct on (c.entity_type) c.entity_type, c.run_id, c.metadata, r.run_type, r.status, r.finished_at
+      from sync.checkpoints c join sync.runs r on r.id = c.run_id
+      where c.operation_type = 'sync_operation'
+      order by c.entity_type, c.run_id desc
+    ), last_success as (
+      select c.entity_type, max(r.finished_at) as finished_at
+      from sync.checkpoints c join sync.runs r on r.id = c.run_id
+      where c.operation_type = 'sync_operation' and c.status = 'completed' and r.status = 'completed'
+      group by c.entity_type
+    ), rows as (
+      select 'clients' as entity, count(*) filter (where deleted_at is null) as live, count(*) filter (where deleted_at is not null) as gone from app.clients
+      union all select 'state_regulators', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null) from app.state_regulators
+      union all select 'products', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null) from app.products
+      union all select 'registrations', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null) from app.registrations
+    )
+    select e.entity, m.table_name, lc.run_id::text as last_run_id, lc.run_type as last_run_type, lc.status as last_run_status,
+           lc.finished_at as last_run_finished_at,
+           (lc.metadata -> 'merge' ->> 'fetched')::int + coalesce((lc.metadata ->> 'untouched')::int, 0) + coalesce((lc.metadata ->> 'rejected')::int, 0) as fetched,
+           (lc.metadata -> 'merge' ->> 'inserted')::int as inserted,
+           (lc.metadata -> 'merge' ->> 'updated')::int as updated,
+           (lc.metadata -> 'merge' ->> 'unchanged')::int + coalesce((lc.metadata ->> 'untouched')::int, 0) as unchanged,
+           coalesce((lc.metadata ->> 'deleted')::int, 0) as deleted,
+           (lc.metadata -> 'merge' ->> 'quarantined')::int + coalesce((lc.metadata ->> 'rejected')::int, 0) as quarantined,
+           ls.finished_at as last_success_at,
+           extract(epoch from now() - ls.finished_at)::int as lag_seconds,
+           coalesce(rw.live, 0)::int as rows_live, coalesce(rw.gone, 0)::int as rows_deleted,
+           (select count(*) from sync.record_errors q where q.resolved_at is null and q.source_table = m.table_id)::int as open_quarantine
+    from sync.entities e
+    left join sync.entity_mappings m on m.entity = e.entity
+    left join last_checkpoint lc on lc.entity_type = e.entity
+    left join last_success ls on ls.entity_type = e.entity
+    left join rows rw on rw.entity = e.entity
+    order by e.merge_rank, e.entity`;
+  const recentRuns = await sql<StatusReport['recentRuns']>`
+    select id::text, run_type, status, started_at, finished_at, fetched::int, inserted::int, updated::int, unchanged::int,
+           deleted::int, quarantined::int, error_message
+    from sync.runs order by id desc limit 5`;
+  const quarantine = await sql<StatusReport['quarantine']>`
+    select coalesce(m.table_name, q.source_table) as source_table, q.airtable_id, q.field, q.reason, q.created_at
+    from sync.record_errors q left join sync.entity_mappings m on m.table_id = q.source_table
+    where q.resolved_at is null order by q.created_at desc, q.airtable_id limit 20`;
+  const jobs = await sql<StatusReport['jobs']>`
+    select job_name, status, last_run_at, next_run_at, success_rate::float8 as success_rate from sync.jobs order by job_name`;
+  return { tables, recentRuns, quarantine, jobs };
+}
+
+const ago = (seconds: number | null) =>
+  seconds === null ? 'never synced' : seconds < 90 ? `${seconds}s ago` : seconds < 5400 ? `${Math.round(seconds / 60)}m ago` : `${(seconds / 3600).toFixed(1)}h ago`;
+
+export function formatStatus(report: StatusReport): string {
+  const lines: string[] = ['Tables'];
+  lines.push(`  ${'table'.padEnd(18)} ${'rows'.padStart(8)} ${'deleted'.padStart(8)} ${'last run'.padEnd(26)} ${'fetched'.padStart(8)} ${'+new'.padStart(7)} ${'~upd'.padStart(7)} ${'-del'.padStart(6)} ${'!quar'.padStart(6)}  synced`);
+  for (const t of report.tables) {
+    const run = t.last_run_id ? `#${t.last_run_id} ${t.last_run_type} ${t.last_run_status}` : '-';
+    lines.push(
+      `  ${(t.table_name ?? t.entity).padEnd(18)} ${String(t.rows_live).padStart(8)} ${String(t.rows_deleted).padStart(8)} ${run.padEnd(26)} ${String(t.fetched ?? '-').padStart(8)} ${String(t.inserted ?? '-').padStart(7)} ${String(t.updated ?? '-').padStart(7)} ${String(t.deleted ?? '-').padStart(6)} ${String(t.open_quarantine).padStart(6)}  ${ago(t.lag_seconds)}`,
+    );
+  }
+  lines.push('', 'Recent runs');
+  for (const r of report.recentRuns) {
+    lines.push(`  #${r.id} ${r.run_type} ${r.status} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
+  }
+  if (!report.recentRuns.length) lines.push('  none yet');
+  lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} open; newest first)`);
+  for (const q of report.quarantine) lines.push(`  ${q.source_table} ${q.airtable_id}${q.field ? ` [${q.field}]` : ''}: ${q.reason}`);
+  lines.push('', 'Schedule');
+  for (const j of report.jobs) lines.push(`  ${j.job_name}: ${j.status}, next ${j.next_run_at?.toISOString() ?? '-'}, success ${j.success_rate ?? '-'}%`);
+  if (!report.jobs.length) lines.push('  no scheduled jobs (start `airlift worker`)');
+  return `${lines.join('\n')}\n`;
+}

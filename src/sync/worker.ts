@@ -1,0 +1,169 @@
+/**
+ * `airlift worker`: graphile-worker running the tasks in tasks/ on a
+ * crontab (incremental pulls every 5 minutes, a full pull nightly; both
+ * configurable), as airlift_sync. Work for one base is serialized by its
+ * queue (airtable:<base>) and a job key per mode, so a table is never pulled
+ * by two jobs at once, even with several worker processes on one database.
+ * SIGTERM/SIGINT stop it gracefully: a pull in progress stops at the next
+ * page boundary and resumes at the next start.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { makeWorkerUtils, run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { CronExpressionParser } from 'cron-parser';
+import { PROJECT_ROOT, quietWorkerLogger } from '../db/database.ts';
+import type { Logger } from '../log.ts';
+import { openSyncContext, urlWithSession } from './context.ts';
+import { setWorkerContext } from './worker-context.ts';
+
+export const TASKS_DIR = path.join(PROJECT_ROOT, 'tasks');
+
+/** Every task file in tasks/ (flat names: the file name is the task identifier). */
+export async function loadTaskList(dir = TASKS_DIR): Promise<TaskList> {
+  const files = (await readdir(dir)).filter((f) => /^[a-z][a-z0-9_]*\.ts$/.test(f));
+  const list: TaskList = {};
+  for (const file of files) {
+    const module = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: Task };
+    if (typeof module.default !== 'function') throw new Error(`task file tasks/${file} has no default export function`);
+    list[file.replace(/\.ts$/, '')] = module.default;
+  }
+  return list;
+}
+
+export function crontabFor(baseId: string, incremental: string, full: string): string {
+  const queue = `airtable:${baseId}`;
+  // jobKey per mode: a schedule that fires while its previous job still
+  // waits replaces it instead of piling up; the queue runs one at a time.
+  return [
+    `${incremental} airtable_pull ?id=airtable_incremental&queue=${queue}&jobKey=airtable_pull:${baseId}:incremental&max=10 {"mode":"incremental"}`,
+    `${full} airtable_pull ?id=airtable_full&queue=${queue}&jobKey=airtable_pull:${baseId}:full&max=10 {"mode":"full"}`,
+  ].join('\n');
+}
+
+export async function runWorker(options: { log: Logger; once?: boolean }): Promise<void> {
+  const { log } = options;
+  const context = await openSyncContext({ actor: 'worker', log });
+  const { env, sql, baseId } = context;
+  const abort = new AbortController();
+
+  // The scheduled jobs on record in sync.jobs, one per mode.
+  await sql`
+    insert into sync.jobs as j (job_name, job_type, schedule_config, entities_to_sync, sync_direction, conflict_resolution, max_records_per_batch, status, next_run_at)
+    select r.job_name, 'scheduled_sync', r.schedule_config, r.entities, 'source_to_target', 'source_wins', 100, 'scheduled', r.next_run_at
+    from jsonb_to_recordset(${sql.json(
+      (['incremental', 'full'] as const).map((mode) => {
+        const cron = mode === 'full' ? env.AIRLIFT_CRON_FULL : env.AIRLIFT_CRON_INCREMENTAL;
+        return {
+          job_name: `airtable:${baseId}:${mode}`,
+          schedule_config: { cron, mode, base_id: baseId },
+          entities: context.mapping.mergeOrder.map((t) => t.entity),
+          next_run_at: CronExpressionParser.parse(cron, { tz: 'UTC' }).next().toISOString(),
+        };
+      }),
+    )}) as r (job_name text, schedule_config jsonb, entities text[], next_run_at timestamptz)
+    on conflict (job_name) do update
+      set schedule_config = excluded.schedule_config, entities_to_sync = excluded.entities_to_sync, next_run_at = excluded.next_run_at
+      where row(j.schedule_config, j.entities_to_sync, j.next_run_at) is distinct from row(excluded.schedule_config, excluded.entities_to_sync, excluded.next_run_at)`;
+  const [all] = await sql<{ ids: Array<{ id: string; mode: 'incremental' | 'full' }> }[]>`
+    select jsonb_agg(jsonb_build_object('id', id, 'mode', schedule_config ->> 'mode')) as ids
+    from sync.jobs where job_name in (${`airtable:${baseId}:incremental`}, ${`airtable:${baseId}:full`})`;
+  const jobIds = Object.fromEntries(all.ids.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full', string>;
+  setWorkerContext({ ...context, signal: abort.signal, jobIds });
+
+  const workerUrl = urlWithSession(context.target.databaseUrl, 'airlift_sync', { 'airlift.actor': 'worker' });
+
+  // Free what crashed workers hold: graphile-worker keeps a dead worker's
+  // job and queue locked for four hours, which would stop every pull of
+  // the base. A worker is gone when its process on this host is gone, or
+  // when it has sent no heartbeat for ten minutes.
+  const hostname = os.hostname();
+  const known = await sql<{ worker_id: string; hostname: string; pid: number; stale: boolean }[]>`
+    select worker_id, hostname, pid, heartbeat_at < now() - interval '10 minutes' as stale from sync.worker_processes`;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  const dead = known.filter((w) => w.stale || (w.hostname === hostname && !alive(w.pid))).map((w) => w.worker_id);
+  if (dead.length) {
+    const utils = await makeWorkerUtils({ connectionString: workerUrl, logger: quietWorkerLogger });
+    try {
+      await utils.forceUnlockWorkers(dead);
+    } finally {
+      await utils.release();
+    }
+    await sql`delete from sync.worker_processes where worker_id in ${sql(dead)}`;
+    log.warn({ workers: dead }, 'released the jobs and queues of crashed workers');
+  }
+
+  const events: WorkerEvents = new EventEmitter();
+  const workerIds: string[] = [];
+  events.on('worker:create', ({ worker }) => {
+    workerIds.push(worker.workerId);
+    void sql`insert into sync.worker_processes (worker_id, hostname, pid) values (${worker.workerId}, ${hostname}, ${process.pid})
+             on conflict (worker_id) do update set heartbeat_at = now()`.catch((e) => log.error({ err: e }, 'could not record the worker'));
+  });
+  const heartbeat = setInterval(() => {
+    if (workerIds.length) {
+      void sql`update sync.worker_processes set heartbeat_at = now() where worker_id in ${sql(workerIds)}`.catch((e) =>
+        log.warn({ err: e }, 'heartbeat failed'),
+      );
+    }
+  }, 60_000);
+
+  const taskList = await loadTaskList();
+  const runner: Runner = await run({
+    connectionString: workerUrl,
+    events,
+    concurrency: env.AIRLIFT_WORKER_CONCURRENCY,
+    noHandleSignals: true,
+    pollInterval: 2_000,
+    taskList,
+    crontab: crontabFor(baseId, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL),
+    logger: quietWorkerLogger,
+  });
+  log.info({ baseId, tasks: Object.keys(taskList), incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL }, 'worker started');
+
+  // A run interrupted by a crash or a stop resumes now, not at the next tick.
+  const [interrupted] = await sql<{ id: string; run_type: 'full' | 'incremental' }[]>`
+    select id, run_type from sync.runs
+    where status in ('running', 'failed') and run_type in ('full', 'incremental') and metadata ->> 'base_id' = ${baseId}
+    order by id desc limit 1`;
+  if (interrupted) {
+    await runner.addJob('airtable_pull', { mode: interrupted.run_type }, {
+      queueName: `airtable:${baseId}`,
+      jobKey: `airtable_pull:${baseId}:${interrupted.run_type}`,
+      maxAttempts: 10,
+    });
+    log.info({ runId: interrupted.id, mode: interrupted.run_type }, 'queued the interrupted run to resume');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return stopping;
+    log.info({ signal }, 'stopping: pulls in progress stop at the next page and resume at the next start');
+    abort.abort();
+    stopping = (async () => {
+      clearInterval(heartbeat);
+      await runner.stop();
+      if (workerIds.length) await sql`delete from sync.worker_processes where worker_id in ${sql(workerIds)}`.catch(() => undefined);
+      setWorkerContext(undefined);
+      await context.close();
+    })();
+    return stopping;
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  try {
+    await runner.promise;
+  } finally {
+    await stop('exit');
+    log.info('worker stopped');
+  }
+}
