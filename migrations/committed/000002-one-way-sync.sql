@@ -1,5 +1,5 @@
 --! Previous: sha1:578729842e24a066cb1d48fe17e68f3a7f3503f3
---! Hash: sha1:cac620bd838dedd0684f6f9016191d3fc141f335
+--! Hash: sha1:89d9ef4c116e3192692e4beeac267b4fdbf66ccd
 --! Message: one-way sync
 
 /*
@@ -522,8 +522,11 @@ begin
                     format('%s must be between %s and %s', field_name, ec.min_value, ec.max_value)) end,
            -- a link to a record that does not exist (or was deleted)
            case when ec.conversion = 'link' then
-             format('case when sync.cell_first_link(%1$s) is not null and not exists (select from %2$s t where t.airtable_id = sync.cell_first_link(%1$s) and t.deleted_at is null) then jsonb_build_object(''field'', %3$L, ''value'', %1$s, ''reason'', format(%4$L, sync.cell_first_link(%1$s))) end',
-                    cell, linked.target_table, field_name, field_name || ' links to %s, which does not exist in ' || linked.entity) end
+             format('case when sync.cell_first_link(%1$s) is not null and not exists (select from %2$s t where t.airtable_id = sync.cell_first_link(%1$s) and t.deleted_at is null) then jsonb_build_object(''field'', %3$L, ''value'', %1$s, ''reason'', format(%4$L, sync.cell_first_link(%1$s), '
+                    || 'case when exists (select from %2$s t where t.airtable_id = sync.cell_first_link(%1$s)) then ''was deleted'' '
+                    || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.airtable_id = sync.cell_first_link(%1$s)) then ''is in quarantine'' '
+                    || 'else ''does not exist'' end)) end',
+                    cell, linked.target_table, field_name, field_name || ' links to %s, which %s in ' || linked.entity) end
          ), ', ')
     into converted, columns, assignments, compared_old, compared_new, problems
   from sync.entity_columns ec

@@ -297,8 +297,18 @@ class Rng {
     return pairs[pairs.length - 1]![0];
   }
   chars(n: number, alphabet = ALNUM): string {
+    // Several characters per draw: 62^5 < 2^32.
+    const k = alphabet.length;
+    const per = k <= 10 ? 9 : 5;
+    const span = k ** per;
     let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[Math.floor(this.next() * alphabet.length)];
+    while (s.length < n) {
+      let x = Math.floor(this.next() * span);
+      for (let j = 0; j < per && s.length < n; j++) {
+        s += alphabet[x % k];
+        x = Math.floor(x / k);
+      }
+    }
     return s;
   }
   digits(n: number): string {
@@ -821,8 +831,9 @@ export function generateDeltaBase(options: GeneratorOptions): GeneratedBase {
   for (const list of [clients, regulators, products, registrations]) for (const g of list) index.set(g.id, g);
   const pushLink = (target: Gen | undefined, field: string, id: string, atMs: number) => {
     if (!target) return;
+    // Each source lists a target once, so no duplicate check is needed.
     const list = (target.c[field] as string[] | undefined) ?? [];
-    if (!list.includes(id)) list.push(id);
+    list.push(id);
     target.c[field] = list;
     if (atMs > target.lmMs) target.lmMs = Math.min(atMs, nowMs);
   };
@@ -1014,6 +1025,23 @@ function plant(ctx: PlantContext): void {
     return o;
   };
 
+  let byId: Map<string, Gen> | undefined;
+  let byClient: Map<string, Gen[]> | undefined;
+  const productById = () => (byId ??= new Map(tables.products.map((g) => [g.id, g])));
+  const productsByClient = () => {
+    if (!byClient) {
+      byClient = new Map();
+      for (const g of tables.products) {
+        const c = (g.c[P.client] as string[] | undefined)?.[0];
+        if (!c) continue;
+        const list = byClient.get(c) ?? [];
+        list.push(g);
+        byClient.set(c, list);
+      }
+    }
+    return byClient;
+  };
+
   /** Plants `kind` on `rec`; returns false when the record does not fit. */
   const apply = (kind: PlantedKind, key: TableKey, rec: Gen, fieldId: string): boolean => {
     const c = rec.c;
@@ -1026,9 +1054,12 @@ function plant(ctx: PlantContext): void {
         break;
       }
       case 'case-duplicate': {
-        const others = tables[key].filter((g) => g !== rec && !taken.has(g.id) && typeof g.c[fieldId] === 'string');
-        if (!others.length) return false;
-        const other = rng.pick(others).c[fieldId] as string;
+        let other: string | undefined;
+        for (let i = 0; i < 50 && other === undefined; i++) {
+          const g = rng.pick(tables[key]);
+          if (g !== rec && !taken.has(g.id) && typeof g.c[fieldId] === 'string') other = g.c[fieldId] as string;
+        }
+        if (other === undefined) return false;
         value = other !== other.toUpperCase() ? other.toUpperCase() : other.toLowerCase();
         if (value === other) return false;
         break;
@@ -1084,9 +1115,11 @@ function plant(ctx: PlantContext): void {
       case 'two-linked-records': {
         const p = (cur as string[] | undefined)?.[0];
         if (!p || tables.products.length < 2) return false;
-        const owner = tables.products.find((g) => g.id === p)?.c[P.client] as string[] | undefined;
-        const same = tables.products.filter((g) => g.id !== p && owner && (g.c[P.client] as string[] | undefined)?.[0] === owner[0]);
-        const other = same.length ? rng.pick(same) : rng.pick(tables.products.filter((g) => g.id !== p));
+        const owner = (productById().get(p)?.c[P.client] as string[] | undefined)?.[0];
+        const same = (owner ? productsByClient().get(owner) : undefined)?.filter((g) => g.id !== p) ?? [];
+        let other = same.length ? rng.pick(same) : rng.pick(tables.products);
+        for (let i = 0; other.id === p && i < 50; i++) other = rng.pick(tables.products);
+        if (other.id === p) return false;
         value = [p, other.id];
         break;
       }
@@ -1097,9 +1130,10 @@ function plant(ctx: PlantContext): void {
       }
       case 'client-mismatch': {
         const current = (cur as string[] | undefined)?.[0];
-        const others = tables.clients.filter((g) => g.id !== current);
-        if (!others.length) return false;
-        value = [rng.pick(others).id];
+        if (tables.clients.length < 2) return false;
+        let other = rng.pick(tables.clients);
+        while (other.id === current) other = rng.pick(tables.clients);
+        value = [other.id];
         break;
       }
       case 'formula-error':

@@ -61,7 +61,7 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
            ls.finished_at as last_success_at,
            extract(epoch from now() - ls.finished_at)::int as lag_seconds,
            coalesce(rw.live, 0)::int as rows_live, coalesce(rw.gone, 0)::int as rows_deleted,
-           (select count(*) from sync.record_errors q where q.resolved_at is null and q.source_table = m.table_id)::int as open_quarantine
+           (select count(distinct q.airtable_id) from sync.record_errors q where q.resolved_at is null and q.source_table = m.table_id)::int as open_quarantine
     from sync.entities e
     left join sync.entity_mappings m on m.entity = e.entity
     left join last_checkpoint lc on lc.entity_type = e.entity
@@ -98,7 +98,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`  #${r.id} ${r.run_type} ${r.status} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
   }
   if (!report.recentRuns.length) lines.push('  none yet');
-  lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} open; newest first)`);
+  lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} records; newest entries first)`);
   for (const q of report.quarantine) lines.push(`  ${q.source_table} ${q.airtable_id}${q.field ? ` [${q.field}]` : ''}: ${q.reason}`);
   lines.push('', 'Schedule');
   for (const j of report.jobs) lines.push(`  ${j.job_name}: ${j.status}, next ${j.next_run_at?.toISOString() ?? '-'}, success ${j.success_rate ?? '-'}%`);
