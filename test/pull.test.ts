@@ -1,0 +1,307 @@
+/**
+ * The one-way pull end to end: the real airtable client against the
+ * emulator, a real PostgreSQL, the shipped mapping and merge functions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PullFailed } from '../src/sync/pull.ts';
+import { syncBed, type SyncBed } from './support/sync.ts';
+
+const BLOCKING = new Set(['empty-primary', 'renewal-month-out-of-range', 'currency-huge', 'dangling-link']);
+const MAPPED_TABLES: Record<string, string> = {
+  Clients: 'app.clients',
+  'State Regulators': 'app.state_regulators',
+  Products: 'app.products',
+  Registrations: 'app.registrations',
+};
+
+describe('a full pull of a messy base', () => {
+  let bed: SyncBed;
+  beforeAll(async () => {
+    bed = await syncBed({ seed: 21, registrations: 400, messiness: 0.03 });
+  });
+  afterAll(async () => bed?.close());
+
+  it('merges or quarantines every record, naming field, value and reason, and keeps raw fields in staging', async () => {
+    const summary = await bed.pull('full');
+    const run = summary.run;
+    const total = bed.base.tables.reduce((sum, t) => sum + t.records.length, 0);
+    expect(run.status).toBe('completed');
+    expect(Number(run.fetched)).toBe(total);
+    expect(Number(run.fetched)).toBe(Number(run.inserted) + Number(run.updated) + Number(run.unchanged) + Number(run.quarantined));
+    expect(Number(run.updated) + Number(run.unchanged) + Number(run.deleted)).toBe(0);
+
+    // every source record is in staging, its fields verbatim (by field id), unmapped fields included
+    const [{ staged }] = await bed.admin<{ staged: number }[]>`select count(*)::int as staged from staging.airtable_records where run_id = ${run.id}`;
+    expect(staged).toBe(total);
+    const registrations = bed.base.tables.find((t) => t.name === 'Registrations')!;
+    const formulaField = registrations.fields.find((f) => f.name === 'Registration')!;
+    const sample = registrations.records.find((r) => r.fields['Registration'] !== undefined)!;
+    const [raw] = await bed.admin<{ value: unknown }[]>`
+      select fields -> ${formulaField.id} as value from staging.airtable_records where airtable_id = ${sample.id}`;
+    expect(raw.value).toEqual(sample.fields['Registration']);
+
+    // per table: merged rows + quarantined records = records in Airtable
+    const quarantined = await bed.admin<{ table_id: string; airtable_id: string; fields: string[]; reasons: string[] }[]>`
+      select source_table as table_id, airtable_id, array_agg(coalesce(field, '')) as fields, array_agg(reason) as reasons
+      from sync.record_errors where resolved_at is null group by 1, 2`;
+    for (const table of bed.base.tables) {
+      const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from ${bed.admin(MAPPED_TABLES[table.name])}`;
+      const q = quarantined.filter((e) => e.table_id === table.id).length;
+      expect(n + q, `${table.name}: ${n} merged + ${q} quarantined`).toBe(table.records.length);
+    }
+    expect(quarantined.length).toBe(Number(run.quarantined));
+
+    // each blocking planted problem on a mapped field is quarantined under that field
+    const byRecord = new Map(quarantined.map((e) => [e.airtable_id, e]));
+    const planted = bed.base.planted.filter((p) => BLOCKING.has(p.kind) && bed.mapping.tables.some((t) => t.fields.some((f) => f.fieldId === p.fieldId)));
+    expect(planted.length).toBeGreaterThan(0);
+    for (const p of planted) {
+      const entry = byRecord.get(p.recordId);
+      expect(entry, `${p.kind} in ${p.table}.${p.field} of ${p.recordId}`).toBeDefined();
+      expect(entry!.fields).toContain(p.field);
+    }
+    // and nothing else is quarantined except through a link to a quarantined or missing record
+    const plantedIds = new Set(planted.map((p) => p.recordId));
+    for (const entry of quarantined.filter((e) => !plantedIds.has(e.airtable_id))) {
+      expect(entry.reasons.every((r) => / links to rec[A-Za-z0-9]{14}, which /.test(r)), `${entry.airtable_id}: ${entry.reasons.join('; ')}`).toBe(true);
+    }
+
+    // the audit trail has every insert, tagged with the run and the actor
+    const [{ audited, tagged }] = await bed.admin<{ audited: number; tagged: number }[]>`
+      select count(*)::int as audited, count(*) filter (where run_id = ${run.id} and actor = 'test')::int as tagged
+      from audit.changes where table_name in ('app.clients', 'app.state_regulators', 'app.products', 'app.registrations') and op = 'INSERT'`;
+    expect(audited).toBe(Number(run.inserted));
+    expect(tagged).toBe(audited);
+  });
+
+  it('converts values faithfully: text as entered, money rounded to cents, links resolved', async () => {
+    const clients = bed.base.tables.find((t) => t.name === 'Clients')!;
+    const client = clients.records.find((r) => typeof r.fields['Client Name'] === 'string' && typeof r.fields['Annual Budget'] === 'number' && Math.abs(r.fields['Annual Budget'] as number) < 1e9)!;
+    const [row] = await bed.admin<{ name: string; annual_budget: string }[]>`select name, annual_budget::text from app.clients where airtable_id = ${client.id}`;
+    expect(row.name).toBe(client.fields['Client Name']);
+    expect(Number(row.annual_budget)).toBeCloseTo(Math.round((client.fields['Annual Budget'] as number) * 100) / 100, 2);
+
+    const [link] = await bed.admin<{ ok: boolean }[]>`
+      select count(*) filter (where c.airtable_id = s.fields -> ${bed.mapping.tables.find((t) => t.entity === 'products')!.fields.find((f) => f.column === 'client_id')!.fieldId} ->> 0) = count(*) as ok
+      from app.products p join app.clients c on c.id = p.client_id join staging.airtable_records s on s.airtable_id = p.airtable_id`;
+    expect(link.ok).toBe(true);
+  });
+
+  it('running the same full pull again writes no app row and no audit row', async () => {
+    const before = await bed.admin<{ n: number }[]>`select count(*)::int as n from audit.changes where table_name like 'app.%'`;
+    const summary = await bed.pull('full');
+    expect(Number(summary.run.inserted) + Number(summary.run.updated) + Number(summary.run.deleted)).toBe(0);
+    const after = await bed.admin<{ n: number }[]>`select count(*)::int as n from audit.changes where table_name like 'app.%'`;
+    expect(after[0].n).toBe(before[0].n);
+    // quarantined records were retried, and stay quarantined without duplicate entries
+    const [{ dupes }] = await bed.admin<{ dupes: number }[]>`
+      select count(*)::int as dupes from (select 1 from sync.record_errors where resolved_at is null group by source_table, airtable_id, field, reason having count(*) > 1) d`;
+    expect(dupes).toBe(0);
+  });
+
+  it('an incremental pull with nothing changed writes zero rows', async () => {
+    const snapshot = () => bed.admin<{ app: string; audit: number; errors: number; staged: Date }[]>`
+      select (select coalesce(sum(xmin::text::bigint), 0) from app.registrations)::text as app,
+             (select count(*) from audit.changes where table_name like 'app.%')::int as audit,
+             (select count(*) from sync.record_errors)::int as errors,
+             (select max(fetched_at) from staging.airtable_records) as staged`;
+    const [before] = await snapshot();
+    const summary = await bed.pull('incremental');
+    const [after] = await snapshot();
+    expect(after).toEqual(before);
+    const [{ written }] = await bed.admin<{ written: number }[]>`
+      select count(*)::int as written from staging.airtable_records where run_id = ${summary.run.id}`;
+    expect(written).toBe(0);
+    expect(Number(summary.run.inserted) + Number(summary.run.updated) + Number(summary.run.deleted)).toBe(0);
+  });
+});
+
+describe('changes in Airtable', () => {
+  let bed: SyncBed;
+  beforeAll(async () => {
+    bed = await syncBed({ seed: 31, registrations: 300, messiness: 0 });
+    await bed.pull('full');
+  });
+  afterAll(async () => bed?.close());
+
+  it('an incremental pull picks up exactly the edited and created records', async () => {
+    const regs = bed.emulator.base(bed.baseId).table('Registrations');
+    const all = regs.list();
+    const edited = all.slice(0, 7);
+    for (const r of edited) regs.update(r.id, { 'Invoice Number': `INV-EDIT-${r.id.slice(-4)}` });
+    const created = regs.create({
+      Product: [all[10].fields['Product'] as string[]][0],
+      'State Regulator': all[10].fields['State Regulator'],
+      Client: all[10].fields['Client'],
+      Status: 'Submitted',
+      'Submitted Date': '2026-11-02',
+    });
+    const summary = await bed.pull('incremental');
+    const regsSummary = summary.tables.find((t) => t.entity === 'registrations')!;
+    expect(regsSummary.inserted).toBe(1);
+    expect(regsSummary.updated).toBe(7);
+    const rows = await bed.admin<{ airtable_id: string; invoice_number: string }[]>`
+      select airtable_id, invoice_number from app.registrations where airtable_id in ${bed.admin(edited.map((r) => r.id))}`;
+    expect(rows.every((r) => r.invoice_number === `INV-EDIT-${r.airtable_id.slice(-4)}`)).toBe(true);
+    const [newRow] = await bed.admin<{ status: string }[]>`select status from app.registrations where airtable_id = ${created.id}`;
+    expect(newRow.status).toBe('Submitted');
+    const audited = await bed.admin<{ n: number }[]>`
+      select count(*)::int as n from audit.changes where run_id = ${summary.run.id} and table_name = 'app.registrations'`;
+    expect(audited[0].n).toBe(8);
+  });
+
+  it('a full pull soft-deletes exactly the deleted records, and restores one that reappears', async () => {
+    const regs = bed.emulator.base(bed.baseId).table('Registrations');
+    const gone = regs.list().slice(20, 25).map((r) => r.id);
+    for (const id of gone) regs.delete(id);
+    const incremental = await bed.pull('incremental');
+    expect(Number(incremental.run.deleted)).toBe(0); // deletions are invisible to incremental reads
+    const summary = await bed.pull('full');
+    expect(Number(summary.run.deleted)).toBe(5);
+    const deleted = await bed.admin<{ airtable_id: string }[]>`
+      select airtable_id from app.registrations where deleted_at is not null order by airtable_id`;
+    expect(deleted.map((d) => d.airtable_id)).toEqual([...gone].sort());
+
+    // a row soft-deleted here whose record still exists in Airtable is restored by the next full pull
+    const keep = regs.list()[0].id;
+    await bed.admin`update app.registrations set deleted_at = now() where airtable_id = ${keep}`;
+    await bed.admin`update staging.airtable_records set content_hash = repeat('0', 64) where airtable_id = ${keep}`;
+    const again = await bed.pull('full');
+    expect(Number(again.run.updated)).toBe(1);
+    const [restored] = await bed.admin<{ deleted_at: Date | null }[]>`select deleted_at from app.registrations where airtable_id = ${keep}`;
+    expect(restored.deleted_at).toBeNull();
+    const trail = await bed.admin<{ changed_columns: string[] }[]>`
+      select changed_columns from audit.changes where record_id = (select id::text from app.registrations where airtable_id = ${keep}) and op = 'UPDATE' order by id`;
+    expect(trail.at(-1)!.changed_columns).toContain('deleted_at');
+  });
+});
+
+describe('schema drift', () => {
+  let bed: SyncBed;
+  beforeAll(async () => {
+    bed = await syncBed({ seed: 41, registrations: 120, messiness: 0 });
+    await bed.pull('full');
+  });
+  afterAll(async () => bed?.close());
+
+  it('keeps working through a renamed field and warns about it and about a new field, whose values stay in staging', async () => {
+    const base = bed.emulator.base(bed.baseId);
+    const status = bed.mapping.tables.find((t) => t.entity === 'registrations')!.fields.find((f) => f.column === 'status')!;
+    base.renameField('Registrations', status.fieldId, 'Registration Status');
+    base.addField('Registrations', { id: 'fldNEWFIELD000001', name: 'Tonnage (t)', type: 'number', options: { precision: 1 } });
+    const regs = base.table('Registrations');
+    const target = regs.list()[3];
+    regs.update(target.id, { 'Registration Status': 'Withdrawn', 'Tonnage (t)': 12.5 });
+    const summary = await bed.pull('incremental');
+    expect(summary.warnings.some((w) => w.includes(status.fieldId) && w.includes('"Registration Status"'))).toBe(true);
+    expect(summary.warnings.some((w) => w.includes('fldNEWFIELD000001') && w.includes('kept in staging'))).toBe(true);
+    const [row] = await bed.admin<{ status: string; tonnage: number }[]>`
+      select r.status, (s.fields ->> 'fldNEWFIELD000001')::float8 as tonnage
+      from app.registrations r join staging.airtable_records s on s.airtable_id = r.airtable_id where r.airtable_id = ${target.id}`;
+    expect(row).toEqual({ status: 'Withdrawn', tonnage: 12.5 });
+  });
+
+  it('fails the run naming a mapped field that changed type, and one that is gone', async () => {
+    const base = bed.emulator.base(bed.baseId);
+    const fee = bed.mapping.tables.find((t) => t.entity === 'registrations')!.fields.find((f) => f.column === 'fee_paid')!;
+    base.changeFieldType('Registrations', fee.fieldId, 'singleLineText');
+    const failure = await bed.pull('incremental').catch((e) => e);
+    expect(failure).toBeInstanceOf(PullFailed);
+    expect(failure.message).toContain(`field ${fee.fieldId} ("Fee Paid") of table "Registrations" changed type from currency to singleLineText`);
+    const notes = bed.mapping.tables.find((t) => t.entity === 'clients')!.fields.find((f) => f.column === 'notes')!;
+    base.removeField('Clients', notes.fieldId);
+    const gone = await bed.pull('incremental').catch((e) => e);
+    expect(gone.message).toContain(`field ${notes.fieldId} ("Notes") of table "Clients" is gone`);
+    const [run] = await bed.admin<{ status: string; error_message: string }[]>`select status, error_message from sync.runs order by id desc limit 1`;
+    expect(run.status).toBe('failed');
+    expect(run.error_message).toContain('is gone');
+  });
+});
+
+describe('Airtable failures', () => {
+  it('a wrong token fails with one clear message, writes nothing, and leaves a failed run with its resume point', async () => {
+    const bed = await syncBed({ seed: 51, registrations: 30, messiness: 0 });
+    try {
+      const broken = new (bed.client.constructor as typeof import('../src/airtable/client.ts').AirtableClient)({
+        ...(bed.client as unknown as { options: ConstructorParameters<typeof import('../src/airtable/client.ts').AirtableClient>[0] }).options,
+        token: 'patWRONG.token',
+      });
+      const failure = await bed.pull('full', { client: broken }).catch((e) => e);
+      expect(failure).toBeInstanceOf(PullFailed);
+      expect(failure.message).toMatch(/^Airtable refused the token \(401\)/);
+      expect(failure.message).not.toContain('patWRONG');
+      expect(failure.resumePoint).toContain(`run ${failure.runId}`);
+      const [{ staged }] = await bed.admin<{ staged: number }[]>`select count(*)::int as staged from staging.airtable_records`;
+      expect(staged).toBe(0);
+      const [run] = await bed.admin<{ status: string; error_message: string }[]>`select status, error_message from sync.runs where id = ${failure.runId}`;
+      expect(run.status).toBe('failed');
+      expect(run.error_message).toContain('401');
+    } finally {
+      await bed.close();
+    }
+  });
+
+  it('a wrong base is named as such', async () => {
+    const bed = await syncBed({ seed: 52, registrations: 30, messiness: 0 });
+    try {
+      const { AirtableClient } = await import('../src/airtable/client.ts');
+      const client = new AirtableClient({ token: bed.emulator.token, baseId: 'appNOSUCHBASE0001', endpointUrl: bed.emulator.url, requestsPerSecond: 100 });
+      const failure = await bed.pull('full', { client, baseId: 'appNOSUCHBASE0001' }).catch((e) => e);
+      expect(failure).toBeInstanceOf(PullFailed);
+      expect(failure.message).toMatch(/Airtable found no base appNOSUCHBASE0001 \(metadata\) \((403|404)/);
+    } finally {
+      await bed.close();
+    }
+  });
+
+  it('an unreachable endpoint fails after bounded retries with a clear message', async () => {
+    const bed = await syncBed({ seed: 53, registrations: 30, messiness: 0 });
+    try {
+      const { AirtableClient } = await import('../src/airtable/client.ts');
+      const { freePort } = await import('../src/db/embedded.ts');
+      const client = new AirtableClient({ token: 'x', baseId: bed.baseId, endpointUrl: `http://127.0.0.1:${await freePort()}`, requestsPerSecond: 100, maxAttempts: 3, backoffMs: 5 });
+      const failure = await bed.pull('full', { client }).catch((e) => e);
+      expect(failure).toBeInstanceOf(PullFailed);
+      expect(failure.message).toMatch(/could not be reached.*gave up after 3 attempts/);
+    } finally {
+      await bed.close();
+    }
+  });
+
+  it('retries 5xx and network errors, waits out 429s, and restarts an expired listing without duplicates', async () => {
+    const bed = await syncBed({
+      seed: 54,
+      registrations: 450,
+      messiness: 0,
+      emulator: { rateLimit: { requestsPerSecond: 8, penaltyMs: 300 } },
+      client: { requestsPerSecond: 20, rateLimitPenaltyMs: 300 },
+    });
+    try {
+      bed.emulator.injectFailure({ path: /Registrations|tblmNqfo6lv6OCavM/, status: 503, count: 2 });
+      bed.emulator.injectFailure({ path: /Products|tblTtyLvxr2Ta4SfO/, status: 'network', count: 1 });
+      let pages = 0;
+      const summary = await bed.pull('full', {
+        progress: {
+          tableStarted: () => undefined,
+          pageStaged: (entity) => {
+            if (entity === 'registrations' && ++pages === 2) bed.emulator.restart(); // the next offset is now unknown
+          },
+          tableFinished: () => undefined,
+        },
+      });
+      expect(bed.emulator.stats.rateLimited).toBeGreaterThan(0);
+      expect(bed.client.limiter.penalties).toBeGreaterThan(0);
+      const total = bed.base.tables.reduce((sum, t) => sum + t.records.length, 0);
+      expect(Number(summary.run.fetched)).toBe(total);
+      const [{ rows, distinct }] = await bed.admin<{ rows: number; distinct: number }[]>`
+        select count(*)::int as rows, count(distinct airtable_id)::int as distinct from app.registrations`;
+      expect(rows).toBe(450);
+      expect(distinct).toBe(450);
+      const [checkpoint] = await bed.admin<{ attempt: number }[]>`
+        select (metadata ->> 'listing_attempt')::int as attempt from sync.checkpoints where run_id = ${summary.run.id} and entity_type = 'registrations'`;
+      expect(checkpoint.attempt).toBe(2);
+    } finally {
+      await bed.close();
+    }
+  });
+});
