@@ -22,7 +22,7 @@ const environmentSchema = z.object({
   AIRTABLE_TOKEN: z.string().min(1).optional(),
   AIRTABLE_BASE_ID: z.string().regex(/^app[A-Za-z0-9]{14}$/, 'expected an Airtable base id like appXXXXXXXXXXXXXX').optional(),
   AIRTABLE_ENDPOINT_URL: z.string().url('expected a URL such as https://api.airtable.com').default('https://api.airtable.com'),
-  AIRTABLE_RPS: z.coerce.number().positive('expected requests per second above 0').max(50, 'Airtable allows at most 50 requests a second per token').default(5),
+  AIRTABLE_RPS: z.coerce.number().positive('expected requests per second above 0').default(5),
   AIRLIFT_MAPPING: z.string().min(1).optional(),
   AIRLIFT_INCREMENTAL_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
   AIRLIFT_CRON_INCREMENTAL: z.string().min(9).default('*/5 * * * *'),

@@ -129,8 +129,7 @@ export async function migrationSettings(target: DatabaseTarget, quiet = true): P
 
 /**
  * Bootstraps roles, applies every committed migration, and installs
- * graphile-worker's schema (as the owner, so that the worker can run as
- * airlift_sync without DDL rights).
+ * graphile-worker's schema, owned by airlift_owner like everything else.
  */
 export async function prepareDatabase(target: DatabaseTarget): Promise<void> {
   await bootstrapRoles(target.rootUrl);
@@ -139,14 +138,7 @@ export async function prepareDatabase(target: DatabaseTarget): Promise<void> {
   } finally {
     await releaseMigrationPools();
   }
-  const ownerUrl = urlWithRole(target.databaseUrl, 'airlift_owner');
-  await runWorkerMigrations({ connectionString: ownerUrl, logger: quietWorkerLogger });
-  const sql = postgres(ownerUrl, { max: 1, onnotice: () => undefined });
-  try {
-    await sql.unsafe(await readFile(path.join(PROJECT_ROOT, 'sql', 'grant_worker.sql'), 'utf8'));
-  } finally {
-    await sql.end();
-  }
+  await runWorkerMigrations({ connectionString: urlWithRole(target.databaseUrl, 'airlift_owner'), logger: quietWorkerLogger });
 }
 
 /** graphile-worker's logger, reduced to warnings and errors on stderr. */

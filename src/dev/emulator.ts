@@ -28,7 +28,6 @@ export interface FieldSchema {
   id: string;
   name: string;
   type: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   options?: Record<string, any>;
   description?: string;
 }
@@ -72,6 +71,13 @@ export interface EmulatorOptions {
   offsetTtlMs?: number;
   /** Clock for createdTime / lastModifiedTime / TODAY() (default real time). */
   now?: () => Date;
+  /**
+   * Re-sign attachment URLs on every response, as Airtable does: the expiry
+   * segment of airtableusercontent.com URLs becomes now + 2 hours (rounded up
+   * to the hour), so the same attachment comes back with a different URL over
+   * time. Default false (URLs returned as stored).
+   */
+  rotateAttachmentUrls?: boolean;
 }
 
 export interface EmulatorStats {
@@ -165,6 +171,9 @@ interface Table {
   records: Map<string, Rec>;
   /** Bumped on every schema change (invalidates compiled formulas). */
   version: number;
+  /** Bumped when records are created or deleted; keys the shared snapshot of ids. */
+  idsVersion: number;
+  idsCache?: { version: number; ids: string[] };
   formulaCache: Map<string, CompiledFormula>;
 }
 
@@ -235,7 +244,8 @@ const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
 
 const MAX_BODY = 1024 * 1024;
 const MAX_URL = 16 * 1024;
-const MAX_ITERATORS = 5000;
+/** Live list iterators kept at most (least recently used evicted). */
+const MAX_ITERATORS = 256;
 
 function isEmpty(v: unknown): boolean {
   return v === null || v === undefined || v === '' || v === false || (Array.isArray(v) && v.length === 0);
@@ -267,6 +277,7 @@ function buildTable(t: TableData): Table {
     byName: new Map(),
     records: new Map(),
     version: 0,
+    idsVersion: 0,
     formulaCache: new Map(),
   };
   reindex(table);
@@ -343,6 +354,7 @@ type Effect = () => void;
 
 class Engine {
   readonly bases = new Map<string, Base>();
+  rotateAttachmentUrls = false;
   constructor(
     bases: Record<string, BaseData>,
     readonly now: () => Date,
@@ -389,10 +401,21 @@ class Engine {
     const fields: Record<string, unknown> = {};
     for (const f of table.fields) {
       if (only && !only.has(f.id)) continue;
-      const v = rec.cells[f.id];
-      if (v !== undefined) fields[byId ? f.id : f.name] = v;
+      let v = rec.cells[f.id];
+      if (v === undefined) continue;
+      if (this.rotateAttachmentUrls && f.type === 'multipleAttachments' && Array.isArray(v)) v = this.resign(v);
+      fields[byId ? f.id : f.name] = v;
     }
     return { id: rec.id, createdTime: rec.createdTime, fields };
+  }
+
+  resign(list: unknown[]): unknown[] {
+    const expiry = String(Math.ceil((this.now().getTime() + 2 * 3600_000) / 3600_000) * 3600_000);
+    return list.map((a) => {
+      if (!a || typeof a !== 'object' || typeof (a as { url?: unknown }).url !== 'string') return a;
+      const o = a as { url: string };
+      return { ...o, url: o.url.replace(/^(https:\/\/[^/]*airtableusercontent\.com\/v\d+\/u\/\d+\/\d+\/)\d{13}\//, `$1${expiry}/`) };
+    });
   }
 
   renderCopy(table: Table, rec: Rec): AirtableRecord {
@@ -688,6 +711,7 @@ class Engine {
             if (primaryField && !COMPUTED_TYPES.has(primaryField.type)) rec.cells[primary] = name;
             this.stampCreated(linked, rec);
             linked.records.set(newRecId, rec);
+            linked.idsVersion++;
           });
         }
         id = match;
@@ -772,6 +796,7 @@ class Engine {
         const id = newId('rec');
         rec = { id, createdTime: at, lastModified: at, cells: {} };
         table.records.set(id, rec);
+        table.idsVersion++;
       }
       const cells = rec.cells;
       if (mode === 'put' && !isNew) {
@@ -795,8 +820,9 @@ class Engine {
         for (const id of was) {
           if (now.has(id)) continue;
           const other = inv.table.records.get(id);
-          if (!other) continue;
-          const list = Array.isArray(other.cells[inv.field.id]) ? (other.cells[inv.field.id] as string[]).filter((x) => x !== rec.id) : [];
+          const current = other?.cells[inv.field.id];
+          if (!other || !Array.isArray(current) || !current.includes(rec.id)) continue;
+          const list = (current as string[]).filter((x) => x !== rec.id);
           if (list.length) other.cells[inv.field.id] = list;
           else delete other.cells[inv.field.id];
           this.bump(inv.table, other, [inv.field.id], at);
@@ -843,6 +869,7 @@ class Engine {
     const at = this.nowIso();
     const touched = new Map<Rec, Table>();
     for (const rec of recs) table.records.delete(rec.id);
+    table.idsVersion++;
     if (keepLinks) return;
     for (const rec of recs) {
       for (const f of table.fields) {
@@ -1073,7 +1100,15 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const token = options.token ?? 'patTESTTOKEN.emulator';
   const now = options.now ?? (() => new Date());
   const engine = new Engine(options.bases, now);
-  const rate = options.rateLimit === false ? false : { requestsPerSecond: 5, penaltyMs: 30_000, tokenRequestsPerSecond: 50, ...(options.rateLimit ?? {}) };
+  engine.rotateAttachmentUrls = options.rotateAttachmentUrls === true;
+  const rate =
+    options.rateLimit === false
+      ? false
+      : {
+          requestsPerSecond: options.rateLimit?.requestsPerSecond ?? 5,
+          penaltyMs: options.rateLimit?.penaltyMs ?? 30_000,
+          tokenRequestsPerSecond: options.rateLimit?.tokenRequestsPerSecond ?? 50,
+        };
   const offsetTtlMs = options.offsetTtlMs ?? 5 * 60_000;
   const iterators = new Map<string, ListIterator>();
   const baseLimiters = new Map<string, Limiter>();
@@ -1183,40 +1218,51 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           throw e;
         }
       }
-      let recs = [...table.records.values()];
-      if (compiled) {
-        const c = compiled;
-        recs = recs.filter((r) => c({ id: r.id, createdTime: r.createdTime, lastModifiedTime: r.lastModified, fields: r.cells }));
-      }
-      if (sort.length) {
-        const keyed = recs.map((r) => ({ r, k: sort.map((s) => sortKey(engine, base, s.field, r.cells[s.field.id])) }));
-        keyed.sort((a, b) => {
-          for (let i = 0; i < sort.length; i++) {
-            const x = a.k[i]!;
-            const y = b.k[i]!;
-            let c = 0;
-            if (x === null && y === null) c = 0;
-            else if (x === null) c = -1;
-            else if (y === null) c = 1;
-            else if (typeof x === 'number' && typeof y === 'number') c = x - y;
-            else {
-              const xs = String(x);
-              const ys = String(y);
-              c = xs < ys ? -1 : xs > ys ? 1 : 0;
+      let ids: string[];
+      if (!compiled && !sort.length && maxRecords === undefined) {
+        // The common full read: iterators share one snapshot of the ids per table state.
+        if (table.idsCache?.version !== table.idsVersion) table.idsCache = { version: table.idsVersion, ids: [...table.records.keys()] };
+        ids = table.idsCache.ids;
+      } else {
+        let recs = [...table.records.values()];
+        if (compiled) {
+          const c = compiled;
+          recs = recs.filter((r) => c({ id: r.id, createdTime: r.createdTime, lastModifiedTime: r.lastModified, fields: r.cells }));
+        }
+        if (sort.length) {
+          const keyed = recs.map((r) => ({ r, k: sort.map((s) => sortKey(engine, base, s.field, r.cells[s.field.id])) }));
+          keyed.sort((a, b) => {
+            for (let i = 0; i < sort.length; i++) {
+              const x = a.k[i]!;
+              const y = b.k[i]!;
+              let c = 0;
+              if (x === null && y === null) c = 0;
+              else if (x === null) c = -1;
+              else if (y === null) c = 1;
+              else if (typeof x === 'number' && typeof y === 'number') c = x - y;
+              else {
+                const xs = String(x);
+                const ys = String(y);
+                c = xs < ys ? -1 : xs > ys ? 1 : 0;
+              }
+              if (c !== 0) return sort[i]!.desc ? -c : c;
             }
-            if (c !== 0) return sort[i]!.desc ? -c : c;
-          }
-          return 0;
-        });
-        recs = keyed.map((x) => x.r);
+            return 0;
+          });
+          recs = keyed.map((x) => x.r);
+        }
+        if (maxRecords !== undefined) recs = recs.slice(0, maxRecords);
+        ids = recs.map((r) => r.id);
       }
-      if (maxRecords !== undefined) recs = recs.slice(0, maxRecords);
-      it = { id: newId('itr'), baseId: base.id, tableId: table.id, signature, ids: recs.map((r) => r.id), positions: new Map(), lastUsed: t };
+      it = { id: newId('itr'), baseId: base.id, tableId: table.id, signature, ids, positions: new Map(), lastUsed: t };
       pos = 0;
       sweepIterators(t);
       iterators.set(it.id, it);
     }
     it.lastUsed = t;
+    // Most recently used last, for the LRU eviction in sweepIterators.
+    iterators.delete(it.id);
+    iterators.set(it.id, it);
     const page: AirtableRecord[] = [];
     const withComments = Array.isArray(p.recordMetadata) ? p.recordMetadata.includes('commentCount') : p.recordMetadata === 'commentCount';
     while (pos < it.ids.length && page.length < pageSize) {
@@ -1232,6 +1278,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       const next = it.ids[pos]!;
       it.positions.set(next, pos);
       body.offset = `${it.id}/${next}`;
+    } else {
+      iterators.delete(it.id); // finished: its offsets are spent
     }
     return body;
   }
@@ -1497,7 +1545,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   function handle(req: http.IncomingMessage, res: http.ServerResponse, rawBody: string, tooLarge: boolean): void {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawUrl = req.url ?? '/';
-    const url = new URL(rawUrl, 'http://emulator.local');
+    let url: URL;
+    try {
+      url = new URL(rawUrl, 'http://emulator.local');
+    } catch {
+      send(res, 404, { error: 'NOT_FOUND' });
+      return;
+    }
     const route = routeOf(method, url.pathname);
     const statName = STAT_ROUTE[route.name];
     stats.byRoute[statName] = (stats.byRoute[statName] ?? 0) + 1;

@@ -827,8 +827,10 @@ export function generateDeltaBase(options: GeneratorOptions): GeneratedBase {
   }
 
   // ----- Reverse links, lookups, formulas, last-modified propagation
-  const index = new Map<string, Gen>();
-  for (const list of [clients, regulators, products, registrations]) for (const g of list) index.set(g.id, g);
+  const byIdOf = (list: Gen[]) => new Map(list.map((g) => [g.id, g]));
+  const clientById = byIdOf(clients);
+  const productById = byIdOf(products);
+  const regulatorById = byIdOf(regulators);
   const pushLink = (target: Gen | undefined, field: string, id: string, atMs: number) => {
     if (!target) return;
     // Each source lists a target once, so no duplicate check is needed.
@@ -837,29 +839,25 @@ export function generateDeltaBase(options: GeneratorOptions): GeneratedBase {
     target.c[field] = list;
     if (atMs > target.lmMs) target.lmMs = Math.min(atMs, nowMs);
   };
-  const clientSet = new Set(clients.map((g) => g.id));
-  const productSet = new Set(products.map((g) => g.id));
-  const regulatorSet = new Set(regulators.map((g) => g.id));
   for (const p of products) {
-    for (const id of (p.c[P.client] as string[] | undefined) ?? []) if (clientSet.has(id)) pushLink(index.get(id), C.products, p.id, p.createdMs);
+    for (const id of (p.c[P.client] as string[] | undefined) ?? []) pushLink(clientById.get(id), C.products, p.id, p.createdMs);
   }
   for (const r of registrations) {
-    for (const id of (r.c[R.client] as string[] | undefined) ?? []) if (clientSet.has(id)) pushLink(index.get(id), C.registrations, r.id, r.createdMs);
-    for (const id of (r.c[R.product] as string[] | undefined) ?? []) if (productSet.has(id)) pushLink(index.get(id), P.registrations, r.id, r.createdMs);
-    for (const id of (r.c[R.regulator] as string[] | undefined) ?? []) if (regulatorSet.has(id)) pushLink(index.get(id), S.registrations, r.id, r.createdMs);
-    const stateCodes: string[] = [];
-    for (const id of (r.c[R.regulator] as string[] | undefined) ?? []) {
-      const g = regulatorSet.has(id) ? index.get(id) : undefined;
-      if (g && typeof g.c[S.state] === 'string') stateCodes.push(g.c[S.state] as string);
-    }
-    if (stateCodes.length) r.c[R.state] = stateCodes;
-    else delete r.c[R.state];
+    for (const id of (r.c[R.client] as string[] | undefined) ?? []) pushLink(clientById.get(id), C.registrations, r.id, r.createdMs);
     const productNamesOf: string[] = [];
     for (const id of (r.c[R.product] as string[] | undefined) ?? []) {
-      const g = productSet.has(id) ? index.get(id) : undefined;
+      const g = productById.get(id);
+      pushLink(g, P.registrations, r.id, r.createdMs);
       const n = g?.c[P.name];
       if (typeof n === 'string' && n !== '') productNamesOf.push(n);
     }
+    const stateCodes: string[] = [];
+    for (const id of (r.c[R.regulator] as string[] | undefined) ?? []) {
+      const g = regulatorById.get(id);
+      pushLink(g, S.registrations, r.id, r.createdMs);
+      if (g && typeof g.c[S.state] === 'string') stateCodes.push(g.c[S.state] as string);
+    }
+    r.c[R.state] = stateCodes.length ? stateCodes : undefined;
     // CONCATENATE({Product}, ' - ', {State})
     r.c[R.registration] = `${productNamesOf.join(', ')} - ${stateCodes.join(', ')}`;
   }
@@ -1143,8 +1141,7 @@ function plant(ctx: PlantContext): void {
         value = { specialValue: 'NaN' };
         break;
     }
-    if (value === null) delete c[fieldId];
-    else c[fieldId] = value;
+    c[fieldId] = value === null ? undefined : value;
     taken.add(rec.id);
     ctx.planted.push({ key, rec, fieldId, kind, value });
     return true;

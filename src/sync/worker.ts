@@ -73,7 +73,10 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
   const jobIds = Object.fromEntries(all.ids.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full', string>;
   setWorkerContext({ ...context, signal: abort.signal, jobIds });
 
-  const workerUrl = urlWithSession(context.target.databaseUrl, 'airlift_sync', { 'airlift.actor': 'worker' });
+  // graphile-worker's own queue tables are owned by airlift_owner and guarded
+  // by row-level security, so its runner acts as their owner; everything the
+  // tasks do goes through context.sql, which acts as airlift_sync.
+  const workerUrl = urlWithSession(context.target.databaseUrl, 'airlift_owner', { 'airlift.actor': 'worker' });
 
   // Free what crashed workers hold: graphile-worker keeps a dead worker's
   // job and queue locked for four hours, which would stop every pull of
@@ -104,11 +107,15 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
 
   const events: WorkerEvents = new EventEmitter();
   const workerIds: string[] = [];
-  events.on('worker:create', ({ worker }) => {
-    workerIds.push(worker.workerId);
-    void sql`insert into sync.worker_processes (worker_id, hostname, pid) values (${worker.workerId}, ${hostname}, ${process.pid})
+  // graphile-worker locks jobs and queues with the pool's id (its local
+  // queue) or a worker's id; both are recorded.
+  const record = (id: string) => {
+    workerIds.push(id);
+    void sql`insert into sync.worker_processes (worker_id, hostname, pid) values (${id}, ${hostname}, ${process.pid})
              on conflict (worker_id) do update set heartbeat_at = now()`.catch((e) => log.error({ err: e }, 'could not record the worker'));
-  });
+  };
+  events.on('pool:create', ({ workerPool }) => record(workerPool.id));
+  events.on('worker:create', ({ worker }) => record(worker.workerId));
   const heartbeat = setInterval(() => {
     if (workerIds.length) {
       void sql`update sync.worker_processes set heartbeat_at = now() where worker_id in ${sql(workerIds)}`.catch((e) =>

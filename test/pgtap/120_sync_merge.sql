@@ -1,0 +1,471 @@
+-- The one-way merge pipeline in SQL, with planted records: sync.stage_page
+-- (counts, quarantine of runner rejects, checkpoint), sync.merge_<entity>
+-- (counts, converted values, collaborators, links, quarantine, idempotence,
+-- retry, attachments, id map, audit, restore), sync.sweep_deleted,
+-- sync.finish_run, sync.fail_run, sync.restart_listing, and what the sync
+-- role may do.
+--
+-- Runs: 9101 full (everything first seen), 9102 incremental (same hashes,
+-- a changed record, the missing linked client that releases a quarantined
+-- product), 9104 (restart and failure), 9105 (sync role), 9106 (values that
+-- pass the cell checks but not the merge's casts).
+-- Record ids are rec/usr/att + exactly 14 letters or digits.
+BEGIN;
+select plan(79);
+
+-- ---------------------------------------------------------------------------
+-- Fixtures: the mapping (field ids from mappings/delta.json), runs,
+-- checkpoints, pre-existing app rows, and the records Airtable "returns".
+-- ---------------------------------------------------------------------------
+insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
+  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
+   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "federal_tax_id": "fldxPp0psGj5j1gUm", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
+   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "primary_contact": "Primary Contact", "email": "Email", "phone": "Phone", "mailing_address": "Mailing Address", "federal_tax_id": "Federal Tax ID", "account_manager_id": "Account Manager", "client_since": "Client Since", "annual_budget": "Annual Budget", "notes": "Notes", "airtable_created_at": "Created", "airtable_modified_at": "Last Modified"}',
+   '{}', 'fld62rLIbyozCjTuf'),
+  ('state_regulators', 'appDeltaTest00001', 'tbljwculB4C3VOXW3', 'State Regulators',
+   '{"agency_name": "fldtmASk12fGsd6OS", "state": "fldvJBbLeJT9yad38", "agency_type": "fld2IWNJn0u5vKUvN", "contact_name": "fldxwDWfezJn3hIQ7", "contact_email": "fldctgC938Csv6bJw", "phone": "fldzWDJBhn6ZibaaK", "website": "fldeSJue0fwJAwMVF", "submission_portal": "fldHoCpAgdWoXGc91", "renewal_cycle": "fldBSIVVhIf8psxUO", "renewal_month": "fldoQh2Z9dzm14DkC", "registration_fee": "fldFvLh05ueJLjrcd", "late_fee": "fld4V4sAYjz3SxR1b", "requires_wet_signature": "fld3zYxcXGGSE8h2S", "product_types_regulated": "fldb0z4gETllchxoI", "notes": "fldZinc4iyZgiBpYa", "airtable_modified_at": "fldw7PqcIkPbQuj95"}',
+   '{"agency_name": "Agency Name", "state": "State", "agency_type": "Agency Type", "contact_name": "Contact Name", "contact_email": "Contact Email", "phone": "Phone", "website": "Website", "submission_portal": "Submission Portal", "renewal_cycle": "Renewal Cycle", "renewal_month": "Renewal Month", "registration_fee": "Registration Fee", "late_fee": "Late Fee", "requires_wet_signature": "Requires Wet Signature", "product_types_regulated": "Product Types Regulated", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
+   '{}', 'fldw7PqcIkPbQuj95'),
+  ('products', 'appDeltaTest00001', 'tblTtyLvxr2Ta4SfO', 'Products',
+   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "epa_registration_number": "fldIDSraJoY8Q7bP4", "product_type": "fld7R2F44pjr4HOTx", "active_ingredients": "fldlfnfaf4aov6djj", "signal_word": "fld2ryBoRxCP6rela", "discontinued": "flddjxYm3lLnbsGPN", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
+   '{"name": "Product Name", "client_id": "Client", "epa_registration_number": "EPA Registration Number", "product_type": "Product Type", "active_ingredients": "Active Ingredients", "signal_word": "Signal Word", "discontinued": "Discontinued", "airtable_modified_at": "Last Modified"}',
+   '{"label": "fldm98vOtlVmdetoO"}', 'fldeqFJkIqQxjVyxf'),
+  ('registrations', 'appDeltaTest00001', 'tblmNqfo6lv6OCavM', 'Registrations',
+   '{"client_id": "flddw2j5Mu2TJtX7Q", "product_id": "fldZawXe2RiH9oSci", "state_regulator_id": "fldUF86Yp8B0Aea5U", "state": "fldmiaUjYsE4lzH9y", "status": "fldaeH9V1UBJK7tSW", "registration_type": "fldHNUoPRoouBCa5N", "state_registration_number": "fldoW6e4UMxIOza8A", "submitted_date": "fldlwKx8C5WVAJ2Nt", "approved_date": "fldUsOARR7hF2Iu6K", "expiration_date": "fldFUnYOjlHNdzRKr", "fee_paid": "fldYhg9rHaOArcpNI", "invoice_number": "fldXLXCmjDVPxX7Ok", "priority": "fldZu0JXcyOOEs3H1", "tags": "fldQLBPSEUDUZuZxO", "assigned_to_id": "fldgMx8UeILqd0Uqf", "notes": "fldAyIsjK0FfnseyZ", "airtable_modified_at": "fld425nv1ODHaAQNP"}',
+   '{"client_id": "Client", "product_id": "Product", "state_regulator_id": "State Regulator", "state": "State", "status": "Status", "registration_type": "Registration Type", "state_registration_number": "State Registration Number", "submitted_date": "Submitted Date", "approved_date": "Approved Date", "expiration_date": "Expiration Date", "fee_paid": "Fee Paid", "invoice_number": "Invoice Number", "priority": "Priority", "tags": "Tags", "assigned_to_id": "Assigned To", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
+   '{"documents": "fldTHJoTD5wtFrQa2"}', 'fld425nv1ODHaAQNP');
+
+insert into sync.runs (id, run_type, status, metadata) overriding system value values
+  (9101, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
+  (9102, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
+  (9104, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
+  (9105, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
+  (9106, 'full', 'running', '{"base_id": "appDeltaTest00001"}');
+insert into sync.checkpoints (run_id, operation_type, entity_type, status)
+select run, 'sync_operation', entity, 'in_progress'
+from (values (9101), (9102), (9105), (9106)) as r (run)
+cross join (values ('clients'), ('state_regulators'), ('products'), ('registrations')) as e (entity);
+insert into sync.checkpoints (run_id, operation_type, entity_type, status, records_processed, last_processed_id, metadata) values
+  (9104, 'sync_operation', 'clients', 'in_progress', 250, 'recCLIENT00000250',
+   '{"offset": "itr9/recCLIENT00000250", "pages": 3, "untouched": 40, "rejected": 2, "high_water_mark": "2026-11-01T00:00:00+00:00"}'),
+  (9104, 'sync_operation', 'products', 'pending', 0, null, '{}');
+
+-- App rows that exist before the run: a client deleted here earlier whose
+-- record comes back (identical values), a client whose record is gone from
+-- Airtable, and a client created here and never pushed.
+insert into app.clients (airtable_id, name, airtable_modified_at, created_at, updated_at, deleted_at) values
+  ('recCLIENT00000006', 'Gamma Inc', '2026-11-22 09:00:00+00', '2020-01-01', '2021-01-01', '2021-01-01');
+insert into app.clients (airtable_id, name, created_at) values
+  ('recCLIENT00000009', 'Gone Ltd', '2020-01-01'),
+  (null, 'Local Client', '2020-01-01');
+
+-- The records, by entity and version (v1: first seen; v2: changed later).
+create temp table fixture (entity text, version text, id text, fields jsonb);
+insert into fixture values
+  ('clients', 'v1', 'recCLIENT00000001', '{
+     "fldcRQ5EWmHA7hkmK": "  Acme Corp 🚀 ", "fldPlUSdlUpal2YU2": "AC", "fldAxUQDrygYjpbpO": "Active",
+     "fldwvK9BoMpuwDLuw": "ops@acme.example", "fldLCmTDVbhK0iSy8": "1 Main St\nSpringfield",
+     "fldIcvtGQXI6ZQK25": {"id": "usrMANAGER0000001", "email": "mia@delta.example", "name": "Mia Manager"},
+     "fldOKlvaggwBuA1DW": "2019-03-15", "fldAaSynzxQzeTNAI": 250000.555,
+     "fldCEwXPTULg5Yy0O": "2019-03-15T09:30:00.000Z", "fld62rLIbyozCjTuf": "2026-11-20T10:00:00.000Z",
+     "fldCaf35PRGBxxQcb": ["recPRODUCT0000001"]}'),
+  ('clients', 'v1', 'recCLIENT00000002', '{"fldcRQ5EWmHA7hkmK": "Beta Labs", "fld62rLIbyozCjTuf": "2026-11-21T08:30:00.000Z"}'),
+  ('clients', 'v1', 'recCLIENT00000003', '{"fldPlUSdlUpal2YU2": "X3", "fld62rLIbyozCjTuf": "2026-11-01T00:00:00.000Z"}'),
+  ('clients', 'v1', 'recCLIENT00000004', '{"fldcRQ5EWmHA7hkmK": "Delta Farms", "fldOKlvaggwBuA1DW": "2026-02-30", "fld62rLIbyozCjTuf": "2026-11-02T00:00:00.000Z"}'),
+  ('clients', 'v1', 'recCLIENT00000005', '{"fldcRQ5EWmHA7hkmK": "Epsilon Ag", "fldAaSynzxQzeTNAI": "lots", "fld62rLIbyozCjTuf": "2026-11-03T00:00:00.000Z"}'),
+  ('clients', 'v1', 'recCLIENT00000006', '{"fldcRQ5EWmHA7hkmK": "Gamma Inc", "fld62rLIbyozCjTuf": "2026-11-22T09:00:00.000Z"}'),
+  ('clients', 'v2', 'recCLIENT00000002', '{"fldcRQ5EWmHA7hkmK": "Beta Labs", "fldqa4xrGdS4F1c8m": "+1 555 0100", "fld62rLIbyozCjTuf": "2026-11-23T08:00:00.000Z"}'),
+  ('clients', 'v2', 'recCLIENT00000007', '{"fldcRQ5EWmHA7hkmK": "Zeta Chemicals", "fld62rLIbyozCjTuf": "2026-11-23T09:00:00.000Z"}'),
+  ('state_regulators', 'v1', 'recREGULATOR00001', '{
+     "fldtmASk12fGsd6OS": "California Department of Pesticide Regulation", "fldvJBbLeJT9yad38": "CA",
+     "fldoQh2Z9dzm14DkC": 6, "fldFvLh05ueJLjrcd": 1500, "fldb0z4gETllchxoI": ["Pesticide", "Disinfectant"],
+     "fldw7PqcIkPbQuj95": "2026-10-01T00:00:00.000Z"}'),
+  ('state_regulators', 'v1', 'recREGULATOR00002', '{"fldtmASk12fGsd6OS": "Oregon Department of Agriculture", "fldvJBbLeJT9yad38": "OR", "fldoQh2Z9dzm14DkC": 13}'),
+  ('products', 'v1', 'recPRODUCT0000001', '{
+     "flditdl13jzXqvGJG": "Bug-B-Gone", "fldeHngYQ2AQ2a41D": ["recCLIENT00000001"], "fld2ryBoRxCP6rela": "Caution",
+     "fldm98vOtlVmdetoO": [
+       {"id": "attLABEL000000001", "filename": "label.pdf", "size": 1024, "type": "application/pdf", "url": "https://dl.example/label-1"},
+       {"id": "attLABEL000000002", "filename": "sds.pdf", "size": 2048, "type": "application/pdf", "url": "https://dl.example/sds-1"}],
+     "fldeqFJkIqQxjVyxf": "2026-11-05T00:00:00.000Z"}'),
+  ('products', 'v1', 'recPRODUCT0000002', '{"flditdl13jzXqvGJG": "Orphan Spray", "fldeHngYQ2AQ2a41D": ["recCLIENT00000007"]}'),
+  ('products', 'v2', 'recPRODUCT0000001', '{
+     "flditdl13jzXqvGJG": "Bug-B-Gone", "fldeHngYQ2AQ2a41D": ["recCLIENT00000001"], "fld2ryBoRxCP6rela": "Caution",
+     "fldm98vOtlVmdetoO": [
+       {"id": "attLABEL000000001", "filename": "label.pdf", "size": 1024, "type": "application/pdf", "url": "https://dl.example/label-2"}],
+     "fldeqFJkIqQxjVyxf": "2026-11-05T00:00:00.000Z"}'),
+  ('registrations', 'v1', 'recREGISTRATION01', '{
+     "flddw2j5Mu2TJtX7Q": ["recCLIENT00000001"], "fldZawXe2RiH9oSci": ["recPRODUCT0000001"], "fldUF86Yp8B0Aea5U": ["recREGULATOR00001"],
+     "fldmiaUjYsE4lzH9y": ["CA"], "fldaeH9V1UBJK7tSW": "Approved", "fldlwKx8C5WVAJ2Nt": "2025-01-15",
+     "fldUsOARR7hF2Iu6K": "2025-03-01", "fldFUnYOjlHNdzRKr": "2026-12-31", "fldYhg9rHaOArcpNI": 1500.005, "fldZu0JXcyOOEs3H1": 3,
+     "fldQLBPSEUDUZuZxO": ["urgent", "Q3", "audit"],
+     "fldgMx8UeILqd0Uqf": {"id": "usrASSIGNEE000001", "email": "sam@delta.example", "name": "Sam Assignee"},
+     "fldTHJoTD5wtFrQa2": [{"id": "attDOC00000000001", "filename": "approval letter.pdf", "size": 52000, "type": "application/pdf", "url": "https://dl.example/doc-1"}],
+     "fld425nv1ODHaAQNP": "2026-11-06T00:00:00.000Z"}'),
+  ('registrations', 'v1', 'recREGISTRATION02', '{"fldaeH9V1UBJK7tSW": "Submitted", "fldZu0JXcyOOEs3H1": 6}');
+
+-- A page as the runner sends it: [{id, created_time, fields, hash}], hash = sha256 of the fields.
+create function pg_temp.page(p_entity text, p_version text, variadic p_ids text[]) returns jsonb
+language sql as $$
+  select jsonb_agg(jsonb_build_object('id', f.id, 'created_time', '2019-03-15T09:30:00.000Z', 'fields', f.fields,
+                                      'hash', encode(sha256(convert_to(f.fields::text, 'UTF8')), 'hex')) order by f.id)
+  from fixture f where f.entity = p_entity and f.version = p_version and f.id = any (p_ids)
+$$;
+
+select is(
+  (select count(*)::int from fixture where id !~ '^rec[A-Za-z0-9]{14}$'),
+  0, 'every planted record id is rec + 14 letters or digits');
+
+-- ---------------------------------------------------------------------------
+-- Run 9101 (full): staging
+-- ---------------------------------------------------------------------------
+select results_eq(
+  $$select * from sync.stage_page(9101, 'clients', pg_temp.page('clients', 'v1', 'recCLIENT00000001', 'recCLIENT00000002', 'recCLIENT00000003'), '[]', true, 'itrA/recCLIENT00000003')$$,
+  $$values (3, 0, 0, 0)$$,
+  'stage_page: a first page of three new records writes three');
+select results_eq(
+  $$select records_processed, last_processed_id, metadata ->> 'offset', (metadata ->> 'pages')::int, (metadata ->> 'high_water_mark')::timestamptz
+    from sync.checkpoints where run_id = 9101 and entity_type = 'clients'$$,
+  $$values (3::bigint, 'recCLIENT00000003', 'itrA/recCLIENT00000003', 1, '2026-11-21 08:30:00+00'::timestamptz)$$,
+  'the checkpoint moves with the page: records, last id, offset, pages, high-water mark = max Last Modified');
+select results_eq(
+  $$select * from sync.stage_page(9101, 'clients', pg_temp.page('clients', 'v1', 'recCLIENT00000004', 'recCLIENT00000005', 'recCLIENT00000006'),
+      '[{"airtable_id": "recREJECTED000001", "field": "Notes", "value": "\\ud800", "reason": "text PostgreSQL cannot store"}]', true, null)$$,
+  $$values (3, 0, 0, 1)$$,
+  'stage_page: a second page of three records with one runner reject writes three and counts the reject');
+select results_eq(
+  $$select records_processed, last_processed_id, metadata -> 'offset', (metadata ->> 'pages')::int, (metadata ->> 'rejected')::int,
+           (metadata ->> 'high_water_mark')::timestamptz
+    from sync.checkpoints where run_id = 9101 and entity_type = 'clients'$$,
+  $$values (7::bigint, 'recCLIENT00000006', 'null'::jsonb, 2, 1, '2026-11-22 09:00:00+00'::timestamptz)$$,
+  'after the last page: 7 records (rejects included), no next offset, 2 pages, 1 rejected, high-water mark raised');
+select results_eq(
+  $$select run_id, source_table, field, value, reason from sync.record_errors where airtable_id = 'recREJECTED000001'$$,
+  $$values (9101::bigint, 'tblZaclZULDATjmXm', 'Notes', '"\\ud800"'::jsonb, 'text PostgreSQL cannot store')$$,
+  'the runner reject is quarantined in sync.record_errors with its field, value and reason');
+select results_eq(
+  $$select * from sync.stage_page(9101, 'clients', pg_temp.page('clients', 'v1', 'recCLIENT00000001'), '[]', true, null)$$,
+  $$values (0, 1, 0, 0)$$,
+  'stage_page: a record staged again by the same run (same hash) is already_in_run and not rewritten');
+select results_eq(
+  $$select * from sync.stage_page(9101, 'state_regulators', pg_temp.page('state_regulators', 'v1', 'recREGULATOR00001', 'recREGULATOR00002'), '[]', true, null)$$,
+  $$values (2, 0, 0, 0)$$,
+  'stage_page: the state regulators page writes two');
+select results_eq(
+  $$select * from sync.stage_page(9101, 'products', pg_temp.page('products', 'v1', 'recPRODUCT0000001', 'recPRODUCT0000002'), '[]', true, null)$$,
+  $$values (2, 0, 0, 0)$$,
+  'stage_page: the products page writes two');
+select results_eq(
+  $$select * from sync.stage_page(9101, 'registrations', pg_temp.page('registrations', 'v1', 'recREGISTRATION01', 'recREGISTRATION02'), '[]', true, null)$$,
+  $$values (2, 0, 0, 0)$$,
+  'stage_page: the registrations page writes two');
+select is(
+  (select count(*)::int from staging.airtable_records where run_id = 9101 and base_id = 'appDeltaTest00001'),
+  12, 'staging holds the twelve records of run 9101 with the base id');
+
+-- ---------------------------------------------------------------------------
+-- Run 9101: merges, in merge rank order
+-- ---------------------------------------------------------------------------
+select is(sync.merge_clients(9101)::text, '(clients,6,2,1,0,3,0,0)',
+  'merge_clients: 6 fetched, 2 inserted, 1 updated (restored), 3 quarantined');
+select is(sync.merge_state_regulators(9101)::text, '(state_regulators,2,1,0,0,1,0,0)',
+  'merge_state_regulators: 2 fetched, 1 inserted, 1 quarantined');
+select is(sync.merge_products(9101)::text, '(products,2,1,0,0,1,0,0)',
+  'merge_products: 2 fetched, 1 inserted, 1 quarantined');
+select is(sync.merge_registrations(9101)::text, '(registrations,2,1,0,0,1,0,0)',
+  'merge_registrations: 2 fetched, 1 inserted, 1 quarantined');
+
+-- converted values
+select results_eq(
+  $$select name, client_code, status, email, mailing_address, client_since, annual_budget, airtable_created_at, airtable_modified_at, phone
+    from app.clients where airtable_id = 'recCLIENT00000001'$$,
+  $$values ('  Acme Corp 🚀 ', 'AC', 'Active', 'ops@acme.example', E'1 Main St\nSpringfield', '2019-03-15'::date, 250000.56::numeric(12,2),
+            '2019-03-15 09:30:00+00'::timestamptz, '2026-11-20 10:00:00+00'::timestamptz, null::text)$$,
+  'a client''s values: text exactly as entered (spaces, emoji, newline), date, money rounded to cents, timestamps, absent -> null');
+select results_eq(
+  $$select c.airtable_user_id, c.email, c.name from app.clients cl join app.collaborators c on c.id = cl.account_manager_id
+    where cl.airtable_id = 'recCLIENT00000001'$$,
+  $$values ('usrMANAGER0000001', 'mia@delta.example', 'Mia Manager')$$,
+  'the account manager collaborator is upserted into app.collaborators and linked');
+select results_eq(
+  $$select agency_name, state, state_code, renewal_month, registration_fee, late_fee, requires_wet_signature, product_types_regulated
+    from app.state_regulators where airtable_id = 'recREGULATOR00001'$$,
+  $$values ('California Department of Pesticide Regulation', 'CA', 'CA', 6::smallint, 1500.00::numeric(12,2), null::numeric(12,2), false,
+            array['Pesticide', 'Disinfectant'])$$,
+  'a regulator''s values: select, integer, money, absent checkbox -> false, multiple select in order');
+select results_eq(
+  $$select p.name, p.signal_word, p.discontinued, p.client_id = c.id, p.airtable_modified_at
+    from app.products p join app.clients c on c.airtable_id = 'recCLIENT00000001'
+    where p.airtable_id = 'recPRODUCT0000001'$$,
+  $$values ('Bug-B-Gone', 'Caution', false, true, '2026-11-05 00:00:00+00'::timestamptz)$$,
+  'a product''s values: its Client link resolves to the client''s uuid, absent Discontinued -> false');
+select results_eq(
+  $$select r.client_id = c.id, r.product_id = p.id, r.state_regulator_id = s.id, r.state, r.state_code, r.status, r.is_approved,
+           r.submitted_date, r.approved_date, r.expiration_date, r.fee_paid, r.priority, r.tags, a.airtable_user_id
+    from app.registrations r
+    join app.clients c on c.airtable_id = 'recCLIENT00000001'
+    join app.products p on p.airtable_id = 'recPRODUCT0000001'
+    join app.state_regulators s on s.airtable_id = 'recREGULATOR00001'
+    left join app.collaborators a on a.id = r.assigned_to_id
+    where r.airtable_id = 'recREGISTRATION01'$$,
+  $$values (true, true, true, 'CA', 'CA', 'Approved', true, '2025-01-15'::date, '2025-03-01'::date, '2026-12-31'::date,
+            1500.01::numeric(12,2), 3::smallint, array['urgent', 'Q3', 'audit'], 'usrASSIGNEE000001')$$,
+  'a registration''s values: three links resolved, state from the lookup, dates, fee rounded, priority, tags in order, assignee');
+
+-- restore of a record deleted here
+select is((select deleted_at from app.clients where airtable_id = 'recCLIENT00000006'), null,
+  'a soft-deleted client whose record is staged again is restored (deleted_at null)');
+select is(
+  (select changed_columns from audit.changes where table_name = 'app.clients' and op = 'UPDATE' and run_id = 9101
+     and record_id = (select id::text from app.clients where airtable_id = 'recCLIENT00000006')),
+  array['deleted_at', 'updated_at'], 'the restore changed deleted_at only (and the updated_at stamp)');
+
+-- quarantine: one open entry per problem, with field name, value and reason; nothing written
+select results_eq(
+  $$select field, value, reason from sync.record_errors where airtable_id = 'recCLIENT00000003' and resolved_at is null$$,
+  $$values ('Client Name', 'null'::jsonb, 'Client Name is required but empty')$$,
+  'a client without its required name is quarantined once, naming the field');
+select results_eq(
+  $$select field, value, reason from sync.record_errors where airtable_id = 'recCLIENT00000004' and resolved_at is null$$,
+  $$values ('Client Since', '"2026-02-30"'::jsonb, 'not a valid date: "2026-02-30"')$$,
+  'a client with an invalid date is quarantined once, with the value and the reason');
+select results_eq(
+  $$select field, value, reason from sync.record_errors where airtable_id = 'recCLIENT00000005' and resolved_at is null$$,
+  $$values ('Annual Budget', '"lots"'::jsonb, 'expected a number, got "lots"')$$,
+  'a client with a wrong-type money value is quarantined once, with the value and the reason');
+select results_eq(
+  $$select field, value, reason from sync.record_errors where airtable_id = 'recREGULATOR00002' and resolved_at is null$$,
+  $$values ('Renewal Month', '13'::jsonb, 'Renewal Month must be between 1 and 12')$$,
+  'a regulator with Renewal Month 13 is quarantined once, with the range');
+select results_eq(
+  $$select field, value, reason from sync.record_errors where airtable_id = 'recREGISTRATION02' and resolved_at is null$$,
+  $$values ('Priority', '6'::jsonb, 'Priority must be between 1 and 5')$$,
+  'a registration with priority 6 is quarantined once, with the range');
+select results_eq(
+  $$select field, value, reason from sync.record_errors where airtable_id = 'recPRODUCT0000002' and resolved_at is null$$,
+  $$values ('Client', '["recCLIENT00000007"]'::jsonb, 'Client links to recCLIENT00000007, which does not exist in clients')$$,
+  'a product linking to a client that does not exist is quarantined once as a dangling link');
+select results_eq(
+  $$select source_table, count(*)::int from sync.record_errors
+    where run_id = 9101 and resolved_at is null and airtable_id <> 'recREJECTED000001' group by 1 order by 1$$,
+  $$values ('tblTtyLvxr2Ta4SfO', 1), ('tblZaclZULDATjmXm', 3), ('tbljwculB4C3VOXW3', 1), ('tblmNqfo6lv6OCavM', 1)$$,
+  'the merges quarantined six records of run 9101, each under its Airtable table id');
+select is_empty(
+  $$select airtable_id from app.clients where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005')
+    union all select airtable_id from app.state_regulators where airtable_id = 'recREGULATOR00002'
+    union all select airtable_id from app.products where airtable_id = 'recPRODUCT0000002'
+    union all select airtable_id from app.registrations where airtable_id = 'recREGISTRATION02'$$,
+  'no quarantined record is written to the app tables');
+
+-- attachments
+select results_eq(
+  $$select a.airtable_attachment_id, a.field_name, a.position, a.filename, a.size_bytes, a.mime_type, a.url, a.deleted_at
+    from app.attachments a join app.products p on p.id = a.product_id
+    where p.airtable_id = 'recPRODUCT0000001' order by position$$,
+  $$values ('attLABEL000000001', 'label', 0::smallint, 'label.pdf', 1024::bigint, 'application/pdf', 'https://dl.example/label-1', null::timestamptz),
+           ('attLABEL000000002', 'label', 1::smallint, 'sds.pdf', 2048::bigint, 'application/pdf', 'https://dl.example/sds-1', null::timestamptz)$$,
+  'the product''s Label files are one app.attachments row each, with position, filename, size, type and url');
+select results_eq(
+  $$select a.airtable_attachment_id, a.field_name, a.position, a.filename, a.size_bytes
+    from app.attachments a join app.registrations r on r.id = a.registration_id
+    where r.airtable_id = 'recREGISTRATION01'$$,
+  $$values ('attDOC00000000001', 'documents', 0::smallint, 'approval letter.pdf', 52000::bigint)$$,
+  'the registration''s Documents file is an app.attachments row owned by the registration');
+
+-- id map and audit
+select results_eq(
+  $$select entity_type, legacy_id, source_table, target_table from sync.id_map where migration_batch = 9101 order by entity_type, legacy_id$$,
+  $$values ('clients', 'recCLIENT00000001', 'tblZaclZULDATjmXm', 'app.clients'),
+           ('clients', 'recCLIENT00000002', 'tblZaclZULDATjmXm', 'app.clients'),
+           ('products', 'recPRODUCT0000001', 'tblTtyLvxr2Ta4SfO', 'app.products'),
+           ('registrations', 'recREGISTRATION01', 'tblmNqfo6lv6OCavM', 'app.registrations'),
+           ('state_regulators', 'recREGULATOR00001', 'tbljwculB4C3VOXW3', 'app.state_regulators')$$,
+  'one id_map row per record the run inserted');
+select is_empty(
+  $$select m.legacy_id from sync.id_map m
+    where m.migration_batch = 9101 and m.uuid_id is distinct from case m.entity_type
+      when 'clients' then (select id from app.clients where airtable_id = m.legacy_id)
+      when 'state_regulators' then (select id from app.state_regulators where airtable_id = m.legacy_id)
+      when 'products' then (select id from app.products where airtable_id = m.legacy_id)
+      when 'registrations' then (select id from app.registrations where airtable_id = m.legacy_id) end$$,
+  'each id_map row maps the Airtable id to the uuid of its app row');
+select results_eq(
+  $$select table_name, op, count(*)::int from audit.changes where run_id = 9101 and table_name like 'app.%' group by 1, 2 order by 1, 2$$,
+  $$values ('app.attachments', 'INSERT', 3), ('app.clients', 'INSERT', 2), ('app.clients', 'UPDATE', 1), ('app.collaborators', 'INSERT', 2),
+           ('app.products', 'INSERT', 1), ('app.registrations', 'INSERT', 1), ('app.state_regulators', 'INSERT', 1)$$,
+  'every app change of the merges is in audit.changes with the run id');
+
+-- a second merge of the same run writes nothing
+create temp table audit_before as select count(*) as n from audit.changes where table_name like 'app.%';
+create temp table errors_before as select count(*) as n from sync.record_errors;
+select is(sync.merge_clients(9101)::text, '(clients,6,0,0,3,3,0,0)',
+  'merging run 9101''s clients again: 3 unchanged, the same 3 quarantined');
+select is(sync.merge_products(9101)::text, '(products,2,0,0,1,1,0,0)',
+  'merging run 9101''s products again: 1 unchanged, the same 1 quarantined');
+select is((select count(*) from audit.changes where table_name like 'app.%'), (select n from audit_before),
+  'the second merge changes no app row (no new audit.changes rows)');
+select is((select count(*) from sync.record_errors), (select n from errors_before),
+  'the second merge quarantines nothing twice (no new record_errors rows)');
+
+-- ---------------------------------------------------------------------------
+-- Run 9101: sweep and finish
+-- ---------------------------------------------------------------------------
+select is(sync.sweep_deleted(9101, 'clients'), 1::bigint, 'sweep_deleted soft-deletes one client and says so');
+select results_eq(
+  $$select coalesce(airtable_id, '(none)'), deleted_at is not null from app.clients order by 1$$,
+  $$values ('(none)', false), ('recCLIENT00000001', false), ('recCLIENT00000002', false), ('recCLIENT00000006', false), ('recCLIENT00000009', true)$$,
+  'only the client whose record the run did not stage is deleted; a client without airtable_id is left alone');
+select is(
+  (select count(*)::int from audit.changes where table_name = 'app.clients' and run_id = 9101 and op = 'UPDATE'
+     and 'deleted_at' = any (changed_columns) and new_values ->> 'airtable_id' = 'recCLIENT00000009'),
+  1, 'the sweep is audited with the run id');
+select results_eq(
+  $$select status, fetched, inserted, updated, unchanged, deleted, quarantined, finished_at = now() from sync.finish_run(9101)$$,
+  $$values ('completed', 13::bigint, 2::bigint, 0::bigint, 4::bigint, 1::bigint, 7::bigint, true)$$,
+  'finish_run sums the checkpoints (each holding its table''s latest merge): fetched 13 = 2 + 0 + 4 + 7, the reject quarantined, the sweep deleted');
+
+-- ---------------------------------------------------------------------------
+-- Run 9102 (incremental): unchanged pages, a changed record, the missing link
+-- ---------------------------------------------------------------------------
+select results_eq(
+  $$select * from sync.stage_page(9102, 'clients', pg_temp.page('clients', 'v1', 'recCLIENT00000001', 'recCLIENT00000006'),
+      '[{"airtable_id": "recREJECTED000001", "field": "Notes", "value": "\\ud800", "reason": "text PostgreSQL cannot store"}]', false, 'itrB/recCLIENT00000006')$$,
+  $$values (0, 0, 2, 1)$$,
+  'incremental stage_page with unchanged hashes writes nothing: 2 untouched (and the reject counted)');
+select is((select count(*)::int from sync.record_errors where airtable_id = 'recREJECTED000001'), 1,
+  'a repeated runner reject is not quarantined twice');
+select is((select run_id from staging.airtable_records where airtable_id = 'recCLIENT00000001'), 9101::bigint,
+  'an untouched record keeps the run that last wrote it');
+select results_eq(
+  $$select * from sync.stage_page(9102, 'clients', pg_temp.page('clients', 'v2', 'recCLIENT00000002'), '[]', false, 'itrB/recCLIENT00000002')$$,
+  $$values (1, 0, 0, 0)$$,
+  'incremental stage_page with a changed hash writes the record');
+select results_eq(
+  $$select * from sync.stage_page(9102, 'clients', pg_temp.page('clients', 'v2', 'recCLIENT00000007'), '[]', false, null)$$,
+  $$values (1, 0, 0, 0)$$,
+  'incremental stage_page writes a new record');
+select results_eq(
+  $$select * from sync.stage_page(9102, 'products', pg_temp.page('products', 'v2', 'recPRODUCT0000001'), '[]', false, null)$$,
+  $$values (1, 0, 0, 0)$$,
+  'incremental stage_page writes the product whose Label changed');
+select results_eq(
+  $$select records_processed, (metadata ->> 'pages')::int, (metadata ->> 'untouched')::int, (metadata ->> 'rejected')::int,
+           (metadata ->> 'high_water_mark')::timestamptz
+    from sync.checkpoints where run_id = 9102 and entity_type = 'clients'$$,
+  $$values (5::bigint, 3, 2, 1, '2026-11-23 09:00:00+00'::timestamptz)$$,
+  'the incremental checkpoint: 5 records, 3 pages, 2 untouched, 1 rejected, high-water mark of the newest record');
+
+select is(sync.merge_clients(9102)::text, '(clients,2,1,1,0,0,3,0)',
+  'merge_clients(9102): the changed client updated, the new one inserted, the 3 quarantined ones retried and still quarantined');
+select is((select phone from app.clients where airtable_id = 'recCLIENT00000002'), '+1 555 0100', 'the changed client has its new value');
+select is((select count(*)::int from sync.record_errors where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005')), 3,
+  'retrying a still-broken record adds no record_errors row');
+select is(sync.merge_products(9102)::text, '(products,1,0,0,1,0,1,1)',
+  'merge_products(9102): the re-staged product unchanged; the product quarantined for its missing client retried and merged');
+select results_eq(
+  $$select p.name, c.airtable_id from app.products p join app.clients c on c.id = p.client_id where p.airtable_id = 'recPRODUCT0000002'$$,
+  $$values ('Orphan Spray', 'recCLIENT00000007')$$,
+  'the earlier-quarantined product is now in app.products, linked to the client staged later');
+select results_eq(
+  $$select resolved_at = now(), resolved_by_run_id from sync.record_errors where airtable_id = 'recPRODUCT0000002'$$,
+  $$values (true, 9102::bigint)$$,
+  'its record_errors entry is closed by run 9102 (resolved_at, resolved_by_run_id)');
+select is((select migration_batch from sync.id_map where legacy_id = 'recPRODUCT0000002'), 9102::bigint,
+  'the retried product gets its id_map row from the run that merged it');
+
+-- attachments after the Label cell changed: a file removed, a URL refreshed
+select results_eq(
+  $$select a.airtable_attachment_id, a.position, a.url, a.deleted_at is not null
+    from app.attachments a join app.products p on p.id = a.product_id
+    where p.airtable_id = 'recPRODUCT0000001' order by airtable_attachment_id$$,
+  $$values ('attLABEL000000001', 0::smallint, 'https://dl.example/label-1', false),
+           ('attLABEL000000002', 1::smallint, 'https://dl.example/sds-1', true)$$,
+  'a file removed from the cell is soft-deleted; a changed download URL alone leaves the row as it was');
+select results_eq(
+  $$select new_values ->> 'airtable_attachment_id', changed_columns from audit.changes
+    where table_name = 'app.attachments' and run_id = 9102 order by 1$$,
+  $$values ('attLABEL000000002', array['deleted_at'])$$,
+  'the only attachment change of run 9102 is the removal (the URL-only change wrote nothing; updated_at is now() throughout the transaction)');
+
+select results_eq(
+  $$select status, fetched, inserted, updated, unchanged, deleted, quarantined,
+           (metadata ->> 'retried')::int, (metadata ->> 'retried_merged')::int, metadata ->> 'base_id'
+    from sync.finish_run(9102)$$,
+  $$values ('completed', 6::bigint, 1::bigint, 1::bigint, 3::bigint, 0::bigint, 1::bigint, 4, 1, 'appDeltaTest00001')$$,
+  'finish_run(9102): untouched counted as unchanged, the reject as quarantined, retries in metadata, metadata kept');
+select is((select count(*)::int from sync.runs where id in (9101, 9102) and fetched = inserted + updated + unchanged + quarantined), 2,
+  'both completed runs account for every record fetched');
+
+-- ---------------------------------------------------------------------------
+-- Run 9104: restart of a listing, then failure
+-- ---------------------------------------------------------------------------
+select lives_ok($$select sync.restart_listing(9104, 'clients')$$, 'restart_listing runs');
+select results_eq(
+  $$select records_processed, last_processed_id, metadata -> 'offset', (metadata ->> 'pages')::int, (metadata ->> 'untouched')::int,
+           (metadata ->> 'rejected')::int, (metadata ->> 'listing_attempt')::int, metadata ->> 'high_water_mark'
+    from sync.checkpoints where run_id = 9104 and entity_type = 'clients'$$,
+  $$values (0::bigint, null::text, 'null'::jsonb, 0, 0, 0, 2, '2026-11-01T00:00:00+00:00')$$,
+  'restart_listing resets the counters, offset and resume point, and makes this listing attempt 2');
+select sync.restart_listing(9104, 'clients');
+select is((select (metadata ->> 'listing_attempt')::int from sync.checkpoints where run_id = 9104 and entity_type = 'clients'), 3,
+  'a second restart makes it attempt 3');
+select results_eq(
+  $$select status, error_message, finished_at = now() from sync.fail_run(9104, 'Airtable answered 503 five times')$$,
+  $$values ('failed', 'Airtable answered 503 five times', true)$$,
+  'fail_run marks the run failed with the message and a finish time');
+select results_eq(
+  $$select entity_type, status, error_message from sync.checkpoints where run_id = 9104 order by entity_type$$,
+  $$values ('clients', 'failed', 'Airtable answered 503 five times'), ('products', 'pending', null)$$,
+  'fail_run fails the in-progress checkpoints with the message and leaves the others');
+select results_eq(
+  $$select status, error_message from sync.fail_run(9104, 'a later error')$$,
+  $$values ('failed', 'Airtable answered 503 five times')$$,
+  'fail_run on a run that already failed keeps its first error');
+
+-- ---------------------------------------------------------------------------
+-- Refusals
+-- ---------------------------------------------------------------------------
+select throws_ok($$select sync.merge_entity(9101, 'invoices')$$, '42704', 'no mapping for entity invoices',
+  'merge_entity for an entity without a mapping raises undefined_object');
+select throws_ok($$select * from sync.stage_page(9101, 'invoices', '[]', '[]', true, null)$$, 'P0002', null,
+  'stage_page for an entity without a mapping raises no_data_found');
+
+-- ---------------------------------------------------------------------------
+-- Values that pass the cell checks must not abort a merge (run 9106)
+-- ---------------------------------------------------------------------------
+select lives_ok(
+  $$select * from sync.stage_page(9106, 'state_regulators',
+      '[{"id": "recREGULATOR00006", "created_time": "2026-01-01T00:00:00.000Z", "hash": "6666666666666666666666666666666666666666666666666666666666666666",
+         "fields": {"fldtmASk12fGsd6OS": "Texas Department of Agriculture", "fldoQh2Z9dzm14DkC": 6.0}}]', '[]', true, null)$$,
+  'a regulator with Renewal Month 6.0 is staged');
+select lives_ok($$select sync.merge_state_regulators(9106)$$,
+  'merge_state_regulators does not abort on a Renewal Month written 6.0');
+select lives_ok(
+  $$select * from sync.stage_page(9106, 'products',
+      '[{"id": "recPRODUCT0000006", "created_time": "2026-01-01T00:00:00.000Z", "hash": "7777777777777777777777777777777777777777777777777777777777777777",
+         "fields": {"flditdl13jzXqvGJG": "Half Byte", "fldm98vOtlVmdetoO": [{"id": "attHALF0000000001", "filename": "half.pdf", "size": 1.5}]}}]', '[]', true, null)$$,
+  'a product with an attachment of size 1.5 is staged');
+select lives_ok($$select sync.merge_products(9106)$$,
+  'merge_products does not abort on an attachment size of 1.5');
+
+-- ---------------------------------------------------------------------------
+-- The sync role: calls the pipeline, cannot write app tables itself (run 9105)
+-- ---------------------------------------------------------------------------
+set local role airlift_sync;
+select lives_ok(
+  $$select * from sync.stage_page(9105, 'clients',
+      '[{"id": "recCLIENT00000008", "created_time": "2026-01-01T00:00:00.000Z", "hash": "8888888888888888888888888888888888888888888888888888888888888888",
+         "fields": {"fldcRQ5EWmHA7hkmK": "Eta Growers"}}]', '[]', true, null)$$,
+  'airlift_sync can stage a page');
+select lives_ok($$select sync.merge_clients(9105)$$, 'airlift_sync can merge (security definer merge)');
+select lives_ok($$select sync.sweep_deleted(9105, 'clients')$$, 'airlift_sync can sweep deleted records');
+select lives_ok($$select sync.finish_run(9105)$$, 'airlift_sync can finish a run');
+select throws_ok($$insert into app.clients (name) values ('Direct Write')$$, '42501', 'permission denied for table clients',
+  'airlift_sync cannot insert into app.clients directly');
+reset role;
+select results_eq(
+  $$select name, deleted_at is null from app.clients where airtable_id = 'recCLIENT00000008'$$,
+  $$values ('Eta Growers', true)$$,
+  'the client merged by airlift_sync is in app.clients');
+
+select * from finish();
+ROLLBACK;
