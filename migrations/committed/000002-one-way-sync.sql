@@ -1,5 +1,5 @@
 --! Previous: sha1:578729842e24a066cb1d48fe17e68f3a7f3503f3
---! Hash: sha1:89d9ef4c116e3192692e4beeac267b4fdbf66ccd
+--! Hash: sha1:0ada8580fe71130489ea706c0a7e0f55c03b9140
 --! Message: one-way sync
 
 /*
@@ -222,7 +222,8 @@ create or replace function sync.is_iso_timestamp(value text) returns boolean
 language sql immutable parallel safe
 as $$
   select case
-    when value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+    -- offsets up to ±15:59, the most PostgreSQL accepts
+    when value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'
       then sync.is_iso_date(substr(value, 1, 10))
     else false
   end
@@ -271,7 +272,10 @@ as $$
                         where jsonb_typeof(e) <> 'object'
                            or coalesce(e ->> 'id', '') !~ '^att[A-Za-z0-9]{14}$'
                            or coalesce(btrim(e ->> 'filename'), '') = ''
-                           or (e ? 'size' and (jsonb_typeof(e -> 'size') <> 'number' or (e ->> 'size')::numeric < 0)))
+                           or (e ? 'size' and (jsonb_typeof(e -> 'size') <> 'number'
+                                               or (e ->> 'size')::numeric < 0
+                                               or (e ->> 'size')::numeric <> trunc((e ->> 'size')::numeric)
+                                               or (e ->> 'size')::numeric > 9223372036854775807)))
              then format('expected attachments {id, filename, size, type}, got %s', cell) end
     else format('unknown conversion %s', conversion)
   end
@@ -300,7 +304,7 @@ comment on function sync.cell_money(jsonb) is E'A currency or number cell as num
 
 create or replace function sync.cell_integer(cell jsonb) returns smallint
 language sql immutable parallel safe
-as $$ select case when sync.cell_problem(cell, 'integer') is null and jsonb_typeof(cell) = 'number' then (cell #>> '{}')::smallint end $$;
+as $$ select case when sync.cell_problem(cell, 'integer') is null and jsonb_typeof(cell) = 'number' then (cell #>> '{}')::numeric::smallint end $$;
 comment on function sync.cell_integer(jsonb) is E'A whole-number or rating cell as smallint; null when empty, fractional or out of range.';
 
 create or replace function sync.cell_checkbox(cell jsonb) returns boolean
