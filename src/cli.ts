@@ -192,6 +192,19 @@ program
     await runWorker({ log });
   });
 
+program
+  .command('demo')
+  .description('Run the whole one-way sync on an emulated Delta base of ~50,000 registrations, with nothing to set up.')
+  .option('--registrations <n>', 'registrations in the generated base', (v) => Number(v), 50_000)
+  .option('--seed <n>', 'generator seed', (v) => Number(v), 1)
+  .option('--rps <n>', "the emulator's (raised) rate limit, requests per second", (v) => Number(v), 100)
+  .option('--latency <ms>', 'emulated request latency', (v) => Number(v), 10)
+  .option('--keep', 'keep the database in .airlift-demo instead of a throwaway folder')
+  .action(async (options: { registrations: number; seed: number; rps: number; latency: number; keep?: boolean }) => {
+    const { runDemo } = await import('./dev/demo.ts');
+    await runDemo({ registrations: options.registrations, seed: options.seed, requestsPerSecond: options.rps, latencyMs: options.latency, keep: Boolean(options.keep), log });
+  });
+
 function formatPullSummary(summary: PullSummary): string {
   const run = summary.run;
   const lines = [

@@ -1160,10 +1160,16 @@ function plant(ctx: PlantContext): void {
     return false;
   };
 
-  // One of each kind on its preferred target, then the rest spread by table size.
+  // One of each kind on its preferred target, then the rest spread by table
+  // size, no table beyond its own share (so that a small parent table, whose
+  // problems reach every record linking to it, is not planted far more
+  // densely than the share asked for).
   for (const kind of slots) tryPlant(kind, KIND_TARGETS[kind]);
+  const cap = (key: TableKey) => Math.max(1, Math.round(ctx.messiness * tables[key].length));
+  const plantedIn = (key: TableKey) => ctx.planted.filter((p) => p.key === key).length;
   for (const kind of extra) {
-    const targets = KIND_TARGETS[kind];
+    const targets = KIND_TARGETS[kind].filter((t) => plantedIn(t[0]) < cap(t[0]));
+    if (!targets.length) continue;
     const weighted = targets.map((t) => [t, tables[t[0]].length] as const);
     const first = rng.weighted(weighted);
     tryPlant(kind, [first, ...targets.filter((t) => t !== first)]);

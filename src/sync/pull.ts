@@ -311,6 +311,12 @@ async function pullTable(
   }
 
   const phase = checkpoint.metadata.phase ?? 'listing';
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string) => {
+    timings[name] = Date.now() - mark;
+    mark = Date.now();
+  };
   if (phase === 'listing') {
     const [{ expected }] = await sql<{ expected: number | null }[]>`
       select case when ${checkpoint.metadata.since ?? null}::text is null then count(*)::int end as expected
@@ -320,16 +326,19 @@ async function pullTable(
       ? `IS_AFTER(${fieldReference(fieldNames?.get(table.lastModifiedFieldId) ?? table.lastModifiedFieldId)}, '${checkpoint.metadata.since}')`
       : undefined;
     await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames);
+    lap('list_ms');
   } else {
     options.progress?.tableStarted(entity, tableName, null);
   }
 
   if (phase === 'listing') {
     const [merged] = await sql`select * from sync.merge_entity(${run.id}, ${entity})`;
+    lap('merge_ms');
     log.debug({ runId: run.id, entity, merged }, 'merged');
   }
   if (mode === 'full' && phase !== 'swept') {
     const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
+    lap('sweep_ms');
     if (Number(swept)) log.info({ runId: run.id, entity, deleted: Number(swept) }, 'records gone from Airtable soft-deleted');
   }
   const [done] = await sql<CheckpointRow[]>`
@@ -337,6 +346,7 @@ async function pullTable(
     where id = ${checkpoint.id}
     returning id, status, records_processed, last_processed_id, metadata`;
   const summary = summarise(entity, done);
+  log.debug({ runId: run.id, entity, ...timings }, 'table timings');
   options.progress?.tableFinished(entity, summary);
   return summary;
 }

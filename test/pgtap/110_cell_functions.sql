@@ -168,8 +168,8 @@ select is_empty(
     where pronamespace = 'sync'::regnamespace
       and proname in ('is_iso_date', 'is_iso_timestamp', 'cell_problem', 'cell_text', 'cell_date', 'cell_timestamp', 'cell_money',
                       'cell_integer', 'cell_checkbox', 'cell_text_array', 'cell_lookup_text', 'cell_first_link')
-      and provolatile <> 'i'$$,
-  'every cell function is immutable (provolatile = i)');
+      and provolatile <> 's'$$,
+  'every cell function is stable (provolatile = s): an IMMUTABLE function calling stable format() or date casts would not be inlined');
 select is_empty(
   $$select proname from pg_proc
     where pronamespace = 'sync'::regnamespace

@@ -1,0 +1,158 @@
+/**
+ * `airlift demo`: the whole one-way sync on a realistic Delta base, on this
+ * machine, with nothing to set up. An embedded PostgreSQL (throwaway unless
+ * --keep), the Airtable emulator seeded with ~50,000 registrations (rate
+ * limit raised), a full pull, a round of edits, creates and deletes made "in
+ * Airtable", an incremental pull that picks up exactly the edits and
+ * creates, a full pull that sweeps exactly the deletes, and the status.
+ */
+import { mkdtemp, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadEnvironment } from '../config.ts';
+import { describeUrl } from '../db/database.ts';
+import { startEmbedded, urlWithDatabase } from '../db/embedded.ts';
+import type { Logger } from '../log.ts';
+import { openSyncContext } from '../sync/context.ts';
+import { createProgress } from '../sync/progress.ts';
+import { runPull, type PullSummary } from '../sync/pull.ts';
+import { formatStatus, statusReport } from '../sync/status.ts';
+import { startEmulator } from './emulator.ts';
+import { baseIdForSeed, generateDeltaBase } from './generator.ts';
+
+export interface DemoOptions {
+  registrations: number;
+  seed: number;
+  requestsPerSecond: number;
+  latencyMs: number;
+  keep: boolean;
+  log: Logger;
+}
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+function summaryLine(summary: PullSummary): string {
+  const r = summary.run;
+  return `run #${r.id} ${r.run_type}: fetched ${r.fetched} = ${r.inserted} inserted + ${r.updated} updated + ${r.unchanged} unchanged + ${r.quarantined} quarantined; ${r.deleted} soft-deleted`;
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const { log } = options;
+  const started = Date.now();
+  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+
+  say(`airlift demo: a Delta base of ${options.registrations.toLocaleString('en-US')} registrations, Airtable emulated on this machine`);
+  const base = generateDeltaBase({ seed: options.seed, registrations: options.registrations, messiness: 0.02 });
+  const baseId = baseIdForSeed(options.seed);
+  const counts = base.tables.map((t) => `${t.records.length.toLocaleString('en-US')} ${t.name}`).join(', ');
+  say(`  generated ${counts} (${base.planted.length} planted data problems) in ${seconds()}`);
+
+  const emulator = await startEmulator({
+    bases: { [baseId]: base },
+    rateLimit: { requestsPerSecond: options.requestsPerSecond, penaltyMs: 30_000, tokenRequestsPerSecond: options.requestsPerSecond * 10 },
+    latencyMs: options.latencyMs,
+  });
+  say(`  emulator at ${emulator.url}: ${options.requestsPerSecond} requests/s per base, ${options.latencyMs} ms latency`);
+
+  const dir = options.keep ? path.resolve('.airlift-demo') : await mkdtemp(path.join(os.tmpdir(), 'airlift-demo-'));
+  await chmod(path.dirname(dir), 0o755).catch(() => undefined);
+  const server = await startEmbedded({ dataDir: dir, throwaway: !options.keep, onLog: (line) => log.debug({ component: 'postgres' }, line) });
+  const env = loadEnvironment({
+    ...process.env,
+    DATABASE_URL: urlWithDatabase(server.rootUrl, 'postgres'),
+    AIRTABLE_TOKEN: emulator.token,
+    AIRTABLE_BASE_ID: baseId,
+    AIRTABLE_ENDPOINT_URL: emulator.url,
+    AIRTABLE_RPS: String(options.requestsPerSecond),
+  });
+  const { ensureDatabaseExists } = await import('../db/database.ts');
+  await ensureDatabaseExists(server.rootUrl, 'airlift_demo');
+  env.DATABASE_URL = urlWithDatabase(server.rootUrl, 'airlift_demo');
+  say(`  embedded PostgreSQL at ${describeUrl(env.DATABASE_URL)}${options.keep ? ` (kept in ${dir})` : ' (throwaway)'}`);
+
+  const context = await openSyncContext({ actor: 'demo', log, env });
+  const pull = async (mode: 'full' | 'incremental') => {
+    const progress = createProgress(log);
+    try {
+      return await runPull({
+        sql: context.sql, client: context.client, mapping: context.mapping, baseId, mode,
+        actor: 'demo', overlapSeconds: env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress,
+      });
+    } finally {
+      progress.stop();
+    }
+  };
+
+  try {
+    say('\n1. Full pull');
+    const first = await pull('full');
+    say(`  ${summaryLine(first)}  [${seconds()}]`);
+
+    say('\n2. People edit the base in Airtable');
+    const airtable = emulator.base(baseId);
+    const regs = airtable.table('Registrations');
+    const all = regs.list().sort((a, b) => (a.id < b.id ? -1 : 1));
+    // only records that the full pull merged, so every change has a row to land on
+    const merged = new Set((await context.sql<{ airtable_id: string }[]>`select airtable_id from app.registrations`).map((r) => r.airtable_id));
+    const editable = all.filter((r) => merged.has(r.id));
+    const approved = editable.filter((r) => r.fields['Status'] === 'Pending Review').slice(0, 120);
+    for (const r of approved) regs.update(r.id, { Status: 'Approved', 'Approved Date': '2026-11-20' });
+    const feeEdits = editable.filter((r) => !approved.includes(r)).slice(0, 30);
+    for (const r of feeEdits) regs.update(r.id, { 'Fee Paid': 275.5, 'Invoice Number': `INV-${r.id.slice(-6)}` });
+    const newOption = editable.filter((r) => !approved.includes(r) && !feeEdits.includes(r)).slice(0, 5);
+    for (const r of newOption) regs.update(r.id, { Status: 'Awaiting Fee' });
+    const template = editable[editable.length - 1];
+    const created = Array.from({ length: 15 }, (_, i) =>
+      regs.create({
+        Client: template.fields['Client'],
+        Product: template.fields['Product'],
+        'State Regulator': template.fields['State Regulator'],
+        Status: 'Not Started',
+        'Registration Type': 'New',
+        Notes: `Opened in the demo (${i + 1} of 15)`,
+      }),
+    );
+    const doomed = editable.slice(-40, -30);
+    for (const r of doomed) regs.delete(r.id);
+    const notes = context.mapping.tables.find((t) => t.entity === 'registrations')!.fields.find((f) => f.column === 'notes')!;
+    airtable.renameField('Registrations', notes.fieldId, 'Internal Notes');
+    const edited = approved.length + feeEdits.length + newOption.length;
+    say(`  edited ${edited} registrations (${approved.length} approved, ${feeEdits.length} fees, ${newOption.length} moved to a brand-new status option "Awaiting Fee"),`);
+    say(`  created ${created.length}, deleted ${doomed.length}, and renamed the field "Notes" to "Internal Notes"`);
+
+    say('\n3. Incremental pull (records modified since the last pull)');
+    const incremental = await pull('incremental');
+    say(`  ${summaryLine(incremental)}  [${seconds()}]`);
+    for (const warning of incremental.warnings) say(`  warning: ${warning}`);
+    const regSummary = incremental.tables.find((t) => t.entity === 'registrations')!;
+    const exact = regSummary.updated === edited && regSummary.inserted === created.length;
+    say(`  registrations: ${regSummary.updated} updated (expected ${edited}), ${regSummary.inserted} inserted (expected ${created.length}) ${exact ? '- exactly the changes' : '- MISMATCH'}`);
+    const [{ kept }] = await context.sql<{ kept: number }[]>`select count(*)::int as kept from app.registrations where status = 'Awaiting Fee'`;
+    say(`  the new select option was kept, not lost: ${kept} registrations have status "Awaiting Fee"`);
+
+    say('\n4. Full pull (refreshes formulas and sweeps deletions, which no incremental read can see)');
+    const full = await pull('full');
+    say(`  ${summaryLine(full)}  [${seconds()}]`);
+    const sweptExactly = Number(full.run.deleted) === doomed.length;
+    say(`  soft-deleted ${full.run.deleted} registrations (expected ${doomed.length}) ${sweptExactly ? '- exactly the deleted ones' : '- MISMATCH'}`);
+
+    say('\n5. Status');
+    const report = await statusReport(context.sql);
+    process.stdout.write(formatStatus(report).replace(/^/gm, '  '));
+
+    say('\n6. Reports');
+    const byState = await context.sql<{ state_code: string; status: string; registrations: number }[]>`
+      select state_code, status, registrations::int from report.registration_status_by_state order by registrations desc limit 5`;
+    for (const row of byState) say(`  ${row.state_code} ${row.status.padEnd(16)} ${row.registrations}`);
+    const [expiring] = await context.sql<{ within_30_days: number; within_60_days: number; within_90_days: number }[]>`
+      select within_30_days::int, within_60_days::int, within_90_days::int from report.expiring_registration_counts`;
+    say(`  expiring: ${expiring.within_30_days} within 30 days, ${expiring.within_60_days} within 60, ${expiring.within_90_days} within 90`);
+
+    say(`\nDone in ${seconds()}.${exact && sweptExactly ? '' : ' Some counts did not match; see above.'}`);
+    if (!exact || !sweptExactly) process.exitCode = 1;
+  } finally {
+    await context.close();
+    await emulator.stop();
+    await server.stop();
+  }
+}
