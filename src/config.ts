@@ -23,6 +23,8 @@ const environmentSchema = z.object({
   AIRTABLE_BASE_ID: z.string().regex(/^app[A-Za-z0-9]{14}$/, 'expected an Airtable base id like appXXXXXXXXXXXXXX').optional(),
   AIRTABLE_ENDPOINT_URL: z.string().url('expected a URL such as https://api.airtable.com').default('https://api.airtable.com'),
   AIRTABLE_RPS: z.coerce.number().positive('expected requests per second above 0').default(5),
+  AIRTABLE_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  AIRTABLE_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
   AIRLIFT_MAPPING: z.string().min(1).optional(),
   AIRLIFT_INCREMENTAL_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
   AIRLIFT_CRON_INCREMENTAL: z.string().min(9).default('*/5 * * * *'),
@@ -41,10 +43,24 @@ export class ConfigurationError extends Error {
 }
 
 /** The Airtable settings a pull needs, or a ConfigurationError naming what is missing. */
-export function requireAirtable(env: Environment): { token: string; baseId: string; endpointUrl: string; requestsPerSecond: number } {
+export function requireAirtable(env: Environment): {
+  token: string;
+  baseId: string;
+  endpointUrl: string;
+  requestsPerSecond: number;
+  maxAttempts: number;
+  backoffMs: number;
+} {
   const missing = (['AIRTABLE_TOKEN', 'AIRTABLE_BASE_ID'] as const).filter((key) => !env[key]);
   if (missing.length) throw new ConfigurationError(`Bad configuration: ${missing.join(' and ')} must be set to reach Airtable`);
-  return { token: env.AIRTABLE_TOKEN!, baseId: env.AIRTABLE_BASE_ID!, endpointUrl: env.AIRTABLE_ENDPOINT_URL, requestsPerSecond: env.AIRTABLE_RPS };
+  return {
+    token: env.AIRTABLE_TOKEN!,
+    baseId: env.AIRTABLE_BASE_ID!,
+    endpointUrl: env.AIRTABLE_ENDPOINT_URL,
+    requestsPerSecond: env.AIRTABLE_RPS,
+    maxAttempts: env.AIRTABLE_RETRY_ATTEMPTS,
+    backoffMs: env.AIRTABLE_RETRY_BACKOFF_MS,
+  };
 }
 
 /** Reads and validates the environment; throws ConfigurationError naming each bad variable. */
