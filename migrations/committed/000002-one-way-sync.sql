@@ -1,5 +1,5 @@
 --! Previous: sha1:578729842e24a066cb1d48fe17e68f3a7f3503f3
---! Hash: sha1:735f9dd4de23dc42c7d44adac69c8f0b30519453
+--! Hash: sha1:d44b795079562dc38ea826cdcaeded73e32e5861
 --! Message: one-way sync
 
 /*
@@ -457,6 +457,29 @@ as $$
 $$;
 comment on function sync.restart_listing(bigint, text) is E'Starts a table''s listing again after Airtable expired its iterator: counters reset, records already staged by the run stay staged (re-fetching them writes nothing new), so nothing is counted twice.';
 
+create function sync.analyze_if_stale(p_table regclass) returns boolean
+language plpgsql volatile security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  stale boolean;
+begin
+  -- A table filled or rewritten in this session has no fresh statistics
+  -- until autovacuum gets to it; the planner then takes a 50,000-row table
+  -- for an empty one and joins it row by row. Analyze when more than a
+  -- tenth of the rows changed since the last analysis.
+  select coalesce(st.n_mod_since_analyze > greatest(500, 0.1 * greatest(c.reltuples, 0)), true)
+    into stale
+  from pg_class c left join pg_stat_user_tables st on st.relid = c.oid
+  where c.oid = p_table;
+  if stale then
+    execute format('analyze %s', p_table);
+  end if;
+  return stale;
+end;
+$$;
+comment on function sync.analyze_if_stale(regclass) is E'Analyzes a table whose statistics are stale (more than 10% of its rows changed since the last analysis), so that merges and sweeps right after a bulk load get good plans. Security definer: only the owner may analyze.';
+
 create function sync.merge_entity(p_run_id bigint, p_entity text) returns sync.merge_result
 language plpgsql volatile security definer
 set search_path = pg_catalog, pg_temp
@@ -487,6 +510,8 @@ begin
   end if;
   select * into strict entity from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
+  perform sync.analyze_if_stale('staging.airtable_records');
+  perform sync.analyze_if_stale(entity.target_table);
 
   -- Collaborators named in this run's records, upserted first so that the
   -- merge can resolve them to ids.
@@ -751,6 +776,8 @@ begin
   select * into strict mapping from sync.entity_mappings m where m.entity = p_entity;
   select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
+  perform sync.analyze_if_stale('staging.airtable_records');
+  perform sync.analyze_if_stale(target);
   -- Only after a complete listing: every record Airtable still has was
   -- staged with this run's id, so a live row without one is gone there.
   -- Rows created here and never pushed (no airtable_id) are not touched.

@@ -325,7 +325,7 @@ async function pullTable(
     const filterByFormula = checkpoint.metadata.since
       ? `IS_AFTER(${fieldReference(fieldNames?.get(table.lastModifiedFieldId) ?? table.lastModifiedFieldId)}, '${checkpoint.metadata.since}')`
       : undefined;
-    await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames);
+    timings.stage_ms = await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames);
     lap('list_ms');
   } else {
     options.progress?.tableStarted(entity, tableName, null);
@@ -367,7 +367,8 @@ function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
 }
 
 /**
- * Lists a table page by page from the checkpoint's offset. The next page is
+ * Lists a table page by page from the checkpoint's offset; returns the time
+ * spent staging (the database's share). The next page is
  * requested while the current one is being staged, so the database's time
  * hides under Airtable's latency. An expired iterator starts the listing
  * again; what was already staged is not written twice.
@@ -380,9 +381,10 @@ async function listTable(
   checkpoint: CheckpointRow,
   filterByFormula: string | undefined,
   fieldNames: Map<string, string> | undefined,
-): Promise<void> {
+): Promise<number> {
   const { sql, client, log } = options;
   let fetched = Number(checkpoint.records_processed);
+  let stagingMs = 0;
   const fetchPage = (offset?: string | null) => {
     const promise = client.listPage(table.tableId, { offset: offset ?? undefined, pageSize: 100, filterByFormula });
     promise.catch(() => undefined); // awaited below; never an unhandled rejection
@@ -406,10 +408,12 @@ async function listTable(
     if (page.offset) pending = fetchPage(page.offset);
     const { stage, rejects } = prepareRecords(page.records, page.invalid, fieldNames);
     for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
+    const stagingStarted = Date.now();
     await sql`select * from sync.stage_page(${run.id}, ${table.entity}, ${sql.json(stage as never)}, ${sql.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null})`;
+    stagingMs += Date.now() - stagingStarted;
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
-    if (!page.offset) return;
+    if (!page.offset) return stagingMs;
     if (options.signal?.aborted) throw new Error('the pull was asked to stop');
   }
 }
