@@ -1,0 +1,29 @@
+/** The worker's crontab and task list, checked with graphile-worker's own parser. */
+import { parseCrontab } from 'graphile-worker';
+import { describe, expect, it } from 'vitest';
+import { crontabFor, loadTaskList } from '../src/sync/worker.ts';
+
+describe('the worker schedule', () => {
+  it('is a valid crontab: incremental and full pulls, one queue per base, a job key per mode', () => {
+    const items = parseCrontab(crontabFor('appDELTADEMO00001', '*/5 * * * *', '0 3 * * *'));
+    expect(items.map((i) => [i.identifier, i.task, i.payload])).toEqual([
+      ['airtable_incremental', 'airtable_pull', { mode: 'incremental' }],
+      ['airtable_full', 'airtable_pull', { mode: 'full' }],
+    ]);
+    for (const item of items) {
+      expect(item.options.queueName).toBe('airtable:appDELTADEMO00001');
+      expect(item.options.jobKey).toBe(`airtable_pull:appDELTADEMO00001:${(item.payload as { mode: string }).mode}`);
+      expect(item.options.maxAttempts).toBe(10);
+    }
+  });
+
+  it('rejects a bad schedule with graphile-worker\'s message', () => {
+    expect(() => parseCrontab(crontabFor('appDELTADEMO00001', '*/5 * *', '0 3 * * *'))).toThrow(/crontab/i);
+  });
+
+  it('loads every task file of tasks/ by its flat name', async () => {
+    const tasks = await loadTaskList();
+    expect(Object.keys(tasks)).toEqual(['airtable_pull']);
+    expect(typeof tasks.airtable_pull).toBe('function');
+  });
+});
