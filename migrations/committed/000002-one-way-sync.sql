@@ -1,5 +1,5 @@
 --! Previous: sha1:578729842e24a066cb1d48fe17e68f3a7f3503f3
---! Hash: sha1:6b75a4e41e033006f430f15c96b72f22596f9f87
+--! Hash: sha1:be457364bf49f58bde3d195de6e6635c90a94f0c
 --! Message: one-way sync
 
 /*
@@ -370,7 +370,8 @@ create type sync.merge_result as (
 comment on type sync.merge_result is E'What one merge did: for the records fetched in the run, how many were inserted, updated, unchanged or quarantined; and how many earlier-quarantined records were retried and merged.';
 
 create function sync.stage_page(
-  p_run_id bigint, p_entity text, p_records jsonb, p_rejects jsonb, p_full boolean, p_next_offset text
+  p_run_id bigint, p_entity text, p_records jsonb, p_rejects jsonb, p_full boolean, p_next_offset text,
+  p_high_water_mark timestamptz default null
 ) returns table (written integer, already_in_run integer, untouched integer, rejected integer)
 language plpgsql volatile
 set search_path = pg_catalog, pg_temp
@@ -431,9 +432,10 @@ begin
         'pages', coalesce((c.metadata ->> 'pages')::int, 0) + 1,
         'untouched', coalesce((c.metadata ->> 'untouched')::int, 0) + untouched,
         'rejected', coalesce((c.metadata ->> 'rejected')::int, 0) + rejected,
-        'high_water_mark', (select greatest(max(sync.cell_timestamp(r.fields -> mapping.last_modified_field_id)),
-                                            (c.metadata ->> 'high_water_mark')::timestamptz)
-                            from jsonb_to_recordset(p_records) as r (fields jsonb)))
+        'high_water_mark', greatest(
+          coalesce(p_high_water_mark,
+                   (select max(sync.cell_timestamp(r.fields -> mapping.last_modified_field_id)) from jsonb_to_recordset(p_records) as r (fields jsonb))),
+          (c.metadata ->> 'high_water_mark')::timestamptz))
   where c.run_id = p_run_id and c.operation_type = 'sync_operation' and c.entity_type = p_entity;
   if not found then
     raise exception 'no checkpoint for run % entity %: start the table before staging pages', p_run_id, p_entity
@@ -442,7 +444,7 @@ begin
   return next;
 end;
 $$;
-comment on function sync.stage_page(bigint, text, jsonb, jsonb, boolean, text) is E'Writes one page of Airtable records (a JSON array of {id, created_time, fields, hash}) to staging and moves the table''s checkpoint, in one call: one round trip per page. Returns how many rows were written, were already staged by this run, were left untouched (unchanged), and were rejected by the runner (quarantined).';
+comment on function sync.stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamptz) is E'Writes one page of Airtable records (a JSON array of {id, created_time, fields, hash}) to staging and moves the table''s checkpoint, in one call: one round trip per page. The page''s latest Last Modified time moves the table''s high-water mark (the caller may pass it, saving a second parse of the page). Returns how many rows were written, were already staged by this run, were left untouched (unchanged), and were rejected by the runner (quarantined).';
 
 create function sync.restart_listing(p_run_id bigint, p_entity text) returns void
 language sql volatile
@@ -491,6 +493,9 @@ declare
   mapping sync.entity_mappings;
   entity sync.entities;
   converted text;
+  resolved text;
+  joins text;
+  attachment_columns text;
   problems text;
   columns text;
   assignments text;
@@ -533,45 +538,66 @@ begin
   where row(c.email, c.name) is distinct from row(excluded.email, excluded.name);
 
   -- The statement pieces, from the catalogue and the mapping's field ids.
-  select string_agg(format('%s as %I', case ec.conversion
-             when 'text' then format('sync.cell_text(%s)', cell)
-             when 'select' then format('sync.cell_text(%s)', cell)
-             when 'date' then format('sync.cell_date(%s)', cell)
-             when 'timestamp' then format('sync.cell_timestamp(%s)', cell)
-             when 'money' then format('sync.cell_money(%s)', cell)
-             when 'integer' then format('sync.cell_integer(%s)', cell)
-             when 'checkbox' then format('sync.cell_checkbox(%s)', cell)
-             when 'multi_select' then format('sync.cell_text_array(%s)', cell)
-             when 'lookup_text' then format('sync.cell_lookup_text(%s)', cell)
-             when 'collaborator' then format('(select c.id from app.collaborators c where c.airtable_user_id = %s ->> %L)', cell, 'id')
-             when 'link' then format('(select t.id from %s t where t.airtable_id = sync.cell_first_link(%s) and t.deleted_at is null)', linked.target_table, cell)
-           end, ec.column_name), ', ' order by ec.column_name),
+  -- An inner query converts each cell once (and keeps the raw cell); the
+  -- outer query resolves links and collaborators with joins, and asks
+  -- sync.cell_problem why only where a non-empty cell did not convert.
+  select string_agg(concat_ws(', ',
+           format('%s as %I', cell, 'raw__' || ec.column_name),
+           case ec.conversion
+             when 'text' then format('sync.cell_text(%s) as %I', cell, ec.column_name)
+             when 'select' then format('sync.cell_text(%s) as %I', cell, ec.column_name)
+             when 'date' then format('sync.cell_date(%s) as %I', cell, ec.column_name)
+             when 'timestamp' then format('sync.cell_timestamp(%s) as %I', cell, ec.column_name)
+             when 'money' then format('sync.cell_money(%s) as %I', cell, ec.column_name)
+             when 'integer' then format('sync.cell_integer(%s) as %I', cell, ec.column_name)
+             when 'checkbox' then format('sync.cell_checkbox(%s) as %I', cell, ec.column_name)
+             when 'multi_select' then format('sync.cell_text_array(%s) as %I', cell, ec.column_name)
+             when 'lookup_text' then format('sync.cell_lookup_text(%s) as %I', cell, ec.column_name)
+             when 'collaborator' then format('%s ->> %L as %I', cell, 'id', 'key__' || ec.column_name)
+             when 'link' then format('sync.cell_first_link(%s) as %I', cell, 'key__' || ec.column_name)
+           end), ', ' order by ec.column_name),
+         string_agg(case when ec.conversion in ('link', 'collaborator')
+                         then format('%I.id as %I', 'ref__' || ec.column_name, ec.column_name)
+                         else format('c0.%I', ec.column_name) end, ', ' order by ec.column_name),
+         string_agg(case ec.conversion
+                      when 'link' then format(' left join %1$s %2$I on %2$I.airtable_id = c0.%3$I and %2$I.deleted_at is null',
+                                              linked.target_table, 'ref__' || ec.column_name, 'key__' || ec.column_name)
+                      when 'collaborator' then format(' left join app.collaborators %1$I on %1$I.airtable_user_id = c0.%2$I',
+                                                      'ref__' || ec.column_name, 'key__' || ec.column_name)
+                    end, '' order by ec.column_name),
          string_agg(format('%I', ec.column_name), ', ' order by ec.column_name),
          string_agg(format('%1$I = excluded.%1$I', ec.column_name), ', ' order by ec.column_name),
          string_agg(format('t.%I', ec.column_name), ', ' order by ec.column_name),
          string_agg(format('excluded.%I', ec.column_name), ', ' order by ec.column_name),
          string_agg(concat_ws(', ',
-           -- the cell cannot be converted
-           format('case when sync.cell_problem(%1$s, %2$L) is not null then jsonb_build_object(''field'', %3$L, ''value'', %1$s, ''reason'', sync.cell_problem(%1$s, %2$L)) end',
-                  cell, ec.conversion, field_name),
-           -- a required value is missing
+           -- the cell cannot be converted: converters that signal it with null
+           -- are asked why only then; the others are asked always (cheap)
+           case when ec.conversion in ('checkbox', 'multi_select', 'collaborator')
+             then format('case when sync.cell_problem(c0.%1$I, %2$L) is not null then jsonb_build_object(''field'', %3$L, ''value'', c0.%1$I, ''reason'', sync.cell_problem(c0.%1$I, %2$L)) end',
+                         'raw__' || ec.column_name, ec.conversion, field_name)
+             else format('case when c0.%1$I is not null and jsonb_typeof(c0.%1$I) <> ''null'' and c0.%4$I is null and sync.cell_problem(c0.%1$I, %2$L) is not null then jsonb_build_object(''field'', %3$L, ''value'', c0.%1$I, ''reason'', sync.cell_problem(c0.%1$I, %2$L)) end',
+                         'raw__' || ec.column_name, ec.conversion, field_name,
+                         case when ec.conversion = 'link' then 'key__' || ec.column_name else ec.column_name end)
+           end,
+           -- a required value is missing (an unconvertible one is reported above)
            case when ec.required then
-             format('case when sync.cell_problem(%1$s, %2$L) is null and coalesce(btrim(%1$s #>> ''{}''), '''') = '''' then jsonb_build_object(''field'', %3$L, ''value'', %1$s, ''reason'', %4$L) end',
-                    cell, ec.conversion, field_name, format('%s is required but empty', field_name)) end,
+             format('case when coalesce(btrim(c0.%1$I::text), '''') = '''' and (c0.%2$I is null or jsonb_typeof(c0.%2$I) in (''null'', ''string'')) then jsonb_build_object(''field'', %3$L, ''value'', c0.%2$I, ''reason'', %4$L) end',
+                    ec.column_name, 'raw__' || ec.column_name, field_name, format('%s is required but empty', field_name)) end,
            -- a value outside the range a CHECK constraint allows
            case when ec.min_value is not null or ec.max_value is not null then
-             format('case when sync.cell_problem(%1$s, %2$L) is null and (%1$s #>> ''{}'')::numeric not between %3$s and %4$s then jsonb_build_object(''field'', %5$L, ''value'', %1$s, ''reason'', %6$L) end',
-                    cell, ec.conversion, coalesce(ec.min_value, '-1e100'), coalesce(ec.max_value, '1e100'), field_name,
+             format('case when c0.%1$I not between %2$s and %3$s then jsonb_build_object(''field'', %4$L, ''value'', c0.%5$I, ''reason'', %6$L) end',
+                    ec.column_name, coalesce(ec.min_value, '-1e100'), coalesce(ec.max_value, '1e100'), field_name, 'raw__' || ec.column_name,
                     format('%s must be between %s and %s', field_name, ec.min_value, ec.max_value)) end,
-           -- a link to a record that does not exist (or was deleted)
+           -- a link to a record that is missing, deleted or itself quarantined
            case when ec.conversion = 'link' then
-             format('case when sync.cell_first_link(%1$s) is not null and not exists (select from %2$s t where t.airtable_id = sync.cell_first_link(%1$s) and t.deleted_at is null) then jsonb_build_object(''field'', %3$L, ''value'', %1$s, ''reason'', format(%4$L, sync.cell_first_link(%1$s), '
-                    || 'case when exists (select from %2$s t where t.airtable_id = sync.cell_first_link(%1$s)) then ''was deleted'' '
-                    || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.airtable_id = sync.cell_first_link(%1$s)) then ''is in quarantine'' '
+             format('case when c0.%1$I is not null and %2$I.id is null then jsonb_build_object(''field'', %3$L, ''value'', c0.%4$I, ''reason'', format(%5$L, c0.%1$I, '
+                    || 'case when exists (select from %6$s d where d.airtable_id = c0.%1$I) then ''was deleted'' '
+                    || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.airtable_id = c0.%1$I) then ''is in quarantine'' '
                     || 'else ''does not exist'' end)) end',
-                    cell, linked.target_table, field_name, field_name || ' links to %s, which %s in ' || linked.entity) end
+                    'key__' || ec.column_name, 'ref__' || ec.column_name, field_name, 'raw__' || ec.column_name,
+                    field_name || ' links to %s, which %s in ' || linked.entity, linked.target_table) end
          ), ', ')
-    into converted, columns, assignments, compared_old, compared_new, problems
+    into converted, resolved, joins, columns, assignments, compared_old, compared_new, problems
   from sync.entity_columns ec
   left join sync.entities linked on linked.entity = ec.linked_entity
   cross join lateral (select format('s.fields -> %L', mapping.field_ids ->> ec.column_name) as cell,
@@ -582,10 +608,11 @@ begin
     raise exception 'the mapping for % maps no column', p_entity using errcode = 'undefined_object';
   end if;
 
-  select coalesce(string_agg(format('s.fields -> %L as %I', a.value, 'attachments__' || a.key), ', '), 'null as no_attachments'),
-         string_agg(format('case when sync.cell_problem(s.fields -> %1$L, ''attachments'') is not null then jsonb_build_object(''field'', %2$L, ''value'', s.fields -> %1$L, ''reason'', sync.cell_problem(s.fields -> %1$L, ''attachments'')) end',
-                           a.value, a.key), ', ')
-    into attachment_cells, attachment_problems
+  select coalesce(string_agg(format('s.fields -> %L as %I', a.value, 'attachments__' || a.key), ', '), 'null::jsonb as no_attachments'),
+         coalesce(string_agg(format('c0.%I', 'attachments__' || a.key), ', '), 'c0.no_attachments'),
+         string_agg(format('case when sync.cell_problem(c0.%1$I, ''attachments'') is not null then jsonb_build_object(''field'', %2$L, ''value'', c0.%1$I, ''reason'', sync.cell_problem(c0.%1$I, ''attachments'')) end',
+                           'attachments__' || a.key, a.key), ', ')
+    into attachment_cells, attachment_columns, attachment_problems
   from jsonb_each_text(mapping.attachment_field_ids) a;
   problems := concat_ws(', ', problems, attachment_problems);
 
@@ -596,21 +623,24 @@ begin
   execute format($sql$
     create temp table merge_candidates on commit drop as
     select row_number() over () as position,
-           s.airtable_id,
-           s.run_id = $1 as fetched_this_run,
+           c0.airtable_id,
+           c0.fetched_this_run,
            %1$s,
            %2$s,
-           (select coalesce(jsonb_agg(p), '[]'::jsonb)
-            from unnest(array[
-              case when s.airtable_id !~ '^rec[A-Za-z0-9]{14}$' then jsonb_build_object('field', null, 'value', to_jsonb(s.airtable_id), 'reason', 'not an Airtable record id') end,
-              %3$s]::jsonb[]) as p
-            where p is not null) as problems
-    from staging.airtable_records s
-    where s.table_id = $2
-      and (s.run_id = $1
-           or exists (select from sync.record_errors e
-                      where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id))
-  $sql$, converted, attachment_cells, problems) using p_run_id, mapping.table_id;
+           -- every problem of the record, nulls dropped (an expression, not a
+           -- sub-select per record)
+           jsonb_path_query_array(jsonb_build_array(
+             case when c0.airtable_id !~ '^rec[A-Za-z0-9]{14}$' then jsonb_build_object('field', null, 'value', to_jsonb(c0.airtable_id), 'reason', 'not an Airtable record id') end,
+             %3$s), '$[*] ? (@ != null)') as problems
+    from (
+      select s.airtable_id, s.run_id = $1 as fetched_this_run, %4$s, %5$s
+      from staging.airtable_records s
+      where s.table_id = $2
+        and (s.run_id = $1
+             or exists (select from sync.record_errors e
+                        where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id))
+    ) c0 %6$s
+  $sql$, resolved, attachment_columns, problems, converted, attachment_cells, coalesce(joins, '')) using p_run_id, mapping.table_id;
   analyze pg_temp.merge_candidates;
 
   -- Quarantine each new problem (an open entry for the same record, field
@@ -633,7 +663,7 @@ begin
   -- Upsert the clean candidates, writing only rows that differ (a record
   -- that reappears is restored: deleted_at goes back to null).
   if to_regclass('pg_temp.merge_written') is not null then drop table pg_temp.merge_written; end if;
-  create temp table merge_written (airtable_id text primary key, was_inserted boolean) on commit drop;
+  create temp table merge_written (airtable_id text primary key, id uuid not null, was_inserted boolean) on commit drop;
   upsert := format($sql$
     with written as (
       insert into %1$s as t (airtable_id, %2$s)
@@ -641,9 +671,9 @@ begin
       where problems = '[]'::jsonb and position between $1 and $2
       on conflict (airtable_id) do update set %3$s, deleted_at = null
       where row(%4$s, t.deleted_at) is distinct from row(%5$s, null::timestamptz)
-      returning t.airtable_id, (t.xmax = 0) as was_inserted
+      returning t.airtable_id, t.id, (t.xmax = 0) as was_inserted
     )
-    insert into merge_written select airtable_id, was_inserted from written
+    insert into merge_written select airtable_id, id, was_inserted from written
   $sql$, entity.target_table, columns, assignments, compared_old, compared_new);
 
   select count(*) into candidate_count from merge_candidates;
@@ -680,13 +710,11 @@ begin
   end;
 
   -- The id map: one entry per record, written once.
-  execute format($sql$
-    insert into sync.id_map (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table)
-    select $1, t.airtable_id, t.id, $2, $3, $4
-    from merge_written w join %s t on t.airtable_id = w.airtable_id
-    where w.was_inserted
-    on conflict do nothing
-  $sql$, entity.target_table) using p_entity, p_run_id, mapping.table_id, entity.target_table::text;
+  insert into sync.id_map (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table)
+  select p_entity, w.airtable_id, w.id, p_run_id, mapping.table_id, entity.target_table::text
+  from merge_written w
+  where w.was_inserted
+  on conflict do nothing;
 
   -- Attachments of the clean candidates: one row per file, soft-deleted when
   -- gone from the cell. The download URL changes on every read, so it is

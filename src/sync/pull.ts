@@ -409,7 +409,12 @@ async function listTable(
     const { stage, rejects } = prepareRecords(page.records, page.invalid, fieldNames);
     for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
     const stagingStarted = Date.now();
-    await sql`select * from sync.stage_page(${run.id}, ${table.entity}, ${sql.json(stage as never)}, ${sql.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null})`;
+    // The page's latest Last Modified time, the incremental high-water mark.
+    const highWaterMark = page.records.reduce<string | null>((max, r) => {
+      const value = r.fields[table.lastModifiedFieldId];
+      return typeof value === 'string' && !Number.isNaN(Date.parse(value)) && (!max || Date.parse(value) > Date.parse(max)) ? value : max;
+    }, null);
+    await sql`select * from sync.stage_page(${run.id}, ${table.entity}, ${sql.json(stage as never)}, ${sql.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`;
     stagingMs += Date.now() - stagingStarted;
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
