@@ -3,29 +3,15 @@
  * emulator: exit codes (0 with quarantined records, 1 for a failed run, 2
  * for bad configuration), one clear line for each failure, the summary.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAirlift } from './support/cli.ts';
 import { freePort } from '../src/db/embedded.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-
-function airlift(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'airlift.js'), ...args], {
-      cwd: root,
-      env: { ...process.env, AIRLIFT_LOG_LEVEL: 'error', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const airlift = runAirlift;
 
 describe('airlift pull and status', () => {
   let bed: SyncBed;

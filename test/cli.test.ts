@@ -3,37 +3,18 @@
  * embedded server and against a given DATABASE_URL, and the exit codes for
  * bad configuration and an unreachable server.
  */
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { startEmbedded, urlWithDatabase, freePort } from '../src/db/embedded.ts';
 import { connect, ensureDatabaseExists, quoteIdent } from '../src/db/database.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = PROJECT_DIR;
 const committedMigrations = (await readdir(path.join(root, 'migrations', 'committed'))).filter((f) => f.endsWith('.sql')).length;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function airlift(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, AIRLIFT_LOG_LEVEL: 'warn', ...env };
-  for (const key of ['DATABASE_URL', 'ROOT_DATABASE_URL', 'SHADOW_DATABASE_URL', 'TEST_DATABASE_URL']) {
-    if (!(key in env)) delete childEnv[key];
-  }
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'airlift.js'), ...args], { cwd: root, env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const airlift = runAirlift;
 
 async function tempDataDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'airlift-cli-'));

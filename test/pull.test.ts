@@ -3,6 +3,8 @@
  * emulator, a real PostgreSQL, the shipped mapping and merge functions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AirtableClient } from '../src/airtable/client.ts';
+import { freePort } from '../src/db/embedded.ts';
 import { PullFailed } from '../src/sync/pull.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
@@ -222,10 +224,7 @@ describe('Airtable failures', () => {
   it('a wrong token fails with one clear message, writes nothing, and leaves a failed run with its resume point', async () => {
     const bed = await syncBed({ seed: 51, registrations: 30, messiness: 0 });
     try {
-      const broken = new (bed.client.constructor as typeof import('../src/airtable/client.ts').AirtableClient)({
-        ...(bed.client as unknown as { options: ConstructorParameters<typeof import('../src/airtable/client.ts').AirtableClient>[0] }).options,
-        token: 'patWRONG.token',
-      });
+      const broken = new AirtableClient({ ...bed.client.options, token: 'patWRONG.token' });
       const failure = await bed.pull('full', { client: broken }).catch((e) => e);
       expect(failure).toBeInstanceOf(PullFailed);
       expect(failure.message).toMatch(/^Airtable refused the token \(401\)/);
@@ -244,7 +243,6 @@ describe('Airtable failures', () => {
   it('a wrong base is named as such', async () => {
     const bed = await syncBed({ seed: 52, registrations: 30, messiness: 0 });
     try {
-      const { AirtableClient } = await import('../src/airtable/client.ts');
       const client = new AirtableClient({ token: bed.emulator.token, baseId: 'appNOSUCHBASE0001', endpointUrl: bed.emulator.url, requestsPerSecond: 100 });
       const failure = await bed.pull('full', { client, baseId: 'appNOSUCHBASE0001' }).catch((e) => e);
       expect(failure).toBeInstanceOf(PullFailed);
@@ -257,8 +255,6 @@ describe('Airtable failures', () => {
   it('an unreachable endpoint fails after bounded retries with a clear message', async () => {
     const bed = await syncBed({ seed: 53, registrations: 30, messiness: 0 });
     try {
-      const { AirtableClient } = await import('../src/airtable/client.ts');
-      const { freePort } = await import('../src/db/embedded.ts');
       const client = new AirtableClient({ token: 'x', baseId: bed.baseId, endpointUrl: `http://127.0.0.1:${await freePort()}`, requestsPerSecond: 100, maxAttempts: 3, backoffMs: 5 });
       const failure = await bed.pull('full', { client }).catch((e) => e);
       expect(failure).toBeInstanceOf(PullFailed);

@@ -10,7 +10,7 @@ import { mkdtemp, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadEnvironment } from '../config.ts';
-import { describeUrl } from '../db/database.ts';
+import { describeUrl, ensureDatabaseExists } from '../db/database.ts';
 import { startEmbedded, urlWithDatabase } from '../db/embedded.ts';
 import type { Logger } from '../log.ts';
 import { openSyncContext } from '../sync/context.ts';
@@ -57,18 +57,16 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const dir = options.keep ? path.resolve('.airlift-demo') : await mkdtemp(path.join(os.tmpdir(), 'airlift-demo-'));
   await chmod(path.dirname(dir), 0o755).catch(() => undefined);
   const server = await startEmbedded({ dataDir: dir, throwaway: !options.keep, onLog: (line) => log.debug({ component: 'postgres' }, line) });
+  await ensureDatabaseExists(server.rootUrl, 'airlift_demo');
   const env = loadEnvironment({
     ...process.env,
-    DATABASE_URL: urlWithDatabase(server.rootUrl, 'postgres'),
+    DATABASE_URL: urlWithDatabase(server.rootUrl, 'airlift_demo'),
     AIRTABLE_TOKEN: emulator.token,
     AIRTABLE_BASE_ID: baseId,
     AIRTABLE_ENDPOINT_URL: emulator.url,
     AIRTABLE_RPS: String(options.requestsPerSecond),
   });
-  const { ensureDatabaseExists } = await import('../db/database.ts');
-  await ensureDatabaseExists(server.rootUrl, 'airlift_demo');
-  env.DATABASE_URL = urlWithDatabase(server.rootUrl, 'airlift_demo');
-  say(`  embedded PostgreSQL at ${describeUrl(env.DATABASE_URL)}${options.keep ? ` (kept in ${dir})` : ' (throwaway)'}`);
+  say(`  embedded PostgreSQL at ${describeUrl(env.DATABASE_URL!)}${options.keep ? ` (kept in ${dir})` : ' (throwaway)'}`);
 
   const context = await openSyncContext({ actor: 'demo', log, env });
   const pull = async (mode: 'full' | 'incremental') => {

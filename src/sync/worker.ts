@@ -67,10 +67,10 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     on conflict (job_name) do update
       set schedule_config = excluded.schedule_config, entities_to_sync = excluded.entities_to_sync, next_run_at = excluded.next_run_at
       where row(j.schedule_config, j.entities_to_sync, j.next_run_at) is distinct from row(excluded.schedule_config, excluded.entities_to_sync, excluded.next_run_at)`;
-  const [all] = await sql<{ ids: Array<{ id: string; mode: 'incremental' | 'full' }> }[]>`
-    select jsonb_agg(jsonb_build_object('id', id, 'mode', schedule_config ->> 'mode')) as ids
+  const jobs = await sql<{ id: string; mode: 'incremental' | 'full' }[]>`
+    select id, schedule_config ->> 'mode' as mode
     from sync.jobs where job_name in (${`airtable:${baseId}:incremental`}, ${`airtable:${baseId}:full`})`;
-  const jobIds = Object.fromEntries(all.ids.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full', string>;
+  const jobIds = Object.fromEntries(jobs.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full', string>;
   setWorkerContext({ ...context, signal: abort.signal, jobIds });
 
   // graphile-worker's own queue tables are owned by airlift_owner and guarded
