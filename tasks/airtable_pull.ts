@@ -15,6 +15,8 @@ const payloadSchema = z
   .object({
     mode: z.enum(['incremental', 'full']).default('incremental'),
     tables: z.array(z.string()).optional(),
+    /** Set when the job was queued to resume an interrupted run: it does nothing if that run has finished meanwhile. */
+    resume_run: z.string().regex(/^[0-9]+$/).optional(),
   })
   .strict();
 
@@ -24,7 +26,14 @@ const airtablePull: Task = async (payload, helpers) => {
   if (!parsed.success) {
     throw new Error(`airtable_pull: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  const { mode, tables } = parsed.data;
+  const { mode, tables, resume_run: resumeRun } = parsed.data;
+  if (resumeRun) {
+    const [run] = await context.sql<{ status: string }[]>`select status from sync.runs where id = ${resumeRun}`;
+    if (!run || !['running', 'failed'].includes(run.status)) {
+      context.log.info({ runId: resumeRun, status: run?.status ?? 'gone' }, 'the interrupted run was already finished; nothing to resume');
+      return;
+    }
+  }
   const jobId = tables?.length ? undefined : context.jobIds[mode];
   const log = context.log.child({ task: 'airtable_pull', job: helpers.job.id, attempt: helpers.job.attempts, mode });
   const summary = await runPull({

@@ -109,6 +109,14 @@ describe('a worker killed mid-run', () => {
     // one run did it all, with every record counted exactly once
     const total = bed.base.tables.reduce((sum, t) => sum + t.records.length, 0);
     expect(finished.fetched).toBe(total);
+    // ...and once the queue has drained, no job started a second pull (the
+    // job queued to resume replaces the interrupted one; a leftover would
+    // start a new run)
+    await waitFor('the queue to drain', async () => {
+      const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'airtable_pull'`;
+      return n === 0;
+    }, 60_000, logs);
+    await new Promise((r) => setTimeout(r, 500));
     const runs = await admin<{ id: string }[]>`select id::text from sync.runs where run_type = 'full'`;
     expect(runs.map((r) => r.id)).toEqual([runId]);
 

@@ -94,15 +94,35 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     }
   };
   const dead = known.filter((w) => w.stale || (w.hostname === hostname && !alive(w.pid))).map((w) => w.worker_id);
-  if (dead.length) {
+
+  // A run interrupted by a crash or a stop resumes now, not at the next
+  // tick. It is queued before the runner starts, so its job key replaces the
+  // interrupted job (unlocked just before) instead of adding a second one;
+  // the payload names the run, so a job that finds it already finished by
+  // another worker does nothing rather than start a new pull.
+  const [interrupted] = await sql<{ id: string; run_type: 'full' | 'incremental' }[]>`
+    select id, run_type from sync.runs
+    where status in ('running', 'failed') and run_type in ('full', 'incremental') and metadata ->> 'base_id' = ${baseId}
+    order by id desc limit 1`;
+  if (dead.length || interrupted) {
     const utils = await makeWorkerUtils({ connectionString: workerUrl, logger: quietWorkerLogger });
     try {
-      await utils.forceUnlockWorkers(dead);
+      if (dead.length) {
+        await utils.forceUnlockWorkers(dead);
+        await sql`delete from sync.worker_processes where worker_id in ${sql(dead)}`;
+        log.warn({ workers: dead }, 'released the jobs and queues of crashed workers');
+      }
+      if (interrupted) {
+        await utils.addJob('airtable_pull', { mode: interrupted.run_type, resume_run: String(interrupted.id) }, {
+          queueName: `airtable:${baseId}`,
+          jobKey: `airtable_pull:${baseId}:${interrupted.run_type}`,
+          maxAttempts: 10,
+        });
+        log.info({ runId: interrupted.id, mode: interrupted.run_type }, 'queued the interrupted run to resume');
+      }
     } finally {
       await utils.release();
     }
-    await sql`delete from sync.worker_processes where worker_id in ${sql(dead)}`;
-    log.warn({ workers: dead }, 'released the jobs and queues of crashed workers');
   }
 
   const events: WorkerEvents = new EventEmitter();
@@ -136,20 +156,6 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     logger: quietWorkerLogger,
   });
   log.info({ baseId, tasks: Object.keys(taskList), incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL }, 'worker started');
-
-  // A run interrupted by a crash or a stop resumes now, not at the next tick.
-  const [interrupted] = await sql<{ id: string; run_type: 'full' | 'incremental' }[]>`
-    select id, run_type from sync.runs
-    where status in ('running', 'failed') and run_type in ('full', 'incremental') and metadata ->> 'base_id' = ${baseId}
-    order by id desc limit 1`;
-  if (interrupted) {
-    await runner.addJob('airtable_pull', { mode: interrupted.run_type }, {
-      queueName: `airtable:${baseId}`,
-      jobKey: `airtable_pull:${baseId}:${interrupted.run_type}`,
-      maxAttempts: 10,
-    });
-    log.info({ runId: interrupted.id, mode: interrupted.run_type }, 'queued the interrupted run to resume');
-  }
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
