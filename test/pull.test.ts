@@ -264,7 +264,7 @@ describe('Airtable failures', () => {
     }
   });
 
-  it('retries 5xx and network errors, waits out 429s, and restarts an expired listing without duplicates', async () => {
+  it('retries 5xx and network errors, waits out 429s, and restarts an expired listing without duplicates, merging in batches meanwhile', async () => {
     const bed = await syncBed({
       seed: 54,
       registrations: 450,
@@ -277,6 +277,8 @@ describe('Airtable failures', () => {
       bed.emulator.injectFailure({ path: /Products|tblTtyLvxr2Ta4SfO/, status: 'network', count: 1 });
       let pages = 0;
       const summary = await bed.pull('full', {
+        // merge in batches of a page or more while listing, across the restart
+        mergeBatchRecords: 100,
         progress: {
           tableStarted: () => undefined,
           pageStaged: (entity) => {
@@ -296,6 +298,13 @@ describe('Airtable failures', () => {
       const [checkpoint] = await bed.admin<{ attempt: number }[]>`
         select (metadata ->> 'listing_attempt')::int as attempt from sync.checkpoints where run_id = ${summary.run.id} and entity_type = 'registrations'`;
       expect(checkpoint.attempt).toBe(2);
+      // the registrations merged in several batches, which add up to the run's counts
+      const [merged] = await bed.admin<{ batches: number; fetched: number; inserted: number; quarantined: number }[]>`
+        select (metadata ->> 'merge_batches')::int as batches, (metadata -> 'merge' ->> 'fetched')::int as fetched,
+               (metadata -> 'merge' ->> 'inserted')::int as inserted, (metadata -> 'merge' ->> 'quarantined')::int as quarantined
+        from sync.checkpoints where run_id = ${summary.run.id} and entity_type = 'registrations'`;
+      expect(merged.batches).toBeGreaterThan(1);
+      expect(merged).toMatchObject({ fetched: 450, inserted: 450, quarantined: 0 });
     } finally {
       await bed.close();
     }

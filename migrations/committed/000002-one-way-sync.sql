@@ -1,5 +1,5 @@
 --! Previous: sha1:578729842e24a066cb1d48fe17e68f3a7f3503f3
---! Hash: sha1:be457364bf49f58bde3d195de6e6635c90a94f0c
+--! Hash: sha1:4fa6201ef0c04faba7fb773cf03c1f4e2202231d
 --! Message: one-way sync
 
 /*
@@ -19,14 +19,18 @@ drop function if exists sync.merge_products(bigint);
 drop function if exists sync.merge_state_regulators(bigint);
 drop function if exists sync.merge_clients(bigint);
 drop function if exists sync.merge_entity(bigint, text);
+drop function if exists sync.merge_entity(bigint, text, boolean);
 drop function if exists sync.analyze_if_stale(regclass);
 drop function if exists sync.restart_listing(bigint, text);
-drop function if exists sync.stage_page(bigint, text, jsonb, jsonb, boolean, text);
+drop function if exists sync.stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamptz);
 drop type if exists sync.merge_result;
 drop table if exists sync.worker_processes;
 drop table if exists sync.entity_mappings;
 drop table if exists sync.entity_columns;
 drop table if exists sync.entities;
+drop index if exists staging.airtable_records_page_idx;
+alter table staging.airtable_records drop column if exists page_seq;
+drop sequence if exists staging.page_seq;
 
 /*
  * The entity catalogue: which app table each entity fills and which columns
@@ -185,6 +189,17 @@ comment on column sync.worker_processes.hostname is E'Host the process runs on.'
 comment on column sync.worker_processes.pid is E'Operating system process id on that host.';
 comment on column sync.worker_processes.started_at is E'When the worker started.';
 comment on column sync.worker_processes.heartbeat_at is E'Last sign of life; refreshed every minute.';
+
+/*
+ * Staged pages are numbered, so that a table can be merged in batches while
+ * its listing goes on: each merge takes the pages after the last one merged.
+ */
+create sequence staging.page_seq;
+comment on sequence staging.page_seq is E'Numbers staged pages in the order they were written; a staging row carries the number of the page that last wrote it.';
+alter table staging.airtable_records add column page_seq bigint;
+comment on column staging.airtable_records.page_seq is E'staging.page_seq of the page that last wrote the row: the merge of a run takes pages after the last one it merged.';
+create index airtable_records_page_idx on staging.airtable_records (table_id, page_seq);
+comment on index staging.airtable_records_page_idx is E'Finds the pages of a table staged after a given page, for merges in batches.';
 
 /* Why: a change of mapping changes what every later run does; it is audited like the other control tables. */
 select audit.enable_for('sync.entity_mappings', 'entity');
@@ -380,6 +395,7 @@ declare
   mapping sync.entity_mappings;
   page_size integer := jsonb_array_length(p_records);
   last_id text := p_records -> -1 ->> 'id';
+  page_number bigint := nextval('staging.page_seq');
 begin
   select * into strict mapping from sync.entity_mappings where entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
@@ -396,12 +412,13 @@ begin
     from page p
     left join staging.airtable_records s on s.table_id = mapping.table_id and s.airtable_id = p.id
   ), upserted as (
-    insert into staging.airtable_records as s (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id, fetched_at)
-    select mapping.base_id, mapping.table_id, p.id, p.fields, p.created_time, p.hash, p_run_id, now()
+    insert into staging.airtable_records as s (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id, fetched_at, page_seq)
+    select mapping.base_id, mapping.table_id, p.id, p.fields, p.created_time, p.hash, p_run_id, now(), page_number
     from page p
     on conflict (table_id, airtable_id) do update
       set base_id = excluded.base_id, fields = excluded.fields, created_time = excluded.created_time,
-          content_hash = excluded.content_hash, run_id = excluded.run_id, fetched_at = excluded.fetched_at
+          content_hash = excluded.content_hash, run_id = excluded.run_id, fetched_at = excluded.fetched_at,
+          page_seq = excluded.page_seq
       where s.content_hash <> excluded.content_hash
          or (p_full and s.run_id is distinct from excluded.run_id)
          or exists (select from sync.record_errors e
@@ -429,6 +446,9 @@ begin
       last_processed_id = coalesce(last_id, c.last_processed_id),
       metadata = c.metadata || jsonb_build_object(
         'offset', p_next_offset,
+        -- the last page moves the table on to its merge
+        'phase', case when p_next_offset is null then 'listed' else 'listing' end,
+        'last_page_seq', page_number,
         'pages', coalesce((c.metadata ->> 'pages')::int, 0) + 1,
         'untouched', coalesce((c.metadata ->> 'untouched')::int, 0) + untouched,
         'rejected', coalesce((c.metadata ->> 'rejected')::int, 0) + rejected,
@@ -444,7 +464,7 @@ begin
   return next;
 end;
 $$;
-comment on function sync.stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamptz) is E'Writes one page of Airtable records (a JSON array of {id, created_time, fields, hash}) to staging and moves the table''s checkpoint, in one call: one round trip per page. The page''s latest Last Modified time moves the table''s high-water mark (the caller may pass it, saving a second parse of the page). Returns how many rows were written, were already staged by this run, were left untouched (unchanged), and were rejected by the runner (quarantined).';
+comment on function sync.stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamptz) is E'Writes one page of Airtable records (a JSON array of {id, created_time, fields, hash}) to staging, numbered with the next staging.page_seq, and moves the table''s checkpoint, in one call: one round trip per page. The last page (no next offset) marks the table listed. The page''s latest Last Modified time moves the table''s high-water mark (the caller may pass it, saving a second parse of the page). Returns how many rows were written, were already staged by this run, were left untouched (unchanged), and were rejected by the runner (quarantined).';
 
 create function sync.restart_listing(p_run_id bigint, p_entity text) returns void
 language sql volatile
@@ -483,7 +503,7 @@ end;
 $$;
 comment on function sync.analyze_if_stale(regclass) is E'Analyzes a table whose statistics are stale (more than 10% of its rows changed since the last analysis), so that merges and sweeps right after a bulk load get good plans. Security definer: only the owner may analyze.';
 
-create function sync.merge_entity(p_run_id bigint, p_entity text) returns sync.merge_result
+create function sync.merge_entity(p_run_id bigint, p_entity text, p_final boolean default true) returns sync.merge_result
 language plpgsql volatile security definer
 set search_path = pg_catalog, pg_temp
 -- Hash joins and sorts over a run's records in memory, not on disk.
@@ -510,6 +530,8 @@ declare
   chunk_size constant integer := 500;
   failed_row record;
   attachment record;
+  merged_through bigint;
+  merge_upto bigint;
 begin
   select * into mapping from sync.entity_mappings m where m.entity = p_entity;
   if not found then
@@ -518,6 +540,19 @@ begin
   end if;
   select * into strict entity from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
+
+  -- The pages this call merges: those staged by the run after the ones
+  -- earlier batches merged, up to the last page the checkpoint records
+  -- (written in the same transaction as that page, so all of it is there).
+  select coalesce((cp.metadata ->> 'merged_through')::bigint, 0), coalesce((cp.metadata ->> 'last_page_seq')::bigint, 0)
+    into merged_through, merge_upto
+  from sync.checkpoints cp
+  where cp.run_id = p_run_id and cp.operation_type = 'sync_operation' and cp.entity_type = p_entity;
+  if not found then
+    raise exception 'no checkpoint for run % entity %: start the table before merging it', p_run_id, p_entity
+      using errcode = 'no_data_found';
+  end if;
+
   perform sync.analyze_if_stale('staging.airtable_records');
   perform sync.analyze_if_stale(entity.target_table);
 
@@ -531,7 +566,7 @@ begin
     from sync.entity_columns ec
     where ec.entity = p_entity and ec.conversion = 'collaborator' and mapping.field_ids ? ec.column_name
   ) cells
-  where s.table_id = mapping.table_id and s.run_id = p_run_id
+  where s.table_id = mapping.table_id and s.run_id = p_run_id and s.page_seq > merged_through and s.page_seq <= merge_upto
     and cell is not null and sync.cell_problem(cell, 'collaborator') is null
   order by cell ->> 'id'
   on conflict (airtable_user_id) do update set email = excluded.email, name = excluded.name
@@ -616,8 +651,9 @@ begin
   from jsonb_each_text(mapping.attachment_field_ids) a;
   problems := concat_ws(', ', problems, attachment_problems);
 
-  -- Candidates: the records fetched by this run, and earlier-quarantined
-  -- records (retried: a link may resolve now). Converted once, with every
+  -- Candidates: the records of the pages this call merges, and, in the
+  -- final call, records quarantined by earlier runs (retried: a link may
+  -- resolve now). Converted once, with every
   -- problem that would stop them, in one statement.
   if to_regclass('pg_temp.merge_candidates') is not null then drop table pg_temp.merge_candidates; end if;
   execute format($sql$
@@ -636,11 +672,14 @@ begin
       select s.airtable_id, s.run_id = $1 as fetched_this_run, %4$s, %5$s
       from staging.airtable_records s
       where s.table_id = $2
-        and (s.run_id = $1
-             or exists (select from sync.record_errors e
-                        where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id))
+        and ((s.run_id = $1 and s.page_seq > $3 and s.page_seq <= $4)
+             or ($5 and s.run_id is distinct from $1
+                 and exists (select from sync.record_errors e
+                             where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id)))
+      offset 0 -- a fence: each cell is converted once, not again for every use above
     ) c0 %6$s
-  $sql$, resolved, attachment_columns, problems, converted, attachment_cells, coalesce(joins, '')) using p_run_id, mapping.table_id;
+  $sql$, resolved, attachment_columns, problems, converted, attachment_cells, coalesce(joins, ''))
+  using p_run_id, mapping.table_id, merged_through, merge_upto, p_final;
   analyze pg_temp.merge_candidates;
 
   -- Quarantine each new problem (an open entry for the same record, field
@@ -760,8 +799,16 @@ begin
   from merge_candidates c
   left join merge_written w on w.airtable_id = c.airtable_id;
 
+  -- The checkpoint adds this call's counts to those of earlier batches and
+  -- remembers the last page merged; the final call moves the phase on.
   update sync.checkpoints cp
-  set metadata = cp.metadata || jsonb_build_object('phase', 'merged', 'merge', to_jsonb(result))
+  set metadata = cp.metadata || jsonb_build_object(
+        'phase', case when p_final then 'merged' else cp.metadata ->> 'phase' end,
+        'merged_through', merge_upto,
+        'merge_batches', coalesce((cp.metadata ->> 'merge_batches')::int, 0) + 1,
+        'merge', jsonb_build_object('entity', p_entity) || (
+          select jsonb_object_agg(counted.key, coalesce((cp.metadata -> 'merge' ->> counted.key)::bigint, 0) + counted.value::bigint)
+          from jsonb_each_text(to_jsonb(result) - 'entity') as counted))
   where cp.run_id = p_run_id and cp.operation_type = 'sync_operation' and cp.entity_type = p_entity;
 
   drop table pg_temp.merge_candidates;
@@ -769,7 +816,7 @@ begin
   return result;
 end;
 $fn$;
-comment on function sync.merge_entity(bigint, text) is E'Merges an entity''s staged records of a run into its app table, set-based: converts every mapped cell, quarantines records with problems (bad value, missing required value, out of range, dangling link) in sync.record_errors, retries earlier-quarantined records, upserts only rows that changed, restores reappearing records, maps ids and attachments. Security definer: the sync role may merge but not write app tables directly.';
+comment on function sync.merge_entity(bigint, text, boolean) is E'Merges an entity''s staged records of a run into its app table, set-based, in batches: each call takes the pages staged since the previous call (so merging can run while the listing goes on), and the final call (p_final) also retries records quarantined by earlier runs and marks the table merged. It converts every mapped cell, quarantines records with problems (bad value, missing required value, out of range, dangling link) in sync.record_errors, retries earlier-quarantined records, upserts only rows that changed, restores reappearing records, maps ids and attachments. Security definer: the sync role may merge but not write app tables directly.';
 
 create function sync.merge_clients(p_run_id bigint) returns sync.merge_result
 language sql volatile
@@ -949,6 +996,8 @@ grant select, insert, update, delete on all tables in schema app to airlift_app;
 grant select on all tables in schema app to airlift_readonly, airlift_sync;
 grant select on all tables in schema report to airlift_app, airlift_readonly, airlift_sync;
 grant select, insert, update, delete on all tables in schema staging to airlift_sync;
+-- stage_page numbers each page from staging.page_seq as the caller
+grant usage on all sequences in schema staging to airlift_sync;
 grant select, insert, update, delete on all tables in schema sync to airlift_sync;
 revoke insert, update, delete on sync.status_transitions from airlift_sync;
 grant select on all tables in schema audit to airlift_auditor;

@@ -46,6 +46,8 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Wait for another pull of the same base to finish instead of failing. */
   waitForLock?: boolean;
+  /** Staged records that make a batch worth merging while the listing goes on (default 1,000). */
+  mergeBatchRecords?: number;
 }
 
 export interface TableSummary {
@@ -99,7 +101,7 @@ interface CheckpointRow {
   records_processed: string;
   last_processed_id: string | null;
   metadata: {
-    phase?: 'listing' | 'merged' | 'swept';
+    phase?: 'listing' | 'listed' | 'merged' | 'swept';
     offset?: string | null;
     since?: string | null;
     high_water_mark?: string | null;
@@ -252,12 +254,26 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
       is distinct from row(excluded.base_id, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
                            excluded.attachment_field_ids, excluded.last_modified_field_id)`;
 
-  const summaries: TableSummary[] = [];
-  for (const table of tables) {
-    if (options.signal?.aborted) throw new Error('the pull was asked to stop');
-    const names = drift.currentNames.get(table.tableId);
-    summaries.push(await pullTable(options, run, mode, table, names?.name ?? table.tableName, names?.fields));
+  // Tables are listed one after another while their merges run behind on
+  // another connection, in merge order (a table's records merge only after
+  // the tables it links to): the database works while Airtable answers.
+  const merges = new MergeQueue();
+  const settled: Array<Promise<TableSummary>> = [];
+  try {
+    for (const table of tables) {
+      if (options.signal?.aborted) throw new Error('the pull was asked to stop');
+      if (merges.failure) break;
+      const names = drift.currentNames.get(table.tableId);
+      const listed = await listPhase(options, run, mode, table, names?.name ?? table.tableName, names?.fields, merges);
+      settled.push(merges.enqueue(() => settlePhase(options, run, mode, table, listed)));
+    }
+  } finally {
+    // never leave a merge running behind a failure: the run is failed only
+    // once the database work in flight has ended
+    await merges.drain();
   }
+  if (merges.failure) throw merges.failure;
+  const summaries = await Promise.all(settled);
 
   const [finished] = await sql<RunRow[]>`select * from sync.finish_run(${run.id})`;
   if (Number(finished.inserted) + Number(finished.updated) + Number(finished.deleted) > 0) {
@@ -270,15 +286,65 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
   return { run: finished, resumed, tables: summaries, warnings: drift.warnings };
 }
 
-async function pullTable(
+/** Runs database work one step at a time, in the order it was queued, behind the listing. */
+class MergeQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  failure: unknown;
+
+  get idle(): boolean {
+    return this.pending === 0;
+  }
+
+  enqueue<T>(step: () => Promise<T>): Promise<T> {
+    this.pending += 1;
+    const result = this.tail.then(() => {
+      if (this.failure) throw this.failure;
+      return step();
+    });
+    this.tail = result.then(
+      () => {
+        this.pending -= 1;
+      },
+      (error) => {
+        this.pending -= 1;
+        this.failure ??= error;
+      },
+    );
+    result.catch(() => undefined); // reported through `failure`
+    return result;
+  }
+
+  async drain(): Promise<void> {
+    while (this.pending > 0) await this.tail;
+  }
+}
+
+/** A table's state once its listing is done (or found done on resume). */
+interface ListedTable {
+  checkpoint: CheckpointRow;
+  tableName: string;
+  timings: Record<string, number>;
+}
+
+/** Records staged since the last merge that make a batch worth merging while the listing goes on. */
+const MERGE_BATCH_RECORDS = 1_000;
+
+/**
+ * Opens (or resumes) a table's checkpoint and lists the table into staging.
+ * While it lists, batches of staged records merge behind it whenever the
+ * merge queue is idle.
+ */
+async function listPhase(
   options: PullOptions,
   run: RunRow,
   mode: PullMode,
   table: TableMapping,
   tableName: string,
   fieldNames: Map<string, string> | undefined,
-): Promise<TableSummary> {
-  const { sql, client, log } = options;
+  merges: MergeQueue,
+): Promise<ListedTable> {
+  const { sql } = options;
   const entity = table.entity;
 
   // Where the previous successful run of this table stopped: incremental
@@ -303,42 +369,65 @@ async function pullTable(
   let [checkpoint] = await sql<CheckpointRow[]>`
     select id, status, records_processed, last_processed_id, metadata from sync.checkpoints
     where run_id = ${run.id} and operation_type = 'sync_operation' and entity_type = ${entity}`;
-  if (checkpoint.status === 'completed') return summarise(entity, checkpoint);
-  if (checkpoint.status !== 'in_progress') {
+  if (checkpoint.status !== 'in_progress' && checkpoint.status !== 'completed') {
     [checkpoint] = await sql<CheckpointRow[]>`
       update sync.checkpoints set status = 'in_progress', error_message = null where id = ${checkpoint.id}
       returning id, status, records_processed, last_processed_id, metadata`;
   }
-
-  const phase = checkpoint.metadata.phase ?? 'listing';
   const timings: Record<string, number> = {};
-  let mark = Date.now();
-  const lap = (name: string) => {
-    timings[name] = Date.now() - mark;
-    mark = Date.now();
-  };
-  if (phase === 'listing') {
-    const [{ expected }] = await sql<{ expected: number | null }[]>`
-      select case when ${checkpoint.metadata.since ?? null}::text is null then count(*)::int end as expected
-      from staging.airtable_records where table_id = ${table.tableId}`;
-    options.progress?.tableStarted(entity, tableName, expected || null);
-    const filterByFormula = checkpoint.metadata.since
-      ? `IS_AFTER(${fieldReference(fieldNames?.get(table.lastModifiedFieldId) ?? table.lastModifiedFieldId)}, '${checkpoint.metadata.since}')`
-      : undefined;
-    timings.stage_ms = await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames);
-    lap('list_ms');
-  } else {
-    options.progress?.tableStarted(entity, tableName, null);
+  if (checkpoint.status === 'completed' || (checkpoint.metadata.phase ?? 'listing') !== 'listing') {
+    return { checkpoint, tableName, timings };
   }
 
-  if (phase === 'listing') {
-    const [merged] = await sql`select * from sync.merge_entity(${run.id}, ${entity})`;
-    lap('merge_ms');
+  const [{ expected }] = await sql<{ expected: number | null }[]>`
+    select case when ${checkpoint.metadata.since ?? null}::text is null then count(*)::int end as expected
+    from staging.airtable_records where table_id = ${table.tableId}`;
+  options.progress?.tableStarted(entity, tableName, expected || null);
+  const filterByFormula = checkpoint.metadata.since
+    ? `IS_AFTER(${fieldReference(fieldNames?.get(table.lastModifiedFieldId) ?? table.lastModifiedFieldId)}, '${checkpoint.metadata.since}')`
+    : undefined;
+  const started = Date.now();
+  timings.merge_ms = 0;
+  let sinceBatch = 0;
+  const onPageStaged = (records: number) => {
+    sinceBatch += records;
+    if (sinceBatch < (options.mergeBatchRecords ?? MERGE_BATCH_RECORDS) || !merges.idle) return;
+    sinceBatch = 0;
+    void merges.enqueue(async () => {
+      const batchStarted = Date.now();
+      await sql`select * from sync.merge_entity(${run.id}, ${entity}, false)`;
+      timings.merge_ms += Date.now() - batchStarted;
+    });
+  };
+  timings.stage_ms = await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames, onPageStaged);
+  timings.list_ms = Date.now() - started;
+  return { checkpoint, tableName, timings };
+}
+
+/**
+ * After the listing: the last merge of the table (what the batches have not
+ * merged yet, and earlier-quarantined records retried), the delete sweep of
+ * a full run, and the table's checkpoint completed. Each step moves the
+ * checkpoint's phase, so a resumed run does only what is left.
+ */
+async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, table: TableMapping, listed: ListedTable): Promise<TableSummary> {
+  const { sql, log } = options;
+  const entity = table.entity;
+  const { checkpoint, timings } = listed;
+  if (checkpoint.status === 'completed') return summarise(entity, checkpoint);
+  const phase = checkpoint.metadata.phase ?? 'listing';
+  if (!timings.stage_ms) options.progress?.tableStarted(entity, listed.tableName, null);
+
+  let mark = Date.now();
+  if (phase === 'listing' || phase === 'listed') {
+    const [merged] = await sql`select * from sync.merge_entity(${run.id}, ${entity}, true)`;
+    timings.merge_ms = (timings.merge_ms ?? 0) + Date.now() - mark;
     log.debug({ runId: run.id, entity, merged }, 'merged');
   }
   if (mode === 'full' && phase !== 'swept') {
+    mark = Date.now();
     const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
-    lap('sweep_ms');
+    timings.sweep_ms = Date.now() - mark;
     if (Number(swept)) log.info({ runId: run.id, entity, deleted: Number(swept) }, 'records gone from Airtable soft-deleted');
   }
   const [done] = await sql<CheckpointRow[]>`
@@ -381,6 +470,7 @@ async function listTable(
   checkpoint: CheckpointRow,
   filterByFormula: string | undefined,
   fieldNames: Map<string, string> | undefined,
+  onPageStaged: (records: number) => void,
 ): Promise<number> {
   const { sql, client, log } = options;
   let fetched = Number(checkpoint.records_processed);
@@ -419,6 +509,7 @@ async function listTable(
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
     if (!page.offset) return stagingMs;
+    onPageStaged(page.records.length);
     if (options.signal?.aborted) throw new Error('the pull was asked to stop');
   }
 }

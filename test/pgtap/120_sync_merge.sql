@@ -8,10 +8,11 @@
 -- Runs: 9101 full (everything first seen), 9102 incremental (same hashes,
 -- a changed record, the missing linked client that releases a quarantined
 -- product), 9104 (restart and failure), 9105 (sync role), 9106 (values that
--- pass the cell checks but not the merge's casts).
+-- pass the cell checks but not the merge's casts), 9107 (merged in batches
+-- while the listing goes on).
 -- Record ids are rec/usr/att + exactly 14 letters or digits.
 BEGIN;
-select plan(79);
+select plan(89);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: the mapping (field ids from mappings/delta.json), runs,
@@ -40,10 +41,11 @@ insert into sync.runs (id, run_type, status, metadata) overriding system value v
   (9102, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
   (9104, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
   (9105, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9106, 'full', 'running', '{"base_id": "appDeltaTest00001"}');
+  (9106, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
+  (9107, 'full', 'running', '{"base_id": "appDeltaTest00001"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status)
 select run, 'sync_operation', entity, 'in_progress'
-from (values (9101), (9102), (9105), (9106)) as r (run)
+from (values (9101), (9102), (9105), (9106), (9107)) as r (run)
 cross join (values ('clients'), ('state_regulators'), ('products'), ('registrations')) as e (entity);
 insert into sync.checkpoints (run_id, operation_type, entity_type, status, records_processed, last_processed_id, metadata) values
   (9104, 'sync_operation', 'clients', 'in_progress', 250, 'recCLIENT00000250',
@@ -294,13 +296,19 @@ select results_eq(
            ('app.products', 'INSERT', 1), ('app.registrations', 'INSERT', 1), ('app.state_regulators', 'INSERT', 1)$$,
   'every app change of the merges is in audit.changes with the run id');
 
--- a second merge of the same run writes nothing
+-- a merge takes each page once; the same pages merged a second time (their
+-- merge mark rewound, the checkpoints put back afterwards) write nothing
+select is(sync.merge_entity(9101, 'clients', false)::text, '(clients,0,0,0,0,0,0,0)',
+  'a further merge of run 9101''s clients finds no page it has not merged');
 create temp table audit_before as select count(*) as n from audit.changes where table_name like 'app.%';
 create temp table errors_before as select count(*) as n from sync.record_errors;
+create temp table checkpoints_before as select id, metadata from sync.checkpoints where run_id = 9101;
+update sync.checkpoints set metadata = metadata - 'merged_through' where run_id = 9101;
 select is(sync.merge_clients(9101)::text, '(clients,6,0,0,3,3,0,0)',
   'merging run 9101''s clients again: 3 unchanged, the same 3 quarantined');
 select is(sync.merge_products(9101)::text, '(products,2,0,0,1,1,0,0)',
   'merging run 9101''s products again: 1 unchanged, the same 1 quarantined');
+update sync.checkpoints c set metadata = b.metadata from checkpoints_before b where b.id = c.id;
 select is((select count(*) from audit.changes where table_name like 'app.%'), (select n from audit_before),
   'the second merge changes no app row (no new audit.changes rows)');
 select is((select count(*) from sync.record_errors), (select n from errors_before),
@@ -320,8 +328,8 @@ select is(
   1, 'the sweep is audited with the run id');
 select results_eq(
   $$select status, fetched, inserted, updated, unchanged, deleted, quarantined, finished_at = now() from sync.finish_run(9101)$$,
-  $$values ('completed', 13::bigint, 2::bigint, 0::bigint, 4::bigint, 1::bigint, 7::bigint, true)$$,
-  'finish_run sums the checkpoints (each holding its table''s latest merge): fetched 13 = 2 + 0 + 4 + 7, the reject quarantined, the sweep deleted');
+  $$values ('completed', 13::bigint, 5::bigint, 1::bigint, 0::bigint, 1::bigint, 7::bigint, true)$$,
+  'finish_run sums the checkpoints (each holding the sum of its table''s merges): fetched 13 = 5 inserted + 1 updated + 0 unchanged + 7 quarantined (the reject included), the sweep deleted');
 
 -- ---------------------------------------------------------------------------
 -- Run 9102 (incremental): unchanged pages, a changed record, the missing link
@@ -446,6 +454,46 @@ select lives_ok(
   'a product with an attachment of size 1.5 is staged');
 select lives_ok($$select sync.merge_products(9106)$$,
   'merge_products does not abort on an attachment size of 1.5');
+
+
+-- ---------------------------------------------------------------------------
+-- Run 9107: batches merge while the listing goes on
+-- ---------------------------------------------------------------------------
+select results_eq(
+  $$select * from sync.stage_page(9107, 'state_regulators',
+      '[{"id": "recREGULATOR00071", "created_time": "2026-01-01T00:00:00.000Z", "hash": "7171717171717171717171717171717171717171717171717171717171717171",
+         "fields": {"fldtmASk12fGsd6OS": "Batch Agency One"}},
+        {"id": "recREGULATOR00072", "created_time": "2026-01-01T00:00:00.000Z", "hash": "7272727272727272727272727272727272727272727272727272727272727272",
+         "fields": {"fldtmASk12fGsd6OS": ""}}]', '[]', true, 'itrC/recREGULATOR00072')$$,
+  $$values (2, 0, 0, 0)$$,
+  'batch run: the first page of two regulators is staged');
+select is((select metadata ->> 'phase' from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'), 'listing',
+  'a page with a next offset leaves the table listing');
+select is(sync.merge_entity(9107, 'state_regulators', false)::text, '(state_regulators,2,1,0,0,1,0,0)',
+  'a batch merge takes the pages staged so far: 1 inserted, 1 quarantined (empty agency name)');
+select results_eq(
+  $$select metadata ->> 'phase', (metadata ->> 'merged_through')::bigint = (metadata ->> 'last_page_seq')::bigint, (metadata ->> 'merge_batches')::int
+    from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'$$,
+  $$values ('listing', true, 1)$$,
+  'after a batch the table is still listing, merged through its last staged page');
+select results_eq(
+  $$select * from sync.stage_page(9107, 'state_regulators',
+      '[{"id": "recREGULATOR00073", "created_time": "2026-01-01T00:00:00.000Z", "hash": "7373737373737373737373737373737373737373737373737373737373737373",
+         "fields": {"fldtmASk12fGsd6OS": "Batch Agency Three"}}]', '[]', true, null)$$,
+  $$values (1, 0, 0, 0)$$,
+  'batch run: the last page is staged');
+select is((select metadata ->> 'phase' from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'), 'listed',
+  'the last page (no next offset) marks the table listed, so a resumed run merges without listing again');
+select is(sync.merge_entity(9107, 'state_regulators', true)::text, '(state_regulators,1,1,0,0,0,1,0)',
+  'the final merge takes only the page the batch had not merged, and retries the regulator quarantined by run 9101 (still quarantined), not the one this run quarantined');
+select results_eq(
+  $$select metadata ->> 'phase', metadata -> 'merge', (metadata ->> 'merge_batches')::int
+    from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'$$,
+  $$values ('merged', '{"entity": "state_regulators", "fetched": 3, "inserted": 2, "updated": 0, "unchanged": 0, "quarantined": 1, "retried": 1, "retried_merged": 0}'::jsonb, 2)$$,
+  'the checkpoint holds the sum of both merges and the merged phase');
+select is(
+  (select count(*)::int from app.state_regulators where airtable_id in ('recREGULATOR00071', 'recREGULATOR00073')),
+  2, 'both clean regulators of the batched run are in app.state_regulators, each once');
 
 -- ---------------------------------------------------------------------------
 -- The sync role: calls the pipeline, cannot write app tables itself (run 9105)
