@@ -25,8 +25,8 @@ select set_eq(
            ('pending', 'running', false), ('pending', 'cancelled', false),
            ('running', 'completed', false), ('running', 'failed', false), ('running', 'cancelled', false),
            ('failed', 'running', false), ('failed', 'cancelled', false),
-           ('completed', 'rolled_back', false)$$,
-  'sync.status_transitions lists the run machine'
+           ('completed', 'rolled_back', false), ('failed', 'rolled_back', false), ('cancelled', 'rolled_back', false)$$,
+  'sync.status_transitions lists the run machine (a failed or cancelled run may have written rows, so it can be rolled back too)'
 );
 select set_eq(
   $$select from_status, to_status from sync.status_transitions where machine = 'sync.jobs' and only_for_recurring$$,

@@ -12,7 +12,7 @@
 -- while the listing goes on).
 -- Record ids are rec/usr/att + exactly 14 letters or digits.
 BEGIN;
-select plan(89);
+select plan(90);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: the mapping (field ids from mappings/delta.json), runs,
@@ -278,10 +278,15 @@ select results_eq(
   $$select entity_type, legacy_id, source_table, target_table from sync.id_map where migration_batch = 9101 order by entity_type, legacy_id$$,
   $$values ('clients', 'recCLIENT00000001', 'tblZaclZULDATjmXm', 'app.clients'),
            ('clients', 'recCLIENT00000002', 'tblZaclZULDATjmXm', 'app.clients'),
+           ('clients', 'recCLIENT00000006', 'tblZaclZULDATjmXm', 'app.clients'),
            ('products', 'recPRODUCT0000001', 'tblTtyLvxr2Ta4SfO', 'app.products'),
            ('registrations', 'recREGISTRATION01', 'tblmNqfo6lv6OCavM', 'app.registrations'),
            ('state_regulators', 'recREGULATOR00001', 'tbljwculB4C3VOXW3', 'app.state_regulators')$$,
-  'one id_map row per record the run inserted');
+  'one id_map row per record the run wrote (the restored client had none yet)');
+select is(
+  (select count(*)::int from sync.id_map m join staging.airtable_records s on s.airtable_id = m.legacy_id
+   where m.migration_batch = 9101 and m.checksum = s.checksum and m.checksum ~ '^[0-9a-f]{64}$'),
+  6, 'each id_map row carries the checksum staged for its record');
 select is_empty(
   $$select m.legacy_id from sync.id_map m
     where m.migration_batch = 9101 and m.uuid_id is distinct from case m.entity_type
