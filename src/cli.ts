@@ -29,6 +29,9 @@ import { createProgress } from './sync/progress.ts';
 import { PullFailed, runPull, type PullSummary } from './sync/pull.ts';
 import { formatStatus, statusReport } from './sync/status.ts';
 import { runWorker } from './sync/worker.ts';
+import { formatVerify, quarantineReasons, renderReport, runVerify } from './integrity/verify.ts';
+import { formatRollback, RollbackRefused, runRollback } from './integrity/rollback.ts';
+import { writeFile } from 'node:fs/promises';
 
 const log = createLogger();
 
@@ -179,6 +182,56 @@ program
       try {
         const report = await statusReport(sql);
         process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      } finally {
+        await sql.end();
+      }
+    });
+  });
+
+program
+  .command('verify')
+  .description('Prove the migration: source snapshot against target, per table (completeness, checksums record by record, relationships). Exits 1 when there are discrepancies.')
+  .option('--json', 'print the result as JSON')
+  .option('--report <file>', 'also write the report to a file: HTML when it ends in .html, Markdown otherwise')
+  .option('--table <entity...>', 'verify only these entities')
+  .action(async (options: { json?: boolean; report?: string; table?: string[] }) => {
+    await withDatabase(async (target) => {
+      await prepareDatabase(target);
+      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+      try {
+        const result = await runVerify(sql, { actor: `cli:${os.userInfo().username}`, entities: options.table });
+        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result));
+        if (options.report) {
+          const format = options.report.endsWith('.html') ? 'html' : 'markdown';
+          await writeFile(options.report, renderReport(result, format, await quarantineReasons(sql)));
+          if (!options.json) process.stdout.write(`report written to ${options.report}\n`);
+        }
+        if (!result.passed) process.exitCode = 1;
+      } finally {
+        await sql.end();
+      }
+    });
+  });
+
+program
+  .command('rollback')
+  .description('Revert every change a run made, from the audit trail. Refuses, naming the rows, when they were changed since, unless --force.')
+  .requiredOption('--run <id>', 'the run to roll back')
+  .option('--force', 'roll back even rows changed since the run (those later changes are overwritten)')
+  .action(async (options: { run: string; force?: boolean }) => {
+    await withDatabase(async (target) => {
+      await prepareDatabase(target);
+      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+      try {
+        const result = await runRollback(sql, { runId: options.run, force: Boolean(options.force), actor: `cli:${os.userInfo().username}` });
+        process.stdout.write(formatRollback(result));
+      } catch (error) {
+        if (error instanceof RollbackRefused) {
+          process.stderr.write(`${error.message}\n${error.rows.map((r) => `  ${r}`).join('\n')}\n${error.hint ?? ''}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw error;
       } finally {
         await sql.end();
       }

@@ -1,0 +1,178 @@
+/**
+ * `airlift verify`: compares the target (app) with the latest source
+ * snapshot (staging), entity by entity, in SQL (sync.verify_entity), as one
+ * verify run whose reports land in sync.validation_reports; and renders the
+ * result as text, JSON, Markdown or HTML.
+ */
+import type { Sql } from 'postgres';
+
+export interface Discrepancy {
+  record: string;
+  field: string | null;
+  value: unknown;
+  source_value?: unknown;
+  rule: string;
+}
+
+export interface CheckReport {
+  validation_type: 'completeness_check' | 'data_integrity' | 'relationship_integrity';
+  source_entity: string;
+  target_entity: string;
+  records_validated: number;
+  validation_passed: boolean;
+  discrepancies_found: number;
+  discrepancy_details: Discrepancy[];
+  validation_criteria: Record<string, unknown> & { quarantined_records?: string[]; source_records?: number; target_records?: number; quarantined?: number };
+  execution_time_ms: number;
+}
+
+export interface EntityVerification {
+  entity: string;
+  checks: CheckReport[];
+  source_records: number;
+  target_records: number;
+  source_checksum: string;
+  target_checksum: string;
+}
+
+export interface VerifyResult {
+  runId: string;
+  passed: boolean;
+  discrepancies: number;
+  quarantined: number;
+  entities: EntityVerification[];
+  durationMs: number;
+}
+
+export async function runVerify(sql: Sql, options: { actor: string; entities?: string[] }): Promise<VerifyResult> {
+  const started = Date.now();
+  const entities = await sql<{ entity: string }[]>`
+    select m.entity from sync.entity_mappings m join sync.entities e using (entity)
+    where ${options.entities?.length ? sql`m.entity in ${sql(options.entities)}` : sql`true`}
+    order by e.merge_rank, m.entity`;
+  if (!entities.length) {
+    throw new Error(options.entities?.length ? `no mapped entity called ${options.entities.join(', ')}` : 'nothing to verify: no table has been pulled yet (run `airlift pull --full` first)');
+  }
+  const [run] = await sql<{ id: string }[]>`
+    insert into sync.runs (run_type, status, actor, metadata)
+    values ('verify', 'running', ${options.actor}, ${sql.json({ entities: entities.map((e) => e.entity) })})
+    returning id`;
+  try {
+    const results: EntityVerification[] = [];
+    for (const { entity } of entities) {
+      const checks = await sql<CheckReport[]>`
+        select validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
+               discrepancy_details, validation_criteria, execution_time_ms
+        from sync.verify_entity(${run.id}, ${entity}) order by validation_type`;
+      const [sums] = await sql<{ source_records: number; target_records: number; source_checksum: string; target_checksum: string }[]>`
+        select source_records::int, target_records::int, source_checksum, target_checksum from sync.entity_checksums(${entity})`;
+      results.push({ entity, checks, ...sums });
+    }
+    const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
+    const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);
+    await sql`
+      update sync.runs set status = 'completed', finished_at = greatest(now(), started_at),
+        metadata = metadata || ${sql.json({ discrepancies, quarantined, passed: discrepancies === 0 })}
+      where id = ${run.id}`;
+    return { runId: run.id, passed: discrepancies === 0, discrepancies, quarantined, entities: results, durationMs: Date.now() - started };
+  } catch (error) {
+    await sql`update sync.runs set status = 'failed', finished_at = greatest(now(), started_at), error_message = ${String((error as Error).message ?? error)}
+              where id = ${run.id}`.catch(() => undefined);
+    throw error;
+  }
+}
+
+const CHECK_TITLES: Record<CheckReport['validation_type'], string> = {
+  completeness_check: 'completeness',
+  data_integrity: 'integrity',
+  relationship_integrity: 'relationships',
+};
+
+function describe(d: Discrepancy): string {
+  const field = d.field ? ` [${d.field}]` : '';
+  const values = d.source_value !== undefined ? `: source ${JSON.stringify(d.source_value)}, target ${JSON.stringify(d.value)}` : d.value != null ? `: ${JSON.stringify(d.value)}` : '';
+  return `${d.record}${field} ${d.rule}${values}`;
+}
+
+/** The readable summary printed by `airlift verify`. */
+export function formatVerify(result: VerifyResult, limit = 20): string {
+  const lines = [
+    `Verification run #${result.runId}: ${result.passed ? 'PASSED' : 'FAILED'}, ${result.discrepancies} discrepancies, ${result.quarantined} records in quarantine (${(result.durationMs / 1000).toFixed(1)} s)`,
+  ];
+  for (const e of result.entities) {
+    const same = e.source_checksum === e.target_checksum;
+    lines.push('', `${e.entity}: source ${e.source_records} records (quarantine left out), target ${e.target_records}; table checksums ${same ? 'equal' : 'differ'}`);
+    for (const c of e.checks) {
+      lines.push(`  ${CHECK_TITLES[c.validation_type].padEnd(13)} ${c.validation_passed ? 'ok' : 'FAILED'}: ${c.records_validated} checked, ${c.discrepancies_found} discrepancies`);
+      for (const d of c.discrepancy_details.slice(0, limit)) lines.push(`    ${describe(d)}`);
+      if (c.discrepancy_details.length > limit) lines.push(`    ... and ${c.discrepancy_details.length - limit} more (--json or --report for all)`);
+    }
+    const quarantined = e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined_records ?? [];
+    if (quarantined.length) {
+      lines.push(`  quarantined   ${quarantined.length}: ${quarantined.slice(0, 8).join(', ')}${quarantined.length > 8 ? ', ...' : ''} (reasons: airlift status)`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** A report for an auditor: Markdown, or HTML when the file name ends in .html. */
+export function renderReport(result: VerifyResult, format: 'markdown' | 'html', quarantineReasons: Map<string, string[]>): string {
+  const md: string[] = [
+    `# airlift verification report, run #${result.runId}`,
+    '',
+    `**Result: ${result.passed ? 'passed' : 'failed'}**: ${result.discrepancies} discrepancies; ${result.quarantined} source records in quarantine.`,
+    '',
+    '| entity | source records | target records | source table checksum | target table checksum |',
+    '|---|---|---|---|---|',
+    ...result.entities.map((e) => `| ${e.entity} | ${e.source_records} | ${e.target_records} | \`${e.source_checksum}\` | \`${e.target_checksum}\` |`),
+  ];
+  for (const e of result.entities) {
+    md.push('', `## ${e.entity}`, '', '| check | records checked | passed | discrepancies |', '|---|---|---|---|');
+    for (const c of e.checks) md.push(`| ${CHECK_TITLES[c.validation_type]} | ${c.records_validated} | ${c.validation_passed ? 'yes' : 'no'} | ${c.discrepancies_found} |`);
+    const all = e.checks.flatMap((c) => c.discrepancy_details.map((d) => ({ check: CHECK_TITLES[c.validation_type], ...d })));
+    if (all.length) {
+      md.push('', '| check | record | field | source value | target value | rule |', '|---|---|---|---|---|---|');
+      for (const d of all) {
+        md.push(`| ${d.check} | ${d.record} | ${d.field ?? ''} | ${escapeCell(d.source_value === undefined ? '' : JSON.stringify(d.source_value))} | ${escapeCell(d.value == null ? '' : JSON.stringify(d.value))} | ${escapeCell(d.rule)} |`);
+      }
+    }
+    const quarantined = e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined_records ?? [];
+    if (quarantined.length) {
+      md.push('', `### In quarantine (${quarantined.length})`, '', '| record | reasons |', '|---|---|');
+      for (const id of quarantined) md.push(`| ${id} | ${escapeCell((quarantineReasons.get(id) ?? []).join('; '))} |`);
+    }
+  }
+  const text = `${md.join('\n')}\n`;
+  if (format === 'markdown') return text;
+  // HTML: the same content, tables and headings, self-contained.
+  const html: string[] = ['<!doctype html>', '<meta charset="utf-8">', `<title>airlift verification, run ${result.runId}</title>`,
+    '<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}code{font-size:90%}</style>'];
+  let inTable = false;
+  for (const line of md) {
+    if (line.startsWith('|')) {
+      if (/^\|---/.test(line)) continue;
+      const cells = line.slice(1, -1).split(/(?<!\\)\|/).map((c) => escapeHtml(c.trim().replace(/\\\|/g, '|')).replace(/`([^`]*)`/g, '<code>$1</code>'));
+      html.push(`${inTable ? '' : '<table>'}<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`);
+      inTable = true;
+      continue;
+    }
+    if (inTable) html.push('</table>');
+    inTable = false;
+    const heading = /^(#+) (.*)$/.exec(line);
+    if (heading) html.push(`<h${heading[1].length}>${escapeHtml(heading[2])}</h${heading[1].length}>`);
+    else if (line.trim()) html.push(`<p>${escapeHtml(line).replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')}</p>`);
+  }
+  if (inTable) html.push('</table>');
+  return `${html.join('\n')}\n`;
+}
+
+/** Open quarantine reasons per record, for the report. */
+export async function quarantineReasons(sql: Sql): Promise<Map<string, string[]>> {
+  const rows = await sql<{ airtable_id: string; reasons: string[] }[]>`
+    select airtable_id, array_agg(coalesce(field || ': ', '') || reason order by field, reason) as reasons
+    from sync.record_errors where resolved_at is null group by airtable_id`;
+  return new Map(rows.map((r) => [r.airtable_id, r.reasons]));
+}

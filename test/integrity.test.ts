@@ -1,0 +1,124 @@
+/**
+ * Proof of integrity end to end, as a user runs it: a messy base pulled
+ * from the emulator verifies with exactly its quarantine listed; changes
+ * planted in PostgreSQL are reported exactly (record, field, both values),
+ * in JSON and in Markdown and HTML reports, with exit code 1; a run rolled
+ * back brings the table checksums back to those from before it, and a
+ * rollback over later changes is refused naming the row unless forced.
+ */
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAirlift } from './support/cli.ts';
+import { syncBed, type SyncBed } from './support/sync.ts';
+
+describe('verify and rollback', () => {
+  let bed: SyncBed;
+  let env: NodeJS.ProcessEnv;
+  let reportDir: string;
+  beforeAll(async () => {
+    bed = await syncBed({ seed: 83, registrations: 300, messiness: 0.04 });
+    env = { DATABASE_URL: bed.db.url };
+    reportDir = await mkdtemp(path.join(os.tmpdir(), 'airlift-report-'));
+    await bed.pull('full');
+  });
+  afterAll(async () => bed?.close());
+
+  const tableChecksums = async () =>
+    bed.admin<{ entity: string; target_checksum: string }[]>`
+      select m.entity, c.target_checksum from sync.entity_mappings m cross join lateral sync.entity_checksums(m.entity) c order by m.entity`;
+
+  it('a faithful pull verifies clean, listing exactly the quarantined records', async () => {
+    const result = await runAirlift(['verify', '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.passed).toBe(true);
+    expect(report.discrepancies).toBe(0);
+    const listed = report.entities.flatMap((e: { checks: Array<{ validation_type: string; validation_criteria: { quarantined_records: string[] } }> }) =>
+      e.checks.find((c) => c.validation_type === 'completeness_check')!.validation_criteria.quarantined_records);
+    const quarantined = await bed.admin<{ airtable_id: string }[]>`
+      select distinct e.airtable_id from sync.record_errors e join staging.airtable_records s on s.airtable_id = e.airtable_id
+      where e.resolved_at is null order by 1`;
+    expect(quarantined.length).toBeGreaterThan(0);
+    expect([...listed].sort()).toEqual(quarantined.map((q) => q.airtable_id));
+    for (const e of report.entities) expect(e.source_checksum, e.entity).toBe(e.target_checksum);
+    const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from sync.validation_reports where run_id = ${report.runId}`;
+    expect(n).toBe(12); // 4 tables x 3 checks
+  });
+
+  it('reports exactly the changes planted in PostgreSQL, and exits 1', async () => {
+    const [product] = await bed.admin<{ airtable_id: string; name: string }[]>`
+      select airtable_id, name from app.products where deleted_at is null order by airtable_id limit 1`;
+    const [registration] = await bed.admin<{ airtable_id: string }[]>`
+      select airtable_id from app.registrations where deleted_at is null order by airtable_id limit 1`;
+    await bed.admin`update app.products set name = 'Renamed Here' where airtable_id = ${product.airtable_id}`;
+    await bed.admin`update app.registrations set deleted_at = now() where airtable_id = ${registration.airtable_id}`;
+    try {
+      const md = path.join(reportDir, 'verify.md');
+      const result = await runAirlift(['verify', '--json', '--report', md], env);
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout);
+      const found = report.entities.flatMap((e: { entity: string; checks: Array<{ validation_type: string; discrepancy_details: Array<Record<string, unknown>> }> }) =>
+        e.checks.flatMap((c) => c.discrepancy_details.map((d) => ({ entity: e.entity, check: c.validation_type, ...d }))));
+      expect(found).toEqual([
+        { entity: 'products', check: 'data_integrity', record: product.airtable_id, field: 'name', source_value: product.name, value: 'Renamed Here', rule: 'target differs from source' },
+        { entity: 'registrations', check: 'completeness_check', record: registration.airtable_id, field: null, value: null, rule: 'in the source but deleted in the target' },
+      ]);
+      const markdown = await readFile(md, 'utf8');
+      expect(markdown).toContain('**Result: failed**: 2 discrepancies');
+      expect(markdown).toContain(`| integrity | ${product.airtable_id} | name | ${JSON.stringify(product.name)} | "Renamed Here" | target differs from source |`);
+
+      const html = path.join(reportDir, 'verify.html');
+      const text = await runAirlift(['verify', '--report', html], env);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/Verification run #\d+: FAILED, 2 discrepancies/);
+      expect(text.stdout).toContain(`${product.airtable_id} [name] target differs from source: source ${JSON.stringify(product.name)}, target "Renamed Here"`);
+      const page = await readFile(html, 'utf8');
+      expect(page).toMatch(/^<!doctype html>/);
+      expect(page).toContain(`<td>${registration.airtable_id}</td>`);
+    } finally {
+      await bed.admin`update app.products set name = ${product.name} where airtable_id = ${product.airtable_id}`;
+      await bed.admin`update app.registrations set deleted_at = null where airtable_id = ${registration.airtable_id}`;
+    }
+  });
+
+  it('rolls a run back to the checksums from before it, refusing first when a row changed since', async () => {
+    const before = await tableChecksums();
+    const regs = bed.emulator.base(bed.baseId).table('Registrations');
+    const clients = bed.emulator.base(bed.baseId).table('Clients');
+    const all = regs.list();
+    for (const r of all.slice(0, 4)) regs.update(r.id, { 'Invoice Number': `INV-RB-${r.id.slice(-4)}` });
+    const created = clients.create({ 'Client Name': 'Rollback Test Co' });
+    const run = await bed.pull('incremental');
+    expect(Number(run.run.updated)).toBe(4);
+    expect(Number(run.run.inserted)).toBe(1);
+    expect(await tableChecksums()).not.toEqual(before);
+
+    // a user changes one of the rows the run updated
+    await bed.admin`update app.registrations set notes = 'checked by hand' where airtable_id = ${all[0].id}`;
+    const refused = await runAirlift(['rollback', '--run', String(run.run.id)], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`run ${run.run.id} cannot be rolled back: 1 row(s) it changed were changed again since`);
+    expect(refused.stderr).toMatch(/app\.registrations [0-9a-f-]{36} \(changed by /);
+    const [still] = await bed.admin<{ status: string }[]>`select status from sync.runs where id = ${run.run.id}`;
+    expect(still.status).toBe('completed');
+
+    const forced = await runAirlift(['rollback', '--run', String(run.run.id), '--force'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('app.registrations: 0 inserted rows removed, 4 rows restored');
+    expect(forced.stdout).toContain('app.clients: 1 inserted rows removed, 0 rows restored');
+    expect(await tableChecksums()).toEqual(before);
+    const [gone] = await bed.admin<{ n: number }[]>`select count(*)::int as n from app.clients where airtable_id = ${created.id}`;
+    expect(gone.n).toBe(0);
+    const [marked] = await bed.admin<{ status: string; by: string }[]>`
+      select status, metadata ->> 'rolled_back_by_run' as by from sync.runs where id = ${run.run.id}`;
+    expect(marked.status).toBe('rolled_back');
+    const [audited] = await bed.admin<{ n: number }[]>`select count(*)::int as n from audit.changes where run_id = ${marked.by}::bigint and table_name like 'app.%'`;
+    expect(audited.n).toBe(5);
+
+    const again = await runAirlift(['rollback', '--run', String(run.run.id)], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`run ${run.run.id} is rolled_back`);
+  });
+});
