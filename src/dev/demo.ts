@@ -4,7 +4,9 @@
  * --keep), the Airtable emulator seeded with ~50,000 registrations (rate
  * limit raised), a full pull, a round of edits, creates and deletes made "in
  * Airtable", an incremental pull that picks up exactly the edits and
- * creates, a full pull that sweeps exactly the deletes, and the status.
+ * creates, a full pull that sweeps exactly the deletes, the status, and a
+ * verification of PostgreSQL against the source that lists the planted
+ * problems (in quarantine), with a Markdown report.
  */
 import { mkdtemp, chmod } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +19,8 @@ import { openSyncContext } from '../sync/context.ts';
 import { createProgress } from '../sync/progress.ts';
 import { runPull, type PullSummary } from '../sync/pull.ts';
 import { formatStatus, statusReport } from '../sync/status.ts';
+import { formatVerify, quarantineReasons, renderReport, runVerify } from '../integrity/verify.ts';
+import { writeFile } from 'node:fs/promises';
 import { startEmulator } from './emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from './generator.ts';
 
@@ -146,8 +150,31 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       select within_30_days::int, within_60_days::int, within_90_days::int from report.expiring_registration_counts`;
     say(`  expiring: ${expiring.within_30_days} within 30 days, ${expiring.within_60_days} within 60, ${expiring.within_90_days} within 90`);
 
-    say(`\nDone in ${seconds()}.${exact && sweptExactly ? '' : ' Some counts did not match; see above.'}`);
-    if (!exact || !sweptExactly) process.exitCode = 1;
+    say('\n7. Verification (source snapshot against PostgreSQL, record by record)');
+    const verification = await runVerify(context.sql, { actor: 'demo' });
+    process.stdout.write(formatVerify(verification, 5).replace(/^/gm, '  '));
+    const reportFile = path.join(os.tmpdir(), `airlift-demo-verification-${verification.runId}-${process.pid}.md`);
+    await writeFile(reportFile, renderReport(verification, 'markdown', await quarantineReasons(context.sql)));
+    say(`  the full report, with every quarantined record and its reasons: ${reportFile}`);
+
+    // The base's planted problems: the blocking ones are in quarantine (and
+    // so listed, not discrepancies); the planted client mismatches merge and
+    // must be exactly what the relationship check reports.
+    const relationshipFindings = new Set(
+      verification.entities.flatMap((e) => e.checks.filter((c) => c.validation_type === 'relationship_integrity').flatMap((c) => c.discrepancy_details.map((d) => d.record))),
+    );
+    const liveIds = new Set(
+      (await context.sql<{ airtable_id: string }[]>`select airtable_id from app.registrations where deleted_at is null`).map((r) => r.airtable_id),
+    );
+    const plantedMismatches = base.planted.filter((p) => p.kind === 'client-mismatch' && liveIds.has(p.recordId)).map((p) => p.recordId);
+    const mismatchesExactly = plantedMismatches.length === relationshipFindings.size && plantedMismatches.every((id) => relationshipFindings.has(id));
+    const otherDiscrepancies = verification.discrepancies - relationshipFindings.size;
+    say(`  planted client mismatches on live registrations: ${plantedMismatches.length}; reported by the relationship check: ${relationshipFindings.size} ${mismatchesExactly ? '- exactly the planted ones' : '- MISMATCH'}`);
+    say(`  other discrepancies (records lost or changed on the way): ${otherDiscrepancies}`);
+
+    const ok = exact && sweptExactly && mismatchesExactly && otherDiscrepancies === 0;
+    say(`\nDone in ${seconds()}.${ok ? '' : ' Some checks did not pass; see above.'}`);
+    if (!ok) process.exitCode = 1;
   } finally {
     await context.close();
     await emulator.stop();
