@@ -1,5 +1,5 @@
 --! Previous: sha1:4fa6201ef0c04faba7fb773cf03c1f4e2202231d
---! Hash: sha1:572a6393dc03e2eeed918ca3c63a73ebf1d2cd42
+--! Hash: sha1:1a15925ebfb464d5bbb7c84c450458a66f573360
 --! Message: integrity: checksums, verification, rollback
 
 /*
@@ -1023,6 +1023,13 @@ begin
 
   perform set_config('airlift.run_id', p_rollback_run_id::text, true);
 
+  -- Each touched row's first change by the run: its state before the run.
+  create temp table rollback_first_changes on commit drop as
+    select distinct on (c.table_name, c.record_id) c.table_name, c.record_id, c.op, c.old_values
+    from audit.changes c
+    where c.run_id = p_run_id and c.record_id is not null and (c.table_name like 'app.%' or c.table_name = 'sync.id_map')
+    order by c.table_name, c.record_id, c.id;
+
   -- Newest table first, so children go before the parents they link to;
   -- inside a table, each row returns to the state before the run's first
   -- change to it (set-based, one statement per table and kind).
@@ -1040,29 +1047,17 @@ begin
       and a.attname <> 'id';
 
     execute format($sql$
-      with first_change as (
-        select distinct on (c.record_id) c.record_id, c.op, c.old_values
-        from audit.changes c
-        where c.run_id = $1 and c.table_name = $2 and c.record_id is not null
-        order by c.record_id, c.id
-      )
-      delete from %s t using first_change f
-      where f.op = 'INSERT' and t.id::text = f.record_id
-    $sql$, touched.name) using p_run_id, touched.name;
+      delete from %s t using rollback_first_changes f
+      where f.table_name = $1 and f.op = 'INSERT' and t.id::text = f.record_id
+    $sql$, touched.name) using touched.name;
     get diagnostics n_removed = row_count;
 
     execute format($sql$
-      with first_change as (
-        select distinct on (c.record_id) c.record_id, c.op, c.old_values
-        from audit.changes c
-        where c.run_id = $1 and c.table_name = $2 and c.record_id is not null
-        order by c.record_id, c.id
-      )
       update %1$s t set (%2$s) = (select %2$s from jsonb_populate_record(null::%1$s, f.old_values))
-      from first_change f
-      where f.op = 'UPDATE' and t.id::text = f.record_id
+      from rollback_first_changes f
+      where f.table_name = $1 and f.op = 'UPDATE' and t.id::text = f.record_id
         and row(t.*) is distinct from jsonb_populate_record(t, f.old_values)
-    $sql$, touched.name, columns) using p_run_id, touched.name;
+    $sql$, touched.name, columns) using touched.name;
     get diagnostics n_restored = row_count;
 
     table_name := touched.name;
@@ -1071,6 +1066,7 @@ begin
     return next;
   end loop;
 
+  drop table rollback_first_changes;
   update sync.runs r
   set status = 'rolled_back',
       finished_at = coalesce(r.finished_at, now()),
