@@ -214,11 +214,12 @@ describe('generateDeltaBase', () => {
     expect(b.planted.filter((p) => p.fieldId === 'fldcRQ5EWmHA7hkmK').every((p) => p.field === 'Company')).toBe(true);
   });
 
-  it('generates 200,000 registrations in under 10 seconds', () => {
-    const t = performance.now();
+  // Its speed is a benchmark figure (bench:pull prints the emulator's
+  // start-up time, generation included), not a timed assertion here.
+  it('generates a base of 200,000 registrations, each with its own record id', () => {
     const big = generateDeltaBase({ seed: 3, registrations: 200_000 });
-    const ms = performance.now() - t;
-    expect(big.tables[3]!.records).toHaveLength(200_000);
-    expect(ms).toBeLessThan(10_000);
+    const registrations = big.tables[3]!.records;
+    expect(registrations).toHaveLength(200_000);
+    expect(new Set(registrations.map((r) => r.id)).size).toBe(200_000);
   }, 30_000);
 });
