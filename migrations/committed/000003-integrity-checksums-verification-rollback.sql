@@ -1,5 +1,5 @@
 --! Previous: sha1:4fa6201ef0c04faba7fb773cf03c1f4e2202231d
---! Hash: sha1:1a15925ebfb464d5bbb7c84c450458a66f573360
+--! Hash: sha1:9698fec1feee597928d247969bd4f05f978772c5
 --! Message: integrity: checksums, verification, rollback
 
 /*
@@ -802,13 +802,17 @@ begin
     with source as (
       select s.airtable_id, s.checksum from staging.airtable_records s
       where s.table_id = $1 and s.run_id >= $2
-    ), target as (%s)
+    ), target as (%s
+    ), quarantine as (
+      select distinct e.airtable_id from sync.record_errors e where e.resolved_at is null and e.source_table = $1
+    )
     select coalesce(s.airtable_id, t.airtable_id),
            s.airtable_id is not null, t.airtable_id is not null and t.deleted_at is null, t.deleted_at is not null,
-           exists (select from sync.record_errors e
-                   where e.resolved_at is null and e.source_table = $1 and e.airtable_id = coalesce(s.airtable_id, t.airtable_id)),
+           q.airtable_id is not null,
            s.checksum, sync.checksum(t.canonical), t.canonical
-    from source s full join target t on t.airtable_id = s.airtable_id
+    from source s
+    full join target t on t.airtable_id = s.airtable_id
+    left join quarantine q on q.airtable_id = coalesce(s.airtable_id, t.airtable_id)
   $sql$, sync.target_canonical_sql(p_entity)) using mapping.table_id, coalesce(snapshot, 0);
 end;
 $$;
@@ -889,7 +893,11 @@ begin
            'source_records', count(*) filter (where v.in_source),
            'quarantined', count(*) filter (where v.in_source and v.quarantined),
            'target_records', count(*) filter (where v.in_target),
-           'quarantined_records', coalesce(jsonb_agg(v.airtable_id order by v.airtable_id) filter (where v.in_source and v.quarantined), '[]')),
+           'quarantined_records', coalesce(jsonb_agg(v.airtable_id order by v.airtable_id) filter (where v.in_source and v.quarantined), '[]'),
+           -- the whole-table checksums, from the same pass (as sync.entity_checksums computes them)
+           'source_records_verified', count(*) filter (where v.in_source and not v.quarantined),
+           'source_table_checksum', sync.table_checksum(array_agg(v.source_checksum) filter (where v.in_source and not v.quarantined)),
+           'target_table_checksum', sync.table_checksum(array_agg(v.target_checksum) filter (where v.in_target))),
          (extract(epoch from clock_timestamp() - started) * 1000)::int
   from verify_records v
   cross join lateral (select case
@@ -955,7 +963,7 @@ begin
   return query select * from sync.validation_reports vr where vr.run_id = p_run_id and vr.source_entity = p_entity order by vr.generated_at, vr.validation_type;
 end;
 $$;
-comment on function sync.verify_entity(bigint, text) is E'Verifies one entity for a verify run: completeness (source snapshot against live target rows, quarantine listed), data integrity (checksums record by record, naming the differing fields with both values) and relationships (links to deleted rows, a registration''s client against its product''s). Writes one sync.validation_reports row per check and returns them. Security definer: reads app and staging for the sync role.';
+comment on function sync.verify_entity(bigint, text) is E'Verifies one entity for a verify run, in one pass over sync.compare_records: completeness (source snapshot against live target rows, quarantine listed, whole-table checksums in its criteria), data integrity (checksums record by record, naming the differing fields with both values) and relationships (links to deleted rows, a registration''s client against its product''s). Writes one sync.validation_reports row per check and returns them. Security definer: reads app and staging for the sync role.';
 
 /*
  * Rollback of a run from the audit trail. Every app row and id-map entry

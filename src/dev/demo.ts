@@ -163,10 +163,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const relationshipFindings = new Set(
       verification.entities.flatMap((e) => e.checks.filter((c) => c.validation_type === 'relationship_integrity').flatMap((c) => c.discrepancy_details.map((d) => d.record))),
     );
-    const liveIds = new Set(
-      (await context.sql<{ airtable_id: string }[]>`select airtable_id from app.registrations where deleted_at is null`).map((r) => r.airtable_id),
-    );
-    const plantedMismatches = base.planted.filter((p) => p.kind === 'client-mismatch' && liveIds.has(p.recordId)).map((p) => p.recordId);
+    const plantedIds = base.planted.filter((p) => p.kind === 'client-mismatch').map((p) => p.recordId);
+    const plantedMismatches = (
+      await context.sql<{ airtable_id: string }[]>`
+        select airtable_id from app.registrations where deleted_at is null and airtable_id = any(${plantedIds}::text[])`
+    ).map((r) => r.airtable_id);
     const mismatchesExactly = plantedMismatches.length === relationshipFindings.size && plantedMismatches.every((id) => relationshipFindings.has(id));
     const otherDiscrepancies = verification.discrepancies - relationshipFindings.size;
     say(`  planted client mismatches on live registrations: ${plantedMismatches.length}; reported by the relationship check: ${relationshipFindings.size} ${mismatchesExactly ? '- exactly the planted ones' : '- MISMATCH'}`);

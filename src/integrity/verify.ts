@@ -22,7 +22,15 @@ export interface CheckReport {
   validation_passed: boolean;
   discrepancies_found: number;
   discrepancy_details: Discrepancy[];
-  validation_criteria: Record<string, unknown> & { quarantined_records?: string[]; source_records?: number; target_records?: number; quarantined?: number };
+  validation_criteria: Record<string, unknown> & {
+    quarantined_records?: string[];
+    source_records?: number;
+    source_records_verified?: number;
+    target_records?: number;
+    quarantined?: number;
+    source_table_checksum?: string;
+    target_table_checksum?: string;
+  };
   execution_time_ms: number;
 }
 
@@ -64,9 +72,16 @@ export async function runVerify(sql: Sql, options: { actor: string; entities?: s
         select validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
                discrepancy_details, validation_criteria, execution_time_ms
         from sync.verify_entity(${run.id}, ${entity}) order by validation_type`;
-      const [sums] = await sql<{ source_records: number; target_records: number; source_checksum: string; target_checksum: string }[]>`
-        select source_records::int, target_records::int, source_checksum, target_checksum from sync.entity_checksums(${entity})`;
-      results.push({ entity, checks, ...sums });
+      // the whole-table checksums come with the completeness check (same pass)
+      const criteria = checks.find((c) => c.validation_type === 'completeness_check')!.validation_criteria;
+      results.push({
+        entity,
+        checks,
+        source_records: Number(criteria.source_records_verified),
+        target_records: Number(criteria.target_records),
+        source_checksum: String(criteria.source_table_checksum),
+        target_checksum: String(criteria.target_table_checksum),
+      });
     }
     const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
     const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);

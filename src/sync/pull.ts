@@ -188,13 +188,19 @@ export async function runPull(options: PullOptions): Promise<PullSummary> {
   }
 }
 
-/** Resumes the base's interrupted run when it covers this request, else starts a new run. */
-async function openRun(options: PullOptions, entities: string[]): Promise<{ run: RunRow; resumed: boolean }> {
-  const { sql, baseId, mode } = options;
+/** The base's latest pull that did not finish (killed, stopped or failed): the one a new pull resumes. */
+export async function findUnfinishedRun(sql: Sql, baseId: string): Promise<RunRow | undefined> {
   const [unfinished] = await sql<RunRow[]>`
     select * from sync.runs
     where status in ('running', 'failed') and run_type in ('full', 'incremental') and metadata ->> 'base_id' = ${baseId}
     order by id desc limit 1`;
+  return unfinished;
+}
+
+/** Resumes the base's interrupted run when it covers this request, else starts a new run. */
+async function openRun(options: PullOptions, entities: string[]): Promise<{ run: RunRow; resumed: boolean }> {
+  const { sql, baseId, mode } = options;
+  const unfinished = await findUnfinishedRun(sql, baseId);
   if (unfinished) {
     const covered = entities.every((e) => ((unfinished.metadata.entities as string[]) ?? []).includes(e));
     const strongEnough = unfinished.run_type === mode || unfinished.run_type === 'full';

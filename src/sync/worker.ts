@@ -17,6 +17,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { PROJECT_ROOT, quietWorkerLogger } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { openSyncContext, urlWithSession } from './context.ts';
+import { findUnfinishedRun } from './pull.ts';
 import { setWorkerContext } from './worker-context.ts';
 
 export const TASKS_DIR = path.join(PROJECT_ROOT, 'tasks');
@@ -100,10 +101,7 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
   // interrupted job (unlocked just before) instead of adding a second one;
   // the payload names the run, so a job that finds it already finished by
   // another worker does nothing rather than start a new pull.
-  const [interrupted] = await sql<{ id: string; run_type: 'full' | 'incremental' }[]>`
-    select id, run_type from sync.runs
-    where status in ('running', 'failed') and run_type in ('full', 'incremental') and metadata ->> 'base_id' = ${baseId}
-    order by id desc limit 1`;
+  const interrupted = await findUnfinishedRun(sql, baseId);
   if (dead.length || interrupted) {
     const utils = await makeWorkerUtils({ connectionString: workerUrl, logger: quietWorkerLogger });
     try {
