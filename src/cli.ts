@@ -194,12 +194,13 @@ program
   .option('--json', 'print the result as JSON')
   .option('--report <file>', 'also write the report to a file: HTML when it ends in .html, Markdown otherwise')
   .option('--table <entity...>', 'verify only these entities')
-  .action(async (options: { json?: boolean; report?: string; table?: string[] }) => {
+  .option('--strict', 'also fail (exit 1) on validation warnings about the source data, not only on discrepancies')
+  .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean }) => {
     await withDatabase(async (target) => {
       await prepareDatabase(target);
       const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
       try {
-        const result = await runVerify(sql, { actor: `cli:${os.userInfo().username}`, entities: options.table });
+        const result = await runVerify(sql, { actor: `cli:${os.userInfo().username}`, entities: options.table, strict: Boolean(options.strict) });
         process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result));
         if (options.report) {
           const format = options.report.endsWith('.html') ? 'html' : 'markdown';

@@ -40,6 +40,29 @@ const airtableId = (prefix: string) =>
 
 const conversionNames = Object.keys(CONVERSIONS) as [Conversion, ...Conversion[]];
 
+const severity = z.enum(['blocking', 'warning']).default('warning');
+/**
+ * A field's validation rules (see sync.validation_rules): checked on every
+ * staged record before it is merged. A blocking rule quarantines the record;
+ * a warning is reported. Rules about other records (duplicate) only warn.
+ */
+const ruleSchema = z.discriminatedUnion('rule', [
+  z.object({ rule: z.literal('required'), severity }).strict(),
+  z.object({ rule: z.literal('format'), format: z.enum(['email', 'phone', 'url', 'state_code']), severity }).strict(),
+  z.object({ rule: z.literal('allowed_values'), values: z.array(z.string()).min(1), severity }).strict(),
+  z
+    .object({ rule: z.literal('range'), min: z.union([z.number(), z.string()]).optional(), max: z.union([z.number(), z.string()]).optional(), severity })
+    .strict()
+    .refine((r) => r.min !== undefined || r.max !== undefined, 'a range needs min or max'),
+  z.object({ rule: z.literal('max_decimals'), decimals: z.number().int().min(0).max(6), severity }).strict(),
+  z.object({ rule: z.literal('trimmed'), severity }).strict(),
+  z.object({ rule: z.literal('single_link'), severity }).strict(),
+  z
+    .object({ rule: z.literal('duplicate'), scope: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), severity: z.literal('warning').default('warning') })
+    .strict(),
+]);
+export type FieldRule = z.infer<typeof ruleSchema>;
+
 const fieldSchema = z
   .object({
     fieldId: airtableId('fld'),
@@ -49,6 +72,7 @@ const fieldSchema = z
     convert: z.enum(conversionNames),
     linkedEntity: z.string().regex(/^[a-z_]+$/).optional(),
     attachmentField: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+    validate: z.array(ruleSchema).default([]),
   })
   .strict();
 
@@ -115,6 +139,17 @@ function semanticProblems(mapping: z.infer<typeof mappingSchema>): string[] {
       if (seenColumns.has(field.column)) problems.push(`${key}.column: ${field.column} is mapped twice`);
       seenColumns.add(field.column);
       if (field.convert === 'link' && !field.linkedEntity) problems.push(`${key}.linkedEntity: required for a link`);
+      const seenRules = new Set<string>();
+      field.validate.forEach((rule, r) => {
+        const at = `${key}.validate.${r}`;
+        if (seenRules.has(rule.rule)) problems.push(`${at}.rule: ${rule.rule} is given twice for ${field.column}`);
+        seenRules.add(rule.rule);
+        const fits = RULE_CONVERSIONS[rule.rule];
+        if (!fits.includes(field.convert)) problems.push(`${at}.rule: ${rule.rule} cannot check a ${field.convert} column (it checks ${fits.join(', ')})`);
+        if (rule.rule === 'duplicate' && rule.scope && !table.fields.some((f) => f.column === rule.scope && f.convert === 'link')) {
+          problems.push(`${at}.scope: ${rule.scope} is not a mapped link column of ${table.entity}`);
+        }
+      });
     });
     table.unmappedFields.forEach((field, f) => {
       if (seenFields.has(field.fieldId)) problems.push(`${at}.unmappedFields.${f}.fieldId: ${field.fieldId} is also mapped`);
@@ -129,6 +164,18 @@ function semanticProblems(mapping: z.infer<typeof mappingSchema>): string[] {
   );
   return problems;
 }
+
+/** The conversions each rule can check. */
+const RULE_CONVERSIONS: Record<FieldRule['rule'], Conversion[]> = {
+  required: ['text', 'select', 'multi_select', 'date', 'timestamp', 'money', 'integer', 'checkbox', 'collaborator', 'link', 'lookup_text'],
+  format: ['text', 'select', 'lookup_text'],
+  allowed_values: ['select', 'multi_select', 'text', 'lookup_text'],
+  range: ['date', 'timestamp', 'money', 'integer'],
+  max_decimals: ['money'],
+  trimmed: ['text', 'select'],
+  single_link: ['link'],
+  duplicate: ['text'],
+};
 
 function mergeOrder(tables: TableMapping[]): TableMapping[] {
   const byEntity = new Map(tables.map((t) => [t.entity, t]));
@@ -195,6 +242,70 @@ export function entityMappingRow(table: TableMapping) {
     attachment_field_ids: attachmentFields,
     last_modified_field_id: table.lastModifiedFieldId,
   };
+}
+
+/** What a rule demands, in words: the reason each finding gives after the field name. */
+function describeRule(rule: FieldRule): string {
+  switch (rule.rule) {
+    case 'required':
+      return 'must not be empty';
+    case 'format':
+      return { email: 'must be a valid email address', phone: 'must be a dialable phone number', url: 'must be an http(s) URL', state_code: 'must be a US state, DC or territory code' }[rule.format];
+    case 'allowed_values':
+      return `must be one of: ${rule.values.join(', ')}`;
+    case 'range':
+      return rule.min !== undefined && rule.max !== undefined ? `must be between ${rule.min} and ${rule.max}` : rule.min !== undefined ? `must be at least ${rule.min}` : `must be at most ${rule.max}`;
+    case 'max_decimals':
+      return `must have at most ${rule.decimals} decimals (the merge rounds it)`;
+    case 'trimmed':
+      return 'must not start or end with white space';
+    case 'single_link':
+      return 'must link one record (only the first is kept)';
+    case 'duplicate':
+      return rule.scope ? `must not repeat another record's (same ${rule.scope}; case and spacing ignored)` : "must not repeat another record's (case and spacing ignored)";
+  }
+}
+
+/** The mapping's validation rules, as sync.validation_rules rows (origin mapping). */
+export function validationRuleRows(mapping: Mapping) {
+  return mapping.tables.flatMap((table) =>
+    table.fields.flatMap((field) =>
+      field.validate.map((rule) => {
+        const { rule: kind, severity, ...parameters } = rule;
+        return {
+          rule_id: `${table.entity}.${field.column}.${kind}`,
+          entity: table.entity,
+          column_name: field.column!,
+          rule_kind: kind,
+          parameters,
+          severity,
+          validation_type: kind === 'single_link' ? 'relationship_integrity' : 'data_integrity',
+          description: describeRule(rule),
+        };
+      }),
+    ),
+  );
+}
+
+/** Rewrites the mapping's rules in sync.validation_rules: only changed rules are written (the table is audited). */
+export async function writeValidationRules(sql: Sql, mapping: Mapping): Promise<void> {
+  const rows = validationRuleRows(mapping);
+  await sql.begin(async (tx) => {
+    await tx`
+      delete from sync.validation_rules r
+      where r.origin = 'mapping' and r.rule_id <> all (${tx.array(rows.map((row) => row.rule_id))}::text[])`;
+    await tx`
+      insert into sync.validation_rules as r (rule_id, entity, column_name, rule_kind, parameters, severity, validation_type, origin, description)
+      select rule_id, entity, column_name, rule_kind, parameters, severity, validation_type, 'mapping', description
+      from jsonb_to_recordset(${tx.json(rows)}) as x (rule_id text, entity text, column_name text, rule_kind text, parameters jsonb,
+                                                      severity text, validation_type text, description text)
+      on conflict (rule_id) do update set entity = excluded.entity, column_name = excluded.column_name, rule_kind = excluded.rule_kind,
+        parameters = excluded.parameters, severity = excluded.severity, validation_type = excluded.validation_type,
+        origin = excluded.origin, description = excluded.description
+      where row(r.entity, r.column_name, r.rule_kind, r.parameters, r.severity, r.validation_type, r.origin, r.description)
+        is distinct from row(excluded.entity, excluded.column_name, excluded.rule_kind, excluded.parameters, excluded.severity,
+                             excluded.validation_type, excluded.origin, excluded.description)`;
+  });
 }
 
 interface CatalogueColumn {

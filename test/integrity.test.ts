@@ -44,7 +44,7 @@ describe('verify and rollback', () => {
     expect([...listed].sort()).toEqual(quarantined.map((q) => q.airtable_id));
     for (const e of report.entities) expect(e.source_checksum, e.entity).toBe(e.target_checksum);
     const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from sync.validation_reports where run_id = ${report.runId}`;
-    expect(n).toBe(12); // 4 tables x 3 checks
+    expect(n).toBe(20); // 4 tables x (3 checks + 2 validation reports)
   });
 
   it('reports exactly the changes planted in PostgreSQL, and exits 1', async () => {

@@ -8,7 +8,8 @@ import { freePort } from '../src/db/embedded.ts';
 import { PullFailed } from '../src/sync/pull.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
-const BLOCKING = new Set(['empty-primary', 'renewal-month-out-of-range', 'currency-huge', 'dangling-link']);
+// quarantined by the merge's own checks, and by the shipped mapping's blocking rules (one linked product)
+const BLOCKING = new Set(['empty-primary', 'renewal-month-out-of-range', 'currency-huge', 'dangling-link', 'two-linked-records']);
 const MAPPED_TABLES: Record<string, string> = {
   Clients: 'app.clients',
   'State Regulators': 'app.state_regulators',

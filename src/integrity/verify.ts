@@ -12,6 +12,9 @@ export interface Discrepancy {
   value: unknown;
   source_value?: unknown;
   rule: string;
+  /** Validation findings: blocking (quarantined) or warning, and the reason in words. */
+  severity?: 'blocking' | 'warning';
+  reason?: string;
 }
 
 export interface CheckReport {
@@ -37,6 +40,8 @@ export interface CheckReport {
 export interface EntityVerification {
   entity: string;
   checks: CheckReport[];
+  /** The validation rules over the source snapshot (sync.validate_entity): data and relationship findings. */
+  validation: CheckReport[];
   source_records: number;
   target_records: number;
   source_checksum: string;
@@ -45,14 +50,18 @@ export interface EntityVerification {
 
 export interface VerifyResult {
   runId: string;
+  /** No discrepancy between source and target (and, with strict, no validation warning either). */
   passed: boolean;
   discrepancies: number;
   quarantined: number;
+  /** Validation findings over the source snapshot: blocking ones are the quarantine's rule findings. */
+  validation: { blocking: number; warnings: number };
+  strict: boolean;
   entities: EntityVerification[];
   durationMs: number;
 }
 
-export async function runVerify(sql: Sql, options: { actor: string; entities?: string[] }): Promise<VerifyResult> {
+export async function runVerify(sql: Sql, options: { actor: string; entities?: string[]; strict?: boolean }): Promise<VerifyResult> {
   const started = Date.now();
   const entities = await sql<{ entity: string }[]>`
     select m.entity from sync.entity_mappings m join sync.entities e using (entity)
@@ -74,9 +83,14 @@ export async function runVerify(sql: Sql, options: { actor: string; entities?: s
         from sync.verify_entity(${run.id}, ${entity}) order by validation_type`;
       // the whole-table checksums come with the completeness check (same pass)
       const criteria = checks.find((c) => c.validation_type === 'completeness_check')!.validation_criteria;
+      const validation = await sql<CheckReport[]>`
+        select validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
+               discrepancy_details, validation_criteria, execution_time_ms
+        from sync.validate_entity(${run.id}, ${entity}, true) order by validation_type`;
       results.push({
         entity,
         checks,
+        validation,
         source_records: Number(criteria.source_records_verified),
         target_records: Number(criteria.target_records),
         source_checksum: String(criteria.source_table_checksum),
@@ -85,11 +99,15 @@ export async function runVerify(sql: Sql, options: { actor: string; entities?: s
     }
     const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
     const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);
+    const findings = results.flatMap((e) => e.validation.flatMap((c) => c.discrepancy_details));
+    const validation = { blocking: findings.filter((d) => d.severity === 'blocking').length, warnings: findings.filter((d) => d.severity === 'warning').length };
+    const strict = Boolean(options.strict);
+    const passed = discrepancies === 0 && (!strict || validation.warnings === 0);
     await sql`
       update sync.runs set status = 'completed', finished_at = greatest(now(), started_at),
-        metadata = metadata || ${sql.json({ discrepancies, quarantined, passed: discrepancies === 0 })}
+        metadata = metadata || ${sql.json({ discrepancies, quarantined, validation, strict, passed })}
       where id = ${run.id}`;
-    return { runId: run.id, passed: discrepancies === 0, discrepancies, quarantined, entities: results, durationMs: Date.now() - started };
+    return { runId: run.id, passed, discrepancies, quarantined, validation, strict, entities: results, durationMs: Date.now() - started };
   } catch (error) {
     await sql`update sync.runs set status = 'failed', finished_at = greatest(now(), started_at), error_message = ${String((error as Error).message ?? error)}
               where id = ${run.id}`.catch(() => undefined);
@@ -105,6 +123,7 @@ const CHECK_TITLES: Record<CheckReport['validation_type'], string> = {
 
 function describe(d: Discrepancy): string {
   const field = d.field ? ` [${d.field}]` : '';
+  if (d.severity) return `${d.record}${field} ${d.severity}: ${d.reason ?? d.rule}${d.value != null ? `: ${JSON.stringify(d.value).slice(0, 80)}` : ''}`;
   const values = d.source_value !== undefined ? `: source ${JSON.stringify(d.source_value)}, target ${JSON.stringify(d.value)}` : d.value != null ? `: ${JSON.stringify(d.value)}` : '';
   return `${d.record}${field} ${d.rule}${values}`;
 }
@@ -113,12 +132,19 @@ function describe(d: Discrepancy): string {
 export function formatVerify(result: VerifyResult, limit = 20): string {
   const lines = [
     `Verification run #${result.runId}: ${result.passed ? 'PASSED' : 'FAILED'}, ${result.discrepancies} discrepancies, ${result.quarantined} records in quarantine (${(result.durationMs / 1000).toFixed(1)} s)`,
+    `Validation rules over the source: ${result.validation.warnings} warnings, ${result.validation.blocking} blocking findings (quarantined)${result.strict ? '; strict: warnings fail the verification' : ''}`,
   ];
   for (const e of result.entities) {
     const same = e.source_checksum === e.target_checksum;
     lines.push('', `${e.entity}: source ${e.source_records} records (quarantine left out), target ${e.target_records}; table checksums ${same ? 'equal' : 'differ'}`);
     for (const c of e.checks) {
       lines.push(`  ${CHECK_TITLES[c.validation_type].padEnd(13)} ${c.validation_passed ? 'ok' : 'FAILED'}: ${c.records_validated} checked, ${c.discrepancies_found} discrepancies`);
+      for (const d of c.discrepancy_details.slice(0, limit)) lines.push(`    ${describe(d)}`);
+      if (c.discrepancy_details.length > limit) lines.push(`    ... and ${c.discrepancy_details.length - limit} more (--json or --report for all)`);
+    }
+    for (const c of e.validation) {
+      const title = c.validation_type === 'data_integrity' ? 'rules: data' : 'rules: links';
+      lines.push(`  ${title.padEnd(13)} ${c.discrepancies_found} findings over ${c.records_validated} source records`);
       for (const d of c.discrepancy_details.slice(0, limit)) lines.push(`    ${describe(d)}`);
       if (c.discrepancy_details.length > limit) lines.push(`    ... and ${c.discrepancy_details.length - limit} more (--json or --report for all)`);
     }
@@ -140,6 +166,8 @@ export function renderReport(result: VerifyResult, format: 'markdown' | 'html', 
     '',
     `**Result: ${result.passed ? 'passed' : 'failed'}**: ${result.discrepancies} discrepancies; ${result.quarantined} source records in quarantine.`,
     '',
+    `Validation rules over the source snapshot: ${result.validation.warnings} warnings, ${result.validation.blocking} blocking findings (those records are in quarantine).`,
+    '',
     '| entity | source records | target records | source table checksum | target table checksum |',
     '|---|---|---|---|---|',
     ...result.entities.map((e) => `| ${e.entity} | ${e.source_records} | ${e.target_records} | \`${e.source_checksum}\` | \`${e.target_checksum}\` |`),
@@ -152,6 +180,13 @@ export function renderReport(result: VerifyResult, format: 'markdown' | 'html', 
       md.push('', '| check | record | field | source value | target value | rule |', '|---|---|---|---|---|---|');
       for (const d of all) {
         md.push(`| ${d.check} | ${d.record} | ${d.field ?? ''} | ${escapeCell(d.source_value === undefined ? '' : JSON.stringify(d.source_value))} | ${escapeCell(d.value == null ? '' : JSON.stringify(d.value))} | ${escapeCell(d.rule)} |`);
+      }
+    }
+    const findings = e.validation.flatMap((c) => c.discrepancy_details);
+    if (findings.length) {
+      md.push('', `### Validation findings (${findings.length})`, '', '| record | field | value | severity | rule | reason |', '|---|---|---|---|---|---|');
+      for (const d of findings) {
+        md.push(`| ${d.record} | ${escapeCell(d.field ?? '')} | ${escapeCell(d.value == null ? '' : JSON.stringify(d.value).slice(0, 200))} | ${d.severity ?? ''} | ${d.rule} | ${escapeCell(d.reason ?? '')} |`);
       }
     }
     const quarantined = e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined_records ?? [];

@@ -14,7 +14,7 @@
  */
 import type { Sql } from 'postgres';
 import { AirtableRequestError, type AirtableClient, type RecordPage } from '../airtable/client.ts';
-import { checkMappingAgainstCatalogue, entityMappingRow, type Mapping, type TableMapping } from '../mapping.ts';
+import { checkMappingAgainstCatalogue, entityMappingRow, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
 import { checkDrift } from './drift.ts';
@@ -260,6 +260,8 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
       is distinct from row(excluded.base_id, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
                            excluded.attachment_field_ids, excluded.last_modified_field_id)`;
 
+  await writeValidationRules(sql, mapping);
+
   // Tables are listed one after another while their merges run behind on
   // another connection, in merge order (a table's records merge only after
   // the tables it links to): the database works while Airtable answers.
@@ -436,6 +438,14 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
     timings.sweep_ms = Date.now() - mark;
     if (Number(swept)) log.info({ runId: run.id, entity, deleted: Number(swept) }, 'records gone from Airtable soft-deleted');
   }
+  // The table's validation report: every rule over the records the run
+  // read, warnings and the quarantine (blocking rules applied in the merge).
+  mark = Date.now();
+  const findings = await sql<{ validation_type: string; discrepancies_found: number; validation_criteria: { blocking: number; warnings: number } }[]>`
+    select validation_type, discrepancies_found, validation_criteria from sync.validate_entity(${run.id}, ${entity})`;
+  timings.validate_ms = Date.now() - mark;
+  const warnings = findings.reduce((n, f) => n + Number(f.validation_criteria.warnings), 0);
+  if (warnings) log.info({ runId: run.id, entity, warnings }, 'validation warnings reported (sync.validation_reports)');
   const [done] = await sql<CheckpointRow[]>`
     update sync.checkpoints set status = 'completed', completed_at = greatest(clock_timestamp(), started_at + interval '1 microsecond')
     where id = ${checkpoint.id}

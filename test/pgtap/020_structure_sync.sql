@@ -136,8 +136,8 @@ select set_eq(
   $$values ('app.collaborators'), ('app.clients'), ('app.state_regulators'), ('app.products'),
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
-           ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings')$$,
-  'the audited tables are exactly the six app tables and the eight sync control tables');
+           ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings'), ('sync.validation_rules')$$,
+  'the audited tables are exactly the six app tables and the nine sync control tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,

@@ -8,7 +8,8 @@
 import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
 import { startThrowawayCluster, urlWithDatabase, type EmbeddedServer } from '../../src/db/embedded.ts';
-import { bootstrapRoles, connect, ensureDatabaseExists, prepareDatabase, quoteIdent } from '../../src/db/database.ts';
+import { watch as applyCurrentMigration } from 'graphile-migrate';
+import { bootstrapRoles, connect, ensureDatabaseExists, migrationSettings, prepareDatabase, quoteIdent, releaseMigrationPools } from '../../src/db/database.ts';
 import { locatePgtap, pgtapSql } from './pgtap.ts';
 
 declare module 'vitest' {
@@ -44,6 +45,17 @@ export default async function setup(project: TestProject) {
     const templateUrl = urlWithDatabase(serverUrl, templateDatabase);
     await bootstrapRoles(templateUrl);
     await prepareDatabase({ databaseUrl: templateUrl, rootUrl: templateUrl });
+    if (process.env.AIRLIFT_TEST_WITH_CURRENT === '1') {
+      // Development only: the uncommitted migrations/current.sql on top of
+      // the committed ones, so that work in progress can be tested before
+      // `airlift gm commit`. CI never sets it: tests prove committed migrations.
+      try {
+        await applyCurrentMigration(await migrationSettings({ databaseUrl: templateUrl, rootUrl: templateUrl }), true);
+      } finally {
+        await releaseMigrationPools();
+      }
+      log('AIRLIFT_TEST_WITH_CURRENT=1: migrations/current.sql applied to the template');
+    }
     const sql = connect(templateUrl, { max: 1 });
     try {
       await sql.unsafe(`create schema tap; set search_path = tap; ${pgtapSql(pgtapScript)}`);

@@ -1,0 +1,198 @@
+/**
+ * Validation rules end to end: a messy generated base pulled from the
+ * emulator. The run's validation report names exactly the planted problems
+ * the rules are meant to catch, each by record, field, value and rule, with
+ * the quarantine of the same run; the expected findings are computed here
+ * from the generated data itself (duplicates, a registration's client against
+ * its product's), not from the database. Warnings never change the data; a
+ * rule a DBA makes blocking quarantines on the next run, and a fix in
+ * Airtable releases the record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AirtableRecord } from '../src/dev/emulator.ts';
+import { runAirlift } from './support/cli.ts';
+import { syncBed, type SyncBed } from './support/sync.ts';
+
+interface Finding {
+  record: string;
+  field: string | null;
+  value: unknown;
+  rule: string;
+  severity: 'blocking' | 'warning';
+  reason: string;
+  duplicates?: string[];
+}
+
+/** Planted kinds -> the rule (by its column-independent suffix) that must report them. */
+const KIND_RULE: Record<string, string | null> = {
+  whitespace: 'trimmed',
+  'na-email': 'format',
+  'currency-3-decimals': 'max_decimals',
+  'currency-negative': 'range',
+  'approval-before-submission': 'not_before_submission',
+  'new-select-option': 'allowed_values',
+  'two-linked-records': 'single_link',
+  // the merge's own checks quarantine these (rule "merge")
+  'currency-huge': 'merge',
+  'renewal-month-out-of-range': 'merge',
+  'empty-primary': 'merge',
+  'dangling-link': 'merge',
+  // computed from the data below
+  'case-duplicate': null,
+  'client-mismatch': null,
+  // valid data, or unmapped fields: nothing to report
+  accents: null,
+  cjk: null,
+  emoji: null,
+  'huge-text': null,
+  'formula-error': null,
+  'formula-nan': null,
+  'phone-format': null,
+};
+/** The generator's phone numbers that no one can dial (the others are valid formats). */
+const UNDIALABLE = new Set(['555-0134', '1-800-FERTILE', 'call front desk', '515 555 0134 / 515 555 0199']);
+
+describe('validation rules', () => {
+  let bed: SyncBed;
+  let runId: string;
+  let findings: Finding[];
+  const records = new Map<string, { table: string; record: AirtableRecord }>();
+  const firstLink = (value: unknown) => (Array.isArray(value) ? (value[0] as string | undefined) : undefined);
+
+  beforeAll(async () => {
+    bed = await syncBed({ seed: 83, registrations: 600, messiness: 0.05 });
+    for (const t of bed.base.tables) for (const r of t.records) records.set(r.id, { table: t.name, record: r });
+    const summary = await bed.pull('full');
+    runId = String(summary.run.id);
+    const rows = await bed.admin<{ d: Finding }[]>`
+      select d from sync.validation_reports, jsonb_array_elements(discrepancy_details) d
+      where run_id = ${runId} and validation_criteria ->> 'check' = 'validation_rules'`;
+    findings = rows.map((r) => r.d);
+  });
+  afterAll(async () => bed?.close());
+
+  it('reports exactly the planted problems the rules cover, by record, field, value and rule', async () => {
+    const entityOf = (table: string) => bed.mapping.tables.find((t) => t.tableName === table)!.entity;
+    const columnOf = (table: string, fieldId: string) => bed.mapping.tables.find((t) => t.tableName === table)!.fields.find((f) => f.fieldId === fieldId)?.column;
+    const expected = new Set<string>();
+    for (const p of bed.base.planted) {
+      let rule = KIND_RULE[p.kind];
+      if (p.kind === 'phone-format' && UNDIALABLE.has(String(p.value))) rule = 'format';
+      if (!rule) continue;
+      expected.add(rule === 'merge' ? `${p.recordId} merge` : rule === 'not_before_submission' ? `${p.recordId} registrations.approved_date.not_before_submission`
+        : `${p.recordId} ${entityOf(p.table)}.${columnOf(p.table, p.fieldId)}.${rule}`);
+    }
+    // Duplicates by normalized name, from the generated data.
+    for (const [table, field, entity] of [['Clients', 'Client Name', 'clients'], ['Products', 'Product Name', 'products']] as const) {
+      const groups = new Map<string, string[]>();
+      for (const r of bed.base.tables.find((t) => t.name === table)!.records) {
+        const name = r.fields[field];
+        if (typeof name !== 'string' || !name.trim()) continue;
+        const key = name.trim().replace(/\s+/g, ' ').toLowerCase();
+        groups.set(key, [...(groups.get(key) ?? []), r.id]);
+      }
+      for (const ids of groups.values()) if (ids.length > 1) for (const id of ids) expected.add(`${id} ${entity}.name.duplicate`);
+    }
+    // A registration's client against its product's client, from the data.
+    for (const r of bed.base.tables.find((t) => t.name === 'Registrations')!.records) {
+      const client = firstLink(r.fields.Client);
+      const product = records.get(firstLink(r.fields.Product) ?? '')?.record;
+      const productClient = firstLink(product?.fields.Client);
+      if (client && productClient && client !== productClient) expected.add(`${r.id} registrations.client_id.matches_product_client`);
+    }
+    expect(bed.base.planted.some((p) => p.kind === 'case-duplicate')).toBe(true);
+    expect(bed.base.planted.some((p) => p.kind === 'client-mismatch')).toBe(true);
+
+    // Quarantine cascades: a record linking to a quarantined record is
+    // quarantined too, naming it; those are reported as merge findings.
+    const quarantined = new Set(findings.filter((f) => f.severity === 'blocking').map((f) => f.record));
+    const reported = new Set<string>();
+    for (const f of findings) {
+      if (f.rule === 'merge') {
+        const cascade = /links to (rec[A-Za-z0-9]{14}), which is in quarantine/.exec(f.reason);
+        if (cascade && !expected.has(`${f.record} merge`)) {
+          expect(quarantined.has(cascade[1]!), `${f.record} cascades from ${cascade[1]}`).toBe(true);
+          continue;
+        }
+      }
+      reported.add(`${f.record} ${f.rule}`);
+    }
+    expect(expected.size).toBeGreaterThan(20);
+    expect([...reported].sort()).toEqual([...expected].sort());
+  });
+
+  it('names the field, the value as Airtable sent it, the rule and its severity', () => {
+    const email = bed.base.planted.find((p) => p.kind === 'na-email')!;
+    const finding = findings.find((f) => f.record === email.recordId && f.rule.endsWith('.format'))!;
+    expect(finding).toMatchObject({ field: email.field, value: email.value, severity: 'warning' });
+    expect(finding.reason).toMatch(/must be a valid email address \(rule (clients\.email|state_regulators\.contact_email)\.format\)$/);
+
+    const duplicate = findings.find((f) => f.rule === 'clients.name.duplicate' || f.rule === 'products.name.duplicate')!;
+    expect(duplicate.duplicates!.length).toBeGreaterThan(0);
+    for (const other of duplicate.duplicates!) {
+      const name = (id: string) => String(records.get(id)!.record.fields[duplicate.field!]).trim().replace(/\s+/g, ' ').toLowerCase();
+      expect(name(other)).toBe(name(duplicate.record));
+    }
+
+    const twoLinks = bed.base.planted.find((p) => p.kind === 'two-linked-records')!;
+    expect(findings.find((f) => f.record === twoLinks.recordId && f.rule === 'registrations.product_id.single_link')).toMatchObject({
+      field: 'Product', value: twoLinks.value, severity: 'blocking',
+    });
+  });
+
+  it('quarantines blocking findings, and keeps warnings merged exactly as the source says', async () => {
+    const twoLinks = bed.base.planted.find((p) => p.kind === 'two-linked-records')!;
+    const [quarantine] = await bed.admin<{ reason: string }[]>`
+      select reason from sync.record_errors where airtable_id = ${twoLinks.recordId} and resolved_at is null`;
+    expect(quarantine.reason).toBe('Product must link one record (only the first is kept) (rule registrations.product_id.single_link)');
+    expect(await bed.admin`select 1 from app.registrations where airtable_id = ${twoLinks.recordId}`).toHaveLength(0);
+
+    const email = bed.base.planted.find((p) => p.kind === 'na-email' && p.table === 'Clients');
+    if (email) {
+      const [client] = await bed.admin<{ email: string }[]>`select email from app.clients where airtable_id = ${email.recordId}`;
+      expect(client.email).toBe(email.value); // reported, not "fixed"
+    }
+    const decimals = bed.base.planted.find((p) => p.kind === 'currency-3-decimals' && p.table === 'Registrations');
+    if (decimals) {
+      const finding = findings.find((f) => f.record === decimals.recordId)!;
+      expect(finding.value).toBe(decimals.value);
+    }
+  });
+
+  it('the whole-snapshot validation of `airlift verify` finds the same, and --strict fails on warnings', async () => {
+    const env = { DATABASE_URL: bed.db.url };
+    const lenient = await runAirlift(['verify', '--json'], env);
+    const report = JSON.parse(lenient.stdout);
+    const verified = report.entities.flatMap((e: { validation: Array<{ discrepancy_details: Finding[] }> }) =>
+      e.validation.flatMap((c) => c.discrepancy_details.map((d) => `${d.record} ${d.rule} ${d.reason}`)));
+    expect(verified.sort()).toEqual(findings.map((f) => `${f.record} ${f.rule} ${f.reason}`).sort());
+    expect(report.validation.warnings).toBe(findings.filter((f) => f.severity === 'warning').length);
+    expect(lenient.code, lenient.stderr).toBe(report.discrepancies > 0 ? 1 : 0);
+    const strict = await runAirlift(['verify', '--json', '--strict'], env);
+    expect(strict.code).toBe(1);
+    expect(JSON.parse(strict.stdout).passed).toBe(false);
+  });
+
+  it('a rule made blocking quarantines on the next run, naming it; a fix in Airtable releases the record', async () => {
+    const planted = bed.base.planted.find((p) => p.kind === 'approval-before-submission')!;
+    await bed.admin`update sync.validation_rules set severity = 'blocking' where rule_id = 'registrations.approved_date.not_before_submission'`;
+    const [change] = await bed.admin<{ op: string; old: string; new: string }[]>`
+      select op, old_values ->> 'severity' as old, new_values ->> 'severity' as new from audit.changes
+      where table_name = 'sync.validation_rules' and record_id = 'registrations.approved_date.not_before_submission' order by id desc limit 1`;
+    expect(change).toEqual({ op: 'UPDATE', old: 'warning', new: 'blocking' });
+
+    await bed.pull('full');
+    const open = await bed.admin<{ reason: string }[]>`select reason from sync.record_errors where airtable_id = ${planted.recordId} and resolved_at is null`;
+    expect(open.map((o) => o.reason)).toContain(
+      'Approved Date must not be before the submitted date (rule registrations.approved_date.not_before_submission)');
+    // the row merged earlier stays as it was; the record waits in quarantine
+    const table = bed.base.tables.find((t) => t.name === 'Registrations')!;
+    const submitted = String(records.get(planted.recordId)!.record.fields['Submitted Date']);
+    bed.emulator.base(bed.baseId).table(table.id).update(planted.recordId, { 'Approved Date': submitted });
+    await bed.pull('incremental');
+    const still = await bed.admin`select 1 from sync.record_errors where airtable_id = ${planted.recordId} and resolved_at is null`;
+    expect(still).toHaveLength(0);
+    const [row] = await bed.admin<{ approved: string }[]>`select approved_date::text as approved from app.registrations where airtable_id = ${planted.recordId}`;
+    expect(row.approved).toBe(submitted);
+  });
+});
