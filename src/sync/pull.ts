@@ -48,6 +48,13 @@ export interface PullOptions {
   waitForLock?: boolean;
   /** Staged records that make a batch worth merging while the listing goes on (default 1,000). */
   mergeBatchRecords?: number;
+  /**
+   * A full listing into staging only, nothing merged or swept: a fresh source
+   * snapshot for `airlift diff`. Its records merge with the next full pull,
+   * or with `airlift diff --resolve`; incremental pulls ignore its high-water
+   * mark, so they list its changes again and merge them.
+   */
+  stageOnly?: boolean;
 }
 
 export interface TableSummary {
@@ -150,6 +157,7 @@ async function resumePoint(sql: Sql, runId: string): Promise<string> {
 
 export async function runPull(options: PullOptions): Promise<PullSummary> {
   const { sql, client, mapping, baseId, log } = options;
+  if (options.stageOnly && options.mode !== 'full') throw new ConfigurationError('a stage-only pull (a source snapshot) lists every record: it must be a full pull');
   const tables = selectTables(mapping, options.tables);
   const entities = tables.map((t) => t.entity);
 
@@ -204,7 +212,8 @@ async function openRun(options: PullOptions, entities: string[]): Promise<{ run:
   if (unfinished) {
     const covered = entities.every((e) => ((unfinished.metadata.entities as string[]) ?? []).includes(e));
     const strongEnough = unfinished.run_type === mode || unfinished.run_type === 'full';
-    if (covered && strongEnough) {
+    const sameKind = Boolean(unfinished.metadata.stage_only) === Boolean(options.stageOnly);
+    if (covered && strongEnough && sameKind) {
       const [run] = await sql<RunRow[]>`
         update sync.runs set status = 'running', finished_at = null, error_message = null
         where id = ${unfinished.id} returning *`;
@@ -219,7 +228,8 @@ async function openRun(options: PullOptions, entities: string[]): Promise<{ run:
   }
   const [run] = await sql<RunRow[]>`
     insert into sync.runs (job_id, run_type, status, actor, metadata)
-    values (${options.jobId ?? null}, ${mode}, 'running', ${options.actor}, ${sql.json({ base_id: baseId, entities })})
+    values (${options.jobId ?? null}, ${mode}, 'running', ${options.actor},
+            ${sql.json({ base_id: baseId, entities, ...(options.stageOnly ? { stage_only: true } : {}) })})
     returning *`;
   return { run, resumed: false };
 }
@@ -360,7 +370,7 @@ async function listPhase(
   const [previous] = await sql<{ high_water_mark: string | null }[]>`
     select c.metadata ->> 'high_water_mark' as high_water_mark
     from sync.checkpoints c join sync.runs r on r.id = c.run_id
-    where r.status = 'completed' and r.metadata ->> 'base_id' = ${options.baseId}
+    where r.status = 'completed' and r.metadata ->> 'base_id' = ${options.baseId} and r.metadata ->> 'stage_only' is null
       and c.operation_type = 'sync_operation' and c.entity_type = ${entity} and c.status = 'completed'
       and c.metadata ->> 'high_water_mark' is not null
     order by r.id desc limit 1`;
@@ -399,6 +409,7 @@ async function listPhase(
   let sinceBatch = 0;
   const onPageStaged = (records: number) => {
     sinceBatch += records;
+    if (options.stageOnly) return;
     if (sinceBatch < (options.mergeBatchRecords ?? MERGE_BATCH_RECORDS) || !merges.idle) return;
     sinceBatch = 0;
     void merges.enqueue(async () => {
@@ -427,12 +438,12 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
   if (!timings.stage_ms) options.progress?.tableStarted(entity, listed.tableName, null);
 
   let mark = Date.now();
-  if (phase === 'listing' || phase === 'listed') {
+  if ((phase === 'listing' || phase === 'listed') && !options.stageOnly) {
     const [merged] = await sql`select * from sync.merge_entity(${run.id}, ${entity}, true)`;
     timings.merge_ms = (timings.merge_ms ?? 0) + Date.now() - mark;
     log.debug({ runId: run.id, entity, merged }, 'merged');
   }
-  if (mode === 'full' && phase !== 'swept') {
+  if (mode === 'full' && phase !== 'swept' && !options.stageOnly) {
     mark = Date.now();
     const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
     timings.sweep_ms = Date.now() - mark;

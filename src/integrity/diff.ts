@@ -1,0 +1,234 @@
+/**
+ * `airlift diff`: differentials between the latest source snapshot and the
+ * target, computed in SQL (sync.compute_differentials) over key ranges of
+ * each table, one transaction per range with its checkpoint, so that a
+ * killed differential resumes where it stopped; and, with --resolve, the
+ * resolution strategy applied (sync.resolve_differentials), audited.
+ */
+import type { Sql } from 'postgres';
+
+export const STRATEGIES = ['source_wins', 'target_wins', 'manual_review', 'skip'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export const COMPARISON_TYPES = ['missing_records', 'conflicted_records', 'deleted_records'] as const;
+export type ComparisonType = (typeof COMPARISON_TYPES)[number];
+
+export interface EntityDiff {
+  entity: string;
+  records_compared: number;
+  batches: number;
+  /** Ids per comparison type (sorted). */
+  differences: Record<ComparisonType, string[]>;
+  /** Conflicted records: field -> {source, target}. */
+  fields: Record<string, Record<string, { source: unknown; target: unknown }>>;
+  resolution?: Array<{ comparison_type: ComparisonType; records: number; action: string }>;
+}
+
+export interface DiffResult {
+  runId: string;
+  resumed: boolean;
+  strategy: Strategy | null;
+  entities: EntityDiff[];
+  differences: number;
+  /** Differences left unresolved (all of them without --resolve; manual_review keeps them). */
+  unresolved: number;
+  durationMs: number;
+}
+
+export interface DiffOptions {
+  actor: string;
+  entities?: string[];
+  /** Source keys per range (default 50,000). */
+  batchSize?: number;
+  resolve?: boolean;
+  strategy?: Strategy;
+  /** Stop after this many ranges (tests use it to simulate a kill). */
+  stopAfterBatches?: number;
+  onBatch?: (entity: string, processed: number, total: number) => void;
+}
+
+interface CheckpointRow {
+  id: string;
+  status: string;
+  last_processed_id: string | null;
+  records_processed: string;
+  records_total: string | null;
+  metadata: { batches?: number };
+}
+
+/** The lock that keeps two differentials from running at once (a session lock on the caller's connection). */
+const LOCK_KEY = 'airlift differential';
+
+export class DiffInterrupted extends Error {
+  constructor(readonly runId: string) {
+    super(`the differential run #${runId} stopped before it finished; run \`airlift diff\` again to resume it`);
+    this.name = 'DiffInterrupted';
+  }
+}
+
+export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResult> {
+  const started = Date.now();
+  const batchSize = options.batchSize ?? 50_000;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`the batch size must be a positive whole number, got ${batchSize}`);
+  const strategy = options.resolve ? (options.strategy ?? 'source_wins') : null;
+  if (strategy && !STRATEGIES.includes(strategy)) throw new Error(`unknown strategy "${strategy}" (use ${STRATEGIES.join(', ')})`);
+
+  const [{ locked }] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${LOCK_KEY})) as locked`;
+  if (!locked) throw new Error('another differential is running on this database; wait for it to finish');
+  try {
+    // An interrupted differential run is resumed, with its own settings.
+    const [unfinished] = await sql<{ id: string; status: string; metadata: { entities: string[]; batch_size: number; strategy: Strategy | null } }[]>`
+      select id, status, metadata from sync.runs
+      where run_type = 'differential' and status in ('running', 'failed') order by id desc limit 1`;
+    let runId: string;
+    let entities: string[];
+    let resumed = false;
+    let size = batchSize;
+    let chosen = strategy;
+    if (unfinished) {
+      runId = unfinished.id;
+      entities = unfinished.metadata.entities;
+      size = unfinished.metadata.batch_size;
+      chosen = unfinished.metadata.strategy;
+      resumed = true;
+      if (unfinished.status === 'failed') await sql`update sync.runs set status = 'running', finished_at = null, error_message = null where id = ${runId}`;
+    } else {
+      const rows = await sql<{ entity: string }[]>`
+        select m.entity from sync.entity_mappings m join sync.entities e using (entity)
+        where ${options.entities?.length ? sql`m.entity in ${sql(options.entities)}` : sql`true`}
+        order by e.merge_rank, m.entity`;
+      if (!rows.length) {
+        throw new Error(options.entities?.length ? `no mapped entity called ${options.entities.join(', ')}` : 'nothing to compare: no table has been pulled yet (run `airlift pull --full` first)');
+      }
+      entities = rows.map((r) => r.entity);
+      const [run] = await sql<{ id: string }[]>`
+        insert into sync.runs (run_type, status, actor, metadata)
+        values ('differential', 'running', ${options.actor}, ${sql.json({ entities, batch_size: batchSize, strategy })})
+        returning id`;
+      runId = run.id;
+    }
+
+    try {
+      let batchesRun = 0;
+      const results: EntityDiff[] = [];
+      for (const entity of entities) {
+        const checkpoint = await openCheckpoint(sql, runId, entity);
+        let after = checkpoint.last_processed_id;
+        let processed = Number(checkpoint.records_processed);
+        let batches = checkpoint.metadata.batches ?? 0;
+        const total = Number(checkpoint.records_total ?? 0);
+        while (checkpoint.status !== 'completed') {
+          if (options.stopAfterBatches !== undefined && batchesRun >= options.stopAfterBatches) throw new DiffInterrupted(runId);
+          // The range: the next batchSize source keys; the last range is open-ended.
+          const [range] = await sql<{ upto: string | null; keys: number }[]>`
+            select case when count(*) = ${size} then max(k.airtable_id) end as upto, count(*)::int as keys
+            from (select s.airtable_id from staging.airtable_records s join sync.entity_mappings m on m.table_id = s.table_id
+                  where m.entity = ${entity} and s.run_id >= coalesce(sync.source_snapshot_run(${entity}), 0)
+                    and (${after}::text is null or s.airtable_id > ${after})
+                  order by s.airtable_id limit ${size}) k`;
+          const upto = range.upto;
+          await sql.begin(async (tx) => {
+            const found = await tx<{ comparison_type: string; record_count: number }[]>`
+              select comparison_type, record_count from sync.compute_differentials(${runId}, ${entity}, ${after}, ${upto})`;
+            await tx`
+              update sync.checkpoints
+              set last_processed_id = ${upto}, records_processed = records_processed + ${range.keys},
+                  status = ${upto === null ? 'completed' : 'in_progress'},
+                  completed_at = ${upto === null ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
+                  metadata = metadata || ${tx.json({ batches: batches + 1, found: Object.fromEntries(found.map((f) => [f.comparison_type, f.record_count])) })}
+              where id = ${checkpoint.id}`;
+          });
+          batches += 1;
+          batchesRun += 1;
+          processed += range.keys;
+          options.onBatch?.(entity, processed, total);
+          after = upto;
+          if (upto === null) break;
+        }
+        results.push(await entityDiff(sql, runId, entity, batches));
+      }
+
+      if (chosen) {
+        for (const result of results) {
+          result.resolution = await sql.begin((tx) => tx<{ comparison_type: ComparisonType; records: number; action: string }[]>`
+            select comparison_type, records::int, action from sync.resolve_differentials(${runId}, ${result.entity}, ${chosen})`);
+        }
+      }
+      await sql`select sync.finish_run(${runId})`;
+      const differences = results.reduce((n, e) => n + COMPARISON_TYPES.reduce((m, t) => m + e.differences[t].length, 0), 0);
+      const [{ unresolved }] = await sql<{ unresolved: number }[]>`
+        select coalesce(sum(record_count), 0)::int as unresolved from sync.data_differentials where run_id = ${runId} and not resolved`;
+      return { runId, resumed, strategy: chosen, entities: results, differences, unresolved, durationMs: Date.now() - started };
+    } catch (error) {
+      if (!(error instanceof DiffInterrupted)) {
+        await sql`select sync.fail_run(${runId}, ${String((error as Error).message ?? error)})`.catch(() => undefined);
+      }
+      throw error;
+    }
+  } finally {
+    await sql`select pg_advisory_unlock(hashtext(${LOCK_KEY}))`.catch(() => undefined);
+  }
+}
+
+async function openCheckpoint(sql: Sql, runId: string, entity: string): Promise<CheckpointRow> {
+  const [checkpoint] = await sql<CheckpointRow[]>`
+    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total)
+    select ${runId}, 'differential_migration', ${entity}, 'in_progress', clock_timestamp(), (r.metadata ->> 'batch_size')::int,
+           (select count(*) from staging.airtable_records s join sync.entity_mappings m on m.table_id = s.table_id
+            where m.entity = ${entity} and s.run_id >= coalesce(sync.source_snapshot_run(${entity}), 0))
+    from sync.runs r where r.id = ${runId}
+    on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
+    returning id, status, last_processed_id, records_processed, records_total, metadata`;
+  return checkpoint;
+}
+
+async function entityDiff(sql: Sql, runId: string, entity: string, batches: number): Promise<EntityDiff> {
+  const rows = await sql<{ comparison_type: ComparisonType; ids: string[]; fields: EntityDiff['fields'] | null }[]>`
+    select d.comparison_type, array_agg(i.id order by i.id) as ids,
+           jsonb_object_agg(i.id, d.metadata -> 'fields' -> i.id) filter (where d.metadata -> 'fields' ? i.id) as fields
+    from sync.data_differentials d
+    join sync.entity_mappings m on m.table_id = d.source_table and m.entity = ${entity}
+    cross join lateral jsonb_array_elements_text(d.legacy_ids) as i (id)
+    where d.run_id = ${runId}
+    group by d.comparison_type`;
+  const [checkpoint] = await sql<{ records_processed: string }[]>`
+    select records_processed from sync.checkpoints where run_id = ${runId} and operation_type = 'differential_migration' and entity_type = ${entity}`;
+  const differences = Object.fromEntries(COMPARISON_TYPES.map((t) => [t, rows.find((r) => r.comparison_type === t)?.ids ?? []])) as EntityDiff['differences'];
+  return {
+    entity,
+    records_compared: Number(checkpoint?.records_processed ?? 0),
+    batches,
+    differences,
+    fields: rows.find((r) => r.comparison_type === 'conflicted_records')?.fields ?? {},
+  };
+}
+
+const TITLES: Record<ComparisonType, string> = {
+  missing_records: 'missing from the target',
+  conflicted_records: 'in conflict (checksums differ)',
+  deleted_records: 'deleted at the source, live in the target',
+};
+
+/** The readable summary printed by `airlift diff`. */
+export function formatDiff(result: DiffResult, limit = 20): string {
+  const lines = [
+    `Differential run #${result.runId}${result.resumed ? ' (resumed)' : ''}: ${result.differences} differences, ${result.unresolved} unresolved` +
+      `${result.strategy ? `, resolved with ${result.strategy}` : ''} (${(result.durationMs / 1000).toFixed(1)} s)`,
+  ];
+  for (const e of result.entities) {
+    lines.push('', `${e.entity}: ${e.records_compared} source records compared in ${e.batches} key range(s)`);
+    for (const type of COMPARISON_TYPES) {
+      const ids = e.differences[type];
+      if (!ids.length) continue;
+      lines.push(`  ${ids.length} ${TITLES[type]}`);
+      for (const id of ids.slice(0, limit)) {
+        const fields = type === 'conflicted_records' ? e.fields[id] : undefined;
+        const detail = fields ? `: ${Object.entries(fields).map(([f, v]) => `${f} source ${JSON.stringify(v.source)} target ${JSON.stringify(v.target)}`).join('; ')}` : '';
+        lines.push(`    ${id}${detail}`);
+      }
+      if (ids.length > limit) lines.push(`    ... and ${ids.length - limit} more (--json for all)`);
+    }
+    for (const r of e.resolution ?? []) lines.push(`  resolved ${r.records} ${r.comparison_type}: ${r.action}`);
+    if (!COMPARISON_TYPES.some((t) => e.differences[t].length)) lines.push('  no differences');
+  }
+  return `${lines.join('\n')}\n`;
+}
