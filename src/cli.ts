@@ -31,6 +31,21 @@ import { formatStatus, statusReport } from './sync/status.ts';
 import { runWorker } from './sync/worker.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify } from './integrity/verify.ts';
 import { formatRollback, RollbackRefused, runRollback } from './integrity/rollback.ts';
+import { formatDiff, runDiff, STRATEGIES, type Strategy } from './integrity/diff.ts';
+import {
+  attachSnapshotToRun,
+  dropSnapshot,
+  formatDrop,
+  formatRestore,
+  formatSnapshot,
+  formatSnapshotList,
+  listSnapshots,
+  restoreSnapshot,
+  SnapshotRefused,
+  takeSnapshot,
+  type Snapshot,
+} from './integrity/snapshot.ts';
+import type { Sql } from 'postgres';
 import { writeFile } from 'node:fs/promises';
 
 const log = createLogger();
@@ -133,14 +148,21 @@ program
   .description('Pull the base from Airtable into PostgreSQL once: incremental (records modified since the last run) unless --full.')
   .option('--full', 'list every record, refresh formulas and lookups, and soft-delete rows whose record is gone')
   .option('--table <names...>', 'only these tables (entity, Airtable table name or id)')
-  .action(async (options: { full?: boolean; table?: string[] }) => {
+  .option('--snapshot', 'take a safety snapshot (see `airlift snapshot`) right before the pull starts')
+  .action(async (options: { full?: boolean; table?: string[]; snapshot?: boolean }) => {
     const context = await openSyncContext({ actor: `cli:${os.userInfo().username}`, log });
     const abort = new AbortController();
     const interrupt = () => abort.abort();
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     const progress = createProgress(log);
+    let snapshot: Snapshot | undefined;
+    const snapshotNote = () => (snapshot ? `Safety snapshot #${snapshot.id} was taken before the pull: \`airlift snapshot restore ${snapshot.id}\` brings the database back to it.\n` : '');
     try {
+      if (options.snapshot) {
+        snapshot = await takeSnapshot(context.sql, { label: 'before pull', actor: context.actor });
+        log.info({ snapshotId: snapshot.id, schema: snapshot.schema_name, rows: snapshot.rows }, 'safety snapshot taken before the pull');
+      }
       const summary = await runPull({
         sql: context.sql,
         client: context.client,
@@ -154,12 +176,14 @@ program
         progress,
         signal: abort.signal,
       });
+      if (snapshot) await attachSnapshotToRun(context.sql, snapshot.id, summary.run.id);
       progress.stop();
-      process.stdout.write(formatPullSummary(summary));
+      process.stdout.write(formatPullSummary(summary) + snapshotNote());
     } catch (error) {
       progress.stop();
       if (error instanceof PullFailed) {
-        process.stderr.write(`airlift: pull failed: ${error.message}\n  ${error.resumePoint}\n`);
+        if (snapshot && error.runId) await attachSnapshotToRun(context.sql, snapshot.id, error.runId).catch(() => undefined);
+        process.stderr.write(`airlift: pull failed: ${error.message}\n  ${error.resumePoint}\n${snapshotNote()}`);
         process.exitCode = abort.signal.aborted ? 130 : 1;
         return;
       }
@@ -215,6 +239,48 @@ program
   });
 
 program
+  .command('diff')
+  .description('Differentials between a fresh source snapshot (a full listing of Airtable into staging, nothing merged) and the target, per table: missing, conflicted and deleted records, computed in key ranges (a killed diff resumes). Exits 1 when differences remain unresolved.')
+  .option('--json', 'print the result as JSON')
+  .option('--table <entity...>', 'compare only these entities')
+  .option('--offline', 'compare with the latest source snapshot already stored, without listing Airtable')
+  .option('--resolve', 'apply a resolution strategy to what is found (audited)')
+  .option('--strategy <strategy>', `with --resolve: ${STRATEGIES.join(', ')}`, 'source_wins')
+  .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 50_000)
+  .action(async (options: { json?: boolean; table?: string[]; offline?: boolean; resolve?: boolean; strategy: string; batchSize: number }) => {
+    if (!STRATEGIES.includes(options.strategy as Strategy)) {
+      throw new ConfigurationError(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${options.strategy}"`);
+    }
+    const actor = `cli:${os.userInfo().username}`;
+    if (!options.offline) {
+      // The source snapshot: every record listed into staging, nothing merged.
+      const context = await openSyncContext({ actor, log });
+      try {
+        const snapshot = await runPull({
+          sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, mode: 'full', stageOnly: true,
+          tables: options.table, actor, overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress: createProgress(log),
+        });
+        log.info({ runId: snapshot.run.id, records: Number(snapshot.run.fetched) }, 'source snapshot taken (staged, not merged)');
+      } finally {
+        await context.close();
+      }
+    }
+    await withDatabase(async (target) => {
+      await prepareDatabase(target);
+      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 2 });
+      try {
+        const result = await runDiff(sql, {
+          actor, entities: options.table, resolve: Boolean(options.resolve), strategy: options.strategy as Strategy, batchSize: options.batchSize,
+        });
+        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatDiff(result));
+        if (result.unresolved > 0) process.exitCode = 1;
+      } finally {
+        await sql.end();
+      }
+    });
+  });
+
+program
   .command('rollback')
   .description('Revert every change a run made, from the audit trail. Refuses, naming the rows, when they were changed since, unless --force.')
   .requiredOption('--run <id>', 'the run to roll back')
@@ -237,6 +303,73 @@ program
         await sql.end();
       }
     });
+  });
+
+/** Runs a snapshot subcommand as airlift_sync; a refusal the database explains is one line (and its hint) and exit code 1. */
+async function withSnapshotSql(work: (sql: Sql) => Promise<string>): Promise<void> {
+  await withDatabase(async (target) => {
+    await prepareDatabase(target);
+    const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+    try {
+      process.stdout.write(await work(sql));
+    } catch (error) {
+      if (error instanceof SnapshotRefused) {
+        process.stderr.write(`airlift: ${error.message}\n${error.hint ? `${error.hint}\n` : ''}`);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    } finally {
+      await sql.end();
+    }
+  });
+}
+
+const snapshotCommand = program
+  .command('snapshot')
+  .description('Safety snapshots inside the database (the embedded server has no pg_dump): copies of the app tables, the id map and staging, to restore after a migration run that went wrong.');
+
+snapshotCommand
+  .command('create')
+  .description('Take a snapshot now: a private schema airlift_snapshot_<id> with a copy of every app table, sync.id_map and staging, with row counts and checksums.')
+  .option('--label <text>', 'what the snapshot is for', 'manual')
+  .option('--json', 'print the snapshot as JSON')
+  .action(async (options: { label: string; json?: boolean }) => {
+    await withSnapshotSql(async (sql) => {
+      const snapshot = await takeSnapshot(sql, { label: options.label, actor: `cli:${os.userInfo().username}` });
+      return options.json ? `${JSON.stringify(snapshot, null, 2)}\n` : formatSnapshot(snapshot);
+    });
+  });
+
+snapshotCommand
+  .command('list')
+  .description('Every snapshot: when, by whom, rows, disk used, restored or dropped.')
+  .option('--json', 'print the snapshots as JSON')
+  .action(async (options: { json?: boolean }) => {
+    await withSnapshotSql(async (sql) => {
+      const snapshots = await listSnapshots(sql);
+      return options.json ? `${JSON.stringify(snapshots, null, 2)}\n` : formatSnapshotList(snapshots);
+    });
+  });
+
+snapshotCommand
+  .command('restore')
+  .description('Bring the app tables, the id map and staging back to a snapshot, as an audited rollback run; the pulls made since are marked undone.')
+  .argument('<id>', 'the snapshot (see `airlift snapshot list`)')
+  .option('--json', 'print the result as JSON')
+  .action(async (id: string, options: { json?: boolean }) => {
+    await withSnapshotSql(async (sql) => {
+      const result = await restoreSnapshot(sql, { snapshotId: id, actor: `cli:${os.userInfo().username}` });
+      return options.json ? `${JSON.stringify(result, null, 2)}\n` : formatRestore(result);
+    });
+  });
+
+snapshotCommand
+  .command('drop')
+  .description('Drop a snapshot\'s copies to free the space; its record stays.')
+  .argument('<id>', 'the snapshot (see `airlift snapshot list`)')
+  .action(async (id: string) => {
+    await withSnapshotSql(async (sql) => formatDrop(await dropSnapshot(sql, { snapshotId: id })));
   });
 
 program

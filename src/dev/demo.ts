@@ -20,6 +20,7 @@ import { createProgress } from '../sync/progress.ts';
 import { runPull, type PullSummary } from '../sync/pull.ts';
 import { formatStatus, statusReport } from '../sync/status.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify } from '../integrity/verify.ts';
+import { formatDiff, runDiff } from '../integrity/diff.ts';
 import { writeFile } from 'node:fs/promises';
 import { startEmulator } from './emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from './generator.ts';
@@ -73,11 +74,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   say(`  embedded PostgreSQL at ${describeUrl(env.DATABASE_URL!)}${options.keep ? ` (kept in ${dir})` : ' (throwaway)'}`);
 
   const context = await openSyncContext({ actor: 'demo', log, env });
-  const pull = async (mode: 'full' | 'incremental') => {
+  const pull = async (mode: 'full' | 'incremental', stageOnly = false) => {
     const progress = createProgress(log);
     try {
       return await runPull({
-        sql: context.sql, client: context.client, mapping: context.mapping, baseId, mode,
+        sql: context.sql, client: context.client, mapping: context.mapping, baseId, mode, stageOnly,
         actor: 'demo', overlapSeconds: env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress,
       });
     } finally {
@@ -173,7 +174,42 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say(`  planted client mismatches on live registrations: ${plantedMismatches.length}; reported by the relationship check: ${relationshipFindings.size} ${mismatchesExactly ? '- exactly the planted ones' : '- MISMATCH'}`);
     say(`  other discrepancies (records lost or changed on the way): ${otherDiscrepancies}`);
 
-    const ok = exact && sweptExactly && mismatchesExactly && otherDiscrepancies === 0;
+    // The validation rules over the source: which planted problems they
+    // reported (a record with any finding counts as reported).
+    const reportedRecords = new Set(verification.entities.flatMap((e) => e.validation.flatMap((c) => c.discrepancy_details.map((d) => d.record))));
+    const byKind = new Map<string, { planted: number; reported: number }>();
+    for (const p of base.planted) {
+      const k = byKind.get(p.kind) ?? { planted: 0, reported: 0 };
+      k.planted += 1;
+      if (reportedRecords.has(p.recordId)) k.reported += 1;
+      byKind.set(p.kind, k);
+    }
+    say('  planted problems reported by the validation rules (record by record):');
+    for (const [kind, k] of [...byKind].sort()) say(`    ${kind.padEnd(28)} ${String(k.reported).padStart(4)} of ${k.planted}`);
+    // kinds the rules must catch every time (valid text, unmapped formulas and
+    // well-formed phone numbers are not problems)
+    const MUST_REPORT = ['whitespace', 'na-email', 'currency-3-decimals', 'currency-negative', 'approval-before-submission', 'new-select-option',
+      'two-linked-records', 'currency-huge', 'renewal-month-out-of-range', 'empty-primary', 'dangling-link', 'case-duplicate'];
+    const rulesCatchAll = MUST_REPORT.every((kind) => !byKind.has(kind) || byKind.get(kind)!.reported === byKind.get(kind)!.planted);
+    say(`  every planted problem the rules cover was reported: ${rulesCatchAll ? 'yes' : 'NO'}`);
+
+    say('\n8. Differential (a fresh source snapshot against PostgreSQL), then resolved with source_wins');
+    const products = emulator.base(baseId).table(base.tables.find((t) => t.name === 'Products')!.id);
+    const [editedThere, editedHere] = await context.sql<{ airtable_id: string }[]>`
+      select airtable_id from app.products where deleted_at is null
+        and not exists (select from sync.record_errors e where e.airtable_id = app.products.airtable_id and e.resolved_at is null)
+      order by airtable_id limit 2`;
+    products.update(editedThere!.airtable_id, { 'Active Ingredients': 'Changed in Airtable after the migration' });
+    await context.sql`update app.products set epa_registration_number = 'EDITED-IN-PG' where airtable_id = ${editedHere!.airtable_id}`;
+    await pull('full', true);
+    const differential = await runDiff(context.sql, { actor: 'demo' });
+    process.stdout.write(formatDiff(differential, 5).replace(/^/gm, '  '));
+    const resolved = await runDiff(context.sql, { actor: 'demo', resolve: true, strategy: 'source_wins' });
+    const after = await runDiff(context.sql, { actor: 'demo' });
+    const diffExactly = differential.differences === 2 && resolved.unresolved === 0 && after.differences === 0;
+    say(`  found ${differential.differences} (the two planted edits${differential.differences === 2 ? '' : ' - MISMATCH'}); resolved ${resolved.differences - resolved.unresolved}; a new differential finds ${after.differences}`);
+
+    const ok = exact && sweptExactly && mismatchesExactly && otherDiscrepancies === 0 && rulesCatchAll && diffExactly;
     say(`\nDone in ${seconds()}.${ok ? '' : ' Some checks did not pass; see above.'}`);
     if (!ok) process.exitCode = 1;
   } finally {

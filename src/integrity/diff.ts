@@ -55,7 +55,7 @@ interface CheckpointRow {
   metadata: { batches?: number };
 }
 
-/** The lock that keeps two differentials from running at once (a session lock on the caller's connection). */
+/** The lock that keeps two differentials from running at once. */
 const LOCK_KEY = 'airlift differential';
 
 export class DiffInterrupted extends Error {
@@ -72,8 +72,13 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
   const strategy = options.resolve ? (options.strategy ?? 'source_wins') : null;
   if (strategy && !STRATEGIES.includes(strategy)) throw new Error(`unknown strategy "${strategy}" (use ${STRATEGIES.join(', ')})`);
 
-  const [{ locked }] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${LOCK_KEY})) as locked`;
-  if (!locked) throw new Error('another differential is running on this database; wait for it to finish');
+  // A session lock on a reserved connection (the pool's other connections do the work).
+  const lock = await sql.reserve();
+  const [{ locked }] = await lock<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${LOCK_KEY})) as locked`;
+  if (!locked) {
+    lock.release();
+    throw new Error('another differential is running on this database; wait for it to finish');
+  }
   try {
     // An interrupted differential run is resumed, with its own settings.
     const [unfinished] = await sql<{ id: string; status: string; metadata: { entities: string[]; batch_size: number; strategy: Strategy | null } }[]>`
@@ -165,7 +170,8 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
       throw error;
     }
   } finally {
-    await sql`select pg_advisory_unlock(hashtext(${LOCK_KEY}))`.catch(() => undefined);
+    await lock`select pg_advisory_unlock(hashtext(${LOCK_KEY}))`.catch(() => undefined);
+    lock.release();
   }
 }
 

@@ -258,7 +258,7 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
       field_names: Object.fromEntries(table.fields.filter((f) => f.column).map((f) => [f.column!, names?.fields.get(f.fieldId) ?? f.name])),
     };
   });
-  await sql`
+  const remapped = await sql<{ entity: string }[]>`
     insert into sync.entity_mappings as m (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
     select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
     from jsonb_to_recordset(${sql.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
@@ -268,7 +268,15 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
       last_modified_field_id = excluded.last_modified_field_id, updated_at = now()
     where row(m.base_id, m.table_id, m.table_name, m.field_ids, m.field_names, m.attachment_field_ids, m.last_modified_field_id)
       is distinct from row(excluded.base_id, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
-                           excluded.attachment_field_ids, excluded.last_modified_field_id)`;
+                           excluded.attachment_field_ids, excluded.last_modified_field_id)
+    returning m.entity`;
+  // A new or changed mapping changes what a canonical form holds: the target
+  // checksums of rows already there are rebuilt (rows written before any
+  // mapping existed are taken in too).
+  for (const { entity } of remapped) {
+    const [{ changed }] = await sql<{ changed: string }[]>`select sync.refresh_target_checksums(${entity}) as changed`;
+    if (Number(changed)) log.info({ runId: run.id, entity, changed: Number(changed) }, 'target checksums rebuilt for the new mapping');
+  }
 
   await writeValidationRules(sql, mapping);
 

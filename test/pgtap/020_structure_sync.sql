@@ -86,7 +86,9 @@ select set_eq(
            ('sync.record_errors', 'run_id', 'c'),
            ('sync.record_errors', 'resolved_by_run_id', 'n'),
            ('sync.id_map', 'migration_batch', 'n'),
-           ('staging.airtable_records', 'run_id', 'n')$$,
+           ('staging.airtable_records', 'run_id', 'n'),
+           ('sync.snapshots', 'run_id', 'n'),
+           ('sync.snapshots', 'restored_by_run_id', 'n')$$,
   'the references to sync.runs are exactly these, with ON DELETE CASCADE for per-run detail and SET NULL otherwise');
 
 -- Audit indexes --------------------------------------------------------------
@@ -138,8 +140,9 @@ select set_eq(
   $$values ('app.collaborators'), ('app.clients'), ('app.state_regulators'), ('app.products'),
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
-           ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings'), ('sync.validation_rules')$$,
-  'the audited tables are exactly the six app tables and the nine sync control tables');
+           ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings'), ('sync.validation_rules'),
+           ('sync.snapshots')$$,
+  'the audited tables are exactly the six app tables and the ten sync control tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,
