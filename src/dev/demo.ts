@@ -12,7 +12,7 @@ import { mkdtemp, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadEnvironment } from '../config.ts';
-import { describeUrl, ensureDatabaseExists } from '../db/database.ts';
+import { connect, describeUrl, ensureDatabaseExists, urlWithRole } from '../db/database.ts';
 import { startEmbedded, urlWithDatabase } from '../db/embedded.ts';
 import type { Logger } from '../log.ts';
 import { openSyncContext } from '../sync/context.ts';
@@ -200,7 +200,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         and not exists (select from sync.record_errors e where e.airtable_id = app.products.airtable_id and e.resolved_at is null)
       order by airtable_id limit 2`;
     products.update(editedThere!.airtable_id, { 'Active Ingredients': 'Changed in Airtable after the migration' });
-    await context.sql`update app.products set epa_registration_number = 'EDITED-IN-PG' where airtable_id = ${editedHere!.airtable_id}`;
+    // an application edits PostgreSQL, as the app role
+    const app = connect(urlWithRole(env.DATABASE_URL!, 'airlift_app'), { max: 1 });
+    try {
+      await app`update app.products set epa_registration_number = 'EDITED-IN-PG' where airtable_id = ${editedHere!.airtable_id}`;
+    } finally {
+      await app.end();
+    }
     await pull('full', true);
     const differential = await runDiff(context.sql, { actor: 'demo' });
     process.stdout.write(formatDiff(differential, 5).replace(/^/gm, '  '));
