@@ -116,7 +116,12 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
       let batchesRun = 0;
       const results: EntityDiff[] = [];
       for (const entity of entities) {
-        const checkpoint = await openCheckpoint(sql, runId, entity);
+        // Looked up once, passed as values: inside a WHERE clause the snapshot
+        // function would run for every row, and a joined table id hides the
+        // primary key's order (each range would sort every remaining key).
+        const [source] = await sql<{ table_id: string; snapshot: string }[]>`
+          select m.table_id, coalesce(sync.source_snapshot_run(${entity}), 0) as snapshot from sync.entity_mappings m where m.entity = ${entity}`;
+        const checkpoint = await openCheckpoint(sql, runId, entity, source);
         let after = checkpoint.last_processed_id;
         let processed = Number(checkpoint.records_processed);
         let batches = checkpoint.metadata.batches ?? 0;
@@ -126,10 +131,10 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
           // The range: the next batchSize source keys; the last range is open-ended.
           const [range] = await sql<{ upto: string | null; keys: number }[]>`
             select case when count(*) = ${size} then max(k.airtable_id) end as upto, count(*)::int as keys
-            from (select s.airtable_id from staging.airtable_records s join sync.entity_mappings m on m.table_id = s.table_id
-                  where m.entity = ${entity} and s.run_id >= coalesce(sync.source_snapshot_run(${entity}), 0)
-                    and (${after}::text is null or s.airtable_id > ${after})
-                  order by s.airtable_id limit ${size}) k`;
+            from (select s.airtable_id from staging.airtable_records s
+                  where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint
+                    and s.airtable_id > coalesce(${after}::text, '')
+                  order by s.table_id, s.airtable_id limit ${size}) k`;
           const upto = range.upto;
           await sql.begin(async (tx) => {
             const found = await tx<{ comparison_type: string; record_count: number }[]>`
@@ -175,12 +180,11 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
   }
 }
 
-async function openCheckpoint(sql: Sql, runId: string, entity: string): Promise<CheckpointRow> {
+async function openCheckpoint(sql: Sql, runId: string, entity: string, source: { table_id: string; snapshot: string }): Promise<CheckpointRow> {
   const [checkpoint] = await sql<CheckpointRow[]>`
     insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total)
     select ${runId}, 'differential_migration', ${entity}, 'in_progress', clock_timestamp(), (r.metadata ->> 'batch_size')::int,
-           (select count(*) from staging.airtable_records s join sync.entity_mappings m on m.table_id = s.table_id
-            where m.entity = ${entity} and s.run_id >= coalesce(sync.source_snapshot_run(${entity}), 0))
+           (select count(*) from staging.airtable_records s where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint)
     from sync.runs r where r.id = ${runId}
     on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
     returning id, status, last_processed_id, records_processed, records_total, metadata`;
