@@ -6,6 +6,7 @@
  * resolution strategy applied (sync.resolve_differentials), audited.
  */
 import type { Sql } from 'postgres';
+import { mappedEntities } from './verify.ts';
 
 export const STRATEGIES = ['source_wins', 'target_wins', 'manual_review', 'skip'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -97,14 +98,7 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
       resumed = true;
       if (unfinished.status === 'failed') await sql`update sync.runs set status = 'running', finished_at = null, error_message = null where id = ${runId}`;
     } else {
-      const rows = await sql<{ entity: string }[]>`
-        select m.entity from sync.entity_mappings m join sync.entities e using (entity)
-        where ${options.entities?.length ? sql`m.entity in ${sql(options.entities)}` : sql`true`}
-        order by e.merge_rank, m.entity`;
-      if (!rows.length) {
-        throw new Error(options.entities?.length ? `no mapped entity called ${options.entities.join(', ')}` : 'nothing to compare: no table has been pulled yet (run `airlift pull --full` first)');
-      }
-      entities = rows.map((r) => r.entity);
+      entities = await mappedEntities(sql, options.entities, 'compare');
       const [run] = await sql<{ id: string }[]>`
         insert into sync.runs (run_type, status, actor, metadata)
         values ('differential', 'running', ${options.actor}, ${sql.json({ entities, batch_size: batchSize, strategy })})

@@ -61,32 +61,34 @@ export interface VerifyResult {
   durationMs: number;
 }
 
+/** The mapped entities to work on (all, or those asked for), in merge order; an error naming what is missing. */
+export async function mappedEntities(sql: Sql, wanted: string[] | undefined, purpose: string): Promise<string[]> {
+  const rows = await sql<{ entity: string }[]>`
+    select m.entity from sync.entity_mappings m join sync.entities e using (entity)
+    where ${wanted?.length ? sql`m.entity in ${sql(wanted)}` : sql`true`}
+    order by e.merge_rank, m.entity`;
+  if (!rows.length) {
+    throw new Error(wanted?.length ? `no mapped entity called ${wanted.join(', ')}` : `nothing to ${purpose}: no table has been pulled yet (run \`airlift pull --full\` first)`);
+  }
+  return rows.map((r) => r.entity);
+}
+
 export async function runVerify(sql: Sql, options: { actor: string; entities?: string[]; strict?: boolean }): Promise<VerifyResult> {
   const started = Date.now();
-  const entities = await sql<{ entity: string }[]>`
-    select m.entity from sync.entity_mappings m join sync.entities e using (entity)
-    where ${options.entities?.length ? sql`m.entity in ${sql(options.entities)}` : sql`true`}
-    order by e.merge_rank, m.entity`;
-  if (!entities.length) {
-    throw new Error(options.entities?.length ? `no mapped entity called ${options.entities.join(', ')}` : 'nothing to verify: no table has been pulled yet (run `airlift pull --full` first)');
-  }
+  const entities = await mappedEntities(sql, options.entities, 'verify');
   const [run] = await sql<{ id: string }[]>`
     insert into sync.runs (run_type, status, actor, metadata)
-    values ('verify', 'running', ${options.actor}, ${sql.json({ entities: entities.map((e) => e.entity) })})
+    values ('verify', 'running', ${options.actor}, ${sql.json({ entities })})
     returning id`;
   try {
     const results: EntityVerification[] = [];
-    for (const { entity } of entities) {
-      const checks = await sql<CheckReport[]>`
-        select validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
-               discrepancy_details, validation_criteria, execution_time_ms
-        from sync.verify_entity(${run.id}, ${entity}) order by validation_type`;
+    for (const entity of entities) {
+      const reportColumns = sql`validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
+                                discrepancy_details, validation_criteria, execution_time_ms`;
+      const checks = await sql<CheckReport[]>`select ${reportColumns} from sync.verify_entity(${run.id}, ${entity}) order by validation_type`;
       // the whole-table checksums come with the completeness check (same pass)
       const criteria = checks.find((c) => c.validation_type === 'completeness_check')!.validation_criteria;
-      const validation = await sql<CheckReport[]>`
-        select validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
-               discrepancy_details, validation_criteria, execution_time_ms
-        from sync.validate_entity(${run.id}, ${entity}, true) order by validation_type`;
+      const validation = await sql<CheckReport[]>`select ${reportColumns} from sync.validate_entity(${run.id}, ${entity}, true) order by validation_type`;
       results.push({
         entity,
         checks,
