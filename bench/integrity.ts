@@ -8,10 +8,11 @@
  *     runDiff (airlift diff) in key ranges of 50,000, against baseline A, a
  *     plain count(*) over the differential's own key join (the same two
  *     filtered inputs, full join on airtable_id). Target: at most 3x.
- *  2. Verification: sync.verify_entity, and verify_entity + validate_entity
- *     over the whole snapshot (the full report of airlift verify), against
- *     baseline B, sequential-scan count(*)s of the tables verification reads
- *     (the entity's staging rows, app.registrations, sync.target_checksums).
+ *  2. Verification of products and registrations: sync.verify_entity and
+ *     sync.summarize_verification, and with validate_entity over the whole
+ *     snapshot (the full report of airlift verify), against baseline B,
+ *     sequential-scan count(*)s of the tables verification reads (staging
+ *     rows, app table, sync.target_checksums of both entities).
  *     Target: at most 4x.
  *  3. Peak memory of this process and the size of the database.
  *
@@ -30,6 +31,9 @@
  *   npm run bench:integrity
  *   npx tsx bench/integrity.ts --records 100000 --reps 3 [--explain]
  *     [--page-size 10000] [--merge-batch 100000]   (set-up: records per staged page, per merge)
+ *
+ * --hold FILE keeps the data set up after set-up (printing its URL) until
+ * FILE exists: for probing queries by hand.
  *
  * --explain adds the plans (auto_explain, nested statements over 100 ms) of
  * one more differential, runDiff, verification and validation: where the
@@ -54,6 +58,7 @@ const { values: args } = parseArgs({
     'page-size': { type: 'string', default: '10000' },
     'merge-batch': { type: 'string', default: '100000' },
     explain: { type: 'boolean', default: false },
+    hold: { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
@@ -352,7 +357,9 @@ try {
     await sync`
       update sync.checkpoints set status = 'completed', completed_at = greatest(clock_timestamp(), started_at + interval '1 microsecond')
       where run_id = ${run.id} and operation_type = 'sync_operation' and entity_type = ${entity}`;
-    progress(`${entity}: ${fmt(total)} staged and merged (${secs(now() - started)})`);
+    // as a pull does after each table: the rules over the records the run read
+    const [vm] = await timed(() => sync`select count(*) from sync.validate_entity(${run.id}, ${entity})`);
+    progress(`${entity}: ${fmt(total)} staged and merged, validated in ${secs(vm)} (${secs(now() - started)})`);
   }
   const [finished] = await sync<{ fetched: string; inserted: string; quarantined: string }[]>`select fetched, inserted, quarantined from sync.finish_run(${run.id})`;
   quarantined = Number(finished.quarantined);
@@ -396,6 +403,11 @@ try {
   const snapshotRun = Number(run.id);
   const setupMs = now() - started;
   progress(`set-up done in ${secs(setupMs)}; measuring`);
+  if (args.hold) {
+    // For probing by hand: the data set stays up until the file appears.
+    progress(`holding: ${url} (create ${args.hold} to go on)`);
+    while (!(await readFile(args.hold).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 2000));
+  }
 
   // ---- 1. differential -------------------------------------------------------
   const a = open(urlWithRole(url, 'airlift_sync'));
@@ -405,7 +417,7 @@ try {
     full join (select c.airtable_id, c.checksum, c.deleted from sync.target_checksums c where c.entity = '${ENTITY}') t on t.airtable_id = s.airtable_id`;
   // as airlift diff and airlift verify connect (diff: a reserved session for its lock, and one to work)
   const cliDiff = open(urlWithRole(url, 'airlift_sync'), 2);
-  const cliVerify = open(urlWithRole(url, 'airlift_sync'));
+  const cliVerify = open(urlWithRole(url, 'airlift_sync'), 2); // a lock and a worker
   await a.unsafe(BASELINE_A); // warm the cache
   await differential();
   const times = { baselineA: [] as number[], diffOne: [] as number[], diffBatched: [] as number[] };
@@ -436,6 +448,10 @@ try {
     [`staging.airtable_records (${ENTITY})`, `select count(*) from staging.airtable_records where table_id = '${TBL}'`],
     ['app.registrations', 'select count(*) from app.registrations'],
     [`sync.target_checksums (${ENTITY})`, `select count(*) from sync.target_checksums where entity = '${ENTITY}'`],
+    // the products, verified too (the registrations' rules about their product read its report)
+    ['staging.airtable_records, app.products, sync.target_checksums (products)',
+     `select (select count(*) from staging.airtable_records where table_id = (select table_id from sync.entity_mappings where entity = 'products'))
+           + (select count(*) from app.products) + (select count(*) from sync.target_checksums where entity = 'products')`],
   ];
   for (const [, q] of BASELINE_B) await b.unsafe(q); // warm
   const vtimes = { parts: BASELINE_B.map(() => [] as number[]), baselineB: [] as number[], verify: [] as number[], validate: [] as number[], verifyAndValidate: [] as number[], cli: [] as number[] };
@@ -452,9 +468,16 @@ try {
     }
     vtimes.baselineB.push(total);
     const id = await newRun('verify');
-    const [mv, v] = await timed(() => sync<Report[]>`
-      select validation_type, discrepancies_found, records_validated, validation_criteria - 'quarantined_records' as validation_criteria
-      from sync.verify_entity(${id}, ${ENTITY}) order by validation_type`);
+    // the linked table first, as airlift verify does (merge order): the
+    // rules comparing a registration with its product use its report
+    const [mv, v] = await timed(async () => {
+      await sync`select count(*) from sync.verify_entity(${id}, 'products')`;
+      await sync`select count(*) from sync.summarize_verification(${id}, 'products')`;
+      await sync`select count(*) from sync.verify_entity(${id}, ${ENTITY})`;
+      return sync<Report[]>`
+        select validation_type, discrepancies_found, records_validated, validation_criteria - 'quarantined_records' as validation_criteria
+        from sync.summarize_verification(${id}, ${ENTITY}) order by validation_type`;
+    });
     const [ml, l] = await timed(() => sync<Report[]>`
       select validation_type, discrepancies_found, records_validated, validation_criteria - 'rules' as validation_criteria
       from sync.validate_entity(${id}, ${ENTITY}, true) order by validation_type`);
@@ -466,7 +489,7 @@ try {
     validateReports = l;
     // airlift verify end to end repeats the same two calls: once is enough
     if (rep === 0) {
-      const [mc, r] = await timed(() => runVerify(cliVerify as never, { actor: 'bench', entities: [ENTITY] }));
+      const [mc, r] = await timed(() => runVerify(cliVerify as never, { actor: 'bench', entities: ['products', ENTITY] }));
       vtimes.cli.push(mc);
       cliResult = r;
     }

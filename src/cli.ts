@@ -214,17 +214,22 @@ program
 
 program
   .command('verify')
-  .description('Prove the migration: source snapshot against target, per table (completeness, checksums record by record, relationships). Exits 1 when there are discrepancies.')
+  .description('Prove the migration: source snapshot against target, per table (completeness, checksums record by record, relationships, validation rules), in key ranges (a killed verify resumes). Exits 1 when there are discrepancies.')
   .option('--json', 'print the result as JSON')
   .option('--report <file>', 'also write the report to a file: HTML when it ends in .html, Markdown otherwise')
   .option('--table <entity...>', 'verify only these entities')
   .option('--strict', 'also fail (exit 1) on validation warnings about the source data, not only on discrepancies')
-  .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean }) => {
+  .option('--deep', 'rebuild every target row\'s canonical form instead of reading the stored target checksums, and report stored ones that are stale')
+  .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 50_000)
+  .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number }) => {
     await withDatabase(async (target) => {
       await prepareDatabase(target);
-      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+      // two connections: one holds the verification's lock, one works
+      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 2 });
       try {
-        const result = await runVerify(sql, { actor: `cli:${os.userInfo().username}`, entities: options.table, strict: Boolean(options.strict) });
+        const result = await runVerify(sql, {
+          actor: `cli:${os.userInfo().username}`, entities: options.table, strict: Boolean(options.strict), deep: Boolean(options.deep), batchSize: options.batchSize,
+        });
         process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result));
         if (options.report) {
           const format = options.report.endsWith('.html') ? 'html' : 'markdown';

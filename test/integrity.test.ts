@@ -10,6 +10,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runVerify } from '../src/integrity/verify.ts';
 import { runAirlift } from './support/cli.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
@@ -80,6 +81,47 @@ describe('verify and rollback', () => {
     } finally {
       await bed.admin`update app.products set name = ${product.name} where airtable_id = ${product.airtable_id}`;
       await bed.admin`update app.registrations set deleted_at = null where airtable_id = ${registration.airtable_id}`;
+    }
+  });
+
+  it('verifies in key ranges: a killed verification resumes at its checkpoint and reports what one pass reports', async () => {
+    const registrations = await bed.admin<{ airtable_id: string }[]>`
+      select airtable_id from app.registrations where deleted_at is null order by airtable_id`;
+    const edited = [5, Math.floor(registrations.length / 2), registrations.length - 5].map((i) => registrations[i]!.airtable_id);
+    await bed.admin`update app.registrations set invoice_number = 'INV-RANGES' where airtable_id in ${bed.admin(edited)}`;
+    try {
+      const onePass = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 1_000_000 });
+      expect(onePass.resumed).toBe(false);
+
+      await expect(runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100, stopAfterBatches: 2 }))
+        .rejects.toThrow(/verification run #\d+ stopped before it finished/);
+      const [interrupted] = await bed.admin<{ id: string; status: string; processed: number; reports: number }[]>`
+        select r.id, r.status, c.records_processed::int as processed,
+               (select count(*)::int from sync.validation_reports v where v.run_id = r.id) as reports
+        from sync.runs r join sync.checkpoints c on c.run_id = r.id and c.operation_type = 'validation'
+        where r.run_type = 'verify' order by r.id desc limit 1`;
+      expect(interrupted).toMatchObject({ status: 'running', processed: 200, reports: 6 }); // two ranges, three checks each
+
+      const resumed = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100 });
+      expect(resumed.runId).toBe(interrupted!.id);
+      expect(resumed.resumed).toBe(true);
+      const strip = (r: typeof onePass) => r.entities.map((e) => ({
+        ...e,
+        checks: e.checks.map(({ execution_time_ms: _t, validation_criteria: { key_ranges: _k, ...criteria }, ...c }) => ({ ...c, criteria })),
+        validation: e.validation.map(({ execution_time_ms: _t, ...c }) => c),
+      }));
+      expect(strip(resumed)).toEqual(strip(onePass));
+      expect(resumed.discrepancies).toBe(3);
+      const integrity = resumed.entities[0]!.checks.find((c) => c.validation_type === 'data_integrity')!;
+      expect(integrity.discrepancy_details.map((d) => [d.record, d.field, d.value])).toEqual([...edited].sort().map((id) => [id, 'invoice_number', 'INV-RANGES']));
+      const [folded] = await bed.admin<{ ranges: number; reports: number }[]>`
+        select (validation_criteria ->> 'key_ranges')::int as ranges,
+               (select count(*)::int from sync.validation_reports v where v.run_id = ${resumed.runId}) as reports
+        from sync.validation_reports where run_id = ${resumed.runId} and validation_type = 'completeness_check'`;
+      expect(folded.ranges).toBeGreaterThan(2);
+      expect(folded.reports).toBe(5); // the ranges folded into 3 checks, plus the 2 validation-rule reports
+    } finally {
+      await bed.admin`update app.registrations set invoice_number = null where airtable_id in ${bed.admin(edited)}`;
     }
   });
 

@@ -6,6 +6,7 @@
  * resolution strategy applied (sync.resolve_differentials), audited.
  */
 import type { Sql } from 'postgres';
+import { nextRange, openRangeCheckpoint, snapshotSource } from './ranges.ts';
 import { mappedEntities } from './verify.ts';
 
 export const STRATEGIES = ['source_wins', 'target_wins', 'manual_review', 'skip'] as const;
@@ -45,15 +46,6 @@ export interface DiffOptions {
   /** Stop after this many ranges (tests use it to simulate a kill). */
   stopAfterBatches?: number;
   onBatch?: (entity: string, processed: number, total: number) => void;
-}
-
-interface CheckpointRow {
-  id: string;
-  status: string;
-  last_processed_id: string | null;
-  records_processed: string;
-  records_total: string | null;
-  metadata: { batches?: number };
 }
 
 /** The lock that keeps two differentials from running at once. */
@@ -110,25 +102,15 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
       let batchesRun = 0;
       const results: EntityDiff[] = [];
       for (const entity of entities) {
-        // Looked up once, passed as values: inside a WHERE clause the snapshot
-        // function would run for every row, and a joined table id hides the
-        // primary key's order (each range would sort every remaining key).
-        const [source] = await sql<{ table_id: string; snapshot: string }[]>`
-          select m.table_id, coalesce(sync.source_snapshot_run(${entity}), 0) as snapshot from sync.entity_mappings m where m.entity = ${entity}`;
-        const checkpoint = await openCheckpoint(sql, runId, entity, source);
+        const source = await snapshotSource(sql, entity);
+        const checkpoint = await openRangeCheckpoint(sql, runId, 'differential_migration', entity, source, size);
         let after = checkpoint.last_processed_id;
         let processed = Number(checkpoint.records_processed);
         let batches = checkpoint.metadata.batches ?? 0;
         const total = Number(checkpoint.records_total ?? 0);
         while (checkpoint.status !== 'completed') {
           if (options.stopAfterBatches !== undefined && batchesRun >= options.stopAfterBatches) throw new DiffInterrupted(runId);
-          // The range: the next batchSize source keys; the last range is open-ended.
-          const [range] = await sql<{ upto: string | null; keys: number }[]>`
-            select case when count(*) = ${size} then max(k.airtable_id) end as upto, count(*)::int as keys
-            from (select s.airtable_id from staging.airtable_records s
-                  where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint
-                    and s.airtable_id > coalesce(${after}::text, '')
-                  order by s.table_id, s.airtable_id limit ${size}) k`;
+          const range = await nextRange(sql, source, after, size);
           const upto = range.upto;
           await sql.begin(async (tx) => {
             const found = await tx<{ comparison_type: string; record_count: number }[]>`
@@ -172,17 +154,6 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
     await lock`select pg_advisory_unlock(hashtext(${LOCK_KEY}))`.catch(() => undefined);
     lock.release();
   }
-}
-
-async function openCheckpoint(sql: Sql, runId: string, entity: string, source: { table_id: string; snapshot: string }): Promise<CheckpointRow> {
-  const [checkpoint] = await sql<CheckpointRow[]>`
-    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total)
-    select ${runId}, 'differential_migration', ${entity}, 'in_progress', clock_timestamp(), (r.metadata ->> 'batch_size')::int,
-           (select count(*) from staging.airtable_records s where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint)
-    from sync.runs r where r.id = ${runId}
-    on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
-    returning id, status, last_processed_id, records_processed, records_total, metadata`;
-  return checkpoint;
 }
 
 async function entityDiff(sql: Sql, runId: string, entity: string, batches: number): Promise<EntityDiff> {

@@ -5,6 +5,7 @@
  * result as text, JSON, Markdown or HTML.
  */
 import type { Sql } from 'postgres';
+import { nextRange, openRangeCheckpoint, snapshotSource } from './ranges.ts';
 
 export interface Discrepancy {
   record: string;
@@ -50,6 +51,10 @@ export interface EntityVerification {
 
 export interface VerifyResult {
   runId: string;
+  /** An interrupted verification was taken up again. */
+  resumed: boolean;
+  /** Canonical forms rebuilt from every app row (--deep). */
+  deep: boolean;
   /** No discrepancy between source and target (and, with strict, no validation warning either). */
   passed: boolean;
   discrepancies: number;
@@ -73,48 +78,150 @@ export async function mappedEntities(sql: Sql, wanted: string[] | undefined, pur
   return rows.map((r) => r.entity);
 }
 
-export async function runVerify(sql: Sql, options: { actor: string; entities?: string[]; strict?: boolean }): Promise<VerifyResult> {
-  const started = Date.now();
-  const entities = await mappedEntities(sql, options.entities, 'verify');
-  const [run] = await sql<{ id: string }[]>`
-    insert into sync.runs (run_type, status, actor, metadata)
-    values ('verify', 'running', ${options.actor}, ${sql.json({ entities })})
-    returning id`;
-  try {
-    const results: EntityVerification[] = [];
-    for (const entity of entities) {
-      const reportColumns = sql`validation_type, source_entity, target_entity, records_validated, validation_passed, discrepancies_found,
-                                discrepancy_details, validation_criteria, execution_time_ms`;
-      const checks = await sql<CheckReport[]>`select ${reportColumns} from sync.verify_entity(${run.id}, ${entity}) order by validation_type`;
-      // the whole-table checksums come with the completeness check (same pass)
-      const criteria = checks.find((c) => c.validation_type === 'completeness_check')!.validation_criteria;
-      const validation = await sql<CheckReport[]>`select ${reportColumns} from sync.validate_entity(${run.id}, ${entity}, true) order by validation_type`;
-      results.push({
-        entity,
-        checks,
-        validation,
-        source_records: Number(criteria.source_records_verified),
-        target_records: Number(criteria.target_records),
-        source_checksum: String(criteria.source_table_checksum),
-        target_checksum: String(criteria.target_table_checksum),
-      });
-    }
-    const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
-    const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);
-    const findings = results.flatMap((e) => e.validation.flatMap((c) => c.discrepancy_details));
-    const validation = { blocking: findings.filter((d) => d.severity === 'blocking').length, warnings: findings.filter((d) => d.severity === 'warning').length };
-    const strict = Boolean(options.strict);
-    const passed = discrepancies === 0 && (!strict || validation.warnings === 0);
-    await sql`
-      update sync.runs set status = 'completed', finished_at = greatest(now(), started_at),
-        metadata = metadata || ${sql.json({ discrepancies, quarantined, validation, strict, passed })}
-      where id = ${run.id}`;
-    return { runId: run.id, passed, discrepancies, quarantined, validation, strict, entities: results, durationMs: Date.now() - started };
-  } catch (error) {
-    await sql`update sync.runs set status = 'failed', finished_at = greatest(now(), started_at), error_message = ${String((error as Error).message ?? error)}
-              where id = ${run.id}`.catch(() => undefined);
-    throw error;
+export interface VerifyOptions {
+  actor: string;
+  entities?: string[];
+  /** Warnings of the validation rules fail the verification too. */
+  strict?: boolean;
+  /** Rebuild every target row's canonical form instead of trusting sync.target_checksums (and report stale ones). */
+  deep?: boolean;
+  /** Source keys per range (default 50,000). */
+  batchSize?: number;
+  /** Stop after this many ranges (tests use it to simulate a kill). */
+  stopAfterBatches?: number;
+  onBatch?: (entity: string, processed: number, total: number) => void;
+}
+
+/** The lock that keeps two verifications from running at once (the second would resume the first's run). */
+const LOCK_KEY = 'airlift verify';
+
+export class VerifyInterrupted extends Error {
+  constructor(readonly runId: string) {
+    super(`the verification run #${runId} stopped before it finished; run \`airlift verify\` again to resume it`);
+    this.name = 'VerifyInterrupted';
   }
+}
+
+const REPORT_COLUMNS = ['validation_type', 'source_entity', 'target_entity', 'records_validated', 'validation_passed', 'discrepancies_found',
+  'discrepancy_details', 'validation_criteria', 'execution_time_ms'] as const;
+
+/**
+ * One verify run: each entity in key ranges of the source snapshot, one
+ * transaction per range with its checkpoint (operation `validation`); the
+ * last range's transaction also folds the ranges into one report per check
+ * and runs the validation rules over the whole snapshot. A killed or failed
+ * verification is resumed by the next one, with its own settings.
+ */
+export async function runVerify(sql: Sql, options: VerifyOptions): Promise<VerifyResult> {
+  const started = Date.now();
+  const batchSize = options.batchSize ?? 50_000;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`the batch size must be a positive whole number, got ${batchSize}`);
+  const lock = await sql.reserve();
+  const [{ locked }] = await lock<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${LOCK_KEY})) as locked`;
+  if (!locked) {
+    lock.release();
+    throw new Error('another verification is running on this database; wait for it to finish');
+  }
+  try {
+    const [unfinished] = await sql<{ id: string; status: string; metadata: { entities: string[]; batch_size?: number; strict?: boolean; deep?: boolean } }[]>`
+      select id, status, metadata from sync.runs where run_type = 'verify' and status in ('running', 'failed') order by id desc limit 1`;
+    let runId: string;
+    let entities: string[];
+    let settings: { batch_size: number; strict: boolean; deep: boolean };
+    const resumed = Boolean(unfinished);
+    if (unfinished) {
+      runId = unfinished.id;
+      entities = unfinished.metadata.entities;
+      settings = { batch_size: unfinished.metadata.batch_size ?? batchSize, strict: Boolean(unfinished.metadata.strict), deep: Boolean(unfinished.metadata.deep) };
+      if (unfinished.status === 'failed') await sql`update sync.runs set status = 'running', finished_at = null, error_message = null where id = ${runId}`;
+    } else {
+      entities = await mappedEntities(sql, options.entities, 'verify');
+      settings = { batch_size: batchSize, strict: Boolean(options.strict), deep: Boolean(options.deep) };
+      const [run] = await sql<{ id: string }[]>`
+        insert into sync.runs (run_type, status, actor, metadata)
+        values ('verify', 'running', ${options.actor}, ${sql.json({ entities, ...settings })})
+        returning id`;
+      runId = run.id;
+    }
+    try {
+      let batchesRun = 0;
+      const results: EntityVerification[] = [];
+      for (const entity of entities) {
+        const source = await snapshotSource(sql, entity);
+        const checkpoint = await openRangeCheckpoint(sql, runId, 'validation', entity, source, settings.batch_size);
+        let after = checkpoint.last_processed_id;
+        let processed = Number(checkpoint.records_processed);
+        let batches = checkpoint.metadata.batches ?? 0;
+        const total = Number(checkpoint.records_total ?? 0);
+        while (checkpoint.status !== 'completed') {
+          if (options.stopAfterBatches !== undefined && batchesRun >= options.stopAfterBatches) throw new VerifyInterrupted(runId);
+          const range = await nextRange(sql, source, after, settings.batch_size);
+          const last = range.upto === null;
+          await sql.begin(async (tx) => {
+            await tx`select count(*) from sync.verify_entity(${runId}, ${entity}, ${after}, ${range.upto}, ${settings.deep})`;
+            if (last) {
+              // the ranges folded into one report per check, then the rules
+              // over the whole snapshot (they use the folded reports)
+              await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
+              await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
+            }
+            await tx`
+              update sync.checkpoints
+              set last_processed_id = ${range.upto}, records_processed = records_processed + ${range.keys},
+                  status = ${last ? 'completed' : 'in_progress'},
+                  completed_at = ${last ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
+                  metadata = metadata || ${tx.json({ batches: batches + 1 })}
+              where id = ${checkpoint.id}`;
+          });
+          batches += 1;
+          batchesRun += 1;
+          processed += range.keys;
+          options.onBatch?.(entity, processed, total);
+          after = range.upto;
+          if (last) break;
+        }
+        results.push(await entityVerification(sql, runId, entity));
+      }
+      const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
+      const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);
+      const findings = results.flatMap((e) => e.validation.flatMap((c) => c.discrepancy_details));
+      const validation = { blocking: findings.filter((d) => d.severity === 'blocking').length, warnings: findings.filter((d) => d.severity === 'warning').length };
+      const passed = discrepancies === 0 && (!settings.strict || validation.warnings === 0);
+      await sql`select sync.finish_run(${runId})`;
+      await sql`update sync.runs set metadata = metadata || ${sql.json({ discrepancies, quarantined, validation, passed })} where id = ${runId}`;
+      return { runId, resumed, passed, discrepancies, quarantined, validation, strict: settings.strict, deep: settings.deep, entities: results, durationMs: Date.now() - started };
+    } catch (error) {
+      if (!(error instanceof VerifyInterrupted)) {
+        await sql`select sync.fail_run(${runId}, ${String((error as Error).message ?? error)})`.catch(() => undefined);
+      }
+      throw error;
+    }
+  } finally {
+    await lock`select pg_advisory_unlock(hashtext(${LOCK_KEY}))`.catch(() => undefined);
+    lock.release();
+  }
+}
+
+/** An entity's reports in a run: the three verification checks and the two validation-rule reports. */
+async function entityVerification(sql: Sql, runId: string, entity: string): Promise<EntityVerification> {
+  const reports = await sql<(CheckReport & { rules: boolean })[]>`
+    select ${sql(REPORT_COLUMNS as unknown as string[])}, coalesce(validation_criteria ->> 'check', '') = 'validation_rules' as rules
+    from sync.validation_reports
+    where run_id = ${runId} and source_entity = ${entity} and not validation_criteria ? 'after_key'
+    order by validation_type`;
+  const checks = reports.filter((r) => !r.rules).map(({ rules: _, ...r }) => r);
+  const validation = reports.filter((r) => r.rules).map(({ rules: _, ...r }) => r);
+  const criteria = checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria;
+  if (!criteria) throw new Error(`verification run #${runId} has no completeness report for ${entity}`);
+  return {
+    entity,
+    checks,
+    validation,
+    source_records: Number(criteria.source_records_verified),
+    target_records: Number(criteria.target_records),
+    source_checksum: String(criteria.source_table_checksum),
+    target_checksum: String(criteria.target_table_checksum),
+  };
 }
 
 const CHECK_TITLES: Record<CheckReport['validation_type'], string> = {
@@ -133,7 +240,8 @@ function describe(d: Discrepancy): string {
 /** The readable summary printed by `airlift verify`. */
 export function formatVerify(result: VerifyResult, limit = 20): string {
   const lines = [
-    `Verification run #${result.runId}: ${result.passed ? 'PASSED' : 'FAILED'}, ${result.discrepancies} discrepancies, ${result.quarantined} records in quarantine (${(result.durationMs / 1000).toFixed(1)} s)`,
+    `Verification run #${result.runId}${result.resumed ? ' (resumed)' : ''}: ${result.passed ? 'PASSED' : 'FAILED'}, ${result.discrepancies} discrepancies, ${result.quarantined} records in quarantine (${(result.durationMs / 1000).toFixed(1)} s)` +
+      `${result.deep ? '; deep: every target canonical form rebuilt' : ''}`,
     `Validation rules over the source: ${result.validation.warnings} warnings, ${result.validation.blocking} blocking findings (quarantined)${result.strict ? '; strict: warnings fail the verification' : ''}`,
   ];
   for (const e of result.entities) {

@@ -1,0 +1,133 @@
+-- Verification in key ranges (sync.verify_entity with bounds, folded by
+-- sync.summarize_verification) against one pass over all keys; --deep
+-- (canonical forms rebuilt from the rows) against the stored target
+-- checksums; and the target checksums of rows linking to a row whose
+-- Airtable id changes.
+--
+-- Runs: 9501 full (six clients, two products), 9502..9505 verify runs.
+BEGIN;
+select plan(16);
+
+insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
+  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
+   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "federal_tax_id": "fldxPp0psGj5j1gUm", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
+   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "primary_contact": "Primary Contact", "email": "Email", "phone": "Phone", "mailing_address": "Mailing Address", "federal_tax_id": "Federal Tax ID", "account_manager_id": "Account Manager", "client_since": "Client Since", "annual_budget": "Annual Budget", "notes": "Notes", "airtable_created_at": "Created", "airtable_modified_at": "Last Modified"}',
+   '{}', 'fld62rLIbyozCjTuf');
+insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
+('products', 'appDeltaTest00001', 'tblTtyLvxr2Ta4SfO', 'Products',
+   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "epa_registration_number": "fldIDSraJoY8Q7bP4", "product_type": "fld7R2F44pjr4HOTx", "active_ingredients": "fldlfnfaf4aov6djj", "signal_word": "fld2ryBoRxCP6rela", "discontinued": "flddjxYm3lLnbsGPN", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
+   '{"name": "Product Name", "client_id": "Client", "epa_registration_number": "EPA Registration Number", "product_type": "Product Type", "active_ingredients": "Active Ingredients", "signal_word": "Signal Word", "discontinued": "Discontinued", "airtable_modified_at": "Last Modified"}',
+   '{"label": "fldm98vOtlVmdetoO"}', 'fldeqFJkIqQxjVyxf');
+
+insert into sync.runs (id, run_type, status, metadata) overriding system value values
+  (9501, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
+  (9502, 'verify', 'running', '{}'),
+  (9503, 'verify', 'running', '{}'),
+  (9504, 'verify', 'running', '{}'),
+  (9505, 'verify', 'running', '{}');
+insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
+  (9501, 'sync_operation', 'clients', 'in_progress'),
+  (9501, 'sync_operation', 'products', 'in_progress');
+
+create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
+language sql as $$
+  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', p_fields,
+                            'hash', encode(sha256(convert_to(p_fields::text, 'UTF8')), 'hex'))
+$$;
+
+select sync.stage_page(9501, 'clients', jsonb_build_array(
+  pg_temp.record('recRANGES00000001', '{"fldcRQ5EWmHA7hkmK": "Alpha Labs", "fldAaSynzxQzeTNAI": 1000}'),
+  pg_temp.record('recRANGES00000002', '{"fldcRQ5EWmHA7hkmK": "Beta Chemicals", "fldAaSynzxQzeTNAI": 2500.5}'),
+  pg_temp.record('recRANGES00000003', '{"fldcRQ5EWmHA7hkmK": "Gamma Growers"}'),
+  pg_temp.record('recRANGES00000004', '{"fldcRQ5EWmHA7hkmK": "Delta Feeds", "fldOKlvaggwBuA1DW": "2021-03-04"}'),
+  pg_temp.record('recRANGES00000005', '{"fldcRQ5EWmHA7hkmK": "Epsilon Agro"}'),
+  pg_temp.record('recRANGES00000006', '{"fldcRQ5EWmHA7hkmK": "Zeta Soils", "fldOKlvaggwBuA1DW": "not a date"}')), '[]', true, null);
+select sync.merge_clients(9501);
+select sync.stage_page(9501, 'products', jsonb_build_array(
+  pg_temp.record('recRANGESPRODUCT1', '{"flditdl13jzXqvGJG": "Weed Away", "fldeHngYQ2AQ2a41D": ["recRANGES00000001"]}'),
+  pg_temp.record('recRANGESPRODUCT2', '{"flditdl13jzXqvGJG": "Grow Fast", "fldeHngYQ2AQ2a41D": ["recRANGES00000002"]}')), '[]', true, null);
+select sync.merge_products(9501);
+select sync.sweep_deleted(9501, 'clients');
+select sync.sweep_deleted(9501, 'products');
+update sync.checkpoints set status = 'completed', completed_at = now() where run_id = 9501;
+select sync.finish_run(9501);
+
+select is((select count(*)::int from sync.record_errors where resolved_at is null and airtable_id = 'recRANGES00000006'), 1,
+  'fixture: one client is quarantined (a date that does not convert)');
+
+-- Planted: an edited row, a soft-deleted row, a stray row, all by a user.
+update app.clients set name = 'Beta Chemicals Inc' where airtable_id = 'recRANGES00000002';
+update app.clients set deleted_at = now() where airtable_id = 'recRANGES00000005';
+insert into app.clients (airtable_id, name) values ('recRANGES0000004X', 'Stray Row');
+
+-- One pass over all keys, folded (a single range), against three ranges.
+select count(*) from sync.verify_entity(9502, 'clients');
+select count(*) from sync.summarize_verification(9502, 'clients');
+select count(*) from sync.verify_entity(9503, 'clients', null, 'recRANGES00000002');
+select count(*) from sync.verify_entity(9503, 'clients', 'recRANGES00000002', 'recRANGES00000004');
+select count(*) from sync.verify_entity(9503, 'clients', 'recRANGES00000004', null);
+select is((select count(*)::int from sync.validation_reports where run_id = 9503), 9, 'three key ranges write three reports per check');
+select count(*) from sync.summarize_verification(9503, 'clients');
+
+select results_eq(
+  $$select validation_type, records_validated, discrepancies_found, discrepancy_details from sync.validation_reports where run_id = 9503 order by validation_type$$,
+  $$select validation_type, records_validated, discrepancies_found, discrepancy_details from sync.validation_reports where run_id = 9502 order by validation_type$$,
+  'folded, the three ranges report exactly what one pass over all keys reports');
+select results_eq(
+  $$select validation_type, discrepancies_found from sync.validation_reports where run_id = 9503 order by validation_type$$,
+  $$values ('completeness_check', 2), ('data_integrity', 1), ('relationship_integrity', 0)$$,
+  'the planted problems: a deleted and a stray row (completeness), an edited name (integrity)');
+select results_eq(
+  $$select d ->> 'record', d ->> 'rule' from sync.validation_reports, jsonb_array_elements(discrepancy_details) d
+    where run_id = 9503 and validation_type in ('completeness_check', 'data_integrity') order by 1$$,
+  $$values ('recRANGES00000002', 'target differs from source'),
+           ('recRANGES00000005', 'in the source but deleted in the target'),
+           ('recRANGES0000004X', 'in the target but not in the source snapshot')$$,
+  'each discrepancy is named, in key order across ranges');
+select is((select validation_criteria -> 'key_ranges' from sync.validation_reports where run_id = 9503 and validation_type = 'completeness_check'), '3'::jsonb,
+  'the folded report says how many ranges it was verified in');
+select ok((select not validation_criteria ? 'after_key' from sync.validation_reports where run_id = 9502 and validation_type = 'completeness_check'),
+  'a report verified in one range is folded too (no range bounds left)');
+select is((select validation_criteria -> 'quarantined_records' from sync.validation_reports where run_id = 9503 and validation_type = 'completeness_check'),
+  '["recRANGES00000006"]'::jsonb, 'the quarantined record is listed, not counted as missing');
+select results_eq(
+  $$select validation_criteria ->> 'source_table_checksum', validation_criteria ->> 'target_table_checksum', (validation_criteria ->> 'source_records_verified')::int
+    from sync.validation_reports where run_id = 9503 and validation_type = 'completeness_check'$$,
+  $$select source_checksum, target_checksum, source_records::int from sync.entity_checksums('clients')$$,
+  'the table checksums added up over the ranges equal those of sync.entity_checksums (canonical forms rebuilt in one pass)');
+
+-- A stored target checksum written around the trigger: only --deep sees it.
+update sync.target_checksums set checksum = repeat('0', 64) where entity = 'clients' and airtable_id = 'recRANGES00000003';
+select count(*) from sync.verify_entity(9504, 'clients');
+select is((select discrepancies_found from sync.validation_reports where run_id = 9504 and validation_type = 'data_integrity'), 2,
+  'trusting the stored checksums, the corrupted entry shows as a differing record (2 integrity discrepancies)');
+select is((select d ->> 'rule' from sync.validation_reports, jsonb_array_elements(discrepancy_details) d
+           where run_id = 9504 and validation_type = 'data_integrity' and d ->> 'record' = 'recRANGES00000003'),
+  'the checksums differ but no field does: the stored target checksum is stale (airlift verify --deep rebuilds it)',
+  'no field of it differs (rebuilt, source and target agree), so it is named as a stale stored checksum');
+select count(*) from sync.verify_entity(9505, 'clients', null, null, true);
+select results_eq(
+  $$select d ->> 'record', d ->> 'rule' from sync.validation_reports, jsonb_array_elements(discrepancy_details) d
+    where run_id = 9505 and validation_type = 'data_integrity' order by 1, 2$$,
+  $$values ('recRANGES00000002', 'target differs from source'),
+           ('recRANGES00000003', 'the stored target checksum (sync.target_checksums) is stale: the row was written without its trigger')$$,
+  '--deep rebuilds every canonical form: the edited row, and the stale stored checksum named');
+select is((select validation_criteria ->> 'target' from sync.validation_reports where run_id = 9505 and validation_type = 'data_integrity'),
+  'canonical forms rebuilt from the app rows', 'a deep report says what it compared');
+select is(sync.refresh_target_checksums('clients'), 1::bigint, 'refresh_target_checksums corrects the one stale entry');
+
+-- A client gets a new Airtable id (as a row created in PostgreSQL does when
+-- pushed): the product linking to it has a new canonical form.
+update app.clients set airtable_id = 'recRANGES0000001N' where airtable_id = 'recRANGES00000001';
+select is(
+  (select c.checksum from sync.target_checksums c where c.entity = 'products' and c.airtable_id = 'recRANGESPRODUCT1'),
+  (select sync.checksum(x.canonical) from sync.compare_records('products') r
+   cross join lateral (select r.target_canonical as canonical) x where r.airtable_id = 'recRANGESPRODUCT1'),
+  'the linking product''s stored checksum is rebuilt with the client''s new id');
+select is(
+  (select c.checksum from sync.target_checksums c where c.entity = 'products' and c.airtable_id = 'recRANGESPRODUCT2'),
+  (select s.checksum from staging.airtable_records s where s.airtable_id = 'recRANGESPRODUCT2'),
+  'a product linking to an unchanged client keeps the checksum of its source');
+
+select * from finish();
+ROLLBACK;
