@@ -542,7 +542,7 @@ try {
 
   console.log(`\n2. Verification over ${fmt(RECORDS)} records`);
   for (const [i, [label]] of BASELINE_B.entries()) row(`   seq-scan count(*) of ${label}`, median(vtimes.parts[i]!));
-  row('baseline B: the three sequential-scan counts', mB);
+  row('baseline B: the sequential-scan counts above', mB);
   row('sync.verify_entity', mVerify, mB);
   row('sync.validate_entity (whole snapshot)', median(vtimes.validate));
   row('verify_entity + validate_entity (the full report)', mBoth, mB);

@@ -6,7 +6,7 @@
  * resolution strategy applied (sync.resolve_differentials), audited.
  */
 import type { Sql } from 'postgres';
-import { nextRange, openRangeCheckpoint, snapshotSource } from './ranges.ts';
+import { walkRanges } from './ranges.ts';
 import { mappedEntities } from './verify.ts';
 
 export const STRATEGIES = ['source_wins', 'target_wins', 'manual_review', 'skip'] as const;
@@ -99,37 +99,15 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
     }
 
     try {
-      let batchesRun = 0;
+      const budget = { remaining: options.stopAfterBatches ?? Number.POSITIVE_INFINITY };
       const results: EntityDiff[] = [];
       for (const entity of entities) {
-        const source = await snapshotSource(sql, entity);
-        const checkpoint = await openRangeCheckpoint(sql, runId, 'differential_migration', entity, source, size);
-        let after = checkpoint.last_processed_id;
-        let processed = Number(checkpoint.records_processed);
-        let batches = checkpoint.metadata.batches ?? 0;
-        const total = Number(checkpoint.records_total ?? 0);
-        while (checkpoint.status !== 'completed') {
-          if (options.stopAfterBatches !== undefined && batchesRun >= options.stopAfterBatches) throw new DiffInterrupted(runId);
-          const range = await nextRange(sql, source, after, size);
-          const upto = range.upto;
-          await sql.begin(async (tx) => {
-            const found = await tx<{ comparison_type: string; record_count: number }[]>`
-              select comparison_type, record_count from sync.compute_differentials(${runId}, ${entity}, ${after}, ${upto})`;
-            await tx`
-              update sync.checkpoints
-              set last_processed_id = ${upto}, records_processed = records_processed + ${range.keys},
-                  status = ${upto === null ? 'completed' : 'in_progress'},
-                  completed_at = ${upto === null ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
-                  metadata = metadata || ${tx.json({ batches: batches + 1, found: Object.fromEntries(found.map((f) => [f.comparison_type, f.record_count])) })}
-              where id = ${checkpoint.id}`;
-          });
-          batches += 1;
-          batchesRun += 1;
-          processed += range.keys;
-          options.onBatch?.(entity, processed, total);
-          after = upto;
-          if (upto === null) break;
-        }
+        const walk = { runId, operation: 'differential_migration' as const, entity, batchSize: size, budget, interrupted: () => new DiffInterrupted(runId), onBatch: options.onBatch };
+        const batches = await walkRanges(sql, walk, async (tx, after, upto) => {
+          const found = await tx<{ comparison_type: string; record_count: number }[]>`
+            select comparison_type, record_count from sync.compute_differentials(${runId}, ${entity}, ${after}, ${upto})`;
+          return { found: Object.fromEntries(found.map((f) => [f.comparison_type, f.record_count])) };
+        });
         results.push(await entityDiff(sql, runId, entity, batches));
       }
 

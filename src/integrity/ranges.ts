@@ -6,12 +6,12 @@
 import type { Sql } from 'postgres';
 
 /** Where an entity's source snapshot is: its Airtable table and the run that listed it last. */
-export interface SnapshotSource {
+interface SnapshotSource {
   table_id: string;
   snapshot: string;
 }
 
-export interface RangeCheckpoint {
+interface RangeCheckpoint {
   id: string;
   status: string;
   last_processed_id: string | null;
@@ -25,7 +25,7 @@ export interface RangeCheckpoint {
  * function would run for every row, and a joined table id hides the primary
  * key's order (each range would sort every remaining key).
  */
-export async function snapshotSource(sql: Sql, entity: string): Promise<SnapshotSource> {
+async function snapshotSource(sql: Sql, entity: string): Promise<SnapshotSource> {
   const [source] = await sql<SnapshotSource[]>`
     select m.table_id, coalesce(sync.source_snapshot_run(${entity}), 0) as snapshot from sync.entity_mappings m where m.entity = ${entity}`;
   if (!source) throw new Error(`no mapped entity called ${entity}`);
@@ -33,7 +33,7 @@ export async function snapshotSource(sql: Sql, entity: string): Promise<Snapshot
 }
 
 /** The entity's checkpoint in this run, opened with the number of source keys to go through, or as it was left. */
-export async function openRangeCheckpoint(
+async function openRangeCheckpoint(
   sql: Sql,
   runId: string,
   operation: 'differential_migration' | 'validation',
@@ -55,7 +55,7 @@ export async function openRangeCheckpoint(
  * bound when it is the last (open-ended, so target keys past the last source
  * key are covered too).
  */
-export async function nextRange(sql: Sql, source: SnapshotSource, after: string | null, size: number): Promise<{ upto: string | null; keys: number }> {
+async function nextRange(sql: Sql, source: SnapshotSource, after: string | null, size: number): Promise<{ upto: string | null; keys: number }> {
   const [range] = await sql<{ upto: string | null; keys: number }[]>`
     select case when count(*) = ${size} then max(k.airtable_id) end as upto, count(*)::int as keys
     from (select s.airtable_id from staging.airtable_records s
@@ -63,4 +63,57 @@ export async function nextRange(sql: Sql, source: SnapshotSource, after: string 
             and s.airtable_id > coalesce(${after}::text, '')
           order by s.table_id, s.airtable_id limit ${size}) k`;
   return range;
+}
+
+export interface RangeWalk {
+  runId: string;
+  operation: 'differential_migration' | 'validation';
+  entity: string;
+  batchSize: number;
+  /** Ranges this process may still run (shared across entities); the walk throws `interrupted()` when it is spent. */
+  budget: { remaining: number };
+  interrupted: () => Error;
+  onBatch?: (entity: string, processed: number, total: number) => void;
+}
+
+/**
+ * Works through an entity's source snapshot range by range from where its
+ * checkpoint stands: each range's work and the checkpoint's advance in one
+ * transaction, so a killed process resumes at the next range. `work` gets
+ * the bounds and whether the range is the last; what it returns is merged
+ * into the checkpoint's metadata. Returns the number of ranges in all.
+ */
+export async function walkRanges(
+  sql: Sql,
+  walk: RangeWalk,
+  work: (tx: Sql, after: string | null, upto: string | null, last: boolean) => Promise<Record<string, unknown>>,
+): Promise<number> {
+  const source = await snapshotSource(sql, walk.entity);
+  const checkpoint = await openRangeCheckpoint(sql, walk.runId, walk.operation, walk.entity, source, walk.batchSize);
+  let after = checkpoint.last_processed_id;
+  let processed = Number(checkpoint.records_processed);
+  let batches = checkpoint.metadata.batches ?? 0;
+  const total = Number(checkpoint.records_total ?? 0);
+  let last = checkpoint.status === 'completed';
+  while (!last) {
+    if (walk.budget.remaining <= 0) throw walk.interrupted();
+    const range = await nextRange(sql, source, after, walk.batchSize);
+    last = range.upto === null;
+    await sql.begin(async (tx) => {
+      const metadata = await work(tx as unknown as Sql, after, range.upto, last);
+      await tx`
+        update sync.checkpoints
+        set last_processed_id = ${range.upto}, records_processed = records_processed + ${range.keys},
+            status = ${last ? 'completed' : 'in_progress'},
+            completed_at = ${last ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
+            metadata = metadata || ${tx.json({ ...metadata, batches: batches + 1 } as never)}
+        where id = ${checkpoint.id}`;
+    });
+    batches += 1;
+    walk.budget.remaining -= 1;
+    processed += range.keys;
+    walk.onBatch?.(walk.entity, processed, total);
+    after = range.upto;
+  }
+  return batches;
 }

@@ -5,7 +5,7 @@
  * result as text, JSON, Markdown or HTML.
  */
 import type { Sql } from 'postgres';
-import { nextRange, openRangeCheckpoint, snapshotSource } from './ranges.ts';
+import { walkRanges } from './ranges.ts';
 
 export interface Discrepancy {
   record: string;
@@ -144,42 +144,20 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       runId = run.id;
     }
     try {
-      let batchesRun = 0;
+      const budget = { remaining: options.stopAfterBatches ?? Number.POSITIVE_INFINITY };
       const results: EntityVerification[] = [];
       for (const entity of entities) {
-        const source = await snapshotSource(sql, entity);
-        const checkpoint = await openRangeCheckpoint(sql, runId, 'validation', entity, source, settings.batch_size);
-        let after = checkpoint.last_processed_id;
-        let processed = Number(checkpoint.records_processed);
-        let batches = checkpoint.metadata.batches ?? 0;
-        const total = Number(checkpoint.records_total ?? 0);
-        while (checkpoint.status !== 'completed') {
-          if (options.stopAfterBatches !== undefined && batchesRun >= options.stopAfterBatches) throw new VerifyInterrupted(runId);
-          const range = await nextRange(sql, source, after, settings.batch_size);
-          const last = range.upto === null;
-          await sql.begin(async (tx) => {
-            await tx`select count(*) from sync.verify_entity(${runId}, ${entity}, ${after}, ${range.upto}, ${settings.deep})`;
-            if (last) {
-              // the ranges folded into one report per check, then the rules
-              // over the whole snapshot (they use the folded reports)
-              await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
-              await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
-            }
-            await tx`
-              update sync.checkpoints
-              set last_processed_id = ${range.upto}, records_processed = records_processed + ${range.keys},
-                  status = ${last ? 'completed' : 'in_progress'},
-                  completed_at = ${last ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
-                  metadata = metadata || ${tx.json({ batches: batches + 1 })}
-              where id = ${checkpoint.id}`;
-          });
-          batches += 1;
-          batchesRun += 1;
-          processed += range.keys;
-          options.onBatch?.(entity, processed, total);
-          after = range.upto;
-          if (last) break;
-        }
+        const walk = { runId, operation: 'validation' as const, entity, batchSize: settings.batch_size, budget, interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch };
+        await walkRanges(sql, walk, async (tx, after, upto, last) => {
+          await tx`select count(*) from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep})`;
+          if (last) {
+            // the ranges folded into one report per check, then the rules
+            // over the whole snapshot (they use the folded reports)
+            await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
+            await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
+          }
+          return {};
+        });
         results.push(await entityVerification(sql, runId, entity));
       }
       const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
