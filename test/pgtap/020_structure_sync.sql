@@ -88,7 +88,10 @@ select set_eq(
            ('sync.id_map', 'migration_batch', 'n'),
            ('staging.airtable_records', 'run_id', 'n'),
            ('sync.snapshots', 'run_id', 'n'),
-           ('sync.snapshots', 'restored_by_run_id', 'n')$$,
+           ('sync.snapshots', 'restored_by_run_id', 'n'),
+           ('sync.outbox', 'run_id', 'n'),
+           ('sync.conflicts', 'run_id', 'n'),
+           ('sync.conflicts', 'resolved_by_run_id', 'n')$$,
   'the references to sync.runs are exactly these, with ON DELETE CASCADE for per-run detail and SET NULL otherwise');
 
 -- Audit indexes --------------------------------------------------------------
@@ -132,7 +135,9 @@ select is_empty(
        and c.oid not in ('sync.status_transitions'::regclass, 'sync.entities'::regclass,
                          'sync.entity_columns'::regclass, 'sync.worker_processes'::regclass,
                          -- derived from the audited app rows, rebuilt by sync.refresh_target_checksums
-                         'sync.target_checksums'::regclass)
+                         'sync.target_checksums'::regclass,
+                         -- operational queue derived from the audited app rows; every outcome stays in it
+                         'sync.outbox'::regclass)
        and not exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = t.name)$$,
   'every app table and every sync control table has the four _900_audit_* triggers');
 select set_eq(
@@ -141,8 +146,8 @@ select set_eq(
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
            ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings'), ('sync.validation_rules'),
-           ('sync.snapshots')$$,
-  'the audited tables are exactly the six app tables and the ten sync control tables');
+           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts')$$,
+  'the audited tables are exactly the six app tables and the twelve sync control tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,

@@ -27,7 +27,7 @@ select set_eq(
                         'app.registrations', 'app.attachments', 'sync.jobs', 'sync.runs', 'sync.checkpoints',
                         'sync.id_map', 'sync.record_errors', 'sync.data_differentials',
                         'sync.validation_reports', 'sync.entity_mappings', 'sync.validation_rules',
-                        'sync.snapshots']) as audited
+                        'sync.snapshots', 'sync.conflict_policies', 'sync.conflicts']) as audited
      cross join unnest(array['_900_audit_insert', '_900_audit_update', '_900_audit_delete',
                              '_900_audit_truncate']) as trigger_name$$,
   'every app table and every sync control table has the insert, update, delete and truncate audit triggers'
