@@ -13,18 +13,17 @@
  *
  * Idempotent while current: dropped first, in reverse dependency order.
  */
-drop trigger if exists _950_capture_changes_insert on app.clients;
-drop trigger if exists _950_capture_changes_update on app.clients;
-drop trigger if exists _950_capture_changes_delete on app.clients;
-drop trigger if exists _950_capture_changes_insert on app.state_regulators;
-drop trigger if exists _950_capture_changes_update on app.state_regulators;
-drop trigger if exists _950_capture_changes_delete on app.state_regulators;
-drop trigger if exists _950_capture_changes_insert on app.products;
-drop trigger if exists _950_capture_changes_update on app.products;
-drop trigger if exists _950_capture_changes_delete on app.products;
-drop trigger if exists _950_capture_changes_insert on app.registrations;
-drop trigger if exists _950_capture_changes_update on app.registrations;
-drop trigger if exists _950_capture_changes_delete on app.registrations;
+do $$
+declare
+  e record;
+begin
+  for e in select target_table from sync.entities loop
+    execute format('drop trigger if exists _950_capture_changes_insert on %s', e.target_table);
+    execute format('drop trigger if exists _950_capture_changes_update on %s', e.target_table);
+    execute format('drop trigger if exists _950_capture_changes_delete on %s', e.target_table);
+  end loop;
+end;
+$$;
 drop view if exists sync.push_status;
 drop function if exists sync.resolve_conflict(bigint, bigint, text, jsonb, text);
 drop function if exists sync.plan_push(bigint, bigint[], jsonb, jsonb);
