@@ -46,6 +46,21 @@ drop table if exists sync.outbox;
 alter table sync.entity_mappings drop column if exists push_deletes;
 alter table sync.entity_columns drop constraint if exists entity_columns_computed_fields_not_pushable;
 alter table sync.entity_columns drop column if exists pushable;
+-- re-created below: the merge leaves unpushed local changes alone
+drop function if exists sync.fail_run(bigint, text);
+drop function if exists sync.finish_run(bigint);
+drop function if exists sync.refresh_job_statistics(uuid);
+drop function if exists sync.sweep_deleted(bigint, text);
+drop function if exists sync.merge_registrations(bigint);
+drop function if exists sync.merge_products(bigint);
+drop function if exists sync.merge_state_regulators(bigint);
+drop function if exists sync.merge_clients(bigint);
+drop function if exists sync.merge_entity(bigint, text, boolean);
+drop function if exists sync.converted_cells_sql(text);
+drop function if exists sync.analyze_if_stale(regclass);
+drop function if exists sync.restart_listing(bigint, text);
+drop function if exists sync.stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamptz);
+drop type if exists sync.merge_result;
 
 /*
  * Which mapped columns go back to Airtable. Fields Airtable computes
@@ -139,6 +154,8 @@ create unique index outbox_open_row_key on sync.outbox (entity, row_id) where st
 create index outbox_pending_idx on sync.outbox (entity, id) include (next_attempt_at) where status = 'pending';
 /* Why: the history of one row, and the in-flight lookups of capture and claim. */
 create index outbox_row_idx on sync.outbox (entity, row_id, id);
+/* Why: the merge asks, per entity, which rows have unpushed changes (pending, failed or in flight) to leave their columns alone. */
+create index outbox_unpushed_idx on sync.outbox (entity, row_id) where status in ('pending', 'failed', 'in_flight');
 create trigger _100_set_updated_at before update on sync.outbox for each row execute function app.tg__set_updated_at();
 
 /*
@@ -236,6 +253,9 @@ create trigger _100_set_updated_at before update on sync.conflicts for each row 
 select audit.enable_for('sync.conflicts');
 
 --!include change_capture.sql
+
+/* The merge, re-created: columns with unpushed local changes keep their value. */
+--!include sync_functions.sql
 
 /*
  * Attach the capture triggers to every synced app table: statement-level,
