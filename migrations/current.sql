@@ -24,6 +24,7 @@ begin
   end loop;
 end;
 $$;
+drop function if exists sync.finish_push_run(bigint);
 drop view if exists sync.push_status;
 drop function if exists sync.resolve_conflict(bigint, bigint, text, jsonb, text);
 drop function if exists sync.plan_push(bigint, bigint[], jsonb, jsonb);
@@ -46,6 +47,27 @@ drop table if exists sync.outbox;
 alter table sync.entity_mappings drop column if exists push_deletes;
 alter table sync.entity_columns drop constraint if exists entity_columns_computed_fields_not_pushable;
 alter table sync.entity_columns drop column if exists pushable;
+-- re-created below: a differential resolved source_wins closes the rows' unpushed changes
+drop trigger if exists _800_target_checksums_insert on app.clients;
+drop trigger if exists _800_target_checksums_update on app.clients;
+drop trigger if exists _800_target_checksums_delete on app.clients;
+drop trigger if exists _800_target_checksums_truncate on app.clients;
+drop trigger if exists _800_target_checksums_insert on app.state_regulators;
+drop trigger if exists _800_target_checksums_update on app.state_regulators;
+drop trigger if exists _800_target_checksums_delete on app.state_regulators;
+drop trigger if exists _800_target_checksums_truncate on app.state_regulators;
+drop trigger if exists _800_target_checksums_insert on app.products;
+drop trigger if exists _800_target_checksums_update on app.products;
+drop trigger if exists _800_target_checksums_delete on app.products;
+drop trigger if exists _800_target_checksums_truncate on app.products;
+drop trigger if exists _800_target_checksums_insert on app.registrations;
+drop trigger if exists _800_target_checksums_update on app.registrations;
+drop trigger if exists _800_target_checksums_delete on app.registrations;
+drop trigger if exists _800_target_checksums_truncate on app.registrations;
+drop function if exists sync.resolve_differentials(bigint, text, text);
+drop function if exists sync.compute_differentials(bigint, text, text, text);
+drop function if exists sync.refresh_target_checksums(text);
+drop function if exists sync.tg__maintain_target_checksums();
 -- re-created below: the merge leaves unpushed local changes alone
 drop function if exists sync.fail_run(bigint, text);
 drop function if exists sync.finish_run(bigint);
@@ -256,6 +278,29 @@ select audit.enable_for('sync.conflicts');
 
 /* The merge, re-created: columns with unpushed local changes keep their value. */
 --!include sync_functions.sql
+
+/* Differentials, re-created: source_wins closes the unpushed changes it overwrites. */
+--!include differential_functions.sql
+
+/* The checksum triggers again (dropped above with their function), ENABLE ALWAYS as before. */
+do $$
+declare
+  e record;
+begin
+  for e in select entity, target_table from sync.entities loop
+    execute format('create trigger _800_target_checksums_insert after insert on %s referencing new table as new_rows '
+                   'for each statement execute function sync.tg__maintain_target_checksums(%L)', e.target_table, e.entity);
+    execute format('create trigger _800_target_checksums_update after update on %s referencing new table as new_rows '
+                   'for each statement execute function sync.tg__maintain_target_checksums(%L)', e.target_table, e.entity);
+    execute format('create trigger _800_target_checksums_delete after delete on %s referencing old table as old_rows '
+                   'for each statement execute function sync.tg__maintain_target_checksums(%L)', e.target_table, e.entity);
+    execute format('create trigger _800_target_checksums_truncate after truncate on %s '
+                   'for each statement execute function sync.tg__maintain_target_checksums(%L)', e.target_table, e.entity);
+    execute format('alter table %s enable always trigger _800_target_checksums_insert, enable always trigger _800_target_checksums_update, '
+                   'enable always trigger _800_target_checksums_delete, enable always trigger _800_target_checksums_truncate', e.target_table);
+  end loop;
+end;
+$$;
 
 /*
  * Attach the capture triggers to every synced app table: statement-level,

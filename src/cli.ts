@@ -28,6 +28,8 @@ import { openSyncContext } from './sync/context.ts';
 import { createProgress } from './sync/progress.ts';
 import { PullFailed, runPull, type PullSummary } from './sync/pull.ts';
 import { formatStatus, statusReport } from './sync/status.ts';
+import { PushFailed, runPush, type PushSummary } from './sync/push.ts';
+import { ConflictRefused, formatConflict, formatConflictList, listConflicts, resolveConflict, showConflict, type Take } from './sync/conflicts.ts';
 import { runWorker } from './sync/worker.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify } from './integrity/verify.ts';
 import { formatRollback, RollbackRefused, runRollback } from './integrity/rollback.ts';
@@ -193,6 +195,156 @@ program
       process.off('SIGTERM', interrupt);
       await context.close();
     }
+  });
+
+program
+  .command('push')
+  .description('Push the changes made in PostgreSQL (sync.outbox) to Airtable once: field by field against Airtable\'s current values, conflicts decided by policy and logged.')
+  .option('--table <names...>', 'only these tables (entity, Airtable table name or id)')
+  .option('--retry-failed', 'first make failed outbox entries pending again (after fixing their cause)')
+  .option('--json', 'print the result as JSON')
+  .action(async (options: { table?: string[]; retryFailed?: boolean; json?: boolean }) => {
+    const context = await openSyncContext({ actor: `cli:${os.userInfo().username}`, log });
+    const abort = new AbortController();
+    const interrupt = () => abort.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    try {
+      const summary = await runPush({
+        sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, actor: context.actor, log,
+        tables: options.table, retryFailed: Boolean(options.retryFailed), signal: abort.signal,
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatPushSummary(summary));
+      if (summary.tables.some((t) => t.failed > 0)) process.exitCode = 1;
+    } catch (error) {
+      if (error instanceof PushFailed) {
+        process.stderr.write(`airlift: push failed: ${error.message}\n  what was not pushed stays in the outbox (\`airlift status\`)\n`);
+        process.exitCode = abort.signal.aborted ? 130 : 1;
+        return;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+      await context.close();
+    }
+  });
+
+program
+  .command('sync')
+  .description('One round of two-way sync: pull (incremental unless --full), then push.')
+  .option('--full', 'pull every record (see `airlift pull --full`)')
+  .option('--table <names...>', 'only these tables (entity, Airtable table name or id)')
+  .option('--json', 'print the result as JSON')
+  .action(async (options: { full?: boolean; table?: string[]; json?: boolean }) => {
+    const context = await openSyncContext({ actor: `cli:${os.userInfo().username}`, log });
+    const abort = new AbortController();
+    const interrupt = () => abort.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    const progress = createProgress(log);
+    try {
+      const pulled = await runPull({
+        sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId,
+        mode: options.full ? 'full' : 'incremental', tables: options.table, actor: context.actor,
+        overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress, signal: abort.signal,
+      });
+      progress.stop();
+      const pushed = await runPush({
+        sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, actor: context.actor, log,
+        tables: options.table, signal: abort.signal,
+      });
+      process.stdout.write(options.json ? `${JSON.stringify({ pull: pulled, push: pushed }, null, 2)}\n` : formatPullSummary(pulled) + formatPushSummary(pushed));
+      if (pushed.tables.some((t) => t.failed > 0)) process.exitCode = 1;
+    } catch (error) {
+      progress.stop();
+      if (error instanceof PullFailed || error instanceof PushFailed) {
+        const resume = error instanceof PullFailed ? `\n  ${error.resumePoint}` : '\n  what was not pushed stays in the outbox (`airlift status`)';
+        process.stderr.write(`airlift: sync failed in the ${error instanceof PullFailed ? 'pull' : 'push'}: ${error.message}${resume}\n`);
+        process.exitCode = abort.signal.aborted ? 130 : 1;
+        return;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+      await context.close();
+    }
+  });
+
+/** Runs a conflicts subcommand as airlift_sync; a refusal is one line and exit code 1. */
+async function withConflictSql(work: (sql: Sql) => Promise<string>): Promise<void> {
+  await withDatabase(async (target) => {
+    await prepareDatabase(target);
+    const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+    try {
+      process.stdout.write(await work(sql));
+    } catch (error) {
+      if (error instanceof ConflictRefused) {
+        process.stderr.write(`airlift: ${error.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    } finally {
+      await sql.end();
+    }
+  });
+}
+
+const conflictsCommand = program
+  .command('conflicts')
+  .description('The conflict log: fields changed differently in Airtable and PostgreSQL, how each was decided, and the ones parked for a person (manual policy).');
+
+conflictsCommand
+  .command('list', { isDefault: true })
+  .description('Open conflicts (all with --all), newest first.')
+  .option('--all', 'also the conflicts decided by a policy or a person')
+  .option('--json', 'print the conflicts as JSON')
+  .action(async (options: { all?: boolean; json?: boolean }) => {
+    await withConflictSql(async (sql) => {
+      const rows = await listConflicts(sql, { all: Boolean(options.all) });
+      return options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatConflictList(rows, Boolean(options.all));
+    });
+  });
+
+conflictsCommand
+  .command('show')
+  .description('One conflict: base, PostgreSQL and Airtable values, the policy, and how it was decided.')
+  .argument('<id>', 'the conflict (see `airlift conflicts list`)')
+  .option('--json', 'print the conflict as JSON')
+  .action(async (id: string, options: { json?: boolean }) => {
+    await withConflictSql(async (sql) => {
+      const row = await showConflict(sql, id);
+      return options.json ? `${JSON.stringify(row, null, 2)}\n` : formatConflict(row);
+    });
+  });
+
+conflictsCommand
+  .command('resolve')
+  .description('Resolve a parked conflict: take Airtable\'s value (written to PostgreSQL), PostgreSQL\'s (sent to Airtable by the next push), or a value of your own (both). Audited.')
+  .argument('<id>', 'the conflict (see `airlift conflicts list`)')
+  .option('--take <side>', 'airtable or postgres')
+  .option('--value <json>', 'the value to keep, as JSON in the column\'s canonical form (e.g. \'"Active"\', 12.5, \'"2026-01-31"\', null)')
+  .option('--json', 'print the resolved conflict as JSON')
+  .action(async (id: string, options: { take?: string; value?: string; json?: boolean }) => {
+    if ((options.take === undefined) === (options.value === undefined)) throw new ConfigurationError('conflicts resolve needs exactly one of --take airtable|postgres and --value JSON');
+    if (options.take !== undefined && !['airtable', 'postgres'].includes(options.take)) throw new ConfigurationError(`--take must be airtable or postgres, got "${options.take}"`);
+    let value: unknown;
+    if (options.value !== undefined) {
+      try {
+        value = JSON.parse(options.value);
+      } catch (error) {
+        throw new ConfigurationError(`--value must be JSON (a string needs quotes: '"text"'): ${(error as Error).message}`);
+      }
+    }
+    await withConflictSql(async (sql) => {
+      const take: Take = options.value !== undefined ? 'value' : (options.take as Take);
+      const row = await resolveConflict(sql, { id, take, value, actor: `cli:${os.userInfo().username}` });
+      if (options.json) return `${JSON.stringify(row, null, 2)}\n`;
+      const next = take === 'airtable' ? 'PostgreSQL now holds it.' : 'The next push (`airlift push`) sends it to Airtable.';
+      return `Conflict #${row.id} resolved: ${row.entity}.${row.column_name} = ${JSON.stringify(row.resolved_value)} (${take}). ${next}\n`;
+    });
   });
 
 program
@@ -407,6 +559,22 @@ function formatPullSummary(summary: PullSummary): string {
   ];
   if (Number(run.quarantined) > 0) lines.push('Quarantined records are listed by `airlift status` (sync.record_errors); the next run retries them.');
   for (const warning of summary.warnings) lines.push(`warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function formatPushSummary(summary: PushSummary): string {
+  const run = summary.run;
+  if (!run) return 'Push: nothing to send (the outbox has no due entries); no request made.\n';
+  const lines = [
+    `Push run #${run.id} ${run.status}: ${run.inserted} created, ${run.updated} updated, ${run.deleted} deleted in Airtable, ${run.unchanged} with nothing to send, ${run.quarantined} not pushed yet; ${summary.conflicts.length} conflicts; ${summary.requests} requests (${summary.writeRequests} writes)`,
+    ...summary.tables
+      .filter((t) => t.created + t.updated + t.deleted + t.skipped + t.failed + t.retrying + t.deferred + t.conflicts > 0)
+      .map((t) => `  ${t.entity.padEnd(17)} +${t.created} ~${t.updated} -${t.deleted} =${t.skipped} failed ${t.failed} retrying ${t.retrying} waiting ${t.deferred} conflicts ${t.conflicts}`),
+  ];
+  for (const c of summary.conflicts) {
+    lines.push(`  conflict #${c.id} ${c.entity}.${c.column_name} ${c.airtable_id ?? ''}: ${c.status === 'open' ? 'parked for a person (`airlift conflicts show ' + c.id + '`)' : `${c.resolution} won (${c.policy})`}`);
+  }
+  if (summary.tables.some((t) => t.failed > 0)) lines.push('Failed entries and Airtable\'s messages: `airlift status`; after fixing the cause, `airlift push --retry-failed`.');
   return `${lines.join('\n')}\n`;
 }
 

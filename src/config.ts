@@ -29,6 +29,7 @@ const environmentSchema = z.object({
   AIRLIFT_INCREMENTAL_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
   AIRLIFT_CRON_INCREMENTAL: z.string().min(9).default('*/5 * * * *'),
   AIRLIFT_CRON_FULL: z.string().min(9).default('0 3 * * *'),
+  AIRLIFT_CRON_PUSH: z.string().min(9).default('* * * * *'),
   AIRLIFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
 });
 

@@ -63,6 +63,11 @@ const ruleSchema = z.discriminatedUnion('rule', [
 ]);
 export type FieldRule = z.infer<typeof ruleSchema>;
 
+/** Who wins a field changed differently on both sides (sync.conflict_policies). */
+export const CONFLICT_POLICIES = ['source_wins', 'target_wins', 'newest_wins', 'manual'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+const conflictPolicy = z.enum(CONFLICT_POLICIES);
+
 const fieldSchema = z
   .object({
     fieldId: airtableId('fld'),
@@ -73,6 +78,8 @@ const fieldSchema = z
     linkedEntity: z.string().regex(/^[a-z_]+$/).optional(),
     attachmentField: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
     validate: z.array(ruleSchema).default([]),
+    /** Who wins when this field changed differently in Airtable and here; overrides the table's policy. */
+    conflictPolicy: conflictPolicy.optional(),
   })
   .strict();
 
@@ -86,6 +93,19 @@ const tableSchema = z
     fields: z.array(fieldSchema).min(1),
     /** Fields deliberately left unmapped (formulas, reverse links): their values stay in staging, and the drift check does not warn about them. */
     unmappedFields: z.array(z.object({ fieldId: airtableId('fld'), name: z.string().min(1), why: z.string().min(1) }).strict()).default([]),
+    /** Two-way sync: who wins a field changed differently on both sides (default source_wins: Airtable). */
+    conflictPolicy: conflictPolicy.default('source_wins'),
+    /** Two-way sync: rows deleted here are deleted in Airtable too. Default: not deleted there, reported as skipped. */
+    pushDeletes: z.boolean().default(false),
+    /** Two-way sync: send creates and updates with typecast (Airtable converts strings, creates select options). */
+    typecast: z.boolean().default(false),
+    /**
+     * Two-way sync: 1 to 3 columns whose Airtable fields identify a record.
+     * Creates are then sent as upserts on those fields (performUpsert), so a
+     * create whose answer was lost can be sent again without making a second
+     * record. Without it such a create is failed for a person to check.
+     */
+    upsertOn: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a column name')).min(1).max(3).optional(),
   })
   .strict();
 
@@ -150,6 +170,13 @@ function semanticProblems(mapping: z.infer<typeof mappingSchema>): string[] {
           problems.push(`${at}.scope: ${rule.scope} is not a mapped link column of ${table.entity}`);
         }
       });
+    });
+    table.upsertOn?.forEach((column, c) => {
+      const field = table.fields.find((f) => f.column === column);
+      if (!field) problems.push(`${at}.upsertOn.${c}: ${column} is not a mapped column of ${table.entity}`);
+      else if (!['text', 'select', 'integer', 'money', 'date'].includes(field.convert)) {
+        problems.push(`${at}.upsertOn.${c}: ${column} is a ${field.convert} column; Airtable merges upserts on text, number, date or select fields`);
+      }
     });
     table.unmappedFields.forEach((field, f) => {
       if (seenFields.has(field.fieldId)) problems.push(`${at}.unmappedFields.${f}.fieldId: ${field.fieldId} is also mapped`);
@@ -351,4 +378,42 @@ export async function checkMappingAgainstCatalogue(sql: Sql, mapping: Mapping, s
     });
   });
   if (problems.length) throw new ConfigurationError(`Bad mapping ${source}:\n  ${problems.join('\n  ')}`);
+}
+
+/** The table and column conflict policies of a mapping, as sync.conflict_policies rows. */
+export function conflictPolicyRows(mapping: Mapping) {
+  return mapping.tables.flatMap((table) => [
+    { entity: table.entity, column_name: null as string | null, policy: table.conflictPolicy, reason: 'mapping: table policy' },
+    ...table.fields
+      .filter((field) => field.conflictPolicy && field.column)
+      .map((field) => ({ entity: table.entity, column_name: field.column!, policy: field.conflictPolicy!, reason: `mapping: ${field.name}` })),
+  ]);
+}
+
+/**
+ * Writes the mapping's two-way settings: push_deletes per table, and the
+ * conflict policies, which the mapping owns (sync.conflict_policies is
+ * rewritten to match it; only changed rows are written, the table is
+ * audited). Run before every pull and push.
+ */
+export async function writePushSettings(sql: Sql, mapping: Mapping): Promise<void> {
+  const policies = conflictPolicyRows(mapping);
+  const deletes = mapping.tables.map((t) => ({ entity: t.entity, push_deletes: t.pushDeletes }));
+  await sql.begin(async (tx) => {
+    await tx`
+      update sync.entity_mappings m set push_deletes = d.push_deletes
+      from jsonb_to_recordset(${tx.json(deletes)}) as d (entity text, push_deletes boolean)
+      where m.entity = d.entity and m.push_deletes is distinct from d.push_deletes`;
+    await tx`
+      delete from sync.conflict_policies p
+      where not exists (select from jsonb_to_recordset(${tx.json(policies)}) as x (entity text, column_name text)
+                        where x.entity = p.entity and x.column_name is not distinct from p.column_name)`;
+    await tx`
+      insert into sync.conflict_policies as p (entity, column_name, policy, reason)
+      select entity, column_name, policy, reason
+      from jsonb_to_recordset(${tx.json(policies)}) as x (entity text, column_name text, policy text, reason text)
+      where exists (select from sync.entities e where e.entity = x.entity)
+      on conflict (entity, column_name) do update set policy = excluded.policy, reason = excluded.reason
+      where row(p.policy, p.reason) is distinct from row(excluded.policy, excluded.reason)`;
+  });
 }

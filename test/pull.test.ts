@@ -165,9 +165,24 @@ describe('changes in Airtable', () => {
       select airtable_id from app.registrations where deleted_at is not null order by airtable_id`;
     expect(deleted.map((d) => d.airtable_id)).toEqual([...gone].sort());
 
-    // a row soft-deleted here whose record still exists in Airtable is restored by the next full pull
+    // a row soft-deleted here whose record still exists in Airtable: the
+    // pull leaves it deleted while its delete waits in the outbox; the push
+    // reports it (deletes are not pushed for the table), and the next full
+    // pull restores it from Airtable
     const keep = regs.list()[0].id;
     await bed.admin`update app.registrations set deleted_at = now() where airtable_id = ${keep}`;
+    await bed.admin`update staging.airtable_records set content_hash = repeat('0', 64) where airtable_id = ${keep}`;
+    const held = await bed.pull('full');
+    expect(Number(held.run.deleted)).toBe(0);
+    const [stillDeleted] = await bed.admin<{ deleted_at: Date | null }[]>`select deleted_at from app.registrations where airtable_id = ${keep}`;
+    expect(stillDeleted.deleted_at).not.toBeNull();
+    const pushed = await bed.push();
+    expect(Number(pushed.run!.deleted)).toBe(0);
+    expect(pushed.run!.metadata.deletes_not_pushed).toBe(1);
+    expect(regs.get(keep)).toBeDefined();
+    const [report] = await bed.admin<{ status: string; last_error: string }[]>`
+      select status, last_error from sync.outbox where airtable_id = ${keep}`;
+    expect(report).toEqual({ status: 'skipped', last_error: 'not deleted in Airtable: deletes are not pushed for registrations (sync.entity_mappings.push_deletes)' });
     await bed.admin`update staging.airtable_records set content_hash = repeat('0', 64) where airtable_id = ${keep}`;
     const again = await bed.pull('full');
     expect(Number(again.run.updated)).toBe(1);

@@ -4,17 +4,22 @@ import { describe, expect, it } from 'vitest';
 import { crontabFor, loadTaskList } from '../src/sync/worker.ts';
 
 describe('the worker schedule', () => {
-  it('is a valid crontab: incremental and full pulls, one queue per base, a job key per mode', () => {
-    const items = parseCrontab(crontabFor('appDELTADEMO00001', '*/5 * * * *', '0 3 * * *'));
+  it('is a valid crontab: incremental and full pulls and a push, one queue per base, a job key per mode', () => {
+    const items = parseCrontab(crontabFor('appDELTADEMO00001', '*/5 * * * *', '0 3 * * *', '* * * * *'));
     expect(items.map((i) => [i.identifier, i.task, i.payload])).toEqual([
       ['airtable_incremental', 'airtable_pull', { mode: 'incremental' }],
       ['airtable_full', 'airtable_pull', { mode: 'full' }],
+      ['airtable_push', 'airtable_push', null],
     ]);
     for (const item of items) {
       expect(item.options.queueName).toBe('airtable:appDELTADEMO00001');
-      expect(item.options.jobKey).toBe(`airtable_pull:appDELTADEMO00001:${(item.payload as { mode: string }).mode}`);
       expect(item.options.maxAttempts).toBe(10);
     }
+    expect(items.map((i) => i.options.jobKey)).toEqual([
+      'airtable_pull:appDELTADEMO00001:incremental',
+      'airtable_pull:appDELTADEMO00001:full',
+      'airtable_push:appDELTADEMO00001',
+    ]);
   });
 
   it('rejects a bad schedule with graphile-worker\'s message', () => {
@@ -23,7 +28,8 @@ describe('the worker schedule', () => {
 
   it('loads every task file of tasks/ by its flat name', async () => {
     const tasks = await loadTaskList();
-    expect(Object.keys(tasks)).toEqual(['airtable_pull']);
+    expect(Object.keys(tasks).sort()).toEqual(['airtable_pull', 'airtable_push']);
     expect(typeof tasks.airtable_pull).toBe('function');
+    expect(typeof tasks.airtable_push).toBe('function');
   });
 });

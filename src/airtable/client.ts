@@ -199,7 +199,7 @@ export class AirtableClient {
    * exponentially, at most maxAttempts times. Everything else is thrown,
    * classified.
    */
-  private async read<T>(what: string, request: () => Promise<T>): Promise<T> {
+  private async read<T>(what: string, request: () => Promise<T>, retryTransient = true): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     const backoffMs = this.options.backoffMs ?? 1_000;
     for (let attempt = 1; ; attempt++) {
@@ -215,13 +215,13 @@ export class AirtableClient {
           attempt--; // a 429 is a wait, not a failed attempt
           continue;
         }
-        if (error.kind === 'transient' && attempt < maxAttempts) {
+        if (error.kind === 'transient' && retryTransient && attempt < maxAttempts) {
           const delay = backoffMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
           this.options.onEvent?.({ kind: 'retry', attempt, delayMs: Math.round(delay), reason: error.message });
           await sleep(delay);
           continue;
         }
-        if (error.kind === 'transient') {
+        if (error.kind === 'transient' && retryTransient) {
           throw new AirtableRequestError('transient', error.type, error.statusCode, `${error.message} (gave up after ${attempt} attempts)`);
         }
         throw error;
@@ -254,6 +254,70 @@ export class AirtableClient {
       else invalid.push({ item, reason: `not a valid record envelope: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'record'} ${i.message}`).join('; ')}` });
     }
     return { records, invalid, offset: page.data.offset };
+  }
+
+  /**
+   * Airtable's current version of up to 100 records of a table, by id (one
+   * request: a RECORD_ID() formula). Records it no longer has are absent.
+   */
+  async readRecords(tableId: string, ids: string[]): Promise<AirtableRecord[]> {
+    if (ids.length > 100) throw new Error(`readRecords reads at most 100 records a request, got ${ids.length}`);
+    if (!ids.length) return [];
+    for (const id of ids) if (!/^rec[A-Za-z0-9]{14}$/.test(id)) throw new Error(`not an Airtable record id: ${id}`);
+    const formula = `OR(${ids.map((id) => `RECORD_ID()='${id}'`).join(',')})`;
+    const records: AirtableRecord[] = [];
+    let offset: string | undefined;
+    do {
+      const page = await this.listPage(tableId, { filterByFormula: formula, pageSize: 100, offset });
+      if (page.invalid.length) throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', 200, `Airtable answered table ${tableId} with ${page.invalid.length} invalid records: ${page.invalid[0]!.reason}`);
+      records.push(...page.records);
+      offset = page.offset;
+    } while (offset);
+    return records;
+  }
+
+  /**
+   * Writes up to 10 records in one request: POST creates (or upserts on
+   * `upsertOn` fields), PATCH updates only the fields sent. Fields are keyed
+   * by field id and so is the answer. A PATCH, and a POST that upserts, is
+   * retried after 5xx and network errors (sending it again changes nothing);
+   * a plain create is not, because its first attempt may have made the
+   * record: the caller gets the error and decides.
+   */
+  async writeRecords(
+    tableId: string,
+    method: 'POST' | 'PATCH',
+    records: Array<{ id?: string; fields: Record<string, unknown> }>,
+    options: { typecast?: boolean; upsertOn?: string[] } = {},
+  ): Promise<AirtableRecord[]> {
+    if (!records.length || records.length > 10) throw new Error(`Airtable writes 1 to 10 records a request, got ${records.length}`);
+    const body: Record<string, unknown> = { records, returnFieldsByFieldId: true };
+    if (options.typecast) body.typecast = true;
+    if (method === 'POST' && options.upsertOn?.length) body.performUpsert = { fieldsToMergeOn: options.upsertOn };
+    const idempotent = method === 'PATCH' || Boolean(options.upsertOn?.length);
+    const response = await this.read(
+      `${method === 'POST' ? 'creating' : 'updating'} ${records.length} records in table ${tableId} of base ${this.options.baseId}`,
+      () => this.base.makeRequest({ method, path: `/${encodeURIComponent(tableId)}`, body }),
+      idempotent,
+    );
+    const parsed = z.object({ records: z.array(recordEnvelope) }).safeParse(response.body);
+    if (!parsed.success || parsed.data.records.length !== records.length) {
+      throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', response.statusCode, `Airtable's answer to a ${method} of ${records.length} records in table ${tableId} does not list them`);
+    }
+    return parsed.data.records;
+  }
+
+  /** Deletes up to 10 records in one request (retried: deleting again is harmless, or a 404/422 for the gone record). */
+  async deleteRecords(tableId: string, ids: string[]): Promise<string[]> {
+    if (!ids.length || ids.length > 10) throw new Error(`Airtable deletes 1 to 10 records a request, got ${ids.length}`);
+    const response = await this.read(`deleting ${ids.length} records in table ${tableId} of base ${this.options.baseId}`, () =>
+      this.base.makeRequest({ method: 'DELETE', path: `/${encodeURIComponent(tableId)}`, qs: { records: ids } }),
+    );
+    const parsed = z.object({ records: z.array(z.object({ id: z.string(), deleted: z.literal(true) })) }).safeParse(response.body);
+    if (!parsed.success) {
+      throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', response.statusCode, `Airtable's answer to deleting records in table ${tableId} does not list them`);
+    }
+    return parsed.data.records.map((r) => r.id);
   }
 
   /** The base's tables and fields, from the Metadata API. */

@@ -14,10 +14,11 @@
  */
 import type { Sql } from 'postgres';
 import { AirtableRequestError, type AirtableClient, type RecordPage } from '../airtable/client.ts';
-import { checkMappingAgainstCatalogue, entityMappingRow, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
+import { checkMappingAgainstCatalogue, entityMappingRow, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
 import { checkDrift } from './drift.ts';
+import { lockBase, unlockBase } from './base-lock.ts';
 import { prepareRecords } from './records.ts';
 
 export type PullMode = 'full' | 'incremental';
@@ -164,14 +165,12 @@ export async function runPull(options: PullOptions): Promise<PullSummary> {
   // One pull per base at a time, whoever starts it (worker, CLI): a session
   // advisory lock on a reserved connection, released when the pull ends.
   const lock = await sql.reserve();
-  const lockKey = `airlift:pull:${baseId}`;
   let runId: string | null = null;
   try {
-    const [{ locked }] = await lock<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${lockKey}, 0)) as locked`;
-    if (!locked) {
-      if (!options.waitForLock) throw new PullFailed(`another pull of base ${baseId} is running; try again when it ends`, null, 'nothing was started');
-      log.info({ baseId }, 'waiting for another pull of this base to finish');
-      await lock`select pg_advisory_lock(hashtextextended(${lockKey}, 0))`;
+    if (!(await lockBase(lock, baseId, false))) {
+      if (!options.waitForLock) throw new PullFailed(`another pull or push of base ${baseId} is running; try again when it ends`, null, 'nothing was started');
+      log.info({ baseId }, 'waiting for another pull or push of this base to finish');
+      await lockBase(lock, baseId, true);
     }
     try {
       await checkMappingAgainstCatalogue(sql, mapping);
@@ -180,7 +179,7 @@ export async function runPull(options: PullOptions): Promise<PullSummary> {
       log.info({ runId, mode: run.run_type, resumed, tables: entities }, resumed ? 'resuming run' : 'run started');
       return await executeRun(options, run, resumed, tables);
     } finally {
-      await lock`select pg_advisory_unlock(hashtextextended(${lockKey}, 0))`;
+      await unlockBase(lock, baseId);
     }
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
@@ -279,6 +278,7 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
   }
 
   await writeValidationRules(sql, mapping);
+  await writePushSettings(sql, mapping);
 
   // Tables are listed one after another while their merges run behind on
   // another connection, in merge order (a table's records merge only after

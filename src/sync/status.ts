@@ -4,6 +4,7 @@
  * scheduled run is due. One query over sync.* and app.*.
  */
 import type { Sql } from 'postgres';
+import { pushStatus, type PushStatusRow } from './push.ts';
 
 export interface TableStatus {
   entity: string;
@@ -30,6 +31,10 @@ export interface StatusReport {
   recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; error_message: string | null }>;
   quarantine: Array<{ source_table: string; airtable_id: string; field: string | null; reason: string; created_at: Date }>;
   jobs: Array<{ job_name: string; status: string; last_run_at: Date | null; next_run_at: Date | null; success_rate: number | null }>;
+  /** Two-way sync: what waits to go to Airtable, per table (sync.push_status). */
+  outbox: PushStatusRow[];
+  /** Outbox entries Airtable refused or that ran out of retries, newest first, with Airtable's message. */
+  failedPushes: Array<{ id: string; entity: string; airtable_id: string | null; operation: string; attempts: number; last_error: string; updated_at: Date }>;
 }
 
 export async function statusReport(sql: Sql): Promise<StatusReport> {
@@ -78,7 +83,11 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
     where q.resolved_at is null order by q.created_at desc, q.airtable_id limit 20`;
   const jobs = await sql<StatusReport['jobs']>`
     select job_name, status, last_run_at, next_run_at, success_rate::float8 as success_rate from sync.jobs order by job_name`;
-  return { tables, recentRuns, quarantine, jobs };
+  const outbox = await pushStatus(sql);
+  const failedPushes = await sql<StatusReport['failedPushes']>`
+    select id::text, entity, airtable_id, operation, attempts, last_error, updated_at
+    from sync.outbox where status = 'failed' order by updated_at desc, id desc limit 20`;
+  return { tables, recentRuns, quarantine, jobs, outbox, failedPushes };
 }
 
 const ago = (seconds: number | null) =>
@@ -100,6 +109,16 @@ export function formatStatus(report: StatusReport): string {
   if (!report.recentRuns.length) lines.push('  none yet');
   lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} records; newest entries first)`);
   for (const q of report.quarantine) lines.push(`  ${q.source_table} ${q.airtable_id}${q.field ? ` [${q.field}]` : ''}: ${q.reason}`);
+  const waiting = report.outbox.reduce((s, o) => s + o.pending + o.in_flight, 0);
+  const failed = report.outbox.reduce((s, o) => s + o.failed, 0);
+  const conflicts = report.outbox.reduce((s, o) => s + o.open_conflicts, 0);
+  const oldest = Math.max(-1, ...report.outbox.map((o) => o.oldest_pending_seconds ?? -1));
+  lines.push('', `Push to Airtable: ${waiting} pending, ${failed} failed, ${conflicts} open conflicts${oldest >= 0 ? `; oldest pending ${ago(oldest).replace(' ago', '')} old` : ''}`);
+  for (const o of report.outbox.filter((o) => o.pending + o.in_flight + o.failed + o.open_conflicts > 0)) {
+    lines.push(`  ${o.entity.padEnd(18)} pending ${o.pending} in flight ${o.in_flight} failed ${o.failed} conflicts ${o.open_conflicts}${o.oldest_pending_seconds !== null ? ` oldest ${ago(o.oldest_pending_seconds).replace(' ago', '')}` : ''}`);
+  }
+  for (const f of report.failedPushes) lines.push(`  failed #${f.id} ${f.entity} ${f.operation} ${f.airtable_id ?? '(new row)'} after ${f.attempts} attempts: ${f.last_error}`);
+  if (conflicts) lines.push('  open conflicts: `airlift conflicts list`');
   lines.push('', 'Schedule');
   for (const j of report.jobs) lines.push(`  ${j.job_name}: ${j.status}, next ${j.next_run_at?.toISOString() ?? '-'}, success ${j.success_rate ?? '-'}%`);
   if (!report.jobs.length) lines.push('  no scheduled jobs (start `airlift worker`)');

@@ -9,7 +9,7 @@ export interface WorkerContext extends SyncContext {
   /** Aborted on SIGTERM/SIGINT: pulls stop at the next page, resumable. */
   signal: AbortSignal;
   /** sync.jobs ids of the scheduled jobs, by mode. */
-  jobIds: Record<'incremental' | 'full', string>;
+  jobIds: Record<'incremental' | 'full' | 'push', string>;
 }
 
 let current: WorkerContext | undefined;

@@ -1,7 +1,7 @@
 /**
  * `airlift worker`: graphile-worker running the tasks in tasks/ on a
- * crontab (incremental pulls every 5 minutes, a full pull nightly; both
- * configurable), as airlift_sync. Work for one base is serialized by its
+ * crontab (incremental pulls every 5 minutes, a full pull nightly, a push of
+ * the outbox every minute; all configurable), as airlift_sync. Work for one base is serialized by its
  * queue (airtable:<base>) and a job key per mode, so a table is never pulled
  * by two jobs at once, even with several worker processes on one database.
  * SIGTERM/SIGINT stop it gracefully: a pull in progress stops at the next
@@ -34,13 +34,15 @@ export async function loadTaskList(dir = TASKS_DIR): Promise<TaskList> {
   return list;
 }
 
-export function crontabFor(baseId: string, incremental: string, full: string): string {
+export function crontabFor(baseId: string, incremental: string, full: string, push = '* * * * *'): string {
   const queue = `airtable:${baseId}`;
   // jobKey per mode: a schedule that fires while its previous job still
-  // waits replaces it instead of piling up; the queue runs one at a time.
+  // waits replaces it instead of piling up; the queue runs one at a time,
+  // so a push never runs beside a pull of the same base.
   return [
     `${incremental} airtable_pull ?id=airtable_incremental&queue=${queue}&jobKey=airtable_pull:${baseId}:incremental&max=10 {"mode":"incremental"}`,
     `${full} airtable_pull ?id=airtable_full&queue=${queue}&jobKey=airtable_pull:${baseId}:full&max=10 {"mode":"full"}`,
+    `${push} airtable_push ?id=airtable_push&queue=${queue}&jobKey=airtable_push:${baseId}&max=10`,
   ].join('\n');
 }
 
@@ -53,25 +55,26 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
   // The scheduled jobs on record in sync.jobs, one per mode.
   await sql`
     insert into sync.jobs as j (job_name, job_type, schedule_config, entities_to_sync, sync_direction, conflict_resolution, max_records_per_batch, status, next_run_at)
-    select r.job_name, 'scheduled_sync', r.schedule_config, r.entities, 'source_to_target', 'source_wins', 100, 'scheduled', r.next_run_at
+    select r.job_name, 'scheduled_sync', r.schedule_config, r.entities, r.direction, 'source_wins', 100, 'scheduled', r.next_run_at
     from jsonb_to_recordset(${sql.json(
-      (['incremental', 'full'] as const).map((mode) => {
-        const cron = mode === 'full' ? env.AIRLIFT_CRON_FULL : env.AIRLIFT_CRON_INCREMENTAL;
+      (['incremental', 'full', 'push'] as const).map((mode) => {
+        const cron = { full: env.AIRLIFT_CRON_FULL, incremental: env.AIRLIFT_CRON_INCREMENTAL, push: env.AIRLIFT_CRON_PUSH }[mode];
         return {
           job_name: `airtable:${baseId}:${mode}`,
           schedule_config: { cron, mode, base_id: baseId },
           entities: context.mapping.mergeOrder.map((t) => t.entity),
+          direction: mode === 'push' ? 'bidirectional' : 'source_to_target',
           next_run_at: CronExpressionParser.parse(cron, { tz: 'UTC' }).next().toISOString(),
         };
       }),
-    )}) as r (job_name text, schedule_config jsonb, entities text[], next_run_at timestamptz)
+    )}) as r (job_name text, schedule_config jsonb, entities text[], direction text, next_run_at timestamptz)
     on conflict (job_name) do update
       set schedule_config = excluded.schedule_config, entities_to_sync = excluded.entities_to_sync, next_run_at = excluded.next_run_at
       where row(j.schedule_config, j.entities_to_sync, j.next_run_at) is distinct from row(excluded.schedule_config, excluded.entities_to_sync, excluded.next_run_at)`;
-  const jobs = await sql<{ id: string; mode: 'incremental' | 'full' }[]>`
+  const jobs = await sql<{ id: string; mode: 'incremental' | 'full' | 'push' }[]>`
     select id, schedule_config ->> 'mode' as mode
-    from sync.jobs where job_name in (${`airtable:${baseId}:incremental`}, ${`airtable:${baseId}:full`})`;
-  const jobIds = Object.fromEntries(jobs.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full', string>;
+    from sync.jobs where job_name in (${`airtable:${baseId}:incremental`}, ${`airtable:${baseId}:full`}, ${`airtable:${baseId}:push`})`;
+  const jobIds = Object.fromEntries(jobs.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full' | 'push', string>;
   setWorkerContext({ ...context, signal: abort.signal, jobIds });
 
   // graphile-worker's own queue tables are owned by airlift_owner and guarded
@@ -150,10 +153,10 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     noHandleSignals: true,
     pollInterval: 2_000,
     taskList,
-    crontab: crontabFor(baseId, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL),
+    crontab: crontabFor(baseId, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL, env.AIRLIFT_CRON_PUSH),
     logger: quietWorkerLogger,
   });
-  log.info({ baseId, tasks: Object.keys(taskList), incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL }, 'worker started');
+  log.info({ baseId, tasks: Object.keys(taskList), incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL, push: env.AIRLIFT_CRON_PUSH }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {

@@ -9,10 +9,10 @@
 --
 -- Runs: 9600 full (the rows as the sync last wrote them), 9601 incremental
 -- (a sync write that must not echo), 9602 push (clients, products,
--- regulators), 9603 push (conflicts resolved by hand).
+-- regulators), 9603 push (conflicts resolved by hand), 9604 the next push.
 -- Record ids are rec + exactly 14 letters or digits.
 BEGIN;
-select plan(62);
+select plan(64);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: mappings (field ids from mappings/delta.json; the clients
@@ -33,7 +33,8 @@ insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_i
    '{}', '{}', 'fld425nv1ODHaAQNP');
 
 insert into sync.runs (id, run_type, status) overriding system value values
-  (9600, 'full', 'running'), (9601, 'incremental', 'running'), (9602, 'push', 'running'), (9603, 'push', 'running');
+  (9600, 'full', 'running'), (9601, 'incremental', 'running'), (9602, 'push', 'running'), (9603, 'push', 'running'),
+  (9604, 'push', 'running');
 
 -- The sync's own writes (run 9600): none of them is captured.
 select set_config('airlift.run_id', '9600', true);
@@ -391,8 +392,10 @@ create temp table retried as select sync.retry_outbox(array(select id from sync.
 select results_eq($$select (select n from retried), (select status from sync.outbox where row_id = '00000000-0000-4000-8000-00000000cc03')$$,
   $$values (1, 'pending')$$,
   'retry_outbox makes a failed entry pending again');
--- the deferred product create is due again (its client now has a record id): claimed
-select count(*) from sync.claim_outbox(9602, 'products');
+-- the deferred product create is due again (its client now has a record id),
+-- but not to the run that deferred it: a run claims an entry once
+select is((select count(*)::int from sync.claim_outbox(9602, 'products')), 0, 'a run does not claim again an entry it deferred');
+select is((select count(*)::int from sync.claim_outbox(9604, 'products')), 1, 'the next push run claims the deferred create');
 update sync.outbox set claimed_at = now() - interval '1 hour' where status = 'in_flight';
 create temp table released as select sync.release_stale_outbox(interval '15 minutes') as n;
 select results_eq($$select (select n from released),

@@ -50,8 +50,8 @@ select lives_ok($$select sync.merge_entity(9651, 'clients')$$, 'and merges them'
 
 select results_eq(
   $$select name, status, notes, deleted_at is not null from app.clients where airtable_id like 'recHOLDCLIENT%' order by airtable_id$$,
-  $$values ('Acme', 'Inactive', 'local note', false), ('Beta', 'Prospect', null, true), ('Gamma', 'Active', 'remote gamma', false)$$,
-  'the merge keeps the unpushed local note and the local delete, and takes every other Airtable change');
+  $$values ('Acme', 'Inactive', 'local note', false), ('Beta', 'Active', null, true), ('Gamma', 'Active', 'remote gamma', false)$$,
+  'the merge keeps the unpushed local note, leaves the row deleted here alone, and takes every other Airtable change');
 select results_eq(
   $$select row_id, operation, changed_columns, before_values, status from sync.outbox order by id$$,
   $$values ('00000000-0000-4000-8000-00000000e001'::uuid, 'update', '{notes}'::text[], '{"notes": "base note"}'::jsonb, 'pending'),
@@ -59,7 +59,7 @@ select results_eq(
   'the merge captures nothing: the outbox still holds the two local changes, their base values untouched');
 select is(
   (select count(*)::int from audit.changes where table_name = 'app.clients' and run_id = 9651),
-  3, 'the merge wrote three rows (Acme''s status, Beta''s status, Gamma''s notes), audited under the pull');
+  2, 'the merge wrote two rows (Acme''s status, Gamma''s notes), audited under the pull');
 
 -- An entry in flight is held too.
 update sync.outbox set status = 'in_flight', claimed_at = now() where row_id = '00000000-0000-4000-8000-00000000e001';

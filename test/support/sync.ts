@@ -9,6 +9,7 @@ import { connect } from '../../src/db/database.ts';
 import { loadMapping } from '../../src/mapping.ts';
 import { urlWithSession } from '../../src/sync/context.ts';
 import { runPull, type PullOptions } from '../../src/sync/pull.ts';
+import { runPush, type PushOptions } from '../../src/sync/push.ts';
 import { startEmulator, type EmulatorOptions } from '../../src/dev/emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from '../../src/dev/generator.ts';
 import { cloneTestDatabase } from './db.ts';
@@ -35,6 +36,7 @@ export async function syncBed(options: { seed?: number; registrations?: number; 
   });
   const pull = (mode: 'full' | 'incremental', extra: Partial<PullOptions> = {}) =>
     runPull({ sql, client, mapping, baseId, mode, actor: 'test', overlapSeconds: 60, log: silentLog, ...extra });
+  const push = (extra: Partial<PushOptions> = {}) => runPush({ sql, client, mapping, baseId, actor: 'test', log: silentLog, ...extra });
   const tableCounts = () =>
     Object.fromEntries(base.tables.map((t) => [t.name, emulator.base(baseId).table(t.id).list().length])) as Record<string, number>;
   return {
@@ -48,6 +50,7 @@ export async function syncBed(options: { seed?: number; registrations?: number; 
     admin,
     client,
     pull,
+    push,
     tableCounts,
     close: async () => {
       await sql.end();

@@ -1,0 +1,415 @@
+/**
+ * A push: PostgreSQL to Airtable for one base. The outbox (sync.outbox,
+ * filled by the capture triggers) is drained table by table in merge order,
+ * so a new row's links find their targets already created:
+ *
+ *   lock the base -> free entries a dead push left in flight -> per table:
+ *   claim up to 100 due entries -> read Airtable's current version of the
+ *   updated records (one request) -> sync.plan_push decides field by field
+ *   (conflicts by policy, logged) -> POST / PATCH / DELETE in requests of
+ *   at most 10 records through the base's rate limiter -> mark each
+ *   request's entries pushed (a created row gets its Airtable id in the same
+ *   statement) or failed -> finish the run.
+ *
+ * Failures: a request Airtable refuses (422) is split into single records,
+ * so only the records it refuses fail, with its message, and the rest go
+ * on. Transient errors are retried by the client; what still fails goes
+ * back to pending with backoff (sync.mark_outbox_failed). A create whose
+ * answer was lost is not sent again unless the table has an upsert key
+ * (mapping `upsertOn`): it may exist in Airtable already, so it is failed
+ * for a person to check. Nothing is dropped.
+ */
+import type { Sql } from 'postgres';
+import { AirtableRequestError, type AirtableClient } from '../airtable/client.ts';
+import { checkMappingAgainstCatalogue, writePushSettings, type Mapping, type TableMapping } from '../mapping.ts';
+import type { Logger } from '../log.ts';
+import { lockBase, unlockBase } from './base-lock.ts';
+
+export interface PushOptions {
+  /** Pool connected as airlift_sync, with airlift.actor set for the session. */
+  sql: Sql;
+  client: AirtableClient;
+  mapping: Mapping;
+  baseId: string;
+  actor: string;
+  log: Logger;
+  /** Entities (or Airtable table names or ids) to push; all mapped tables when absent. */
+  tables?: string[];
+  jobId?: string;
+  /** Stops the push between batches; what is claimed is settled first. */
+  signal?: AbortSignal;
+  /** Wait for another pull or push of the base to finish instead of failing. */
+  waitForLock?: boolean;
+  /** Entries claimed per batch (at most 100: one read request per batch). */
+  batchSize?: number;
+  /** Attempts before a transiently failing entry is failed for good. */
+  maxAttempts?: number;
+  /** Make failed entries pending again first (after their cause was fixed). */
+  retryFailed?: boolean;
+  progress?: (event: { entity: string; done: number }) => void;
+}
+
+export interface PushRunRow {
+  id: string;
+  status: string;
+  fetched: string;
+  inserted: string;
+  updated: string;
+  unchanged: string;
+  deleted: string;
+  quarantined: string;
+  started_at: Date;
+  finished_at: Date | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface PushTableSummary {
+  entity: string;
+  created: number;
+  updated: number;
+  deleted: number;
+  skipped: number;
+  failed: number;
+  retrying: number;
+  deferred: number;
+  conflicts: number;
+}
+
+export interface PushConflict {
+  id: string;
+  entity: string;
+  airtable_id: string | null;
+  column_name: string;
+  policy: string;
+  status: string;
+  resolution: string | null;
+}
+
+export interface PushSummary {
+  /** The push run; null when nothing was due (no run is recorded, no request sent). */
+  run: PushRunRow | null;
+  tables: PushTableSummary[];
+  conflicts: PushConflict[];
+  /** Requests sent to Airtable by this push (reads and writes). */
+  requests: number;
+  /** Write requests (POST, PATCH, DELETE) among them. */
+  writeRequests: number;
+}
+
+/** A push that stopped; entries it had claimed are back in the outbox. */
+export class PushFailed extends Error {
+  constructor(
+    message: string,
+    readonly runId: string | null,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'PushFailed';
+  }
+}
+
+interface ClaimedEntry {
+  id: string;
+  entity: string;
+  row_id: string;
+  airtable_id: string | null;
+  operation: 'create' | 'update' | 'delete';
+}
+
+interface PlannedEntry {
+  outbox_id: string;
+  entity: string;
+  row_id: string;
+  airtable_id: string | null;
+  action: 'create' | 'update' | 'delete' | 'skip' | 'fail' | 'defer';
+  fields: Record<string, unknown> | null;
+  conflict_ids: string[];
+}
+
+interface Failure {
+  id: string;
+  error: string;
+  response?: unknown;
+  permanent: boolean;
+}
+
+/** An error that stops the whole push (wrong token, base or table gone): retrying record by record cannot help. */
+function stopsThePush(error: unknown): error is AirtableRequestError {
+  if (!(error instanceof AirtableRequestError)) return false;
+  if (error.kind === 'authentication') return true;
+  // 404 for a record is the record's problem; for the table or base, everyone's
+  return error.kind === 'not_found' && !['MODEL_ID_NOT_FOUND', 'ROW_DOES_NOT_EXIST', 'NOT_FOUND'].includes(error.type);
+}
+
+function airtableMessage(error: unknown): string {
+  if (error instanceof AirtableRequestError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Waits for every request of a batch, then throws the first error: a request
+ * still in flight when another fails must still settle its entries (a
+ * created record must get its id), so nothing is abandoned half-way.
+ */
+async function allSettledOrThrow(work: Array<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function emptySummary(entity: string): PushTableSummary {
+  return { entity, created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, retrying: 0, deferred: 0, conflicts: 0 };
+}
+
+function selectTables(mapping: Mapping, wanted?: string[]): TableMapping[] {
+  if (!wanted?.length) return mapping.mergeOrder;
+  const chosen = new Set<TableMapping>();
+  for (const name of wanted) {
+    const table = mapping.tables.find((t) => t.entity === name || t.tableId === name || t.tableName.toLowerCase() === name.toLowerCase());
+    if (!table) throw new PushFailed(`no mapped table called ${name} (mapped: ${mapping.tables.map((t) => `${t.entity} / "${t.tableName}"`).join(', ')})`, null);
+    chosen.add(table);
+  }
+  return mapping.mergeOrder.filter((t) => chosen.has(t));
+}
+
+export async function runPush(options: PushOptions): Promise<PushSummary> {
+  const { sql, baseId, log } = options;
+  const batchSize = options.batchSize ?? 100;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100) throw new PushFailed(`the push batch size must be 1 to 100, got ${batchSize}`, null);
+  const tables = selectTables(options.mapping, options.tables);
+
+  const lock = await sql.reserve();
+  let runId: string | null = null;
+  try {
+    if (!(await lockBase(lock, baseId, false))) {
+      if (!options.waitForLock) throw new PushFailed(`another pull or push of base ${baseId} is running; try again when it ends`, null);
+      log.info({ baseId }, 'waiting for another pull or push of this base to finish');
+      await lockBase(lock, baseId, true);
+    }
+    try {
+      await checkMappingAgainstCatalogue(sql, options.mapping);
+      await writePushSettings(sql, options.mapping);
+      // Holding the base's lock, nothing else pushes it: entries still in
+      // flight belong to a push that died.
+      const [{ released }] = await sql<{ released: number }[]>`select sync.release_stale_outbox(interval '0 seconds') as released`;
+      if (released) log.warn({ released }, 'released outbox entries a stopped push left in flight (creates among them are failed for a check)');
+      if (options.retryFailed) {
+        const [{ retried }] = await sql<{ retried: number }[]>`
+          select sync.retry_outbox(array(select id from sync.outbox where status = 'failed' and entity in ${sql(tables.map((t) => t.entity))})) as retried`;
+        log.info({ retried }, 'failed outbox entries made pending again');
+      }
+      // Nothing due: no run, no request (a sync round with nothing changed writes nothing).
+      const [{ due }] = await sql<{ due: boolean }[]>`
+        select exists (select from sync.outbox o
+                       where o.entity in ${sql(tables.map((t) => t.entity))} and o.status = 'pending'
+                         and (o.next_attempt_at is null or o.next_attempt_at <= now())) as due`;
+      if (!due) return { run: null, tables: tables.map((t) => emptySummary(t.entity)), conflicts: [], requests: 0, writeRequests: 0 };
+      const [run] = await sql<PushRunRow[]>`
+        insert into sync.runs (job_id, run_type, status, actor, metadata)
+        values (${options.jobId ?? null}, 'push', 'running', ${options.actor},
+                ${sql.json({ base_id: baseId, entities: tables.map((t) => t.entity) })})
+        returning *`;
+      runId = run.id;
+      return await executeRun(options, run, tables, batchSize);
+    } finally {
+      await unlockBase(lock, baseId);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (runId) await sql`select sync.fail_run(${runId}, ${message})`.catch((e) => log.error({ err: e }, 'could not record the failed run'));
+    if (error instanceof PushFailed && error.runId === runId) throw error;
+    throw new PushFailed(message, runId, error);
+  } finally {
+    lock.release();
+  }
+}
+
+async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMapping[], batchSize: number): Promise<PushSummary> {
+  const { sql, client, log } = options;
+  const requestsBefore = client.requests;
+  let writeRequests = 0;
+  const summaries: PushTableSummary[] = [];
+
+  for (const table of tables) {
+    const summary = emptySummary(table.entity);
+    summaries.push(summary);
+    for (;;) {
+      if (options.signal?.aborted) throw new PushFailed('the push was asked to stop; what it claimed was settled, the rest waits in the outbox', run.id);
+      const claimed = await sql<ClaimedEntry[]>`
+        select id, entity, row_id, airtable_id, operation from sync.claim_outbox(${run.id}, ${table.entity}, null, ${batchSize})`;
+      if (!claimed.length) break;
+      const outcome = await pushBatch(options, run.id, table, claimed);
+      writeRequests += outcome.writeRequests;
+      for (const key of ['created', 'updated', 'deleted', 'skipped', 'failed', 'retrying', 'deferred', 'conflicts'] as const) summary[key] += outcome[key];
+      options.progress?.({ entity: table.entity, done: summary.created + summary.updated + summary.deleted + summary.skipped + summary.failed + summary.retrying + summary.deferred });
+    }
+    if (summary.created + summary.updated + summary.deleted + summary.skipped + summary.failed + summary.retrying + summary.deferred) {
+      log.info({ runId: run.id, ...summary }, 'table pushed');
+    }
+  }
+
+  const [finished] = await sql<PushRunRow[]>`select * from sync.finish_push_run(${run.id})`;
+  await sql`update sync.runs set metadata = metadata || ${sql.json({ requests: client.requests - requestsBefore, write_requests: writeRequests })} where id = ${run.id}`;
+  const conflicts = await sql<PushConflict[]>`
+    select id, entity, airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
+  return { run: finished, tables: summaries, conflicts, requests: client.requests - requestsBefore, writeRequests };
+}
+
+interface BatchOutcome extends Omit<PushTableSummary, 'entity'> {
+  writeRequests: number;
+}
+
+/**
+ * One claimed batch: read, plan, send, settle. Every claimed entry leaves
+ * this function settled (pushed, skipped, failed or pending again), also
+ * when it throws.
+ */
+async function pushBatch(options: PushOptions, runId: string, table: TableMapping, claimed: ClaimedEntry[]): Promise<BatchOutcome> {
+  const { sql, client } = options;
+  const outcome: BatchOutcome = { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, retrying: 0, deferred: 0, conflicts: 0, writeRequests: 0 };
+  const unsettled = new Set(claimed.map((c) => c.id));
+  const fail = async (failures: Failure[]) => {
+    if (!failures.length) return;
+    const marked = await sql<{ id: string; status: string }[]>`
+      select id, status from sync.mark_outbox_failed(${runId}, ${sql.json(failures as never)}, ${options.maxAttempts ?? 10})`;
+    for (const m of marked) {
+      if (m.status === 'failed') outcome.failed++;
+      else outcome.retrying++;
+    }
+    for (const f of failures) unsettled.delete(f.id);
+  };
+  const pushed = async (results: Array<{ id: string; airtable_id: string; response: unknown }>) => {
+    if (!results.length) return;
+    await sql`select count(*) from sync.mark_outbox_pushed(${runId}, ${sql.json(results as never)})`;
+    for (const r of results) unsettled.delete(r.id);
+  };
+
+  try {
+    // Airtable's current version of the records to update: the remote side
+    // of the three-way comparison, read just before pushing.
+    const toRead = claimed.filter((c) => c.operation === 'update' && c.airtable_id).map((c) => c.airtable_id!);
+    const remote: Record<string, Record<string, unknown>> = {};
+    for (const ids of chunks(toRead, 100)) {
+      for (const record of await client.readRecords(table.tableId, ids)) remote[record.id] = record.fields;
+    }
+
+    const plan = await sql<PlannedEntry[]>`
+      select outbox_id, entity, row_id, airtable_id, action, fields, conflict_ids
+      from sync.plan_push(${runId}, ${sql.array(claimed.map((c) => c.id))}::bigint[], ${sql.json(remote as never)})`;
+    for (const entry of plan) {
+      outcome.conflicts += entry.conflict_ids.length;
+      if (entry.action === 'skip') outcome.skipped++;
+      if (entry.action === 'fail') outcome.failed++;
+      if (entry.action === 'defer') outcome.deferred++;
+      if (['skip', 'fail', 'defer'].includes(entry.action)) unsettled.delete(entry.outbox_id);
+    }
+
+    const typecast = table.typecast;
+    const upsertOn = table.upsertOn?.map((column) => table.fields.find((f) => f.column === column)!.fieldId);
+    const creates = plan.filter((p) => p.action === 'create');
+    const updates = plan.filter((p) => p.action === 'update');
+    const deletes = plan.filter((p) => p.action === 'delete');
+
+    // Every request of the batch at once: the limiter paces them.
+    const sendCreates = async (entries: PlannedEntry[]): Promise<void> => {
+      outcome.writeRequests++;
+      try {
+        const records = await client.writeRecords(table.tableId, 'POST', entries.map((e) => ({ fields: e.fields ?? {} })), { typecast, upsertOn });
+        await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
+        outcome.created += entries.length;
+      } catch (error) {
+        if (stopsThePush(error)) throw error;
+        await settleWriteFailure(error, entries, sendCreates, Boolean(upsertOn));
+      }
+    };
+    const sendUpdates = async (entries: PlannedEntry[]): Promise<void> => {
+      outcome.writeRequests++;
+      try {
+        const records = await client.writeRecords(table.tableId, 'PATCH', entries.map((e) => ({ id: e.airtable_id!, fields: e.fields ?? {} })), { typecast });
+        await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
+        outcome.updated += entries.length;
+      } catch (error) {
+        if (stopsThePush(error)) throw error;
+        await settleWriteFailure(error, entries, sendUpdates, true);
+      }
+    };
+    const sendDeletes = async (entries: PlannedEntry[]): Promise<void> => {
+      outcome.writeRequests++;
+      try {
+        const deleted = await client.deleteRecords(table.tableId, entries.map((e) => e.airtable_id!));
+        await pushed(entries.map((e) => ({ id: e.outbox_id, airtable_id: e.airtable_id!, response: { id: e.airtable_id, deleted: deleted.includes(e.airtable_id!) } })));
+        outcome.deleted += entries.length;
+      } catch (error) {
+        if (stopsThePush(error)) throw error;
+        await settleWriteFailure(error, entries, sendDeletes, true);
+      }
+    };
+    /**
+     * A request that failed: Airtable refuses a whole request for one bad
+     * record, so a refused request of several records is sent again record
+     * by record; a refused single record is failed with Airtable's message.
+     * What failed transiently goes back to pending with backoff, except a
+     * create that may have reached Airtable without an upsert key to make
+     * sending it again safe.
+     */
+    const settleWriteFailure = async (
+      error: unknown,
+      entries: PlannedEntry[],
+      again: (entries: PlannedEntry[]) => Promise<void>,
+      safeToRepeat: boolean,
+    ): Promise<void> => {
+      const refused = error instanceof AirtableRequestError && (error.kind === 'rejected' || error.kind === 'not_found');
+      if (refused && entries.length > 1) {
+        await allSettledOrThrow(entries.map((e) => again([e])));
+        return;
+      }
+      const message = airtableMessage(error);
+      await fail(
+        entries.map((e) => ({
+          id: e.outbox_id,
+          error: refused || safeToRepeat ? message : `${message}; the record may have been created in Airtable: check it there, then retry (airlift push --retry-failed)`,
+          response: error instanceof AirtableRequestError ? { type: error.type, status: error.statusCode } : undefined,
+          permanent: refused || !safeToRepeat,
+        })),
+      );
+    };
+
+    await allSettledOrThrow([
+      ...chunks(creates, 10).map((c) => sendCreates(c)),
+      ...chunks(updates, 10).map((c) => sendUpdates(c)),
+      ...chunks(deletes, 10).map((c) => sendDeletes(c)),
+    ]);
+    return outcome;
+  } catch (error) {
+    // Whatever is still claimed goes back to the outbox, retried later.
+    const message = `push interrupted: ${airtableMessage(error)}`;
+    await fail([...unsettled].map((id) => ({ id, error: message, permanent: false }))).catch((e) =>
+      options.log.error({ err: e }, 'could not put claimed outbox entries back'),
+    );
+    throw error;
+  }
+}
+
+/** What `airlift status` and the CLI show about the outbox and the conflicts. */
+export interface PushStatusRow {
+  entity: string;
+  pending: number;
+  in_flight: number;
+  failed: number;
+  oldest_pending_at: Date | null;
+  oldest_pending_seconds: number | null;
+  open_conflicts: number;
+}
+
+export async function pushStatus(sql: Sql): Promise<PushStatusRow[]> {
+  return sql<PushStatusRow[]>`
+    select entity, pending::int, in_flight::int, failed::int, oldest_pending_at,
+           extract(epoch from oldest_pending_age)::int as oldest_pending_seconds, open_conflicts::int
+    from sync.push_status`;
+}
