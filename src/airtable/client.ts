@@ -277,8 +277,9 @@ export class AirtableClient {
   }
 
   /**
-   * Writes up to 10 records in one request: POST creates (or upserts on
-   * `upsertOn` fields), PATCH updates only the fields sent. Fields are keyed
+   * Writes up to 10 records in one request: POST creates (or, with
+   * `upsertOn` fields, upserts: a PATCH with performUpsert), PATCH updates
+   * only the fields sent. Fields are keyed
    * by field id and so is the answer. A PATCH, and a POST that upserts, is
    * retried after 5xx and network errors (sending it again changes nothing);
    * a plain create is not, because its first attempt may have made the
@@ -293,11 +294,14 @@ export class AirtableClient {
     if (!records.length || records.length > 10) throw new Error(`Airtable writes 1 to 10 records a request, got ${records.length}`);
     const body: Record<string, unknown> = { records, returnFieldsByFieldId: true };
     if (options.typecast) body.typecast = true;
-    if (method === 'POST' && options.upsertOn?.length) body.performUpsert = { fieldsToMergeOn: options.upsertOn };
-    const idempotent = method === 'PATCH' || Boolean(options.upsertOn?.length);
+    // Airtable upserts through PATCH: records without an id, matched on the
+    // merge fields, are updated when found and created when not.
+    const upsert = method === 'POST' && Boolean(options.upsertOn?.length);
+    if (upsert) body.performUpsert = { fieldsToMergeOn: options.upsertOn };
+    const idempotent = method === 'PATCH' || upsert;
     const response = await this.read(
-      `${method === 'POST' ? 'creating' : 'updating'} ${records.length} records in table ${tableId} of base ${this.options.baseId}`,
-      () => this.base.makeRequest({ method, path: `/${encodeURIComponent(tableId)}`, body }),
+      `${method === 'POST' ? (upsert ? 'upserting' : 'creating') : 'updating'} ${records.length} records in table ${tableId} of base ${this.options.baseId}`,
+      () => this.base.makeRequest({ method: upsert ? 'PATCH' : method, path: `/${encodeURIComponent(tableId)}`, body }),
       idempotent,
     );
     const parsed = z.object({ records: z.array(recordEnvelope) }).safeParse(response.body);
