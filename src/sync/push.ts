@@ -133,12 +133,15 @@ interface Failure {
   permanent: boolean;
 }
 
+/** Airtable's error types for a record that does not exist (any more). */
+const RECORD_GONE = ['MODEL_ID_NOT_FOUND', 'ROW_DOES_NOT_EXIST', 'NOT_FOUND'];
+
 /** An error that stops the whole push (wrong token, base or table gone): retrying record by record cannot help. */
 function stopsThePush(error: unknown): error is AirtableRequestError {
   if (!(error instanceof AirtableRequestError)) return false;
   if (error.kind === 'authentication') return true;
   // 404 for a record is the record's problem; for the table or base, everyone's
-  return error.kind === 'not_found' && !['MODEL_ID_NOT_FOUND', 'ROW_DOES_NOT_EXIST', 'NOT_FOUND'].includes(error.type);
+  return error.kind === 'not_found' && !RECORD_GONE.includes(error.type);
 }
 
 function airtableMessage(error: unknown): string {
@@ -347,6 +350,12 @@ async function pushBatch(options: PushOptions, runId: string, table: TableMappin
         outcome.deleted += entries.length;
       } catch (error) {
         if (stopsThePush(error)) throw error;
+        // Already gone from Airtable (deleted there too): what was asked is done.
+        if (entries.length === 1 && error instanceof AirtableRequestError && RECORD_GONE.includes(error.type)) {
+          await pushed([{ id: entries[0]!.outbox_id, airtable_id: entries[0]!.airtable_id!, response: { id: entries[0]!.airtable_id, deleted: true, already_gone: error.type } }]);
+          outcome.deleted++;
+          return;
+        }
         await settleWriteFailure(error, entries, sendDeletes, true);
       }
     };
