@@ -6,7 +6,9 @@
  * Airtable", an incremental pull that picks up exactly the edits and
  * creates, a full pull that sweeps exactly the deletes, the status, and a
  * verification of PostgreSQL against the source that lists the planted
- * problems (in quarantine), with a Markdown report.
+ * problems (in quarantine), with a Markdown report; then a differential,
+ * and two-way sync: a change made in PostgreSQL arriving in Airtable, and
+ * one conflict decided by each policy.
  */
 import { mkdtemp, chmod } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,6 +23,11 @@ import { runPull, type PullSummary } from '../sync/pull.ts';
 import { formatStatus, statusReport } from '../sync/status.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify } from '../integrity/verify.ts';
 import { formatDiff, runDiff } from '../integrity/diff.ts';
+import { runPush } from '../sync/push.ts';
+import { resolveConflict } from '../sync/conflicts.ts';
+import type { SyncContext } from '../sync/context.ts';
+import type { Emulator } from './emulator.ts';
+import type { BaseData } from './emulator.ts';
 import { writeFile } from 'node:fs/promises';
 import { startEmulator } from './emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from './generator.ts';
@@ -215,7 +222,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const diffExactly = differential.differences === 2 && resolved.unresolved === 0 && after.differences === 0;
     say(`  found ${differential.differences} (the two planted edits${differential.differences === 2 ? '' : ' - MISMATCH'}); resolved ${resolved.differences - resolved.unresolved}; a new differential finds ${after.differences}`);
 
-    const ok = exact && sweptExactly && mismatchesExactly && otherDiscrepancies === 0 && rulesCatchAll && diffExactly;
+    say('\n9. Two-way sync: an application changes PostgreSQL, people change Airtable, `airlift sync` (pull, then push)');
+    const twoWay = await demoTwoWay({ context, emulator, baseId, base, databaseUrl: env.DATABASE_URL!, log, say });
+
+    const ok = exact && sweptExactly && mismatchesExactly && otherDiscrepancies === 0 && rulesCatchAll && diffExactly && twoWay;
     say(`\nDone in ${seconds()}.${ok ? '' : ' Some checks did not pass; see above.'}`);
     if (!ok) process.exitCode = 1;
   } finally {
@@ -223,4 +233,105 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await emulator.stop();
     await server.stop();
   }
+}
+
+/**
+ * Step 9: changes made in PostgreSQL by an application (as airlift_app)
+ * reach the emulator, and four fields of four clients changed on both sides
+ * are decided by the four policies: source_wins (notes), target_wins
+ * (phone), newest_wins (email, changed last in PostgreSQL) and manual
+ * (mailing address, resolved by a person for PostgreSQL).
+ */
+async function demoTwoWay(options: {
+  context: SyncContext;
+  emulator: Emulator;
+  baseId: string;
+  base: BaseData;
+  databaseUrl: string;
+  log: Logger;
+  say: (line?: string) => void;
+}): Promise<boolean> {
+  const { context, emulator, baseId, log, say } = options;
+  const clientsMapping = context.mapping.tables.find((t) => t.entity === 'clients')!;
+  const policy = { notes: 'source_wins', phone: 'target_wins', email: 'newest_wins', mailing_address: 'manual' } as const;
+  for (const [column, rule] of Object.entries(policy)) clientsMapping.fields.find((f) => f.column === column)!.conflictPolicy = rule;
+  const fieldName = (column: string) => clientsMapping.fields.find((f) => f.column === column)!.name;
+  const airtableClients = emulator.base(baseId).table('Clients');
+  const airtableRegs = emulator.base(baseId).table('Registrations');
+
+  const [registration] = await context.sql<{ id: string; airtable_id: string; client_id: string; product_id: string; state_regulator_id: string }[]>`
+    select r.id, r.airtable_id, r.client_id, r.product_id, r.state_regulator_id from app.registrations r
+    where r.deleted_at is null and r.client_id is not null and r.product_id is not null and r.state_regulator_id is not null
+      and not exists (select from sync.record_errors e where e.airtable_id = r.airtable_id and e.resolved_at is null)
+    order by r.airtable_id limit 1`;
+  const clients = await context.sql<{ id: string; airtable_id: string }[]>`
+    select c.id, c.airtable_id from app.clients c
+    where c.deleted_at is null and not exists (select from sync.record_errors e where e.airtable_id = c.airtable_id and e.resolved_at is null)
+    order by c.airtable_id limit 4`;
+  const columns = Object.keys(policy) as Array<keyof typeof policy>;
+  const localValue = { notes: 'Notes from the CRM', phone: '+1 402 555 0111', email: 'billing@client.example', mailing_address: '1 New Street, Omaha NE' };
+  const remoteValue = { notes: 'Notes typed in Airtable', phone: '+1 402 555 0199', email: 'accounts@client.example', mailing_address: '9 Old Road, Lincoln NE' };
+
+  const app = connect(urlWithRole(options.databaseUrl, 'airlift_app'), { max: 1 });
+  let newRegistration: string;
+  try {
+    // Airtable first for three fields; PostgreSQL changes email last (newest_wins: PostgreSQL)
+    columns.forEach((column, i) => {
+      if (column !== 'email') airtableClients.update(clients[i]!.airtable_id, { [fieldName(column)]: remoteValue[column] });
+    });
+    await app`update app.registrations set status = 'Approved', approved_date = '2026-11-20', notes = 'Approved in the PostgreSQL app' where id = ${registration!.id}`;
+    [{ id: newRegistration }] = await app<{ id: string }[]>`
+      insert into app.registrations (client_id, product_id, state_regulator_id, status, registration_type, notes)
+      values (${registration!.client_id}, ${registration!.product_id}, ${registration!.state_regulator_id}, 'In Preparation', 'New', 'Opened in the PostgreSQL app')
+      returning id`;
+    for (const [i, column] of columns.entries()) {
+      await app`update app.clients set ${app({ [column]: localValue[column] })} where id = ${clients[i]!.id}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    airtableClients.update(clients[2]!.airtable_id, { [fieldName('email')]: remoteValue.email });
+    // email: Airtable changed last after all; newest_wins then takes Airtable's
+  } finally {
+    await app.end();
+  }
+  say('  PostgreSQL: 1 registration approved, 1 registration created, 4 client fields changed; Airtable: the same 4 client fields changed differently');
+
+  const push = () => runPush({ sql: context.sql, client: context.client, mapping: context.mapping, baseId, actor: 'demo', log });
+  await runPull({ sql: context.sql, client: context.client, mapping: context.mapping, baseId, mode: 'incremental', actor: 'demo', overlapSeconds: 60, log });
+  const pushed = await push();
+  const run = pushed.run!;
+  say(`  push run #${run.id}: ${run.inserted} created, ${run.updated} updated in Airtable; ${pushed.requests} requests`);
+
+  const arrived = airtableRegs.get(registration!.airtable_id)!.fields;
+  const [{ airtable_id: createdId }] = await context.sql<{ airtable_id: string }[]>`select airtable_id from app.registrations where id = ${newRegistration!}`;
+  const created = createdId ? airtableRegs.get(createdId)?.fields : undefined;
+  const changeArrived = arrived.Status === 'Approved' && arrived['Approved Date'] === '2026-11-20' && created?.Notes === 'Opened in the PostgreSQL app';
+  say(`  in Airtable now: ${registration!.airtable_id} Status "${String(arrived.Status)}", Approved Date ${String(arrived['Approved Date'])}; new record ${createdId ?? '-'} "${String(created?.Notes)}" ${changeArrived ? '- arrived' : '- MISSING'}`);
+
+  const conflicts = await context.sql<{ id: string; column_name: string; policy: string; status: string; resolution: string | null; local_value: unknown; remote_value: unknown }[]>`
+    select id::text, column_name, policy, status, resolution, local_value, remote_value from sync.conflicts
+    where run_id = ${run.id} and entity = 'clients' order by id`;
+  for (const c of conflicts) {
+    say(`  conflict #${c.id} clients.${c.column_name} (${c.policy}): PostgreSQL ${JSON.stringify(c.local_value)} vs Airtable ${JSON.stringify(c.remote_value)} -> ${c.status === 'open' ? 'parked for a person' : `${c.resolution} wins`}`);
+  }
+  const parked = conflicts.find((c) => c.status === 'open');
+  if (parked) {
+    const decided = await resolveConflict(context.sql, { id: parked.id, take: 'postgres', actor: 'demo:a person' });
+    const second = await push();
+    say(`  a person resolved #${decided.id} for PostgreSQL (rule ${decided.decided_by_rule}, by ${decided.decided_by}); push run #${second.run?.id}: ${second.run?.updated} updated`);
+  }
+  const expected = { notes: 'airtable', phone: 'postgres', email: 'airtable', mailing_address: 'postgres' } as const;
+  const finalValues = await context.sql<Record<string, string>[]>`
+    select airtable_id, notes, phone, email, mailing_address from app.clients where id in ${context.sql(clients.map((c) => c.id))}`;
+  let decidedRight = conflicts.length === 4;
+  for (const [i, column] of columns.entries()) {
+    const winner = expected[column] === 'airtable' ? remoteValue[column] : localValue[column];
+    const inAirtable = airtableClients.get(clients[i]!.airtable_id)!.fields[fieldName(column)];
+    const inPostgres = finalValues.find((f) => f.airtable_id === clients[i]!.airtable_id)![column];
+    const right = inAirtable === winner && inPostgres === winner;
+    decidedRight &&= right;
+    say(`  ${column.padEnd(16)} ${policy[column].padEnd(12)} both sides now "${winner}" ${right ? '' : `- MISMATCH (Airtable "${String(inAirtable)}", PostgreSQL "${inPostgres}")`}`);
+  }
+  const quiet = await push();
+  say(`  a further push finds nothing to send: ${quiet.run === null ? 'yes' : 'NO'}`);
+  return changeArrived && decidedRight && quiet.run === null;
 }
