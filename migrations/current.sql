@@ -259,4 +259,37 @@ begin
 end;
 $$;
 
+
+/*
+ * ===========================================================================
+ * Proof of integrity, follow-ups (issue 4): a rollback names and deals with
+ * rows that link to rows the rolled-back run inserted; records rejected
+ * before staging stay in quarantine until a run stages them cleanly, and
+ * verification lists them; a stage-only run (source snapshot) counts the
+ * records it staged.
+ *
+ * Idempotent while current: what is re-created is dropped first, in
+ * reverse dependency order; integrity_functions.sql is included again
+ * whole (the pattern of migration 000005), so each function has one
+ * definition, in the fixture.
+ * ===========================================================================
+ */
+drop function if exists sync.rollback_run(bigint, bigint, boolean);
+drop function if exists sync.rollback_conflicts(bigint);
+drop function if exists sync.summarize_verification(bigint, text);
+drop function if exists sync.verify_entity(bigint, text, text, text, boolean);
+drop function if exists sync.entity_checksums(text);
+drop function if exists sync.table_checksum(text[]);
+drop function if exists sync.table_checksum_text(numeric, numeric, numeric);
+drop function if exists sync.checksum_term(text, bigint);
+drop function if exists sync.source_canonical(text, text[]);
+drop function if exists sync.compare_records(text);
+drop function if exists sync.source_snapshot_run(text);
+drop function if exists sync.target_canonical_sql(text, text);
+drop function if exists sync.checksum(jsonb);
+drop function if exists sync.mapped_columns(text);
+drop function if exists sync.cell_canonical(jsonb, text);
+
+--!include integrity_functions.sql
+
 --!include grants.sql
