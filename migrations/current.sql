@@ -274,8 +274,11 @@ $$;
  * definition, in the fixture.
  * ===========================================================================
  */
+drop trigger if exists _150_keep_rejections_open on sync.record_errors;
 drop function if exists sync.rollback_run(bigint, bigint, boolean);
 drop function if exists sync.rollback_conflicts(bigint);
+drop function if exists sync.tg_record_errors__keep_rejections_open();
+drop function if exists sync.mark_rejected_before_staging(bigint, text, jsonb);
 drop function if exists sync.summarize_verification(bigint, text);
 drop function if exists sync.verify_entity(bigint, text, text, text, boolean);
 drop function if exists sync.entity_checksums(text);
@@ -289,7 +292,23 @@ drop function if exists sync.target_canonical_sql(text, text);
 drop function if exists sync.checksum(jsonb);
 drop function if exists sync.mapped_columns(text);
 drop function if exists sync.cell_canonical(jsonb, text);
+alter table sync.record_errors drop column if exists rejected_before_staging;
+
+/*
+ * Why: the final merge of a run retries every quarantined record from the
+ * version staging holds. For a record the runner could not stage, that is
+ * an older version (or none), which knows nothing of the rejection: the
+ * merge released the rejection and the record left quarantine without
+ * ever being read. Entries rejected before staging are marked, and a
+ * trigger keeps them open until a run stages the record again.
+ */
+alter table sync.record_errors add column rejected_before_staging boolean not null default false;
+comment on column sync.record_errors.rejected_before_staging is E'The runner could not stage the record (an envelope that is not a record, text PostgreSQL cannot store): staging holds an older version or none, so only a run that stages the record again releases the entry (set by sync.mark_rejected_before_staging, kept by trigger _150_keep_rejections_open).';
 
 --!include integrity_functions.sql
+
+create trigger _150_keep_rejections_open before update on sync.record_errors
+  for each row when (old.rejected_before_staging and old.resolved_at is null and new.resolved_at is not null)
+  execute function sync.tg_record_errors__keep_rejections_open();
 
 --!include grants.sql

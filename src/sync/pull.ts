@@ -539,7 +539,17 @@ async function listTable(
       const value = r.fields[table.lastModifiedFieldId];
       return typeof value === 'string' && !Number.isNaN(Date.parse(value)) && (!max || Date.parse(value) > Date.parse(max)) ? value : max;
     }, null);
-    await sql`select * from sync.stage_page(${run.id}, ${table.entity}, ${sql.json(stage as never)}, ${sql.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`;
+    const stagePage = (tx: Sql) =>
+      tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`;
+    if (!rejects.length) await stagePage(sql);
+    else {
+      // the rejects' quarantine entries are marked in the same transaction:
+      // only a run that stages those records again releases them
+      await sql.begin(async (tx) => {
+        await stagePage(tx as unknown as Sql);
+        await tx`select sync.mark_rejected_before_staging(${run.id}, ${table.entity}, ${tx.json(rejects as never)})`;
+      });
+    }
     stagingMs += Date.now() - stagingStarted;
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
