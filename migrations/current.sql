@@ -279,6 +279,8 @@ drop function if exists sync.rollback_run(bigint, bigint, boolean);
 drop function if exists sync.rollback_conflicts(bigint);
 drop function if exists sync.tg_record_errors__keep_rejections_open();
 drop function if exists sync.mark_rejected_before_staging(bigint, text, jsonb);
+drop function if exists sync.finish_stage_only_run(bigint);
+drop function if exists sync.count_staged_records(bigint, text);
 drop function if exists sync.summarize_verification(bigint, text);
 drop function if exists sync.verify_entity(bigint, text, text, text, boolean);
 drop function if exists sync.entity_checksums(text);
@@ -292,7 +294,6 @@ drop function if exists sync.target_canonical_sql(text, text);
 drop function if exists sync.checksum(jsonb);
 drop function if exists sync.mapped_columns(text);
 drop function if exists sync.cell_canonical(jsonb, text);
-alter table sync.record_errors drop column if exists rejected_before_staging;
 
 /*
  * Why: the final merge of a run retries every quarantined record from the
@@ -302,8 +303,27 @@ alter table sync.record_errors drop column if exists rejected_before_staging;
  * ever being read. Entries rejected before staging are marked, and a
  * trigger keeps them open until a run stages the record again.
  */
-alter table sync.record_errors add column rejected_before_staging boolean not null default false;
+alter table sync.record_errors add column if not exists rejected_before_staging boolean not null default false;
 comment on column sync.record_errors.rejected_before_staging is E'The runner could not stage the record (an envelope that is not a record, text PostgreSQL cannot store): staging holds an older version or none, so only a run that stages the record again releases the entry (set by sync.mark_rejected_before_staging, kept by trigger _150_keep_rejections_open).';
+
+/*
+ * Why: a stage-only run (a source snapshot for differentials) lists every
+ * record into staging and merges none, so it inserts, updates and leaves
+ * unchanged nothing; counted by what the merge saw, it reported 0 records
+ * read. Its records are counted as staged, and every completed run still
+ * accounts for every record it read.
+ */
+alter table sync.runs drop constraint if exists runs_staged_only_by_stage_only_runs;
+alter table sync.runs drop constraint if exists runs_every_record_accounted;
+alter table sync.runs drop constraint if exists runs_counts_not_negative;
+alter table sync.runs add column if not exists staged bigint not null default 0;
+comment on column sync.runs.staged is E'Source records staged and not merged: what a stage-only run (a source snapshot) read, merged by a later run; 0 for every other run.';
+alter table sync.runs add constraint runs_counts_not_negative check (least(fetched, inserted, updated, unchanged, deleted, quarantined, staged) >= 0);
+alter table sync.runs add constraint runs_every_record_accounted check (
+  status not in ('completed', 'rolled_back') or fetched = inserted + updated + unchanged + quarantined + staged
+);
+alter table sync.runs add constraint runs_staged_only_by_stage_only_runs check (staged = 0 or coalesce(metadata ->> 'stage_only', 'false') = 'true');
+comment on table sync.runs is E'One execution of a job or command, with what it did: fetched = inserted + updated + unchanged + quarantined + staged once completed (staged only in a stage-only run), so that nothing is lost silently.';
 
 --!include integrity_functions.sql
 
