@@ -324,4 +324,76 @@ begin
 end;
 $$;
 
+
+/*
+ * ===========================================================================
+ * Proof of integrity, follow-ups (issue 4): a rollback names and deals with
+ * rows that link to rows the rolled-back run inserted; records rejected
+ * before staging stay in quarantine until a run stages them cleanly, and
+ * verification lists them; a stage-only run (source snapshot) counts the
+ * records it staged.
+ *
+ * Idempotent while current: what is re-created is dropped first, in
+ * reverse dependency order; integrity_functions.sql is included again
+ * whole (the pattern of migration 000005), so each function has one
+ * definition, in the fixture.
+ * ===========================================================================
+ */
+drop trigger if exists _150_keep_rejections_open on sync.record_errors;
+drop function if exists sync.rollback_run(bigint, bigint, boolean);
+drop function if exists sync.rollback_conflicts(bigint);
+drop function if exists sync.tg_record_errors__keep_rejections_open();
+drop function if exists sync.mark_rejected_before_staging(bigint, text, jsonb);
+drop function if exists sync.finish_stage_only_run(bigint);
+drop function if exists sync.count_staged_records(bigint, text);
+drop function if exists sync.summarize_verification(bigint, text);
+drop function if exists sync.verify_entity(bigint, text, text, text, boolean);
+drop function if exists sync.entity_checksums(text);
+drop function if exists sync.table_checksum(text[]);
+drop function if exists sync.table_checksum_text(numeric, numeric, numeric);
+drop function if exists sync.checksum_term(text, bigint);
+drop function if exists sync.source_canonical(text, text[]);
+drop function if exists sync.compare_records(text);
+drop function if exists sync.source_snapshot_run(text);
+drop function if exists sync.target_canonical_sql(text, text);
+drop function if exists sync.checksum(jsonb);
+drop function if exists sync.mapped_columns(text);
+drop function if exists sync.cell_canonical(jsonb, text);
+
+/*
+ * Why: the final merge of a run retries every quarantined record from the
+ * version staging holds. For a record the runner could not stage, that is
+ * an older version (or none), which knows nothing of the rejection: the
+ * merge released the rejection and the record left quarantine without
+ * ever being read. Entries rejected before staging are marked, and a
+ * trigger keeps them open until a run stages the record again.
+ */
+alter table sync.record_errors add column if not exists rejected_before_staging boolean not null default false;
+comment on column sync.record_errors.rejected_before_staging is E'The runner could not stage the record (an envelope that is not a record, text PostgreSQL cannot store): staging holds an older version or none, so only a run that stages the record again releases the entry (set by sync.mark_rejected_before_staging, kept by trigger _150_keep_rejections_open).';
+
+/*
+ * Why: a stage-only run (a source snapshot for differentials) lists every
+ * record into staging and merges none, so it inserts, updates and leaves
+ * unchanged nothing; counted by what the merge saw, it reported 0 records
+ * read. Its records are counted as staged, and every completed run still
+ * accounts for every record it read.
+ */
+alter table sync.runs drop constraint if exists runs_staged_only_by_stage_only_runs;
+alter table sync.runs drop constraint if exists runs_every_record_accounted;
+alter table sync.runs drop constraint if exists runs_counts_not_negative;
+alter table sync.runs add column if not exists staged bigint not null default 0;
+comment on column sync.runs.staged is E'Source records staged and not merged: what a stage-only run (a source snapshot) read, merged by a later run; 0 for every other run.';
+alter table sync.runs add constraint runs_counts_not_negative check (least(fetched, inserted, updated, unchanged, deleted, quarantined, staged) >= 0);
+alter table sync.runs add constraint runs_every_record_accounted check (
+  status not in ('completed', 'rolled_back') or fetched = inserted + updated + unchanged + quarantined + staged
+);
+alter table sync.runs add constraint runs_staged_only_by_stage_only_runs check (staged = 0 or coalesce(metadata ->> 'stage_only', 'false') = 'true');
+comment on table sync.runs is E'One execution of a job or command, with what it did: fetched = inserted + updated + unchanged + quarantined + staged once completed (staged only in a stage-only run), so that nothing is lost silently.';
+
+--!include integrity_functions.sql
+
+create trigger _150_keep_rejections_open before update on sync.record_errors
+  for each row when (old.rejected_before_staging and old.resolved_at is null and new.resolved_at is not null)
+  execute function sync.tg_record_errors__keep_rejections_open();
+
 --!include grants.sql

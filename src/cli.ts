@@ -439,9 +439,9 @@ program
 
 program
   .command('rollback')
-  .description('Revert every change a run made, from the audit trail. Refuses, naming the rows, when they were changed since, unless --force.')
+  .description('Revert every change a run made, from the audit trail. Refuses, naming the rows, when they were changed since or when later rows link to rows it inserted, unless --force.')
   .requiredOption('--run <id>', 'the run to roll back')
-  .option('--force', 'roll back even rows changed since the run (those later changes are overwritten)')
+  .option('--force', 'roll back anyway: later changes to its rows are overwritten, links to rows it inserted are emptied (files owned by such a row are deleted), all audited')
   .action(async (options: { run: string; force?: boolean }) => {
     await withDatabase(async (target) => {
       await prepareDatabase(target);

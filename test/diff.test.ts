@@ -42,6 +42,25 @@ describe('airlift diff', () => {
     expect(code).toBe(0);
   });
 
+  it('counts what the source snapshot read: every record staged, none merged', async () => {
+    const counts = bed.tableCounts();
+    const records = Object.values(counts).reduce((n, c) => n + c, 0);
+    const [snapshot] = await bed.admin<{ id: string; fetched: number; staged: number; merged: number; quarantined: number }[]>`
+      select id::text, fetched::int, staged::int, (inserted + updated + unchanged)::int as merged, quarantined::int
+      from sync.runs where metadata ->> 'stage_only' = 'true' and status = 'completed' order by id desc limit 1`;
+    expect(snapshot).toEqual({ id: expect.any(String), fetched: records, staged: records, merged: 0, quarantined: 0 });
+    const perTable = await bed.admin<{ table_name: string; staged: number }[]>`
+      select m.table_name, (c.metadata ->> 'staged')::int as staged
+      from sync.checkpoints c join sync.entity_mappings m on m.entity = c.entity_type
+      where c.run_id = ${snapshot!.id} and c.operation_type = 'sync_operation' order by m.table_name`;
+    expect(Object.fromEntries(perTable.map((t) => [t.table_name, t.staged]))).toEqual(counts);
+
+    const status = await runAirlift(['status'], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`#${snapshot!.id} full completed`);
+    expect(status.stdout).toMatch(new RegExp(`#${snapshot!.id} full completed \\S+ fetched ${records} \\(\\+0 ~0 =0 -0 !0 \\^${records} staged, not merged\\)`));
+  });
+
   it('reports exactly the edits, creates and deletes made on both sides', async () => {
     const live = (t: string) => bed.admin<{ airtable_id: string }[]>`
       select t.airtable_id from ${bed.admin(t)} t

@@ -148,8 +148,8 @@ describe('verify and rollback', () => {
 
     const forced = await runAirlift(['rollback', '--run', String(run.run.id), '--force'], env);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stdout).toContain('app.registrations: 0 inserted rows removed, 4 rows restored');
-    expect(forced.stdout).toContain('app.clients: 1 inserted rows removed, 0 rows restored');
+    expect(forced.stdout).toContain('app.registrations: 0 rows removed, 4 rows restored');
+    expect(forced.stdout).toContain('app.clients: 1 rows removed, 0 rows restored');
     expect(await tableChecksums()).toEqual(before);
     const [gone] = await bed.admin<{ n: number }[]>`select count(*)::int as n from app.clients where airtable_id = ${created.id}`;
     expect(gone.n).toBe(0);
@@ -162,5 +162,49 @@ describe('verify and rollback', () => {
     const again = await runAirlift(['rollback', '--run', String(run.run.id)], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`run ${run.run.id} is rolled_back`);
+  });
+
+  it('refuses to roll back a run whose new rows later rows link to, naming them; forced, it empties those links and a full pull links them again', async () => {
+    const base = bed.emulator.base(bed.baseId);
+    const [client] = base.table('Clients').list();
+    const [regulator] = base.table('State Regulators').list();
+    const product = base.table('Products').create({ 'Product Name': 'Rollback Parent Product', Client: [client!.id] });
+    const parentRun = await bed.pull('incremental');
+    const registration = base.table('Registrations').create({ Product: [product.id], Client: [client!.id], 'State Regulator': [regulator!.id] });
+    const childRun = await bed.pull('incremental');
+    const [{ product_row, product_run, registration_run }] = await bed.admin<{ product_row: string; product_run: string; registration_run: string }[]>`
+      select p.id::text as product_row,
+             (select m.migration_batch::text from sync.id_map m where m.legacy_id = ${product.id}) as product_run,
+             (select m.migration_batch::text from sync.id_map m where m.legacy_id = ${registration.id}) as registration_run
+      from app.products p where p.airtable_id = ${product.id}`;
+    expect([product_run, registration_run]).toEqual([String(parentRun.run.id), String(childRun.run.id)]);
+
+    const refused = await runAirlift(['rollback', '--run', String(parentRun.run.id)], env);
+    expect(refused.code).toBe(1);
+    // linking the registration also changed the product and client in Airtable (their inverse links), so run B changed them too
+    expect(refused.stderr).toMatch(new RegExp(`run ${parentRun.run.id} cannot be rolled back: \\d+ row\\(s\\) it changed were changed again since; 1 link\\(s\\) from rows added or changed since point to rows it inserted`));
+    expect(refused.stderr).toContain(`app.products ${product_row} (changed by test in run ${childRun.run.id} at `);
+    expect(refused.stderr).toMatch(new RegExp(`app\\.registrations [0-9a-f-]{36} \\(${registration.id}\\) links through product_id to app\\.products ${product_row}, which the rollback removes \\(linked by test in run ${childRun.run.id} at `));
+    const [kept] = await bed.admin<{ n: number }[]>`select count(*)::int as n from app.products where airtable_id = ${product.id}`;
+    expect(kept.n).toBe(1);
+
+    const forced = await runAirlift(['rollback', '--run', String(parentRun.run.id), '--force'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/app\.registrations: 0 rows removed, \d+ rows restored, 1 links to removed rows emptied/);
+    expect(forced.stdout).toMatch(/app\.products: 1 rows removed, \d+ rows restored\n/);
+    const [child] = await bed.admin<{ product_id: string | null; client_id: string | null }[]>`
+      select product_id, client_id from app.registrations where airtable_id = ${registration.id}`;
+    expect(child).toEqual({ product_id: null, client_id: expect.any(String) });
+    const [audited] = await bed.admin<{ op: string; old_product: string; new_product: string | null }[]>`
+      select c.op, c.old_values ->> 'product_id' as old_product, c.new_values ->> 'product_id' as new_product
+      from audit.changes c join sync.runs r on r.id = c.run_id
+      where r.metadata ->> 'rolls_back' = ${String(parentRun.run.id)} and c.table_name = 'app.registrations'`;
+    expect(audited).toEqual({ op: 'UPDATE', old_product: product_row, new_product: null });
+
+    // the next full pull merges the product again (still staged) and links the registration to it
+    await bed.pull('full');
+    const [relinked] = await bed.admin<{ product: string }[]>`
+      select p.airtable_id as product from app.registrations r join app.products p on p.id = r.product_id where r.airtable_id = ${registration.id}`;
+    expect(relinked?.product).toBe(product.id);
   });
 });

@@ -45,7 +45,8 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 
 function summaryLine(summary: PullSummary): string {
   const r = summary.run;
-  return `run #${r.id} ${r.run_type}: fetched ${r.fetched} = ${r.inserted} inserted + ${r.updated} updated + ${r.unchanged} unchanged + ${r.quarantined} quarantined; ${r.deleted} soft-deleted`;
+  const staged = Number(r.staged) ? ` + ${r.staged} staged, not merged` : '';
+  return `run #${r.id} ${r.run_type}: fetched ${r.fetched} = ${r.inserted} inserted + ${r.updated} updated + ${r.unchanged} unchanged + ${r.quarantined} quarantined${staged}; ${r.deleted} soft-deleted`;
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {

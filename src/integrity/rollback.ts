@@ -1,18 +1,19 @@
 /**
  * `airlift rollback --run ID`: one transaction that records a rollback run
  * and calls sync.rollback_run, which reverts the run's changes from the
- * audit trail (or refuses, naming the rows changed since).
+ * audit trail (or refuses, naming the rows changed since and the rows that
+ * link to rows the run inserted).
  */
 import type { Sql } from 'postgres';
 
 export interface RollbackResult {
   rollbackRunId: string;
   runId: string;
-  tables: Array<{ table_name: string; removed: number; restored: number }>;
+  tables: Array<{ table_name: string; removed: number; restored: number; unlinked: number }>;
   forced: boolean;
 }
 
-/** A refused rollback: the rows changed since the run, as the database named them. */
+/** A refused rollback: the rows changed since the run and the rows linking to rows it inserted, as the database named them. */
 export class RollbackRefused extends Error {
   constructor(
     message: string,
@@ -32,10 +33,11 @@ export async function runRollback(sql: Sql, options: { runId: string; force: boo
         insert into sync.runs (run_type, status, actor, metadata)
         values ('rollback', 'running', ${options.actor}, ${tx.json({ rolls_back: Number(options.runId), force: options.force })})
         returning id`;
-      const tables = await tx<{ table_name: string; removed: number; restored: number }[]>`
-        select table_name, removed::int, restored::int from sync.rollback_run(${rollback.id}, ${options.runId}, ${options.force})`;
+      const tables = await tx<RollbackResult['tables']>`
+        select table_name, removed::int, restored::int, unlinked::int from sync.rollback_run(${rollback.id}, ${options.runId}, ${options.force})`;
       const removed = tables.reduce((n, t) => n + t.removed, 0);
-      const restored = tables.reduce((n, t) => n + t.restored, 0);
+      // rows restored and rows whose link to a removed row was emptied are both updates
+      const restored = tables.reduce((n, t) => n + t.restored + t.unlinked, 0);
       await tx`
         update sync.runs set status = 'completed', finished_at = greatest(now(), started_at),
           fetched = ${restored}, updated = ${restored}, deleted = ${removed},
@@ -53,6 +55,8 @@ export async function runRollback(sql: Sql, options: { runId: string; force: boo
 export function formatRollback(result: RollbackResult): string {
   const lines = [`Run #${result.runId} rolled back by run #${result.rollbackRunId}${result.forced ? ' (forced)' : ''}:`];
   if (!result.tables.length) lines.push('  the run changed no row');
-  for (const t of result.tables) lines.push(`  ${t.table_name}: ${t.removed} inserted rows removed, ${t.restored} rows restored`);
+  for (const t of result.tables) {
+    lines.push(`  ${t.table_name}: ${t.removed} rows removed, ${t.restored} rows restored${t.unlinked ? `, ${t.unlinked} links to removed rows emptied` : ''}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -28,6 +28,8 @@ export interface CheckReport {
   discrepancy_details: Discrepancy[];
   validation_criteria: Record<string, unknown> & {
     quarantined_records?: string[];
+    /** Quarantined records the runner could not stage (broken envelope, text PostgreSQL cannot store), with the reason. */
+    rejected_before_staging?: Array<{ record: string; field: string | null; value: unknown; reason: string }>;
     source_records?: number;
     source_records_verified?: number;
     target_records?: number;
@@ -236,10 +238,14 @@ export function formatVerify(result: VerifyResult, limit = 20): string {
       for (const d of c.discrepancy_details.slice(0, limit)) lines.push(`    ${describe(d)}`);
       if (c.discrepancy_details.length > limit) lines.push(`    ... and ${c.discrepancy_details.length - limit} more (--json or --report for all)`);
     }
-    const quarantined = e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined_records ?? [];
+    const criteria = e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria;
+    const quarantined = criteria?.quarantined_records ?? [];
     if (quarantined.length) {
       lines.push(`  quarantined   ${quarantined.length}: ${quarantined.slice(0, 8).join(', ')}${quarantined.length > 8 ? ', ...' : ''} (reasons: airlift status)`);
     }
+    const rejected = criteria?.rejected_before_staging ?? [];
+    for (const r of rejected.slice(0, limit)) lines.push(`  rejected before staging: ${r.record}${r.field ? ` [${r.field}]` : ''}: ${r.reason}`);
+    if (rejected.length > limit) lines.push(`  ... and ${rejected.length - limit} more rejected before staging (--json or --report for all)`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -66,6 +66,8 @@ export interface TableSummary {
   unchanged: number;
   quarantined: number;
   deleted: number;
+  /** Records staged and not merged (a stage-only run). */
+  staged: number;
 }
 
 export interface RunRow {
@@ -78,6 +80,8 @@ export interface RunRow {
   unchanged: string;
   deleted: string;
   quarantined: string;
+  /** Records staged and not merged: a stage-only run's records. */
+  staged: string;
   started_at: Date;
   finished_at: Date | null;
   metadata: Record<string, unknown>;
@@ -117,6 +121,7 @@ interface CheckpointRow {
     untouched?: number;
     rejected?: number;
     deleted?: number;
+    staged?: number;
   };
 }
 
@@ -301,12 +306,14 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
   if (merges.failure) throw merges.failure;
   const summaries = await Promise.all(settled);
 
-  const [finished] = await sql<RunRow[]>`select * from sync.finish_run(${run.id})`;
+  const [finished] = options.stageOnly
+    ? await sql<RunRow[]>`select * from sync.finish_stage_only_run(${run.id})`
+    : await sql<RunRow[]>`select * from sync.finish_run(${run.id})`;
   if (Number(finished.inserted) + Number(finished.updated) + Number(finished.deleted) > 0) {
     await sql`select report.refresh_materialized_views()`;
   }
   log.info(
-    { runId: run.id, fetched: Number(finished.fetched), inserted: Number(finished.inserted), updated: Number(finished.updated), unchanged: Number(finished.unchanged), deleted: Number(finished.deleted), quarantined: Number(finished.quarantined) },
+    { runId: run.id, fetched: Number(finished.fetched), inserted: Number(finished.inserted), updated: Number(finished.updated), unchanged: Number(finished.unchanged), deleted: Number(finished.deleted), quarantined: Number(finished.quarantined), staged: Number(finished.staged) },
     'run completed',
   );
   return { run: finished, resumed, tables: summaries, warnings: drift.warnings };
@@ -451,6 +458,8 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
     timings.merge_ms = (timings.merge_ms ?? 0) + Date.now() - mark;
     log.debug({ runId: run.id, entity, merged }, 'merged');
   }
+  // a stage-only run merges nothing: its table counts the records it staged
+  if (options.stageOnly) await sql`select sync.count_staged_records(${run.id}, ${entity})`;
   if (mode === 'full' && phase !== 'swept' && !options.stageOnly) {
     mark = Date.now();
     const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
@@ -479,14 +488,16 @@ function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
   const merge = checkpoint.metadata.merge ?? {};
   const untouched = checkpoint.metadata.untouched ?? 0;
   const rejected = checkpoint.metadata.rejected ?? 0;
+  const staged = Number(checkpoint.metadata.staged ?? 0);
   return {
     entity,
-    fetched: (merge.fetched ?? 0) + untouched + rejected,
+    fetched: (merge.fetched ?? 0) + untouched + rejected + staged,
     inserted: merge.inserted ?? 0,
     updated: merge.updated ?? 0,
     unchanged: (merge.unchanged ?? 0) + untouched,
     quarantined: (merge.quarantined ?? 0) + rejected,
     deleted: checkpoint.metadata.deleted ?? 0,
+    staged,
   };
 }
 
@@ -539,7 +550,17 @@ async function listTable(
       const value = r.fields[table.lastModifiedFieldId];
       return typeof value === 'string' && !Number.isNaN(Date.parse(value)) && (!max || Date.parse(value) > Date.parse(max)) ? value : max;
     }, null);
-    await sql`select * from sync.stage_page(${run.id}, ${table.entity}, ${sql.json(stage as never)}, ${sql.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`;
+    const stagePage = (tx: Sql) =>
+      tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`;
+    if (!rejects.length) await stagePage(sql);
+    else {
+      // the rejects' quarantine entries are marked in the same transaction:
+      // only a run that stages those records again releases them
+      await sql.begin(async (tx) => {
+        await stagePage(tx as unknown as Sql);
+        await tx`select sync.mark_rejected_before_staging(${run.id}, ${table.entity}, ${tx.json(rejects as never)})`;
+      });
+    }
     stagingMs += Date.now() - stagingStarted;
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);

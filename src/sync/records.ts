@@ -43,20 +43,22 @@ export function contentHash(fields: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(withoutEphemeral(fields))).digest('hex');
 }
 
+/** Why PostgreSQL's jsonb cannot hold a value (a NUL character, an unpaired surrogate, in any string or key within it), if it cannot. */
+function unstorable(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'contains a NUL character (\\u0000), which PostgreSQL cannot store';
+    if (!value.isWellFormed()) return 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
+    return undefined;
+  }
+  if (Array.isArray(value)) return value.map(unstorable).find(Boolean);
+  if (value && typeof value === 'object') return Object.entries(value).flat().map(unstorable).find(Boolean);
+  return undefined;
+}
+
 /** The first field whose text PostgreSQL's jsonb cannot hold (NUL, unpaired surrogate). */
 function unstorableField(fields: Record<string, unknown>): { field: string; reason: string } | undefined {
-  const bad = (value: unknown): string | undefined => {
-    if (typeof value === 'string') {
-      if (value.includes('\u0000')) return 'contains a NUL character (\\u0000), which PostgreSQL cannot store';
-      if (!value.isWellFormed()) return 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
-      return undefined;
-    }
-    if (Array.isArray(value)) return value.map(bad).find(Boolean);
-    if (value && typeof value === 'object') return Object.values(value).map(bad).find(Boolean);
-    return undefined;
-  };
   for (const [field, value] of Object.entries(fields)) {
-    const reason = bad(value);
+    const reason = unstorable(value);
     if (reason) return { field, reason };
   }
   return undefined;
@@ -81,9 +83,11 @@ export function prepareRecords(
   fieldNames: Map<string, string> | undefined,
 ): { stage: StageRecord[]; rejects: RejectedRecord[] } {
   const stage: StageRecord[] = [];
+  // an item that is not a record is kept as the value, so that the
+  // quarantine names it (unless PostgreSQL cannot store it either)
   const rejects: RejectedRecord[] = invalid.map(({ item, reason }) => {
     const id = (item as { id?: unknown })?.id;
-    return { airtable_id: typeof id === 'string' && id ? id : '(no record id)', field: null, value: null, reason };
+    return { airtable_id: typeof id === 'string' && id ? id : '(no record id)', field: null, value: unstorable(item) || item === undefined ? null : item, reason };
   });
   for (const record of records) {
     const problem = unstorableField(record.fields);

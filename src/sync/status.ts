@@ -28,7 +28,7 @@ export interface TableStatus {
 
 export interface StatusReport {
   tables: TableStatus[];
-  recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; error_message: string | null }>;
+  recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; staged: number; error_message: string | null }>;
   quarantine: Array<{ source_table: string; airtable_id: string; field: string | null; reason: string; created_at: Date }>;
   jobs: Array<{ job_name: string; status: string; last_run_at: Date | null; next_run_at: Date | null; success_rate: number | null }>;
   /** Two-way sync: what waits to go to Airtable, per table (sync.push_status). */
@@ -57,7 +57,9 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
     )
     select e.entity, m.table_name, lc.run_id::text as last_run_id, lc.run_type as last_run_type, lc.status as last_run_status,
            lc.finished_at as last_run_finished_at,
-           (lc.metadata -> 'merge' ->> 'fetched')::int + coalesce((lc.metadata ->> 'untouched')::int, 0) + coalesce((lc.metadata ->> 'rejected')::int, 0) as fetched,
+           -- what the merge saw, or what a stage-only run staged
+           coalesce((lc.metadata -> 'merge' ->> 'fetched')::int, (lc.metadata ->> 'staged')::int)
+             + coalesce((lc.metadata ->> 'untouched')::int, 0) + coalesce((lc.metadata ->> 'rejected')::int, 0) as fetched,
            (lc.metadata -> 'merge' ->> 'inserted')::int as inserted,
            (lc.metadata -> 'merge' ->> 'updated')::int as updated,
            (lc.metadata -> 'merge' ->> 'unchanged')::int + coalesce((lc.metadata ->> 'untouched')::int, 0) as unchanged,
@@ -75,7 +77,7 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
     order by e.merge_rank, e.entity`;
   const recentRuns = await sql<StatusReport['recentRuns']>`
     select id::text, run_type, status, started_at, finished_at, fetched::int, inserted::int, updated::int, unchanged::int,
-           deleted::int, quarantined::int, error_message
+           deleted::int, quarantined::int, staged::int, error_message
     from sync.runs order by id desc limit 5`;
   const quarantine = await sql<StatusReport['quarantine']>`
     select coalesce(m.table_name, q.source_table) as source_table, q.airtable_id, q.field, q.reason, q.created_at
@@ -104,7 +106,7 @@ export function formatStatus(report: StatusReport): string {
   }
   lines.push('', 'Recent runs');
   for (const r of report.recentRuns) {
-    lines.push(`  #${r.id} ${r.run_type} ${r.status} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
+    lines.push(`  #${r.id} ${r.run_type} ${r.status} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined}${r.staged ? ` ^${r.staged} staged, not merged` : ''})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
   }
   if (!report.recentRuns.length) lines.push('  none yet');
   lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} records; newest entries first)`);
