@@ -170,6 +170,9 @@ describe('push to Airtable', () => {
     notes.conflictPolicy = 'newest_wins';
     await set(3, 'local D newer', 'remote D', true); // PostgreSQL changed last
     await set(4, 'local E', 'remote E newer', false); // Airtable changed last
+    // a pull in between writes the rows' other columns (Last Modified): the
+    // time of the local change still decides, not the row's updated_at
+    await bed.pull('incremental');
     await bed.push({ tables: ['clients'] });
     notes.conflictPolicy = 'manual';
     await set(5, 'local F', 'remote F');

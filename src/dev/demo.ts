@@ -305,8 +305,12 @@ async function demoTwoWay(options: {
   const arrived = airtableRegs.get(registration!.airtable_id)!.fields;
   const [{ airtable_id: createdId }] = await context.sql<{ airtable_id: string }[]>`select airtable_id from app.registrations where id = ${newRegistration!}`;
   const created = createdId ? airtableRegs.get(createdId)?.fields : undefined;
-  const changeArrived = arrived.Status === 'Approved' && arrived['Approved Date'] === '2026-11-20' && created?.Notes === 'Opened in the PostgreSQL app';
-  say(`  in Airtable now: ${registration!.airtable_id} Status "${String(arrived.Status)}", Approved Date ${String(arrived['Approved Date'])}; new record ${createdId ?? '-'} "${String(created?.Notes)}" ${changeArrived ? '- arrived' : '- MISSING'}`);
+  // the field's name today (step 2 renamed "Notes" in Airtable)
+  const notesId = context.mapping.tables.find((t) => t.entity === 'registrations')!.fields.find((f) => f.column === 'notes')!.fieldId;
+  const notesName = (emulator.base(baseId).schema().tables as Array<{ name: string; fields: Array<{ id: string; name: string }> }>)
+    .find((t) => t.name === 'Registrations')!.fields.find((f) => f.id === notesId)!.name;
+  const changeArrived = arrived.Status === 'Approved' && arrived['Approved Date'] === '2026-11-20' && created?.[notesName] === 'Opened in the PostgreSQL app';
+  say(`  in Airtable now: ${registration!.airtable_id} Status "${String(arrived.Status)}", Approved Date ${String(arrived['Approved Date'])}; new record ${createdId ?? '-'} "${String(created?.[notesName])}" ${changeArrived ? '- arrived' : '- MISSING'}`);
 
   const conflicts = await context.sql<{ id: string; column_name: string; policy: string; status: string; resolution: string | null; local_value: unknown; remote_value: unknown }[]>`
     select id::text, column_name, policy, status, resolution, local_value, remote_value from sync.conflicts
