@@ -26,7 +26,12 @@
  *     rows of app.%), both to be 0. It follows a first round that settles
  *     what the pushes changed in Airtable (new reverse links move the linked
  *     records' Last Modified), shown for information.
- *  5. Peak memory (RSS) of this process (the emulators run in it too).
+ *  5. Peak memory (RSS) of this process. The emulators run in processes of
+ *     their own (bench/push-emulator.ts), as Airtable is remote: their CPU
+ *     time must not stall the event loop that paces the requests. The
+ *     longest stall of this process's event loop during each push is
+ *     printed: a request the limiter admitted but that leaves late can
+ *     arrive within a second of later ones and be answered 429.
  *
  * Every created and updated record is checked in the emulator afterwards
  * (counts, and every record's pushed fields; for updates, the fields not
@@ -41,20 +46,21 @@
  * The uncommitted migrations/current.sql is applied on top of the committed
  * migrations (a no-op once it is committed).
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { watch as applyCurrentMigration } from 'graphile-migrate';
 import { AirtableClient, sleep } from '../src/airtable/client.ts';
-import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, releaseMigrationPools, urlWithRole } from '../src/db/database.ts';
+import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, PROJECT_ROOT, releaseMigrationPools, urlWithRole } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/sync/context.ts';
 import { runPull } from '../src/sync/pull.ts';
 import { runPush, type PushSummary } from '../src/sync/push.ts';
-import { startEmulator, type Emulator } from '../src/dev/emulator.ts';
-import { baseIdForSeed, generateDeltaBase } from '../src/dev/generator.ts';
+import type { EmulatorStats } from '../src/dev/emulator.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -91,23 +97,60 @@ async function peakRssMb(): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-/** mulberry32: a small seeded generator, so latencies are repeatable with --seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The emulator in a child process (bench/push-emulator.ts), driven over IPC. */
+interface EmulatorProcess {
+  url: string;
+  token: string;
+  baseId: string;
+  stats(): Promise<EmulatorStats>;
+  resetStats(): Promise<void>;
+  count(tableId: string): Promise<number>;
+  /** Fields by field name, null for a record it does not have. */
+  get(tableId: string, ids: string[]): Promise<Record<string, Record<string, unknown> | null>>;
+  stop(): Promise<void>;
 }
-
-/** Latency per response, uniform in [min, max]; the emulator calls it once per request as it answers. */
-function latency(seed: number) {
-  const random = seededRandom(seed);
-  const answered: number[] = [];
-  return { answered, fn: () => (answered.push(now()), LAT_MIN + random() * (LAT_MAX - LAT_MIN)) };
+async function startEmulatorProcess(latencySeed: number): Promise<EmulatorProcess> {
+  const config = { seed: SEED, registrations: BASE_REGISTRATIONS, requestsPerSecond: RPS, penaltyMs: PENALTY_MS, latencyMin: LAT_MIN, latencyMax: LAT_MAX, latencySeed };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'push-emulator.ts'), JSON.stringify(config)], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let next = 0;
+  let exited = false;
+  const ready = new Promise<{ url: string; token: string; baseId: string }>((resolve, reject) => {
+    child.on('message', (m: { ready?: { url: string; token: string; baseId: string }; id?: number; result?: unknown; error?: string }) => {
+      if (m.ready) return resolve(m.ready);
+      const w = waiting.get(m.id!);
+      waiting.delete(m.id!);
+      if (m.error) w?.reject(new Error(`emulator: ${m.error}`));
+      else w?.resolve(m.result);
+    });
+    child.on('exit', (code) => {
+      exited = true;
+      const error = new Error(`the emulator process exited with ${code}`);
+      reject(error);
+      for (const w of waiting.values()) w.reject(error);
+    });
+  });
+  const ask = <T>(op: string, extra: Record<string, unknown> = {}) =>
+    new Promise<T>((resolve, reject) => {
+      if (exited) return reject(new Error('the emulator process is gone'));
+      const id = next++;
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, op, ...extra });
+    });
+  const info = await ready;
+  return {
+    ...info,
+    stats: () => ask<EmulatorStats>('stats'),
+    resetStats: () => ask<void>('resetStats'),
+    count: (tableId) => ask<number>('count', { tableId }),
+    get: (tableId, ids) => ask('get', { tableId, ids }),
+    stop: async () => {
+      if (!exited) await ask('stop').catch(() => undefined);
+    },
+  };
 }
 
 const log = pino({ level: process.env.AIRLIFT_LOG_LEVEL ?? 'warn' }, pino.destination(2));
@@ -120,7 +163,10 @@ const open = (url: string, max = 1) => {
   pools.push(pool);
   return pool;
 };
-const emulators: Emulator[] = [];
+const emulators: EmulatorProcess[] = [];
+/** Event-loop stalls of this process (the one pacing the requests), reset per measured push. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const problems: string[] = []; // records lost or wrong: exit code 1
 let clientPenalties = 0;
 
@@ -143,12 +189,9 @@ try {
   const app = open(urlWithRole(url, 'airlift_app'), 1); // as an application: captured into sync.outbox
 
   const mapping = await loadMapping();
-  const base = generateDeltaBase({ seed: SEED, registrations: BASE_REGISTRATIONS });
-  const baseId = baseIdForSeed(SEED);
-  const rateLimit = { requestsPerSecond: RPS, penaltyMs: PENALTY_MS };
-  const mainLatency = latency(SEED);
-  const emulator = await startEmulator({ bases: { [baseId]: base }, rateLimit, latencyMs: mainLatency.fn });
+  const emulator = await startEmulatorProcess(SEED);
   emulators.push(emulator);
+  const baseId = emulator.baseId;
   const makeClient = (endpointUrl: string) =>
     new AirtableClient({
       token: emulator.token,
@@ -163,14 +206,20 @@ try {
   const client = makeClient(emulator.url);
   const table = (entity: string) => mapping.tables.find((t) => t.entity === entity)!;
   const field = (entity: string, column: string) => table(entity).fields.find((f) => f.column === column)!;
-  const records = (entity: string) => emulator.base(baseId).table(table(entity).tableId);
+  /** The emulator's records of an entity's table, by id, fields by name (in chunks: IPC messages stay small). */
+  const fetchRecords = async (entity: string, ids: string[]) => {
+    const out: Record<string, Record<string, unknown> | null> = {};
+    for (let i = 0; i < ids.length; i += 500) Object.assign(out, await emulator.get(table(entity).tableId, ids.slice(i, i + 500)));
+    return out;
+  };
+  const countRecords = (entity: string) => emulator.count(table(entity).tableId);
   /** Waits until neither the client's limiter nor the emulator's window remembers the last phase's requests. */
   const quiet = () => sleep(1_200);
 
   const pullStarted = now();
   const initial = await runPull({ sql: sync, client, mapping, baseId, mode: 'full', actor: 'bench', overlapSeconds: 60, log });
   const pullMs = now() - pullStarted;
-  const pullRequests = emulator.stats.requests;
+  const pullRequests = (await emulator.stats()).requests;
   progress(`initial full pull: ${fmt(Number(initial.run.fetched))} records in ${secs(pullMs)}`);
 
   // Rows merged cleanly (not quarantined), live, with an Airtable id.
@@ -207,8 +256,7 @@ try {
   const REG_FIELDS = ['status', 'registration_type', 'submitted_date', 'fee_paid', 'invoice_number', 'priority', 'tags', 'notes'] as const;
 
   // ---- 1. baseline: the raw write ceiling --------------------------------------
-  const baselineLatency = latency(SEED + 1);
-  const baselineEmulator = await startEmulator({ bases: { [baseId]: base }, rateLimit, latencyMs: baselineLatency.fn });
+  const baselineEmulator = await startEmulatorProcess(SEED + 1); // the same base, a latency sequence of its own
   emulators.push(baselineEmulator);
   const baselineClient = makeClient(baselineEmulator.url); // the same limiter: one per base in the process
   const regTable = table('registrations').tableId;
@@ -228,15 +276,15 @@ try {
   });
   const batches: Array<typeof payloads> = [];
   for (let i = 0; i < payloads.length; i += 10) batches.push(payloads.slice(i, i + 10));
-  const baselineBefore = baselineEmulator.base(baseId).table(regTable).list().length;
+  const baselineBefore = await baselineEmulator.count(regTable);
   await quiet();
   const baselineStarted = now();
   await Promise.all(batches.map((b) => baselineClient.writeRecords(regTable, 'POST', b)));
   const baselineMs = now() - baselineStarted;
-  const baselineCreated = baselineEmulator.base(baseId).table(regTable).list().length - baselineBefore;
+  const baselineCreated = (await baselineEmulator.count(regTable)) - baselineBefore;
   if (baselineCreated !== N) problems.push(`baseline: ${baselineCreated} of ${N} records created in the emulator`);
   const baselineRate = (N * 1000) / baselineMs;
-  const baselineStats = { ...baselineEmulator.stats };
+  const baselineStats = await baselineEmulator.stats();
   await baselineEmulator.stop();
   emulators.pop();
   console.log(`\nPush benchmarks: ${fmt(N)} records per scenario; emulator at ${RPS} requests/s per base (${PENALTY_MS / 1000} s penalty), ` +
@@ -250,6 +298,8 @@ try {
   // ---- push scenarios ------------------------------------------------------------
   interface Measured {
     ms: number;
+    /** The longest event-loop stall of this process during the push. */
+    stallMs: number;
     summary: PushSummary;
     requests: number;
     reads: number;
@@ -259,19 +309,22 @@ try {
   }
   const measurePush = async (): Promise<Measured> => {
     await quiet();
-    emulator.resetStats();
+    await emulator.resetStats();
+    loopDelay.reset();
     const started = now();
     const summary = await runPush({ sql: sync, client, mapping, baseId, actor: 'bench', log });
     const ms = now() - started;
-    const s = emulator.stats;
-    return { ms, summary, requests: s.requests, reads: (s.byRoute.list ?? 0) + (s.byRoute.listRecords ?? 0), writeRequests: s.writeRequests, rateLimited: s.rateLimited, writes: s.writes };
+    const stallMs = loopDelay.max / 1e6;
+    const s = await emulator.stats();
+    return { ms, stallMs, summary, requests: s.requests, reads: (s.byRoute.list ?? 0) + (s.byRoute.listRecords ?? 0), writeRequests: s.writeRequests, rateLimited: s.rateLimited, writes: s.writes };
   };
   const describePush = (m: Measured) => {
     const rate = (N * 1000) / m.ms;
     const t = m.summary.tables.filter((x) => x.created + x.updated + x.skipped + x.failed + x.retrying + x.deferred);
     console.log(`   runPush: ${secs(m.ms)} for ${fmt(N)} records: ${rate.toFixed(1)} records/s = ${pct(rate / CEILING)} of ${CEILING} records/s, ${pct(rate / baselineRate)} of the baseline`);
     console.log(`   requests: ${m.requests} (${((m.requests * 1000) / m.ms).toFixed(2)}/s): ${m.writeRequests} writes, ${m.reads} reads` +
-      `${m.reads ? ` (${(m.writeRequests / m.reads).toFixed(1)} writes per read)` : ''}; ${m.rateLimited} answered 429; records written in the emulator: ${m.writes}`);
+      `${m.reads ? ` (${(m.writeRequests / m.reads).toFixed(1)} writes per read)` : ''}; ${m.rateLimited} answered 429; records written in the emulator: ${m.writes}; ` +
+      `longest event-loop stall here: ${fmt(m.stallMs)} ms`);
     console.log(`   per table: ${t.map((x) => `${x.entity} ${x.created} created, ${x.updated} updated${x.skipped ? `, ${x.skipped} skipped` : ''}${x.failed ? `, ${x.failed} FAILED` : ''}` +
       `${x.retrying ? `, ${x.retrying} retrying` : ''}${x.deferred ? `, ${x.deferred} deferred` : ''}${x.conflicts ? `, ${x.conflicts} conflicts` : ''}`).join('; ')}`);
     return rate;
@@ -285,12 +338,13 @@ try {
     return norm(a) === norm(b);
   };
   /** Compares what the emulator holds with what was expected, field by field; returns how many records differ. */
-  const check = (label: string, entity: string, expected: Array<{ airtable_id: string | null; fields: Record<string, unknown> }>) => {
+  const check = async (label: string, entity: string, expected: Array<{ airtable_id: string | null; fields: Record<string, unknown> }>) => {
     let wrong = 0;
     const examples: string[] = [];
+    const held = await fetchRecords(entity, expected.flatMap((e) => (e.airtable_id ? [e.airtable_id] : [])));
     for (const e of expected) {
-      const got = e.airtable_id ? records(entity).get(e.airtable_id) : undefined;
-      const bad = !got ? ['(record missing)'] : Object.entries(e.fields).filter(([name, v]) => !same(got.fields[name], v)).map(([name, v]) => `${name}: ${JSON.stringify(got.fields[name])} instead of ${JSON.stringify(v)}`);
+      const got = e.airtable_id ? held[e.airtable_id] : undefined;
+      const bad = !got ? ['(record missing)'] : Object.entries(e.fields).filter(([name, v]) => !same(got[name], v)).map(([name, v]) => `${name}: ${JSON.stringify(got[name])} instead of ${JSON.stringify(v)}`);
       if (bad.length) {
         wrong++;
         if (examples.length < 3) examples.push(`${e.airtable_id ?? '(no Airtable id)'} ${bad.join(', ')}`);
@@ -303,7 +357,7 @@ try {
   // ---- 2. creates ------------------------------------------------------------------
   const newProducts = Math.min(Math.round(N / 10), N - 1);
   const newRegistrations = N - newProducts;
-  const countsBefore = { products: records('products').list().length, registrations: records('registrations').list().length };
+  const countsBefore = { products: await countRecords('products'), registrations: await countRecords('registrations') };
   const productRows = Array.from({ length: newProducts }, (_, i) => {
     const owner = clients[i % clients.length]!;
     return {
@@ -354,11 +408,11 @@ try {
     from app.registrations r join app.clients c on c.id = r.client_id join app.products p on p.id = r.product_id join app.state_regulators s on s.id = r.state_regulator_id
     where r.invoice_number like 'BENCH-C-%'`;
   const productByName = new Map(productRows.map((p) => [p.name, p]));
-  let createWrong = check('creates', 'products', createdProducts.map((row) => {
+  let createWrong = await check('creates', 'products', createdProducts.map((row) => {
     const p = productByName.get(row.name)!;
     return { airtable_id: row.airtable_id, fields: { 'Product Name': p.name, Client: [p.client_airtable_id], 'Product Type': p.product_type, 'Signal Word': p.signal_word, 'EPA Registration Number': p.epa_registration_number } };
   }));
-  createWrong += check('creates', 'registrations', createdRegistrations.map((row) => {
+  createWrong += await check('creates', 'registrations', createdRegistrations.map((row) => {
     const i = Number(row.invoice_number.slice('BENCH-C-'.length));
     const c = registrationCells(i, 'C');
     return {
@@ -367,7 +421,7 @@ try {
         'Submitted Date': c.submitted_date, 'Fee Paid': c.fee_paid, 'Invoice Number': c.invoice_number, Priority: c.priority, Tags: c.tags, Notes: c.notes },
     };
   }));
-  const countsAfter = { products: records('products').list().length, registrations: records('registrations').list().length };
+  const countsAfter = { products: await countRecords('products'), registrations: await countRecords('registrations') };
   const createdInEmulator = countsAfter.products - countsBefore.products + countsAfter.registrations - countsBefore.registrations;
   if (createdProducts.length + createdRegistrations.length !== N) problems.push(`creates: ${createdProducts.length + createdRegistrations.length} rows found for ${N} inserted`);
   if (countsAfter.products - countsBefore.products !== newProducts || countsAfter.registrations - countsBefore.registrations !== newRegistrations) {
@@ -396,8 +450,8 @@ try {
   });
   const changedFields = { products: ['Signal Word', 'EPA Registration Number', 'Active Ingredients'], registrations: ['Status', 'Fee Paid', 'Notes', 'Invoice Number'] };
   const before = new Map<string, Record<string, unknown>>();
-  for (const c of productChanges) before.set(c.airtable_id, records('products').get(c.airtable_id)!.fields);
-  for (const c of registrationChanges) before.set(c.airtable_id, records('registrations').get(c.airtable_id)!.fields);
+  for (const [id, fields] of Object.entries(await fetchRecords('products', productChanges.map((c) => c.airtable_id)))) before.set(id, fields!);
+  for (const [id, fields] of Object.entries(await fetchRecords('registrations', registrationChanges.map((c) => c.airtable_id)))) before.set(id, fields!);
   await app`
     update app.products p set signal_word = r.signal_word, epa_registration_number = r.epa_registration_number, active_ingredients = r.active_ingredients
     from jsonb_to_recordset(${app.json(productChanges)}) as r (id uuid, signal_word text, epa_registration_number text, active_ingredients text)
@@ -414,16 +468,15 @@ try {
   console.log(`\n3. Push of ${fmt(N)} updates (${productChanges.length} products, ${registrationChanges.length} registrations; 2 to 4 fields changed each)`);
   const updateRate = describePush(updates);
   /** The expected record: as before, with the changed fields replaced (Last Modified and lookups left out). */
-  const afterUpdate = (entity: 'products' | 'registrations', airtableId: string, changes: Record<string, unknown>) => {
+  const afterUpdate = (airtableId: string, changes: Record<string, unknown>) => {
     const fields = Object.fromEntries(Object.entries(before.get(airtableId)!).filter(([name]) => !['Last Modified', 'State', 'Registration', 'Days Until Expiration'].includes(name)));
     for (const [name, v] of Object.entries(changes)) if (v !== undefined) fields[name] = v;
-    void entity;
     return { airtable_id: airtableId, fields };
   };
-  let updateWrong = check('updates', 'products', productChanges.map((c) =>
-    afterUpdate('products', c.airtable_id, { 'Signal Word': c.signal_word, 'EPA Registration Number': c.epa_registration_number, 'Active Ingredients': c.active_ingredients })));
-  updateWrong += check('updates', 'registrations', registrationChanges.map((c) =>
-    afterUpdate('registrations', c.airtable_id, { Status: c.status, 'Fee Paid': c.fee_paid, Notes: c.notes, 'Invoice Number': c.invoice_number })));
+  let updateWrong = await check('updates', 'products', productChanges.map((c) =>
+    afterUpdate(c.airtable_id, { 'Signal Word': c.signal_word, 'EPA Registration Number': c.epa_registration_number, 'Active Ingredients': c.active_ingredients })));
+  updateWrong += await check('updates', 'registrations', registrationChanges.map((c) =>
+    afterUpdate(c.airtable_id, { Status: c.status, 'Fee Paid': c.fee_paid, Notes: c.notes, 'Invoice Number': c.invoice_number })));
   const updatedCount = updates.summary.tables.reduce((s, t) => s + t.updated, 0);
   if (updatedCount !== N) problems.push(`updates: the push updated ${updatedCount} records of ${N}`);
   const openAfterUpdates = await outboxOpen();
@@ -436,18 +489,19 @@ try {
   const round = async () => {
     await quiet();
     const mark = await lastAudit();
-    emulator.resetStats();
+    await emulator.resetStats();
     const pulled = await runPull({ sql: sync, client, mapping, baseId, mode: 'incremental', actor: 'bench', overlapSeconds: 60, log });
     const pushed = await runPush({ sql: sync, client, mapping, baseId, actor: 'bench', log });
     const written = await root<{ table_name: string; op: string; columns: string[] | null; n: number }[]>`
       select table_name, op, array(select distinct unnest(array_agg(changed_columns)) order by 1) as columns, count(*)::int as n
       from audit.changes where id > ${mark} and table_name like 'app.%' group by table_name, op order by table_name, op`;
+    const stats = await emulator.stats();
     return {
       fetched: Number(pulled.run.fetched),
       pushRun: pushed.run,
-      requests: emulator.stats.requests,
-      writeRequests: emulator.stats.writeRequests,
-      rateLimited: emulator.stats.rateLimited,
+      requests: stats.requests,
+      writeRequests: stats.writeRequests,
+      rateLimited: stats.rateLimited,
       rows: written.reduce((s, w) => s + w.n, 0),
       written,
     };
@@ -463,7 +517,7 @@ try {
 
   // ---- 5. resources ---------------------------------------------------------------------
   const peak = await peakRssMb();
-  console.log(`\n5. Peak memory (RSS) of this process, both emulators included: ${peak.toFixed(0)} MB`);
+  console.log(`\n5. Peak memory (RSS) of this process (the emulators run in their own): ${peak.toFixed(0)} MB`);
 
   // ---- summary -------------------------------------------------------------------------
   const total429 = baselineStats.rateLimited + creates.rateLimited + updates.rateLimited + settle.rateLimited + noop.rateLimited;
