@@ -50,10 +50,15 @@ function classify(error: unknown, what: string): AirtableRequestError {
  * Paces requests to one base: at most `requestsPerSecond` request starts in
  * any window of a second (plus a small safety margin, since the server
  * counts arrivals, not departures), and after a 429 nothing at all until the
- * penalty has passed.
+ * penalty has passed. A request's start is when it was handed to the HTTP
+ * stack, not when it was admitted: work in between (building and sending
+ * the first requests of a process took 20 to 35 ms) would otherwise make
+ * a late first burst and a prompt second one arrive less than a second
+ * apart.
  */
 export class RateLimiter {
-  private starts: number[] = [];
+  /** The starts in the current window (mutable: see acquire). */
+  private starts: Array<{ at: number }> = [];
   private blockedUntil = 0;
   private queue: Promise<void> = Promise.resolve();
   penalties = 0;
@@ -67,26 +72,38 @@ export class RateLimiter {
     if (!(requestsPerSecond > 0)) throw new Error(`requests per second must be positive, got ${requestsPerSecond}`);
   }
 
-  /** Resolves when a request may start; requests are admitted in order. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when a request may start; requests are admitted in order. Call
+   * the function it resolves to once the request has been handed to the
+   * HTTP stack: its slot then counts from that moment (it only ever moves
+   * later, so the pace can only get safer).
+   */
+  acquire(): Promise<() => void> {
     const turn = this.queue.then(() => this.waitForSlot());
-    this.queue = turn.catch(() => undefined);
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
     return turn;
   }
 
-  private async waitForSlot(): Promise<void> {
+  private async waitForSlot(): Promise<() => void> {
     for (;;) {
       const now = this.now();
       if (now < this.blockedUntil) {
         await sleep(this.blockedUntil - now);
         continue;
       }
-      this.starts = this.starts.filter((t) => now - t < this.windowMs);
+      this.starts = this.starts.filter((s) => now - s.at < this.windowMs);
       if (this.starts.length < this.requestsPerSecond) {
-        this.starts.push(now);
-        return;
+        const slot = { at: now };
+        this.starts.push(slot);
+        return () => {
+          slot.at = Math.max(slot.at, this.now());
+        };
       }
-      await sleep(this.windowMs - (now - this.starts[0]) + 1);
+      const oldest = Math.min(...this.starts.map((s) => s.at));
+      await sleep(this.windowMs - (now - oldest) + 1);
     }
   }
 
@@ -203,10 +220,12 @@ export class AirtableClient {
     const maxAttempts = this.options.maxAttempts ?? 5;
     const backoffMs = this.options.backoffMs ?? 1_000;
     for (let attempt = 1; ; attempt++) {
-      await this.limiter.acquire();
+      const sent = await this.limiter.acquire();
       this.requests++;
       try {
-        return await request();
+        const response = request();
+        sent(); // airtable.js (node-fetch) and fetch start the request synchronously
+        return await response;
       } catch (raw) {
         const error = raw instanceof AirtableRequestError ? raw : classify(raw, what);
         if (error.kind === 'rate_limited') {
