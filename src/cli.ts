@@ -272,16 +272,22 @@ program
     }
   });
 
-/** Runs a conflicts subcommand as airlift_sync; a refusal is one line and exit code 1. */
-async function withConflictSql(work: (sql: Sql) => Promise<string>): Promise<void> {
+/**
+ * Runs a conflicts or snapshot subcommand as airlift_sync and prints what it
+ * returns; a refusal the command explains (an unknown or resolved conflict,
+ * a snapshot that cannot be taken or restored) is one line, its hint, and
+ * exit code 1.
+ */
+async function withSyncSql(work: (sql: Sql) => Promise<string>): Promise<void> {
   await withDatabase(async (target) => {
     await prepareDatabase(target);
     const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
     try {
       process.stdout.write(await work(sql));
     } catch (error) {
-      if (error instanceof ConflictRefused) {
-        process.stderr.write(`airlift: ${error.message}\n`);
+      if (error instanceof SnapshotRefused || error instanceof ConflictRefused) {
+        const hint = error instanceof SnapshotRefused ? error.hint : undefined;
+        process.stderr.write(`airlift: ${error.message}\n${hint ? `${hint}\n` : ''}`);
         process.exitCode = 1;
         return;
       }
@@ -302,7 +308,7 @@ conflictsCommand
   .option('--all', 'also the conflicts decided by a policy or a person')
   .option('--json', 'print the conflicts as JSON')
   .action(async (options: { all?: boolean; json?: boolean }) => {
-    await withConflictSql(async (sql) => {
+    await withSyncSql(async (sql) => {
       const rows = await listConflicts(sql, { all: Boolean(options.all) });
       return options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatConflictList(rows, Boolean(options.all));
     });
@@ -314,7 +320,7 @@ conflictsCommand
   .argument('<id>', 'the conflict (see `airlift conflicts list`)')
   .option('--json', 'print the conflict as JSON')
   .action(async (id: string, options: { json?: boolean }) => {
-    await withConflictSql(async (sql) => {
+    await withSyncSql(async (sql) => {
       const row = await showConflict(sql, id);
       return options.json ? `${JSON.stringify(row, null, 2)}\n` : formatConflict(row);
     });
@@ -338,7 +344,7 @@ conflictsCommand
         throw new ConfigurationError(`--value must be JSON (a string needs quotes: '"text"'): ${(error as Error).message}`);
       }
     }
-    await withConflictSql(async (sql) => {
+    await withSyncSql(async (sql) => {
       const take: Take = options.value !== undefined ? 'value' : (options.take as Take);
       const row = await resolveConflict(sql, { id, take, value, actor: `cli:${os.userInfo().username}` });
       if (options.json) return `${JSON.stringify(row, null, 2)}\n`;
@@ -462,26 +468,6 @@ program
     });
   });
 
-/** Runs a snapshot subcommand as airlift_sync; a refusal the database explains is one line (and its hint) and exit code 1. */
-async function withSnapshotSql(work: (sql: Sql) => Promise<string>): Promise<void> {
-  await withDatabase(async (target) => {
-    await prepareDatabase(target);
-    const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
-    try {
-      process.stdout.write(await work(sql));
-    } catch (error) {
-      if (error instanceof SnapshotRefused) {
-        process.stderr.write(`airlift: ${error.message}\n${error.hint ? `${error.hint}\n` : ''}`);
-        process.exitCode = 1;
-        return;
-      }
-      throw error;
-    } finally {
-      await sql.end();
-    }
-  });
-}
-
 const snapshotCommand = program
   .command('snapshot')
   .description('Safety snapshots inside the database (the embedded server has no pg_dump): copies of the app tables, the id map and staging, to restore after a migration run that went wrong.');
@@ -492,7 +478,7 @@ snapshotCommand
   .option('--label <text>', 'what the snapshot is for', 'manual')
   .option('--json', 'print the snapshot as JSON')
   .action(async (options: { label: string; json?: boolean }) => {
-    await withSnapshotSql(async (sql) => {
+    await withSyncSql(async (sql) => {
       const snapshot = await takeSnapshot(sql, { label: options.label, actor: `cli:${os.userInfo().username}` });
       return options.json ? `${JSON.stringify(snapshot, null, 2)}\n` : formatSnapshot(snapshot);
     });
@@ -503,7 +489,7 @@ snapshotCommand
   .description('Every snapshot: when, by whom, rows, disk used, restored or dropped.')
   .option('--json', 'print the snapshots as JSON')
   .action(async (options: { json?: boolean }) => {
-    await withSnapshotSql(async (sql) => {
+    await withSyncSql(async (sql) => {
       const snapshots = await listSnapshots(sql);
       return options.json ? `${JSON.stringify(snapshots, null, 2)}\n` : formatSnapshotList(snapshots);
     });
@@ -515,7 +501,7 @@ snapshotCommand
   .argument('<id>', 'the snapshot (see `airlift snapshot list`)')
   .option('--json', 'print the result as JSON')
   .action(async (id: string, options: { json?: boolean }) => {
-    await withSnapshotSql(async (sql) => {
+    await withSyncSql(async (sql) => {
       const result = await restoreSnapshot(sql, { snapshotId: id, actor: `cli:${os.userInfo().username}` });
       return options.json ? `${JSON.stringify(result, null, 2)}\n` : formatRestore(result);
     });
@@ -526,7 +512,7 @@ snapshotCommand
   .description('Drop a snapshot\'s copies to free the space; its record stays.')
   .argument('<id>', 'the snapshot (see `airlift snapshot list`)')
   .action(async (id: string) => {
-    await withSnapshotSql(async (sql) => formatDrop(await dropSnapshot(sql, { snapshotId: id })));
+    await withSyncSql(async (sql) => formatDrop(await dropSnapshot(sql, { snapshotId: id })));
   });
 
 program

@@ -225,6 +225,22 @@ function mergeOrder(tables: TableMapping[]): TableMapping[] {
   return ordered;
 }
 
+/**
+ * The tables a command asked for (entity, Airtable table name or id), in
+ * merge order; every mapped table when none is named. An unknown name is
+ * thrown as `fail(message)`, the message listing what is mapped.
+ */
+export function selectTables(mapping: Mapping, wanted: string[] | undefined, fail: (message: string) => Error): TableMapping[] {
+  if (!wanted?.length) return mapping.mergeOrder;
+  const chosen = new Set<TableMapping>();
+  for (const name of wanted) {
+    const table = mapping.tables.find((t) => t.entity === name || t.tableId === name || t.tableName.toLowerCase() === name.toLowerCase());
+    if (!table) throw fail(`no mapped table called ${name} (mapped: ${mapping.tables.map((t) => `${t.entity} / "${t.tableName}"`).join(', ')})`);
+    chosen.add(table);
+  }
+  return mapping.mergeOrder.filter((t) => chosen.has(t));
+}
+
 /** Validates a parsed mapping; throws ConfigurationError naming each bad key. */
 export function parseMapping(raw: unknown, source = 'mapping'): Mapping {
   const parsed = mappingSchema.safeParse(raw);

@@ -14,7 +14,7 @@
  */
 import type { Sql } from 'postgres';
 import { AirtableRequestError, type AirtableClient, type RecordPage } from '../airtable/client.ts';
-import { checkMappingAgainstCatalogue, entityMappingRow, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
+import { checkMappingAgainstCatalogue, entityMappingRow, selectTables, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
 import { checkDrift } from './drift.ts';
@@ -125,23 +125,6 @@ interface CheckpointRow {
   };
 }
 
-function selectTables(mapping: Mapping, wanted?: string[]): TableMapping[] {
-  if (!wanted?.length) return mapping.mergeOrder;
-  const chosen = new Set<TableMapping>();
-  for (const name of wanted) {
-    const table = mapping.tables.find((t) => t.entity === name || t.tableId === name || t.tableName.toLowerCase() === name.toLowerCase());
-    if (!table) {
-      throw new PullFailed(
-        `no mapped table called ${name} (mapped: ${mapping.tables.map((t) => `${t.entity} / "${t.tableName}"`).join(', ')})`,
-        null,
-        'nothing was started',
-      );
-    }
-    chosen.add(table);
-  }
-  return mapping.mergeOrder.filter((t) => chosen.has(t));
-}
-
 /** Airtable formula text for a field reference; names with braces cannot be referenced. */
 function fieldReference(name: string): string {
   if (name.includes('}')) throw new Error(`the field name "${name}" contains "}", which a formula cannot reference`);
@@ -164,7 +147,7 @@ async function resumePoint(sql: Sql, runId: string): Promise<string> {
 export async function runPull(options: PullOptions): Promise<PullSummary> {
   const { sql, client, mapping, baseId, log } = options;
   if (options.stageOnly && options.mode !== 'full') throw new ConfigurationError('a stage-only pull (a source snapshot) lists every record: it must be a full pull');
-  const tables = selectTables(mapping, options.tables);
+  const tables = selectTables(mapping, options.tables, (message) => new PullFailed(message, null, 'nothing was started'));
   const entities = tables.map((t) => t.entity);
 
   // One pull per base at a time, whoever starts it (worker, CLI): a session

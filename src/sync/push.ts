@@ -21,7 +21,7 @@
  */
 import type { Sql } from 'postgres';
 import { AirtableRequestError, type AirtableClient } from '../airtable/client.ts';
-import { checkMappingAgainstCatalogue, writePushSettings, type Mapping, type TableMapping } from '../mapping.ts';
+import { checkMappingAgainstCatalogue, selectTables, writePushSettings, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { lockBase, unlockBase } from './base-lock.ts';
 
@@ -170,22 +170,11 @@ function emptySummary(entity: string): PushTableSummary {
   return { entity, created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, retrying: 0, deferred: 0, conflicts: 0 };
 }
 
-function selectTables(mapping: Mapping, wanted?: string[]): TableMapping[] {
-  if (!wanted?.length) return mapping.mergeOrder;
-  const chosen = new Set<TableMapping>();
-  for (const name of wanted) {
-    const table = mapping.tables.find((t) => t.entity === name || t.tableId === name || t.tableName.toLowerCase() === name.toLowerCase());
-    if (!table) throw new PushFailed(`no mapped table called ${name} (mapped: ${mapping.tables.map((t) => `${t.entity} / "${t.tableName}"`).join(', ')})`, null);
-    chosen.add(table);
-  }
-  return mapping.mergeOrder.filter((t) => chosen.has(t));
-}
-
 export async function runPush(options: PushOptions): Promise<PushSummary> {
   const { sql, baseId, log } = options;
   const batchSize = options.batchSize ?? 100;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100) throw new PushFailed(`the push batch size must be 1 to 100, got ${batchSize}`, null);
-  const tables = selectTables(options.mapping, options.tables);
+  const tables = selectTables(options.mapping, options.tables, (message) => new PushFailed(message, null));
 
   const lock = await sql.reserve();
   let runId: string | null = null;
@@ -320,28 +309,30 @@ async function pushBatch(options: PushOptions, runId: string, table: TableMappin
     const deletes = plan.filter((p) => p.action === 'delete');
 
     // Every request of the batch at once: the limiter paces them.
-    const sendCreates = async (entries: PlannedEntry[]): Promise<void> => {
-      outcome.writeRequests++;
-      try {
-        const records = await client.writeRecords(table.tableId, 'POST', entries.map((e) => ({ fields: e.fields ?? {} })), { typecast, upsertOn });
-        await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
-        outcome.created += entries.length;
-      } catch (error) {
-        if (stopsThePush(error)) throw error;
-        await settleWriteFailure(error, entries, sendCreates, Boolean(upsertOn));
-      }
+    // POST for creates (PATCH with performUpsert when the table has an
+    // upsert key), PATCH of the fields to send for updates.
+    const sendWrites = (method: 'POST' | 'PATCH') => {
+      const send = async (entries: PlannedEntry[]): Promise<void> => {
+        outcome.writeRequests++;
+        try {
+          const records = await client.writeRecords(
+            table.tableId,
+            method,
+            entries.map((e) => (method === 'PATCH' ? { id: e.airtable_id!, fields: e.fields ?? {} } : { fields: e.fields ?? {} })),
+            { typecast, upsertOn: method === 'POST' ? upsertOn : undefined },
+          );
+          await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
+          if (method === 'POST') outcome.created += entries.length;
+          else outcome.updated += entries.length;
+        } catch (error) {
+          if (stopsThePush(error)) throw error;
+          await settleWriteFailure(error, entries, send, method === 'PATCH' || Boolean(upsertOn));
+        }
+      };
+      return send;
     };
-    const sendUpdates = async (entries: PlannedEntry[]): Promise<void> => {
-      outcome.writeRequests++;
-      try {
-        const records = await client.writeRecords(table.tableId, 'PATCH', entries.map((e) => ({ id: e.airtable_id!, fields: e.fields ?? {} })), { typecast });
-        await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
-        outcome.updated += entries.length;
-      } catch (error) {
-        if (stopsThePush(error)) throw error;
-        await settleWriteFailure(error, entries, sendUpdates, true);
-      }
-    };
+    const sendCreates = sendWrites('POST');
+    const sendUpdates = sendWrites('PATCH');
     const sendDeletes = async (entries: PlannedEntry[]): Promise<void> => {
       outcome.writeRequests++;
       try {
