@@ -17,10 +17,11 @@
  *     to the new products). Wall time of runPush, records/s, ratio to 50/s
  *     and to the baseline, requests, 429s.
  *  3. A push of N updates of existing rows (a tenth products, the rest
- *     registrations; two to four fields changed each). The push reads
- *     Airtable's current version of up to 100 records per request before
- *     updating (the remote side of the conflict check): about one read per
- *     ten writes.
+ *     registrations; two to four fields changed each). Before updating,
+ *     the push asks Airtable which records of each window of up to 250 were
+ *     modified since the staging mirror's version (the remote side of the
+ *     conflict check): one read per window, here five (products, then four
+ *     windows of registrations), overlapped with the writes.
  *  4. A sync round with nothing changed on either side (incremental pull,
  *     then push): Airtable write requests and app rows written (audit.changes
  *     rows of app.%), both to be 0. It follows a first round that settles

@@ -3,9 +3,10 @@
  * emulator, a real PostgreSQL, the shipped mapping and merge functions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AirtableClient } from '../src/airtable/client.ts';
+import { AirtableClient, RateLimiter } from '../src/airtable/client.ts';
 import { freePort } from '../src/db/embedded.ts';
 import { PullFailed } from '../src/sync/pull.ts';
+import { checkDrift } from '../src/sync/drift.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
 // quarantined by the merge's own checks, and by the shipped mapping's blocking rules (one linked product)
@@ -219,6 +220,26 @@ describe('schema drift', () => {
     expect(row).toEqual({ status: 'Withdrawn', tonnage: 12.5 });
   });
 
+  it('refuses a Last Modified field that watches only some of the mapped fields, naming the others', async () => {
+    const metadata = await bed.client.metadata();
+    const clients = bed.mapping.tables.find((t) => t.entity === 'clients')!;
+    const live = metadata.find((t) => t.id === clients.tableId)!;
+    expect(checkDrift(bed.mapping, metadata).errors).toEqual([]);
+    const name = clients.fields.find((f) => f.column === 'name')!;
+    const email = clients.fields.find((f) => f.column === 'email')!;
+    const lm = live.fields.find((f) => f.id === clients.lastModifiedFieldId)!;
+    // watching every mapped editable field is fine, watching two is not
+    const editable = clients.fields.filter((f) => f.column && !['formula', 'rollup', 'count', 'multipleLookupValues', 'lastModifiedTime', 'createdTime'].includes(f.airtableType));
+    lm.options = { ...lm.options, referencedFieldIds: editable.map((f) => f.fieldId) };
+    expect(checkDrift(bed.mapping, metadata).errors).toEqual([]);
+    lm.options = { ...lm.options, referencedFieldIds: [name.fieldId, email.fieldId] };
+    const errors = checkDrift(bed.mapping, metadata).errors;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(`the Last Modified field ${clients.lastModifiedFieldId} ("Last Modified") of table "Clients" watches only some fields`);
+    expect(errors[0]).toContain('"Status"');
+    expect(errors[0]).not.toContain('"Client Name"');
+  });
+
   it('fails the run naming a mapped field that changed type, and one that is gone', async () => {
     const base = bed.emulator.base(bed.baseId);
     const fee = bed.mapping.tables.find((t) => t.entity === 'registrations')!.fields.find((f) => f.column === 'fee_paid')!;
@@ -324,5 +345,43 @@ describe('Airtable failures', () => {
     } finally {
       await bed.close();
     }
+  });
+});
+
+describe('the rate limiter', () => {
+  it('admits at most its rate per window, in order, with urgent requests ahead of those waiting', async () => {
+    const limiter = new RateLimiter(2, 1_000, 150);
+    const order: string[] = [];
+    const startedAt: number[] = [];
+    const t0 = Date.now();
+    const take = (name: string, urgent = false) =>
+      limiter.acquire(urgent).then(async (sent) => {
+        const answered = sent();
+        order.push(name);
+        startedAt.push(Date.now() - t0);
+        await new Promise((r) => setTimeout(r, 40)); // the answer takes 40 ms
+        answered();
+      });
+    const all = [take('w1'), take('w2'), take('w3'), take('w4'), take('w5')];
+    await new Promise((r) => setTimeout(r, 20)); // w1 and w2 are out, w3..w5 wait
+    all.push(take('read', true), take('read2', true));
+    await Promise.all(all);
+    // The reads go ahead of the writes still waiting, each in the last free
+    // slot of its burst (w3 takes the first of the burst), nothing after a
+    // read until it is answered.
+    expect(order).toEqual(['w1', 'w2', 'w3', 'read', 'w4', 'read2', 'w5']);
+    // never more than 2 starts within any 150 ms
+    for (let i = 2; i < startedAt.length; i++) expect(startedAt[i]! - startedAt[i - 2]!).toBeGreaterThanOrEqual(145);
+    // a slot freed while a read is out waits for its answer
+    const alone = new RateLimiter(2, 1_000, 100);
+    const events: string[] = [];
+    const readSent = await alone.acquire(true);
+    const readAnswered = readSent();
+    const write = alone.acquire().then((sent) => (sent(), events.push('write started')));
+    await new Promise((r) => setTimeout(r, 60));
+    events.push('read answered');
+    readAnswered();
+    await write;
+    expect(events).toEqual(['read answered', 'write started']);
   });
 });

@@ -304,3 +304,87 @@ describe('push to Airtable', () => {
     expect(await appWrites(mark)).toBe(0);
   });
 });
+
+describe('the read before pushing', () => {
+  let bed: SyncBed;
+  const table = (name: string) => bed.emulator.base(bed.baseId).table(name);
+  const reads = () => (bed.emulator.stats.byRoute.list ?? 0) + (bed.emulator.stats.byRoute.listRecords ?? 0);
+
+  beforeAll(async () => {
+    bed = await syncBed({ seed: 57, registrations: 300, messiness: 0 });
+    await bed.pull('full');
+  });
+  afterAll(async () => bed?.close());
+
+  it('asks Airtable only for the records modified since the mirror, and takes the rest from the mirror', async () => {
+    const rows = await bed.admin<{ id: string; airtable_id: string }[]>`
+      select id, airtable_id from app.registrations where deleted_at is null order by airtable_id limit 250`;
+    expect(rows).toHaveLength(250);
+    await bed.admin`update app.registrations set notes = 'Reviewed ' || airtable_id where id in ${bed.admin(rows.map((r) => r.id))}`;
+    // Meanwhile in Airtable: the same field changed on one record (a
+    // conflict), another field on a second, a third record deleted (not the
+    // first claimed: the read asks for that one unconditionally, as its check).
+    const [same, other, gone] = await bed.admin<{ airtable_id: string }[]>`select airtable_id from sync.outbox order by id desc limit 3`;
+    table('Registrations').update(same!.airtable_id, { Notes: 'Edited in Airtable' });
+    table('Registrations').update(other!.airtable_id, { 'Invoice Number': 'INV-AIRTABLE' });
+    table('Registrations').delete(gone!.airtable_id);
+
+    bed.emulator.resetStats();
+    const summary = await bed.push({ tables: ['registrations'] });
+    // one formula request for the 250 (too long for a URL: POST
+    // .../listRecords), not one per record or per page of 100
+    expect(reads()).toBe(1);
+    expect(bed.emulator.stats.byRoute.listRecords).toBe(1);
+    expect(Number(summary.run!.updated)).toBe(248);
+    // the conflict saw Airtable's new value: it was read, not taken from the mirror
+    expect(summary.conflicts).toHaveLength(1);
+    const [conflict] = await bed.admin<{ airtable_id: string; remote_value: unknown; policy: string; resolution: string }[]>`
+      select airtable_id, remote_value, policy, resolution from sync.conflicts where run_id = ${summary.run!.id}`;
+    expect(conflict).toMatchObject({ airtable_id: same!.airtable_id, remote_value: 'Edited in Airtable', policy: 'source_wins', resolution: 'airtable' });
+    expect(table('Registrations').get(same!.airtable_id)!.fields.Notes).toBe('Edited in Airtable');
+    // the record changed in another field: ours sent, theirs kept
+    const both = table('Registrations').get(other!.airtable_id)!.fields;
+    expect(both.Notes).toBe(`Reviewed ${other!.airtable_id}`);
+    expect(both['Invoice Number']).toBe('INV-AIRTABLE');
+    // the rest, taken from the mirror, arrived
+    const special = new Set([same!.airtable_id, other!.airtable_id, gone!.airtable_id]);
+    for (const r of rows.filter((r) => !special.has(r.airtable_id))) expect(table('Registrations').get(r.airtable_id)!.fields.Notes).toBe(`Reviewed ${r.airtable_id}`);
+    // the deleted record fails with the reason, nothing else does
+    const failed = await bed.admin<{ airtable_id: string; last_error: string }[]>`select airtable_id, last_error from sync.outbox where status = 'failed'`;
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ airtable_id: gone!.airtable_id });
+    expect(failed[0]!.last_error).toMatch(/is not in Airtable any more \(deleted there\?\).*ROW_DOES_NOT_EXIST|is not in Airtable any more \(deleted there\?\).*does not exist/);
+  });
+
+  it('reads by record id when the check record of the formula does not come back', async () => {
+    await bed.admin`update sync.outbox set status = 'superseded' where status = 'failed'`;
+    const rows = await bed.admin<{ id: string; airtable_id: string }[]>`
+      select id, airtable_id from app.registrations where deleted_at is null and notes is null order by airtable_id limit 2`;
+    await bed.admin`update app.registrations set notes = 'checked' where id = ${rows[0]!.id}`;
+    await bed.admin`update app.registrations set notes = 'checked' where id = ${rows[1]!.id}`;
+    table('Registrations').delete(rows[0]!.airtable_id); // the first claimed: the check
+    bed.emulator.resetStats();
+    const summary = await bed.push({ tables: ['registrations'] });
+    expect(reads()).toBe(2); // the formula, then the ids
+    expect(Number(summary.run!.updated)).toBe(1);
+    expect(table('Registrations').get(rows[1]!.airtable_id)!.fields.Notes).toBe('checked');
+    const [failed] = await bed.admin<{ last_error: string }[]>`select last_error from sync.outbox where row_id = ${rows[0]!.id} order by id desc limit 1`;
+    expect(failed!.last_error).toMatch(/is not in Airtable any more/);
+  });
+
+  it('reads by record id when Airtable refuses the formula (the Last Modified field renamed since the last pull)', async () => {
+    const lm = bed.mapping.tables.find((t) => t.entity === 'registrations')!.lastModifiedFieldId;
+    bed.emulator.base(bed.baseId).renameField('Registrations', lm, 'Changed At');
+    const rows = await bed.admin<{ id: string; airtable_id: string }[]>`
+      select id, airtable_id from app.registrations where deleted_at is null order by airtable_id desc limit 3`;
+    await bed.admin`update app.registrations set invoice_number = 'INV-BY-ID-' || right(airtable_id, 4) where id in ${bed.admin(rows.map((r) => r.id))}`;
+    table('Registrations').update(rows[0]!.airtable_id, { 'Invoice Number': 'INV-THEIRS' });
+    bed.emulator.resetStats();
+    const summary = await bed.push({ tables: ['registrations'] });
+    expect(reads()).toBe(2); // the refused formula, then the ids
+    expect(Number(summary.run!.updated)).toBe(2);
+    expect(summary.conflicts).toHaveLength(1);
+    expect(table('Registrations').get(rows[0]!.airtable_id)!.fields['Invoice Number']).toBe('INV-THEIRS');
+    expect(table('Registrations').get(rows[1]!.airtable_id)!.fields['Invoice Number']).toBe(`INV-BY-ID-${rows[1]!.airtable_id.slice(-4)}`);
+  });
+});

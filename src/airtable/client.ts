@@ -60,7 +60,11 @@ export class RateLimiter {
   /** The starts in the current window (mutable: see acquire). */
   private starts: Array<{ at: number }> = [];
   private blockedUntil = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** Requests waiting for a slot, in order; urgent ones first. */
+  private waiting: Array<{ urgent: boolean; grant: (sent: () => () => void) => void }> = [];
+  private granting = false;
+  /** While an urgent request is out: resolves when it is answered (or its window has passed). */
+  private shadow: Promise<void> | null = null;
   penalties = 0;
 
   constructor(
@@ -73,21 +77,72 @@ export class RateLimiter {
   }
 
   /**
-   * Resolves when a request may start; requests are admitted in order. Call
-   * the function it resolves to once the request has been handed to the
-   * HTTP stack: its slot then counts from that moment (it only ever moves
-   * later, so the pace can only get safer).
+   * Resolves when a request may start; requests are admitted in order, but
+   * an urgent one (a read that queued writes wait on) goes ahead of those
+   * not urgent. Call the function it resolves to once the request has been
+   * handed to the HTTP stack: its slot then counts from that moment (it
+   * only ever moves later, so the pace can only get safer). That call
+   * returns the function to call once the answer is in.
+   *
+   * An urgent read is a formula the server takes a while to evaluate, and a
+   * server that counts requests when it gets to them would count those
+   * queued behind it late, then bunched with the next second's: a 429. So
+   * an urgent request takes the last free slot of its burst (the others go
+   * first), and nothing starts after it until it is answered (at most a
+   * window): its evaluation falls in the pause between bursts.
    */
-  acquire(): Promise<() => void> {
-    const turn = this.queue.then(() => this.waitForSlot());
-    this.queue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  acquire(urgent = false): Promise<() => () => void> {
+    return new Promise((grant) => {
+      const waiter = { urgent, grant };
+      const at = urgent ? this.waiting.findIndex((w) => !w.urgent) : -1;
+      if (at === -1) this.waiting.push(waiter);
+      else this.waiting.splice(at, 0, waiter);
+      void this.grantSlots();
+    });
   }
 
-  private async waitForSlot(): Promise<() => void> {
+  /** Hands out slots as they free up: the first waiter, unless an urgent one should wait for the burst's last slot. */
+  private async grantSlots(): Promise<void> {
+    if (this.granting) return;
+    this.granting = true;
+    try {
+      while (this.waiting.length) {
+        if (this.shadow) await this.shadow;
+        const { sent, free } = await this.waitForSlot();
+        let next = 0;
+        if (this.waiting[0]!.urgent && free > 1) {
+          const plain = this.waiting.findIndex((w) => !w.urgent);
+          if (plain !== -1) next = plain;
+        }
+        const [waiter] = this.waiting.splice(next, 1);
+        if (!waiter!.urgent) {
+          waiter!.grant(() => {
+            sent();
+            return () => undefined;
+          });
+          continue;
+        }
+        let answered!: () => void;
+        const shadow = new Promise<void>((resolve) => {
+          answered = resolve;
+          setTimeout(resolve, this.windowMs).unref?.();
+        });
+        this.shadow = shadow;
+        void shadow.then(() => {
+          if (this.shadow === shadow) this.shadow = null;
+        });
+        waiter!.grant(() => {
+          sent();
+          return answered;
+        });
+      }
+    } finally {
+      this.granting = false;
+    }
+  }
+
+  /** Takes a slot once one is free; `free` counts the free slots before it was taken. */
+  private async waitForSlot(): Promise<{ sent: () => void; free: number }> {
     for (;;) {
       const now = this.now();
       if (now < this.blockedUntil) {
@@ -96,10 +151,14 @@ export class RateLimiter {
       }
       this.starts = this.starts.filter((s) => now - s.at < this.windowMs);
       if (this.starts.length < this.requestsPerSecond) {
+        const free = this.requestsPerSecond - this.starts.length;
         const slot = { at: now };
         this.starts.push(slot);
-        return () => {
-          slot.at = Math.max(slot.at, this.now());
+        return {
+          free,
+          sent: () => {
+            slot.at = Math.max(slot.at, this.now());
+          },
         };
       }
       const oldest = Math.min(...this.starts.map((s) => s.at));
@@ -148,6 +207,8 @@ export interface ListPageOptions {
   offset?: string;
   pageSize?: number;
   filterByFormula?: string;
+  /** Ahead of the requests not urgent in the limiter's queue (a read that queued writes wait on). */
+  urgent?: boolean;
 }
 
 const recordEnvelope = z.object({
@@ -216,17 +277,21 @@ export class AirtableClient {
    * exponentially, at most maxAttempts times. Everything else is thrown,
    * classified.
    */
-  private async read<T>(what: string, request: () => Promise<T>, retryTransient = true): Promise<T> {
+  private async read<T>(what: string, request: () => Promise<T>, retryTransient = true, urgent = false): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     const backoffMs = this.options.backoffMs ?? 1_000;
     for (let attempt = 1; ; attempt++) {
-      const sent = await this.limiter.acquire();
+      const sent = await this.limiter.acquire(urgent);
       this.requests++;
+      let answered = () => undefined as void;
       try {
         const response = request();
-        sent(); // airtable.js (node-fetch) and fetch start the request synchronously
-        return await response;
+        answered = sent(); // airtable.js (node-fetch) and fetch start the request synchronously
+        const result = await response;
+        answered();
+        return result;
       } catch (raw) {
+        answered();
         const error = raw instanceof AirtableRequestError ? raw : classify(raw, what);
         if (error.kind === 'rate_limited') {
           this.limiter.penalise();
@@ -254,12 +319,18 @@ export class AirtableClient {
     if (options.offset) params.offset = options.offset;
     if (options.filterByFormula) params.filterByFormula = options.filterByFormula;
     // GET, as airtable.js lists; POST .../listRecords (same parameters in a
-    // body) only when a long formula would push the URL past 16 kB.
-    const longUrl = (options.filterByFormula?.length ?? 0) > 15_000;
-    const response = await this.read(`table ${tableId} of base ${this.options.baseId}`, () =>
-      longUrl
-        ? this.base.makeRequest({ method: 'POST', path: `/${encodeURIComponent(tableId)}/listRecords`, body: params })
-        : this.base.makeRequest({ method: 'GET', path: `/${encodeURIComponent(tableId)}`, qs: params }),
+    // body) only when a long formula would push the URL past 16 kB (the
+    // formula counts URL-encoded; the margin covers the path, the other
+    // parameters and encoders that also escape quotes and brackets).
+    const longUrl = encodeURIComponent(options.filterByFormula ?? '').length > 12_000;
+    const response = await this.read(
+      `table ${tableId} of base ${this.options.baseId}`,
+      () =>
+        longUrl
+          ? this.base.makeRequest({ method: 'POST', path: `/${encodeURIComponent(tableId)}/listRecords`, body: params })
+          : this.base.makeRequest({ method: 'GET', path: `/${encodeURIComponent(tableId)}`, qs: params }),
+      true,
+      options.urgent,
     );
     const page = pageSchema.safeParse(response.body);
     if (!page.success) {
@@ -283,11 +354,51 @@ export class AirtableClient {
     if (ids.length > 100) throw new Error(`readRecords reads at most 100 records a request, got ${ids.length}`);
     if (!ids.length) return [];
     for (const id of ids) if (!/^rec[A-Za-z0-9]{14}$/.test(id)) throw new Error(`not an Airtable record id: ${id}`);
-    const formula = `OR(${ids.map((id) => `RECORD_ID()='${id}'`).join(',')})`;
+    return this.readByFormula(tableId, `OR(${ids.map((id) => `RECORD_ID()='${id}'`).join(',')})`);
+  }
+
+  /**
+   * Of up to 250 records of a table, those modified since a given time each,
+   * in one formula request (POST .../listRecords when the formula is too
+   * long for a URL; more pages only when more than 100 of them changed):
+   *
+   *   IS_AFTER({Last Modified}, SWITCH(RECORD_ID(), 'rec1', 'time1', ...,
+   *            '9999-12-31T00:00:00.000Z'))
+   *
+   * One comparison of literals per record and term, so evaluating it stays
+   * cheap however the server evaluates formulas. A record given without a
+   * time is always returned. The first record is asked for with the epoch as
+   * its time, so it must come back: when it does not, the formula was not
+   * understood as meant (or the record is gone) and `undefined` is returned,
+   * for the caller to read by id instead. Otherwise every record returned is
+   * its current version, and those absent were not modified since their
+   * time, or are gone.
+   */
+  async readRecordsModifiedSince(
+    tableId: string,
+    lastModifiedField: string,
+    records: Array<{ id: string; since: string | null }>,
+  ): Promise<AirtableRecord[] | undefined> {
+    if (records.length > 250) throw new Error(`readRecordsModifiedSince reads at most 250 records a request, got ${records.length}`);
+    if (!records.length) return [];
+    if (lastModifiedField.includes('}')) throw new Error(`the field name "${lastModifiedField}" contains "}", which a formula cannot reference`);
+    const epoch = '1970-01-01T00:00:00.000Z';
+    const cases = records.map(({ id, since }, i) => {
+      if (!/^rec[A-Za-z0-9]{14}$/.test(id)) throw new Error(`not an Airtable record id: ${id}`);
+      if (since !== null && !/^\d{4}-\d\d-\d\dT[0-9:.]+Z$/.test(since)) throw new Error(`not an ISO UTC timestamp: ${since}`);
+      return `'${id}','${i === 0 || since === null ? epoch : since}'`;
+    });
+    const found = await this.readByFormula(tableId, `IS_AFTER({${lastModifiedField}},SWITCH(RECORD_ID(),${cases.join(',')},'9999-12-31T00:00:00.000Z'))`);
+    // (the first record is then read like any changed one: its current version)
+    return found.some((r) => r.id === records[0]!.id) ? found : undefined;
+  }
+
+  private async readByFormula(tableId: string, formula: string): Promise<AirtableRecord[]> {
     const records: AirtableRecord[] = [];
     let offset: string | undefined;
     do {
-      const page = await this.listPage(tableId, { filterByFormula: formula, pageSize: 100, offset });
+      // urgent: the push's writes queued in the limiter wait for what it reads
+      const page = await this.listPage(tableId, { filterByFormula: formula, pageSize: 100, offset, urgent: true });
       if (page.invalid.length) throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', 200, `Airtable answered table ${tableId} with ${page.invalid.length} invalid records: ${page.invalid[0]!.reason}`);
       records.push(...page.records);
       offset = page.offset;

@@ -17,6 +17,11 @@ export interface DriftReport {
   currentNames: Map<string, { name: string; fields: Map<string, string> }>;
 }
 
+/** Field types whose changes never move a Last Modified time (Airtable computes them). */
+const WITHOUT_LAST_MODIFIED = new Set([
+  'formula', 'rollup', 'count', 'lookup', 'multipleLookupValues', 'createdTime', 'lastModifiedTime', 'autoNumber', 'createdBy', 'lastModifiedBy', 'button',
+]);
+
 export function checkDrift(mapping: Mapping, metadata: MetadataTable[]): DriftReport {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -48,6 +53,22 @@ export function checkDrift(mapping: Mapping, metadata: MetadataTable[]): DriftRe
     if (!lastModified) errors.push(`the Last Modified field ${table.lastModifiedFieldId} of table "${live.name}" is gone; incremental runs need it`);
     else if (lastModified.type !== 'lastModifiedTime') {
       errors.push(`field ${table.lastModifiedFieldId} ("${lastModified.name}") of table "${live.name}" is a ${lastModified.type}, not a lastModifiedTime field`);
+    } else {
+      // Incremental pulls and the push's check for changes made in Airtable
+      // both ask "modified since?": a Last Modified field that watches only
+      // some fields would hide changes to the others.
+      const watched = lastModified.options?.referencedFieldIds;
+      if (Array.isArray(watched) && watched.length) {
+        const unwatched = table.fields
+          .filter((f) => f.column && !WITHOUT_LAST_MODIFIED.has(f.airtableType) && !watched.includes(f.fieldId))
+          .map((f) => `"${liveFields.get(f.fieldId)?.name ?? f.name}"`);
+        if (unwatched.length) {
+          errors.push(
+            `the Last Modified field ${table.lastModifiedFieldId} ("${lastModified.name}") of table "${live.name}" watches only some fields, not the mapped ${unwatched.join(', ')}: ` +
+              'incremental pulls and the push would miss changes to them; set it to watch all editable fields',
+          );
+        }
+      }
     }
     const known = new Set([...table.fields.map((f) => f.fieldId), ...table.unmappedFields.map((f) => f.fieldId), table.lastModifiedFieldId]);
     for (const field of live.fields) {

@@ -3,13 +3,27 @@
  * filled by the capture triggers) is drained table by table in merge order,
  * so a new row's links find their targets already created:
  *
- *   lock the base -> free entries a dead push left in flight -> per table:
- *   claim up to 100 due entries -> read Airtable's current version of the
- *   updated records (one request) -> sync.plan_push decides field by field
+ *   lock the base -> free entries a dead push left in flight -> per table,
+ *   in windows: claim up to 250 due entries -> read Airtable's current
+ *   version of the updated records -> sync.plan_push decides field by field
  *   (conflicts by policy, logged) -> POST / PATCH / DELETE in requests of
  *   at most 10 records through the base's rate limiter -> mark each
  *   request's entries pushed (a created row gets its Airtable id in the same
  *   statement) or failed -> finish the run.
+ *
+ * The read before pushing asks only for what changed: one formula request
+ * returns those of the window's records whose Last Modified is later than
+ * the staging mirror's version of them (sync.push_remote_marks); for the
+ * rest Airtable has just confirmed the mirror, which plan_push takes as the
+ * remote side. Records the mirror does not hold (created since the last
+ * pull) are read by id. So a window of 250 updates costs one read request,
+ * not three, when nothing changed in Airtable meanwhile.
+ *
+ * Windows overlap: the next window is claimed and read while the current
+ * one's last writes (about four seconds of the limiter's pace) are still
+ * queued, so the limiter never idles between windows. A window is planned
+ * only after every window before it that created records has settled (a
+ * new row's links must find their target's id): tables go in merge order.
  *
  * Failures: a request Airtable refuses (422) is split into single records,
  * so only the records it refuses fail, with its message, and the rest go
@@ -40,7 +54,7 @@ export interface PushOptions {
   signal?: AbortSignal;
   /** Wait for another pull or push of the base to finish instead of failing. */
   waitForLock?: boolean;
-  /** Entries claimed per batch (at most 100: one read request per batch). */
+  /** Entries claimed per window (1 to 250; default 250: one read request per window when nothing changed in Airtable). */
   batchSize?: number;
   /** Attempts before a transiently failing entry is failed for good. */
   maxAttempts?: number;
@@ -172,8 +186,8 @@ function emptySummary(entity: string): PushTableSummary {
 
 export async function runPush(options: PushOptions): Promise<PushSummary> {
   const { sql, baseId, log } = options;
-  const batchSize = options.batchSize ?? 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100) throw new PushFailed(`the push batch size must be 1 to 100, got ${batchSize}`, null);
+  const batchSize = options.batchSize ?? WINDOW_MAX;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > WINDOW_MAX) throw new PushFailed(`the push batch size must be 1 to ${WINDOW_MAX}, got ${batchSize}`, null);
   const tables = selectTables(options.mapping, options.tables, (message) => new PushFailed(message, null));
 
   const lock = await sql.reserve();
@@ -222,35 +236,170 @@ export async function runPush(options: PushOptions): Promise<PushSummary> {
   }
 }
 
+/** Entries claimed per window: at most what one modified-since read covers. */
+const WINDOW_MAX = 250;
+
+/** Claimed entries of one table with Airtable's current version of the records they update. */
+interface Window {
+  table: TableMapping;
+  claimed: ClaimedEntry[];
+  /** Records read from Airtable: {record id: fields}. */
+  remote: Record<string, Record<string, unknown>>;
+  /** Records Airtable confirmed unchanged since the staging mirror's version. */
+  fromMirror: string[];
+}
+
+/** Counts a window's write requests not finished yet, and wakes who waits for it to fall low. */
+class Outstanding {
+  private count = 0;
+  private waiters: Array<{ atMost: number; resolve: () => void }> = [];
+  add(): void {
+    this.count++;
+  }
+  done(): void {
+    this.count--;
+    this.waiters = this.waiters.filter((w) => (this.count <= w.atMost ? (w.resolve(), false) : true));
+  }
+  /** Resolves once at most `n` requests are unfinished (or at once). */
+  atMost(n: number): Promise<void> {
+    if (this.count <= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ atMost: n, resolve }));
+  }
+  /** Releases every waiter (the window is over, whatever its count). */
+  end(): void {
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+}
+
 async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMapping[], batchSize: number): Promise<PushSummary> {
   const { sql, client, log } = options;
   const requestsBefore = client.requests;
   let writeRequests = 0;
-  const summaries: PushTableSummary[] = [];
+  const summaries = new Map(tables.map((t) => [t.entity, emptySummary(t.entity)]));
+  const done = (s: PushTableSummary) => s.created + s.updated + s.deleted + s.skipped + s.failed + s.retrying + s.deferred;
+  // Queued writes worth about four seconds of the limiter: the next window
+  // is claimed and read once the current one is down to these.
+  const prefetchAt = Math.max(1, Math.ceil(client.limiter.requestsPerSecond * 4));
 
-  for (const table of tables) {
-    const summary = emptySummary(table.entity);
-    summaries.push(summary);
+  // The next window, table by table in merge order; none once everything
+  // due is claimed (or the push was asked to stop).
+  let tableIndex = 0;
+  const fetchNext = async (): Promise<Window | null> => {
+    while (tableIndex < tables.length) {
+      if (options.signal?.aborted) return null;
+      const window = await fetchWindow(options, run.id, tables[tableIndex]!, batchSize);
+      if (window) return window;
+      tableIndex++;
+    }
+    return null;
+  };
+
+  // Windows whose writes may still be in flight, and whether they create.
+  const settling: Array<{ creates: boolean; settled: Promise<void> }> = [];
+  let next: Promise<Window | null> = fetchNext();
+  let failure: unknown;
+  let stopped = false;
+  try {
     for (;;) {
-      if (options.signal?.aborted) throw new PushFailed('the push was asked to stop; what it claimed was settled, the rest waits in the outbox', run.id);
-      const claimed = await sql<ClaimedEntry[]>`
-        select id, entity, row_id, airtable_id, operation from sync.claim_outbox(${run.id}, ${table.entity}, null, ${batchSize})`;
-      if (!claimed.length) break;
-      const outcome = await pushBatch(options, run.id, table, claimed);
-      writeRequests += outcome.writeRequests;
-      for (const key of ['created', 'updated', 'deleted', 'skipped', 'failed', 'retrying', 'deferred', 'conflicts'] as const) summary[key] += outcome[key];
-      options.progress?.({ entity: table.entity, done: summary.created + summary.updated + summary.deleted + summary.skipped + summary.failed + summary.retrying + summary.deferred });
+      const window = await next;
+      if (!window) break;
+      // A window before this one failed in a way that stops the push.
+      if (stopped) break;
+      // A new row's links need their targets' ids: wait for the windows
+      // that create (of this table or one before it in merge order).
+      await Promise.all(settling.filter((w) => w.creates).map((w) => w.settled));
+      const summary = summaries.get(window.table.entity)!;
+      const sending = await planAndSend(options, run.id, window);
+      const settled = sending.settled.then((outcome) => {
+        writeRequests += outcome.writeRequests;
+        for (const key of ['created', 'updated', 'deleted', 'skipped', 'failed', 'retrying', 'deferred', 'conflicts'] as const) summary[key] += outcome[key];
+        options.progress?.({ entity: window.table.entity, done: done(summary) });
+      });
+      settling.push({ creates: sending.creates, settled });
+      // An error stops the windows to come; the next one is only fetched
+      // once this one is down to its last requests (or has failed).
+      next = Promise.race([sending.outstanding.atMost(prefetchAt), settled]).then(fetchNext);
+      settled.catch(() => {
+        stopped = true;
+      });
     }
-    if (summary.created + summary.updated + summary.deleted + summary.skipped + summary.failed + summary.retrying + summary.deferred) {
-      log.info({ runId: run.id, ...summary }, 'table pushed');
-    }
+  } catch (error) {
+    failure = error;
   }
+  // Every window settles its own entries, also when another failed.
+  const results = await Promise.allSettled(settling.map((w) => w.settled));
+  failure ??= results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+  if (failure) {
+    // A window claimed but not sent goes back to the outbox.
+    const orphan = await next.catch(() => null);
+    if (orphan) await releaseWindow(options, run.id, orphan, failure);
+    throw failure;
+  }
+  if (options.signal?.aborted) throw new PushFailed('the push was asked to stop; what it claimed was settled, the rest waits in the outbox', run.id);
+  for (const summary of summaries.values()) if (done(summary)) log.info({ runId: run.id, ...summary }, 'table pushed');
 
   const [finished] = await sql<PushRunRow[]>`select * from sync.finish_push_run(${run.id})`;
   await sql`update sync.runs set metadata = metadata || ${sql.json({ requests: client.requests - requestsBefore, write_requests: writeRequests })} where id = ${run.id}`;
   const conflicts = await sql<PushConflict[]>`
     select id, entity, airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
-  return { run: finished, tables: summaries, conflicts, requests: client.requests - requestsBefore, writeRequests };
+  return { run: finished, tables: [...summaries.values()], conflicts, requests: client.requests - requestsBefore, writeRequests };
+}
+
+/** Puts a window's claimed entries back in the outbox (pending, retried later). */
+async function releaseWindow(options: PushOptions, runId: string, window: Window, cause: unknown): Promise<void> {
+  const message = `push interrupted: ${airtableMessage(cause)}`;
+  await options.sql`
+    select count(*) from sync.mark_outbox_failed(${runId}, ${options.sql.json(window.claimed.map((c) => ({ id: c.id, error: message, permanent: false })) as never)}, ${options.maxAttempts ?? 10})`.catch(
+    (e) => options.log.error({ err: e }, 'could not put claimed outbox entries back'),
+  );
+}
+
+/**
+ * Claims the next window of a table and reads Airtable's current version of
+ * the records it updates: by Last Modified against the mirror where the
+ * mirror holds a version, by id where it does not (or where Airtable refuses
+ * the formula, e.g. the Last Modified field was renamed since the last pull).
+ */
+async function fetchWindow(options: PushOptions, runId: string, table: TableMapping, size: number): Promise<Window | null> {
+  const { sql, client, log } = options;
+  const claimed = await sql<ClaimedEntry[]>`
+    select id, entity, row_id, airtable_id, operation from sync.claim_outbox(${runId}, ${table.entity}, null, ${size})`;
+  if (!claimed.length) return null;
+  const window: Window = { table, claimed, remote: {}, fromMirror: [] };
+  try {
+    const marks = await sql<{ airtable_id: string; mirror_last_modified: string | null; last_modified_field_name: string | null }[]>`
+      select airtable_id, mirror_last_modified, last_modified_field_name from sync.push_remote_marks(${sql.array(claimed.map((c) => c.id))}::bigint[])`;
+    let byId = marks.filter((m) => !m.mirror_last_modified || !m.last_modified_field_name).map((m) => m.airtable_id);
+    const bySince = marks.filter((m) => m.mirror_last_modified && m.last_modified_field_name);
+    if (bySince.length) {
+      try {
+        const changed = await client.readRecordsModifiedSince(
+          table.tableId,
+          bySince[0]!.last_modified_field_name!,
+          bySince.map((m) => ({ id: m.airtable_id, since: m.mirror_last_modified })),
+        );
+        if (changed) {
+          for (const record of changed) window.remote[record.id] = record.fields;
+          window.fromMirror = bySince.map((m) => m.airtable_id).filter((id) => !(id in window.remote));
+        } else {
+          // its check record did not come back (gone, or the formula not understood)
+          byId = marks.map((m) => m.airtable_id);
+        }
+      } catch (error) {
+        if (!(error instanceof AirtableRequestError && error.type === 'INVALID_FILTER_BY_FORMULA')) throw error;
+        log.warn({ entity: table.entity, err: error.message }, 'Airtable refused the modified-since formula; reading the records by id');
+        byId = marks.map((m) => m.airtable_id);
+      }
+    }
+    for (const ids of chunks(byId, 100)) {
+      for (const record of await client.readRecords(table.tableId, ids)) window.remote[record.id] = record.fields;
+    }
+    return window;
+  } catch (error) {
+    await releaseWindow(options, runId, window, error);
+    throw error;
+  }
 }
 
 interface BatchOutcome extends Omit<PushTableSummary, 'entity'> {
@@ -258,13 +407,20 @@ interface BatchOutcome extends Omit<PushTableSummary, 'entity'> {
 }
 
 /**
- * One claimed batch: read, plan, send, settle. Every claimed entry leaves
- * this function settled (pushed, skipped, failed or pending again), also
- * when it throws.
+ * One claimed window: plan, then send every request (the limiter paces
+ * them). Resolves once the requests are queued; `settled` resolves when
+ * every entry is settled (pushed, skipped, failed or pending again), also
+ * when a request failed in a way that stops the push (it then rejects).
  */
-async function pushBatch(options: PushOptions, runId: string, table: TableMapping, claimed: ClaimedEntry[]): Promise<BatchOutcome> {
+async function planAndSend(
+  options: PushOptions,
+  runId: string,
+  window: Window,
+): Promise<{ settled: Promise<BatchOutcome>; outstanding: Outstanding; creates: boolean }> {
   const { sql, client } = options;
+  const { table, claimed, remote } = window;
   const outcome: BatchOutcome = { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, retrying: 0, deferred: 0, conflicts: 0, writeRequests: 0 };
+  const outstanding = new Outstanding();
   const unsettled = new Set(claimed.map((c) => c.id));
   const fail = async (failures: Failure[]) => {
     if (!failures.length) return;
@@ -281,119 +437,140 @@ async function pushBatch(options: PushOptions, runId: string, table: TableMappin
     await sql`select count(*) from sync.mark_outbox_pushed(${runId}, ${sql.json(results as never)})`;
     for (const r of results) unsettled.delete(r.id);
   };
-
-  try {
-    // Airtable's current version of the records to update: the remote side
-    // of the three-way comparison, read just before pushing.
-    const toRead = claimed.filter((c) => c.operation === 'update' && c.airtable_id).map((c) => c.airtable_id!);
-    const remote: Record<string, Record<string, unknown>> = {};
-    for (const ids of chunks(toRead, 100)) {
-      for (const record of await client.readRecords(table.tableId, ids)) remote[record.id] = record.fields;
-    }
-
-    const plan = await sql<PlannedEntry[]>`
-      select outbox_id, entity, row_id, airtable_id, action, fields, conflict_ids
-      from sync.plan_push(${runId}, ${sql.array(claimed.map((c) => c.id))}::bigint[], ${sql.json(remote as never)})`;
-    for (const entry of plan) {
-      outcome.conflicts += entry.conflict_ids.length;
-      if (entry.action === 'skip') outcome.skipped++;
-      if (entry.action === 'fail') outcome.failed++;
-      if (entry.action === 'defer') outcome.deferred++;
-      if (['skip', 'fail', 'defer'].includes(entry.action)) unsettled.delete(entry.outbox_id);
-    }
-
-    const typecast = table.typecast;
-    const upsertOn = table.upsertOn?.map((column) => table.fields.find((f) => f.column === column)!.fieldId);
-    const creates = plan.filter((p) => p.action === 'create');
-    const updates = plan.filter((p) => p.action === 'update');
-    const deletes = plan.filter((p) => p.action === 'delete');
-
-    // Every request of the batch at once: the limiter paces them.
-    // POST for creates (PATCH with performUpsert when the table has an
-    // upsert key), PATCH of the fields to send for updates.
-    const sendWrites = (method: 'POST' | 'PATCH') => {
-      const send = async (entries: PlannedEntry[]): Promise<void> => {
-        outcome.writeRequests++;
-        try {
-          const records = await client.writeRecords(
-            table.tableId,
-            method,
-            entries.map((e) => (method === 'PATCH' ? { id: e.airtable_id!, fields: e.fields ?? {} } : { fields: e.fields ?? {} })),
-            { typecast, upsertOn: method === 'POST' ? upsertOn : undefined },
-          );
-          await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
-          if (method === 'POST') outcome.created += entries.length;
-          else outcome.updated += entries.length;
-        } catch (error) {
-          if (stopsThePush(error)) throw error;
-          await settleWriteFailure(error, entries, send, method === 'PATCH' || Boolean(upsertOn));
-        }
-      };
-      return send;
-    };
-    const sendCreates = sendWrites('POST');
-    const sendUpdates = sendWrites('PATCH');
-    const sendDeletes = async (entries: PlannedEntry[]): Promise<void> => {
-      outcome.writeRequests++;
-      try {
-        const deleted = await client.deleteRecords(table.tableId, entries.map((e) => e.airtable_id!));
-        await pushed(entries.map((e) => ({ id: e.outbox_id, airtable_id: e.airtable_id!, response: { id: e.airtable_id, deleted: deleted.includes(e.airtable_id!) } })));
-        outcome.deleted += entries.length;
-      } catch (error) {
-        if (stopsThePush(error)) throw error;
-        // Already gone from Airtable (deleted there too): what was asked is done.
-        if (entries.length === 1 && error instanceof AirtableRequestError && RECORD_GONE.includes(error.type)) {
-          await pushed([{ id: entries[0]!.outbox_id, airtable_id: entries[0]!.airtable_id!, response: { id: entries[0]!.airtable_id, deleted: true, already_gone: error.type } }]);
-          outcome.deleted++;
-          return;
-        }
-        await settleWriteFailure(error, entries, sendDeletes, true);
-      }
-    };
-    /**
-     * A request that failed: Airtable refuses a whole request for one bad
-     * record, so a refused request of several records is sent again record
-     * by record; a refused single record is failed with Airtable's message.
-     * What failed transiently goes back to pending with backoff, except a
-     * create that may have reached Airtable without an upsert key to make
-     * sending it again safe.
-     */
-    const settleWriteFailure = async (
-      error: unknown,
-      entries: PlannedEntry[],
-      again: (entries: PlannedEntry[]) => Promise<void>,
-      safeToRepeat: boolean,
-    ): Promise<void> => {
-      const refused = error instanceof AirtableRequestError && (error.kind === 'rejected' || error.kind === 'not_found');
-      if (refused && entries.length > 1) {
-        await allSettledOrThrow(entries.map((e) => again([e])));
-        return;
-      }
-      const message = airtableMessage(error);
-      await fail(
-        entries.map((e) => ({
-          id: e.outbox_id,
-          error: refused || safeToRepeat ? message : `${message}; the record may have been created in Airtable: check it there, then retry (airlift push --retry-failed)`,
-          response: error instanceof AirtableRequestError ? { type: error.type, status: error.statusCode } : undefined,
-          permanent: refused || !safeToRepeat,
-        })),
-      );
-    };
-
-    await allSettledOrThrow([
-      ...chunks(creates, 10).map((c) => sendCreates(c)),
-      ...chunks(updates, 10).map((c) => sendUpdates(c)),
-      ...chunks(deletes, 10).map((c) => sendDeletes(c)),
-    ]);
-    return outcome;
-  } catch (error) {
-    // Whatever is still claimed goes back to the outbox, retried later.
+  // Whatever is still claimed goes back to the outbox, retried later.
+  const putBack = async (error: unknown) => {
     const message = `push interrupted: ${airtableMessage(error)}`;
     await fail([...unsettled].map((id) => ({ id, error: message, permanent: false }))).catch((e) =>
       options.log.error({ err: e }, 'could not put claimed outbox entries back'),
     );
+    outstanding.end();
+  };
+
+  let plan: PlannedEntry[];
+  try {
+    plan = await sql<PlannedEntry[]>`
+      select outbox_id, entity, row_id, airtable_id, action, fields, conflict_ids
+      from sync.plan_push(${runId}, ${sql.array(claimed.map((c) => c.id))}::bigint[], ${sql.json(remote as never)}, '{}'::jsonb,
+                          ${sql.array(window.fromMirror)}::text[])`;
+  } catch (error) {
+    await putBack(error);
     throw error;
   }
+  for (const entry of plan) {
+    outcome.conflicts += entry.conflict_ids.length;
+    if (entry.action === 'skip') outcome.skipped++;
+    if (entry.action === 'fail') outcome.failed++;
+    if (entry.action === 'defer') outcome.deferred++;
+    if (['skip', 'fail', 'defer'].includes(entry.action)) unsettled.delete(entry.outbox_id);
+  }
+
+  const typecast = table.typecast;
+  const upsertOn = table.upsertOn?.map((column) => table.fields.find((f) => f.column === column)!.fieldId);
+  const creates = plan.filter((p) => p.action === 'create');
+  const updates = plan.filter((p) => p.action === 'update');
+  const deletes = plan.filter((p) => p.action === 'delete');
+
+  // Every request of the window at once: the limiter paces them.
+  // POST for creates (PATCH with performUpsert when the table has an
+  // upsert key), PATCH of the fields to send for updates.
+  const sendWrites = (method: 'POST' | 'PATCH') => {
+    const send = async (entries: PlannedEntry[]): Promise<void> => {
+      outcome.writeRequests++;
+      outstanding.add();
+      try {
+        const records = await client.writeRecords(
+          table.tableId,
+          method,
+          entries.map((e) => (method === 'PATCH' ? { id: e.airtable_id!, fields: e.fields ?? {} } : { fields: e.fields ?? {} })),
+          { typecast, upsertOn: method === 'POST' ? upsertOn : undefined },
+        );
+        await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
+        if (method === 'POST') outcome.created += entries.length;
+        else outcome.updated += entries.length;
+      } catch (error) {
+        if (stopsThePush(error)) throw error;
+        await settleWriteFailure(error, entries, send, method === 'PATCH' || Boolean(upsertOn));
+      } finally {
+        outstanding.done();
+      }
+    };
+    return send;
+  };
+  const sendCreates = sendWrites('POST');
+  const sendUpdates = sendWrites('PATCH');
+  const sendDeletes = async (entries: PlannedEntry[]): Promise<void> => {
+    outcome.writeRequests++;
+    outstanding.add();
+    try {
+      const deleted = await client.deleteRecords(table.tableId, entries.map((e) => e.airtable_id!));
+      await pushed(entries.map((e) => ({ id: e.outbox_id, airtable_id: e.airtable_id!, response: { id: e.airtable_id, deleted: deleted.includes(e.airtable_id!) } })));
+      outcome.deleted += entries.length;
+    } catch (error) {
+      if (stopsThePush(error)) throw error;
+      // Already gone from Airtable (deleted there too): what was asked is done.
+      if (entries.length === 1 && error instanceof AirtableRequestError && RECORD_GONE.includes(error.type)) {
+        await pushed([{ id: entries[0]!.outbox_id, airtable_id: entries[0]!.airtable_id!, response: { id: entries[0]!.airtable_id, deleted: true, already_gone: error.type } }]);
+        outcome.deleted++;
+        return;
+      }
+      await settleWriteFailure(error, entries, sendDeletes, true);
+    } finally {
+      outstanding.done();
+    }
+  };
+  /**
+   * A request that failed: Airtable refuses a whole request for one bad
+   * record, so a refused request of several records is sent again record
+   * by record; a refused single record is failed with Airtable's message.
+   * What failed transiently goes back to pending with backoff, except a
+   * create that may have reached Airtable without an upsert key to make
+   * sending it again safe.
+   */
+  const settleWriteFailure = async (
+    error: unknown,
+    entries: PlannedEntry[],
+    again: (entries: PlannedEntry[]) => Promise<void>,
+    safeToRepeat: boolean,
+  ): Promise<void> => {
+    const refused = error instanceof AirtableRequestError && (error.kind === 'rejected' || error.kind === 'not_found');
+    if (refused && entries.length > 1) {
+      await allSettledOrThrow(entries.map((e) => again([e])));
+      return;
+    }
+    const message = airtableMessage(error);
+    // An update of a record deleted in Airtable since the mirror's version
+    // (the modified-since read does not see deletions): failed as plan_push
+    // fails one it knows is gone.
+    const gone = error instanceof AirtableRequestError && RECORD_GONE.includes(error.type) && entries.length === 1 && entries[0]!.action === 'update';
+    await fail(
+      entries.map((e) => ({
+        id: e.outbox_id,
+        error: gone
+          ? `record ${e.airtable_id} is not in Airtable any more (deleted there?): ${message}`
+          : refused || safeToRepeat
+            ? message
+            : `${message}; the record may have been created in Airtable: check it there, then retry (airlift push --retry-failed)`,
+        response: error instanceof AirtableRequestError ? { type: error.type, status: error.statusCode } : undefined,
+        permanent: refused || !safeToRepeat,
+      })),
+    );
+  };
+
+  const settled = allSettledOrThrow([
+    ...chunks(creates, 10).map((c) => sendCreates(c)),
+    ...chunks(updates, 10).map((c) => sendUpdates(c)),
+    ...chunks(deletes, 10).map((c) => sendDeletes(c)),
+  ]).then(
+    () => {
+      outstanding.end();
+      return outcome;
+    },
+    async (error: unknown) => {
+      await putBack(error);
+      throw error;
+    },
+  );
+  return { settled, outstanding, creates: creates.length > 0 };
 }
 
 /** What `airlift status` and the CLI show about the outbox and the conflicts. */
