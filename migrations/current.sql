@@ -37,6 +37,8 @@ drop function if exists sync.mark_rejected_before_staging(bigint, text, jsonb);
 drop function if exists sync.finish_stage_only_run(bigint);
 drop function if exists sync.count_staged_records(bigint, text);
 drop function if exists sync.summarize_verification(bigint, text);
+drop function if exists sync.verify_relationships(bigint, text, text, text);
+drop function if exists sync.verify_entity(bigint, text, text, text, boolean, boolean);
 drop function if exists sync.verify_entity(bigint, text, text, text, boolean);
 drop function if exists sync.staging_key_splits(text, text, integer);
 drop function if exists sync.entity_checksums(text);
