@@ -28,7 +28,7 @@
  * Timings are medians of --reps runs with a warm cache (runVerify, which
  * repeats verify_entity + validate_entity end to end, runs once); figures
  * are printed, not asserted (exit 0 unless something errors). A million
- * records take about 15 minutes on 2 cores, 6 of them setting up.
+ * records take about 15 minutes on 2 cores, 8 to 10 of them setting up.
  *
  *   npm run bench:integrity
  *   npx tsx bench/integrity.ts --records 100000 --reps 3 [--explain]
