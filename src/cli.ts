@@ -378,7 +378,7 @@ program
   .option('--table <entity...>', 'verify only these entities')
   .option('--strict', 'also fail (exit 1) on validation warnings about the source data, not only on discrepancies')
   .option('--deep', 'rebuild every target row\'s canonical form instead of reading the stored target checksums, and report stored ones that are stale')
-  .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 50_000)
+  .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 250_000)
   .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number }) => {
     await withDatabase(async (target) => {
       await prepareDatabase(target);

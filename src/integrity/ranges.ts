@@ -32,7 +32,20 @@ async function snapshotSource(sql: Sql, entity: string): Promise<SnapshotSource>
   return source;
 }
 
-/** The entity's checkpoint in this run, opened with the number of source keys to go through, or as it was left. */
+/**
+ * Ranges planned in the checkpoint's metadata at most (their upper bounds
+ * are rewritten, and audited, with every range's advance); beyond, each
+ * range is found when it comes and the keys are counted first.
+ */
+const MAX_PLANNED_RANGES = 100;
+
+/**
+ * The entity's checkpoint in this run, as it was left, or opened with the
+ * number of source keys to go through. The ranges are found first, each
+ * where the one before ends (as they would be range by range), and their
+ * upper bounds kept in the checkpoint (range_bounds): their keys add up
+ * to the total, so the keys are not counted in a pass of their own.
+ */
 async function openRangeCheckpoint(
   sql: Sql,
   runId: string,
@@ -41,13 +54,44 @@ async function openRangeCheckpoint(
   source: SnapshotSource,
   batchSize: number,
 ): Promise<RangeCheckpoint> {
+  const [existing] = await sql<RangeCheckpoint[]>`
+    update sync.checkpoints set updated_at = now()
+    where run_id = ${runId} and operation_type = ${operation} and entity_type = ${entity}
+    returning id, status, last_processed_id, records_processed, records_total, metadata`;
+  if (existing) return existing;
+  const bounds: string[] = [];
+  let total = 0;
+  let planned = false;
+  for (let after: string | null = null; bounds.length <= MAX_PLANNED_RANGES;) {
+    const range = await nextRange(sql, source, after, batchSize);
+    total += range.keys;
+    if (range.upto === null) {
+      planned = true;
+      break;
+    }
+    bounds.push(range.upto);
+    after = range.upto;
+  }
   const [checkpoint] = await sql<RangeCheckpoint[]>`
-    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total)
+    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total, metadata)
     values (${runId}, ${operation}, ${entity}, 'in_progress', clock_timestamp(), ${batchSize},
-            (select count(*) from staging.airtable_records s where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint))
+            ${planned ? sql`${total}::bigint` : sql`(select count(*) from staging.airtable_records s where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint)`},
+            ${sql.json(planned ? { range_bounds: bounds } : {})})
     on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
     returning id, status, last_processed_id, records_processed, records_total, metadata`;
   return checkpoint;
+}
+
+/**
+ * The next range from the checkpoint's plan: the bound of range number
+ * `done` (the ranges done so far), or the open-ended last range with the
+ * keys left; null without a plan.
+ */
+function plannedRange(checkpoint: RangeCheckpoint, done: number, size: number): { upto: string | null; keys: number } | null {
+  const bounds = checkpoint.metadata.range_bounds as string[] | undefined;
+  if (!bounds) return null;
+  if (done < bounds.length) return { upto: bounds[done]!, keys: size };
+  return { upto: null, keys: Math.max(0, Number(checkpoint.records_total ?? 0) - size * bounds.length) };
 }
 
 /**
@@ -97,7 +141,7 @@ export async function walkRanges(
   let last = checkpoint.status === 'completed';
   while (!last) {
     if (walk.budget.remaining <= 0) throw walk.interrupted();
-    const range = await nextRange(sql, source, after, walk.batchSize);
+    const range = plannedRange(checkpoint, batches, walk.batchSize) ?? await nextRange(sql, source, after, walk.batchSize);
     last = range.upto === null;
     await sql.begin(async (tx) => {
       const metadata = await work(tx as unknown as Sql, after, range.upto, last);

@@ -87,7 +87,7 @@ export interface VerifyOptions {
   strict?: boolean;
   /** Rebuild every target row's canonical form instead of trusting sync.target_checksums (and report stale ones). */
   deep?: boolean;
-  /** Source keys per range (default 50,000). */
+  /** Source keys per range (default 250,000). */
   batchSize?: number;
   /** Stop after this many ranges (tests use it to simulate a kill). */
   stopAfterBatches?: number;
@@ -116,7 +116,7 @@ const REPORT_COLUMNS = ['validation_type', 'source_entity', 'target_entity', 're
  */
 export async function runVerify(sql: Sql, options: VerifyOptions): Promise<VerifyResult> {
   const started = Date.now();
-  const batchSize = options.batchSize ?? 50_000;
+  const batchSize = options.batchSize ?? 250_000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`the batch size must be a positive whole number, got ${batchSize}`);
   const lock = await sql.reserve();
   const [{ locked }] = await lock<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext(${LOCK_KEY})) as locked`;
@@ -151,10 +151,18 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       for (const entity of entities) {
         const walk = { runId, operation: 'validation' as const, entity, batchSize: settings.batch_size, budget, interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch };
         await walkRanges(sql, walk, async (tx, after, upto, last) => {
-          await tx`select count(*) from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep})`;
+          // completeness and integrity per range; the relationships once,
+          // over all keys (a pass over the app rows costs as much for one
+          // range as for all of them)
+          await tx`select count(*) from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep}, false)`;
           if (last) {
-            // the ranges folded into one report per check, then the rules
-            // over the whole snapshot (they use the folded reports)
+            // then the ranges folded into one report per check, then the
+            // rules over the whole snapshot (they use the folded reports)
+            // (a run begun by a version that checked them per range: those go)
+            await tx`
+              delete from sync.validation_reports where run_id = ${runId} and source_entity = ${entity}
+                and validation_type = 'relationship_integrity' and validation_criteria ? 'after_key'`;
+            await tx`select count(*) from sync.verify_relationships(${runId}, ${entity})`;
             await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
             await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
           }

@@ -4,9 +4,14 @@
 -- checksums; and the target checksums of rows linking to a row whose
 -- Airtable id changes.
 --
--- Runs: 9501 full (six clients, two products), 9502..9505 verify runs.
+-- Also: a range cut into parts at staging's key histogram
+-- (sync.staging_key_splits) verifies as it does whole, and the
+-- relationships checked once over all keys (sync.verify_relationships)
+-- fold with ranges verified without them.
+--
+-- Runs: 9501 full (six clients, two products), 9502..9507 verify runs.
 BEGIN;
-select plan(16);
+select plan(23);
 
 insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
   ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
@@ -24,7 +29,9 @@ insert into sync.runs (id, run_type, status, metadata) overriding system value v
   (9502, 'verify', 'running', '{}'),
   (9503, 'verify', 'running', '{}'),
   (9504, 'verify', 'running', '{}'),
-  (9505, 'verify', 'running', '{}');
+  (9505, 'verify', 'running', '{}'),
+  (9506, 'verify', 'running', '{}'),
+  (9507, 'verify', 'running', '{}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
   (9501, 'sync_operation', 'clients', 'in_progress'),
   (9501, 'sync_operation', 'products', 'in_progress');
@@ -95,6 +102,42 @@ select results_eq(
     from sync.validation_reports where run_id = 9503 and validation_type = 'completeness_check'$$,
   $$select source_checksum, target_checksum, source_records::int from sync.entity_checksums('clients')$$,
   'the table checksums added up over the ranges equal those of sync.entity_checksums (canonical forms rebuilt in one pass)');
+
+select is((select validation_criteria -> 'source_runs' from sync.validation_reports where run_id = 9503 and validation_type = 'completeness_check'),
+  '[9501]'::jsonb, 'the folded report names the runs that last read the source records');
+
+-- Parts: without statistics a range is not cut; with them, it is cut at
+-- keys inside it, and verifies as it does whole.
+select is(sync.staging_key_splits(null, null, 3), '{}'::text[], 'without statistics, no range is cut');
+analyze staging.airtable_records;
+select is(cardinality(sync.staging_key_splits(null, null, 3)), 2, 'with statistics, three parts are cut at two keys');
+select ok((select bool_and(k > 'recRANGES00000002' and k < 'recRANGES00000006') and count(*) between 1 and 3
+           from unnest(sync.staging_key_splits('recRANGES00000002', 'recRANGES00000006', 6)) k),
+  'the keys cutting a bounded range lie strictly inside it');
+select count(*) from sync.verify_entity(9506, 'clients');
+select count(*) from sync.summarize_verification(9506, 'clients');
+select results_eq(
+  $$select validation_type, records_validated, discrepancies_found, discrepancy_details, validation_criteria -> 'source_table_checksum',
+           validation_criteria -> 'target_table_checksum', validation_criteria -> 'quarantined_records'
+    from sync.validation_reports where run_id = 9506 order by validation_type$$,
+  $$select validation_type, records_validated, discrepancies_found, discrepancy_details, validation_criteria -> 'source_table_checksum',
+           validation_criteria -> 'target_table_checksum', validation_criteria -> 'quarantined_records'
+    from sync.validation_reports where run_id = 9502 order by validation_type$$,
+  'verified in parts side by side, one pass over all keys reports exactly what it reported whole');
+
+-- Relationships once over all keys, the ranges without them (airlift verify).
+select count(*) from sync.verify_entity(9507, 'clients', null, 'recRANGES00000003', false, false);
+select count(*) from sync.verify_entity(9507, 'clients', 'recRANGES00000003', null, false, false);
+select results_eq(
+  $$select validation_type, count(*)::int from sync.validation_reports where run_id = 9507 group by 1 order by 1$$,
+  $$values ('completeness_check', 2), ('data_integrity', 2)$$,
+  'ranges verified without relationships write completeness and integrity reports only');
+select count(*) from sync.verify_relationships(9507, 'clients');
+select count(*) from sync.summarize_verification(9507, 'clients');
+select results_eq(
+  $$select validation_type, records_validated, discrepancies_found, discrepancy_details from sync.validation_reports where run_id = 9507 order by validation_type$$,
+  $$select validation_type, records_validated, discrepancies_found, discrepancy_details from sync.validation_reports where run_id = 9502 order by validation_type$$,
+  'with the relationships checked once over all keys, the folded reports equal one pass over all keys');
 
 -- A stored target checksum written around the trigger: only --deep sees it.
 update sync.target_checksums set checksum = repeat('0', 64) where entity = 'clients' and airtable_id = 'recRANGES00000003';

@@ -2,7 +2,8 @@
 -- quarantine entries, marked by sync.mark_rejected_before_staging, stay
 -- open through merges that retry the older version staging holds and
 -- through later runs that read them broken again; verification lists them
--- with their reason (in or out of the source snapshot); a rejection for
+-- with their reason (in or out of the source snapshot), and so does the
+-- validation report (sync.validate_entity); a rejection for
 -- another reason replaces the earlier one; a run that stages the record
 -- cleanly releases it.
 --
@@ -11,7 +12,7 @@
 -- another reason), 9704 a verify run, 9705 incremental (client 2 staged
 -- cleanly).
 BEGIN;
-select plan(10);
+select plan(12);
 
 insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
   ('clients', 'appRejectedTest01', 'tblRejectClients1', 'Clients',
@@ -133,6 +134,23 @@ select results_eq(
     from sync.validation_reports where run_id = 9704 and validation_type = 'completeness_check'$$,
   $$values ('recREJECTCLIENT02', '["(no record id)", "recREJECTCLIENT02"]'::jsonb, 2, 2)$$,
   'verified in two key ranges, the folded report lists the same rejections');
+
+-- The validation report names them too: over the snapshot every open
+-- rejection (neither record's current version is in it), for a run those
+-- it rejected.
+select results_eq(
+  $$select d ->> 'record', d ->> 'field', d ->> 'rule', d ->> 'severity', (d ->> 'rejected_before_staging')::boolean,
+           (vr.validation_criteria ->> 'rejected_before_staging')::int
+    from sync.validate_entity(9704, 'clients', true) vr, jsonb_array_elements(vr.discrepancy_details) d
+    where vr.validation_type = 'data_integrity' and d ? 'rejected_before_staging' order by 1$$,
+  $$values ('(no record id)', null::text, 'staging', 'blocking', true, 2), ('recREJECTCLIENT02', 'Client Name', 'staging', 'blocking', true, 2)$$,
+  'the validation report over the snapshot names both rejections as blocking findings (rule staging), though staging holds neither');
+select results_eq(
+  $$select d ->> 'record', d ->> 'field', d ->> 'reason'
+    from sync.validate_entity(9703, 'clients') vr, jsonb_array_elements(vr.discrepancy_details) d
+    where vr.validation_type = 'data_integrity' and d ? 'rejected_before_staging'$$,
+  $$values ('recREJECTCLIENT02', 'Client Name', 'Client Name contains an unpaired UTF-16 surrogate, which is not valid Unicode')$$,
+  'a run''s validation report names the record it rejected');
 
 -- ---------------------------------------------------------------------------
 -- Run 9705: client 2 fixed in Airtable, staged cleanly
