@@ -35,16 +35,14 @@ async function snapshotSource(sql: Sql, entity: string): Promise<SnapshotSource>
 /**
  * Ranges planned in the checkpoint's metadata at most (their upper bounds
  * are rewritten, and audited, with every range's advance); beyond, each
- * range is found when it comes and the keys are counted first.
+ * range is found when it comes.
  */
 const MAX_PLANNED_RANGES = 100;
 
 /**
  * The entity's checkpoint in this run, as it was left, or opened with the
- * number of source keys to go through. The ranges are found first, each
- * where the one before ends (as they would be range by range), and their
- * upper bounds kept in the checkpoint (range_bounds): their keys add up
- * to the total, so the keys are not counted in a pass of their own.
+ * number of source keys to go through and the ranges' upper bounds
+ * (range_bounds), both found in one pass over the keys.
  */
 async function openRangeCheckpoint(
   sql: Sql,
@@ -59,23 +57,18 @@ async function openRangeCheckpoint(
     where run_id = ${runId} and operation_type = ${operation} and entity_type = ${entity}
     returning id, status, last_processed_id, records_processed, records_total, metadata`;
   if (existing) return existing;
-  const bounds: string[] = [];
-  let total = 0;
-  let planned = false;
-  for (let after: string | null = null; bounds.length <= MAX_PLANNED_RANGES;) {
-    const range = await nextRange(sql, source, after, batchSize);
-    total += range.keys;
-    if (range.upto === null) {
-      planned = true;
-      break;
-    }
-    bounds.push(range.upto);
-    after = range.upto;
-  }
+  // One pass over the snapshot's keys in order: their number and every
+  // size-th key, where each range ends (as nextRange would find them).
+  const [{ total, bounds }] = await sql<{ total: number; bounds: string[] }[]>`
+    select count(*)::int as total,
+           coalesce(array_agg(k.airtable_id order by k.airtable_id) filter (where k.position % ${batchSize} = 0), '{}') as bounds
+    from (select s.airtable_id, row_number() over (order by s.table_id, s.airtable_id) as position
+          from staging.airtable_records s
+          where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint) k`;
+  const planned = bounds.length <= MAX_PLANNED_RANGES;
   const [checkpoint] = await sql<RangeCheckpoint[]>`
     insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total, metadata)
-    values (${runId}, ${operation}, ${entity}, 'in_progress', clock_timestamp(), ${batchSize},
-            ${planned ? sql`${total}::bigint` : sql`(select count(*) from staging.airtable_records s where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint)`},
+    values (${runId}, ${operation}, ${entity}, 'in_progress', clock_timestamp(), ${batchSize}, ${total},
             ${sql.json(planned ? { range_bounds: bounds } : {})})
     on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
     returning id, status, last_processed_id, records_processed, records_total, metadata`;
