@@ -125,6 +125,47 @@ describe('verify and rollback', () => {
     }
   });
 
+  it('plans a large table\'s ranges from statistics: no pass over the keys, each range counts its own, a killed walk resumes and reports what one pass reports', async () => {
+    await bed.admin`analyze staging.airtable_records`;
+    const [{ keys }] = await bed.admin<{ keys: number }[]>`
+      select count(*)::int as keys from staging.airtable_records
+      where table_id = (select table_id from sync.entity_mappings where entity = 'registrations')
+        and run_id >= coalesce(sync.source_snapshot_run('registrations'), 0)`;
+    const onePass = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 1_000_000 });
+
+    // ranges of about 100 keys, planned from the statistics however small the table
+    await expect(runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100, planFromStatisticsFrom: 1, stopAfterBatches: 2 }))
+      .rejects.toThrow(/verification run #\d+ stopped before it finished/);
+    const [interrupted] = await bed.admin<{ id: string; processed: number; total: number; bounds: string[]; estimated: boolean; counted: number }[]>`
+      select r.id, c.records_processed::int as processed, c.records_total::int as total, array(select jsonb_array_elements_text(c.metadata -> 'range_bounds')) as bounds,
+             (c.metadata ->> 'estimated_total')::boolean as estimated,
+             -- the keys of the first two ranges, counted here
+             (select count(*)::int from staging.airtable_records s
+              where s.table_id = (select table_id from sync.entity_mappings where entity = 'registrations')
+                and s.run_id >= coalesce(sync.source_snapshot_run('registrations'), 0) and s.airtable_id <= c.last_processed_id) as counted
+      from sync.runs r join sync.checkpoints c on c.run_id = r.id and c.operation_type = 'validation'
+      where r.run_type = 'verify' order by r.id desc limit 1`;
+    expect(interrupted!.estimated).toBe(true);
+    expect(interrupted!.bounds.length).toBeGreaterThanOrEqual(2);
+    expect(interrupted!.processed).toBe(interrupted!.counted); // the ranges' own counts
+    expect(interrupted!.processed).toBeGreaterThan(0);
+    expect(interrupted!.total).toBeGreaterThanOrEqual(interrupted!.processed);
+
+    const resumed = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100 });
+    expect(resumed.runId).toBe(interrupted!.id);
+    const strip = (r: typeof onePass) => r.entities.map((e) => ({
+      ...e,
+      checks: e.checks.map(({ execution_time_ms: _t, validation_criteria: { key_ranges: _k, ...criteria }, ...c }) => ({ ...c, criteria })),
+      validation: e.validation.map(({ execution_time_ms: _t, ...c }) => c),
+    }));
+    expect(strip(resumed)).toEqual(strip(onePass));
+    const [done] = await bed.admin<{ status: string; processed: number; total: number; batches: number }[]>`
+      select status, records_processed::int as processed, records_total::int as total, (metadata ->> 'batches')::int as batches
+      from sync.checkpoints where run_id = ${resumed.runId} and operation_type = 'validation'`;
+    // the estimate made exact by the last range: every key counted once
+    expect(done).toEqual({ status: 'completed', processed: keys, total: keys, batches: interrupted!.bounds.length + 1 });
+  });
+
   it('rolls a run back to the checksums from before it, refusing first when a row changed since', async () => {
     const before = await tableChecksums();
     const regs = bed.emulator.base(bed.baseId).table('Registrations');

@@ -106,7 +106,7 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
         const batches = await walkRanges(sql, walk, async (tx, after, upto) => {
           const found = await tx<{ comparison_type: string; record_count: number }[]>`
             select comparison_type, record_count from sync.compute_differentials(${runId}, ${entity}, ${after}, ${upto})`;
-          return { found: Object.fromEntries(found.map((f) => [f.comparison_type, f.record_count])) };
+          return { metadata: { found: Object.fromEntries(found.map((f) => [f.comparison_type, f.record_count])) } };
         });
         results.push(await entityDiff(sql, runId, entity, batches));
       }

@@ -40,9 +40,18 @@ async function snapshotSource(sql: Sql, entity: string): Promise<SnapshotSource>
 const MAX_PLANNED_RANGES = 100;
 
 /**
+ * Tables at least this large (by the planner's estimate) are cut into
+ * ranges at the histogram of staged keys instead of by a pass over their
+ * keys, when the work counts each range's keys itself.
+ */
+export const PLAN_FROM_STATISTICS_FROM = 200_000;
+
+/**
  * The entity's checkpoint in this run, as it was left, or opened with the
  * number of source keys to go through and the ranges' upper bounds
- * (range_bounds), both found in one pass over the keys.
+ * (range_bounds), planned by sync.plan_key_ranges: exactly, or, for a large
+ * table whose work counts its keys, from the planner's statistics (the
+ * total an estimate until the last range, estimated_total).
  */
 async function openRangeCheckpoint(
   sql: Sql,
@@ -51,25 +60,21 @@ async function openRangeCheckpoint(
   entity: string,
   source: SnapshotSource,
   batchSize: number,
+  estimateFrom: number | null,
 ): Promise<RangeCheckpoint> {
   const [existing] = await sql<RangeCheckpoint[]>`
     update sync.checkpoints set updated_at = now()
     where run_id = ${runId} and operation_type = ${operation} and entity_type = ${entity}
     returning id, status, last_processed_id, records_processed, records_total, metadata`;
   if (existing) return existing;
-  // One pass over the snapshot's keys in order: their number and every
-  // size-th key, where each range ends (as nextRange would find them).
-  const [{ total, bounds }] = await sql<{ total: number; bounds: string[] }[]>`
-    select count(*)::int as total,
-           coalesce(array_agg(k.airtable_id order by k.airtable_id) filter (where k.position % ${batchSize} = 0), '{}') as bounds
-    from (select s.airtable_id, row_number() over (order by s.table_id, s.airtable_id) as position
-          from staging.airtable_records s
-          where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint) k`;
-  const planned = bounds.length <= MAX_PLANNED_RANGES;
+  const [plan] = await sql<{ records_total: string; estimated: boolean; range_bounds: string[] }[]>`
+    select records_total, estimated, range_bounds
+    from sync.plan_key_ranges(${source.table_id}, ${source.snapshot}::bigint, ${batchSize}, ${estimateFrom}::bigint)`;
+  const planned = plan.range_bounds.length <= MAX_PLANNED_RANGES;
+  const metadata = { ...(planned ? { range_bounds: plan.range_bounds } : {}), ...(plan.estimated ? { estimated_total: true } : {}) };
   const [checkpoint] = await sql<RangeCheckpoint[]>`
     insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total, metadata)
-    values (${runId}, ${operation}, ${entity}, 'in_progress', clock_timestamp(), ${batchSize}, ${total},
-            ${sql.json(planned ? { range_bounds: bounds } : {})})
+    values (${runId}, ${operation}, ${entity}, 'in_progress', clock_timestamp(), ${batchSize}, ${plan.records_total}, ${sql.json(metadata)})
     on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
     returning id, status, last_processed_id, records_processed, records_total, metadata`;
   return checkpoint;
@@ -107,48 +112,71 @@ export interface RangeWalk {
   operation: 'differential_migration' | 'validation';
   entity: string;
   batchSize: number;
+  /**
+   * The work counts the source keys of each range (returns `keys`): a large
+   * table's ranges may then be planned from statistics, without a pass
+   * over its keys.
+   */
+  workCountsKeys?: boolean;
+  /** With workCountsKeys: plan from statistics for tables estimated at this many keys or more (default PLAN_FROM_STATISTICS_FROM). */
+  planFromStatisticsFrom?: number;
   /** Ranges this process may still run (shared across entities); the walk throws `interrupted()` when it is spent. */
   budget: { remaining: number };
   interrupted: () => Error;
   onBatch?: (entity: string, processed: number, total: number) => void;
 }
 
+/** What a range's work gives back: what to merge into the checkpoint's metadata, and the source keys it found in the range. */
+export interface RangeWork {
+  metadata?: Record<string, unknown>;
+  keys?: number;
+}
+
 /**
  * Works through an entity's source snapshot range by range from where its
  * checkpoint stands: each range's work and the checkpoint's advance in one
  * transaction, so a killed process resumes at the next range. `work` gets
- * the bounds and whether the range is the last; what it returns is merged
- * into the checkpoint's metadata. Returns the number of ranges in all.
+ * the bounds and whether the range is the last. The checkpoint counts the
+ * keys the work found (or those of the plan); the last range sets the total
+ * to the keys processed, so an estimated total ends exact. Returns the
+ * number of ranges in all.
  */
 export async function walkRanges(
   sql: Sql,
   walk: RangeWalk,
-  work: (tx: Sql, after: string | null, upto: string | null, last: boolean) => Promise<Record<string, unknown>>,
+  work: (tx: Sql, after: string | null, upto: string | null, last: boolean) => Promise<RangeWork>,
 ): Promise<number> {
   const source = await snapshotSource(sql, walk.entity);
-  const checkpoint = await openRangeCheckpoint(sql, walk.runId, walk.operation, walk.entity, source, walk.batchSize);
+  const checkpoint = await openRangeCheckpoint(sql, walk.runId, walk.operation, walk.entity, source, walk.batchSize,
+    walk.workCountsKeys ? walk.planFromStatisticsFrom ?? PLAN_FROM_STATISTICS_FROM : null);
   let after = checkpoint.last_processed_id;
   let processed = Number(checkpoint.records_processed);
   let batches = checkpoint.metadata.batches ?? 0;
-  const total = Number(checkpoint.records_total ?? 0);
+  let total = Number(checkpoint.records_total ?? 0);
   let last = checkpoint.status === 'completed';
   while (!last) {
     if (walk.budget.remaining <= 0) throw walk.interrupted();
     const range = plannedRange(checkpoint, batches, walk.batchSize) ?? await nextRange(sql, source, after, walk.batchSize);
     last = range.upto === null;
+    let keys = range.keys;
     await sql.begin(async (tx) => {
-      const metadata = await work(tx as unknown as Sql, after, range.upto, last);
+      const done = await work(tx as unknown as Sql, after, range.upto, last);
+      if (done.keys !== undefined) keys = done.keys;
+      else if (checkpoint.metadata.estimated_total) throw new Error(`the key ranges of ${walk.entity} were planned from statistics, but the work did not count the keys of a range`);
+      // the total follows the keys found: at least those processed, and
+      // exactly those once the last range is done
+      total = last ? processed + keys : Math.max(total, processed + keys);
       await tx`
         update sync.checkpoints
-        set last_processed_id = ${range.upto}, records_processed = records_processed + ${range.keys},
+        set last_processed_id = ${range.upto}, records_processed = records_processed + ${keys}, records_total = ${total},
             status = ${last ? 'completed' : 'in_progress'},
             completed_at = ${last ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
-            metadata = metadata || ${tx.json({ ...metadata, batches: batches + 1 } as never)}
+            metadata = metadata || ${tx.json({ ...done.metadata, batches: batches + 1 } as never)}
         where id = ${checkpoint.id}`;
     });
     batches += 1;
     walk.budget.remaining -= 1;
-    processed += range.keys;
+    processed += keys;
     walk.onBatch?.(walk.entity, processed, total);
     after = range.upto;
   }

@@ -89,6 +89,12 @@ export interface VerifyOptions {
   deep?: boolean;
   /** Source keys per range (default 250,000). */
   batchSize?: number;
+  /**
+   * Tables the planner estimates at this many source records or more are
+   * cut into ranges at its statistics, without a pass over their keys
+   * (default 200,000).
+   */
+  planFromStatisticsFrom?: number;
   /** Stop after this many ranges (tests use it to simulate a kill). */
   stopAfterBatches?: number;
   onBatch?: (entity: string, processed: number, total: number) => void;
@@ -149,12 +155,18 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       const budget = { remaining: options.stopAfterBatches ?? Number.POSITIVE_INFINITY };
       const results: EntityVerification[] = [];
       for (const entity of entities) {
-        const walk = { runId, operation: 'validation' as const, entity, batchSize: settings.batch_size, budget, interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch };
+        const walk = { runId, operation: 'validation' as const, entity, batchSize: settings.batch_size, workCountsKeys: true,
+                       planFromStatisticsFrom: options.planFromStatisticsFrom, budget,
+                       interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch };
         await walkRanges(sql, walk, async (tx, after, upto, last) => {
           // completeness and integrity per range; the relationships once,
           // over all keys (a pass over the app rows costs as much for one
-          // range as for all of them)
-          await tx`select count(*) from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep}, false)`;
+          // range as for all of them). The completeness report counts the
+          // range's source keys.
+          const [range] = await tx<{ keys: string }[]>`
+            select validation_criteria ->> 'source_records' as keys
+            from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep}, false)
+            where validation_type = 'completeness_check'`;
           if (last) {
             // then the ranges folded into one report per check, then the
             // rules over the whole snapshot (they use the folded reports)
@@ -166,7 +178,7 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
             await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
             await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
           }
-          return {};
+          return { keys: Number(range!.keys) };
         });
         results.push(await entityVerification(sql, runId, entity));
       }

@@ -5,13 +5,14 @@
 -- Airtable id changes.
 --
 -- Also: a range cut into parts at staging's key histogram
--- (sync.staging_key_splits) verifies as it does whole, and the
+-- (sync.staging_key_splits) verifies as it does whole; the key ranges are
+-- planned exactly, or from the statistics (sync.plan_key_ranges); and the
 -- relationships checked once over all keys (sync.verify_relationships)
 -- fold with ranges verified without them.
 --
 -- Runs: 9501 full (six clients, two products), 9502..9507 verify runs.
 BEGIN;
-select plan(23);
+select plan(28);
 
 insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
   ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
@@ -109,7 +110,18 @@ select is((select validation_criteria -> 'source_runs' from sync.validation_repo
 -- Parts: without statistics a range is not cut; with them, it is cut at
 -- keys inside it, and verifies as it does whole.
 select is(sync.staging_key_splits(null, null, 3), '{}'::text[], 'without statistics, no range is cut');
+-- The key ranges of airlift verify and airlift diff (sync.plan_key_ranges).
+select results_eq($$select records_total, estimated, range_bounds from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 2, 1)$$,
+  $$values (6::bigint, false, '{recRANGES00000002,recRANGES00000004,recRANGES00000006}'::text[])$$,
+  'without statistics the key ranges are planned exactly: the number of keys, and every second key ends a range');
+select throws_ok($$select * from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 0)$$, '22023', null, 'a batch size below 1 is refused');
 analyze staging.airtable_records;
+select results_eq($$select records_total, estimated, range_bounds from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 2, 1)$$,
+  $$select 6::bigint, true, sync.staging_key_splits(null, null, 3)$$,
+  'with statistics, a table estimated at the threshold or more is cut at the key histogram into ranges of about the batch size, its total estimated');
+select ok(cardinality((select range_bounds from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 2, 1))) = 2,
+  'six keys in ranges of about two: three ranges, two bounds');
+select is((select estimated from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 2, 7)), false, 'a table estimated below the threshold is planned exactly');
 select is(cardinality(sync.staging_key_splits(null, null, 3)), 2, 'with statistics, three parts are cut at two keys');
 select ok((select bool_and(k > 'recRANGES00000002' and k < 'recRANGES00000006') and count(*) between 1 and 3
            from unnest(sync.staging_key_splits('recRANGES00000002', 'recRANGES00000006', 6)) k),
