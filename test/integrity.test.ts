@@ -10,9 +10,16 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runVerify } from '../src/integrity/verify.ts';
+import { runVerify, type VerifyResult } from '../src/integrity/verify.ts';
 import { runAirlift } from './support/cli.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
+
+/** A verification's entities without what differs between runs of the same data: timings and the number of key ranges. */
+const strip = (r: VerifyResult) => r.entities.map((e) => ({
+  ...e,
+  checks: e.checks.map(({ execution_time_ms: _t, validation_criteria: { key_ranges: _k, ...criteria }, ...c }) => ({ ...c, criteria })),
+  validation: e.validation.map(({ execution_time_ms: _t, ...c }) => c),
+}));
 
 describe('verify and rollback', () => {
   let bed: SyncBed;
@@ -105,11 +112,6 @@ describe('verify and rollback', () => {
       const resumed = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100 });
       expect(resumed.runId).toBe(interrupted!.id);
       expect(resumed.resumed).toBe(true);
-      const strip = (r: typeof onePass) => r.entities.map((e) => ({
-        ...e,
-        checks: e.checks.map(({ execution_time_ms: _t, validation_criteria: { key_ranges: _k, ...criteria }, ...c }) => ({ ...c, criteria })),
-        validation: e.validation.map(({ execution_time_ms: _t, ...c }) => c),
-      }));
       expect(strip(resumed)).toEqual(strip(onePass));
       expect(resumed.discrepancies).toBe(3);
       const integrity = resumed.entities[0]!.checks.find((c) => c.validation_type === 'data_integrity')!;
@@ -153,11 +155,6 @@ describe('verify and rollback', () => {
 
     const resumed = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100 });
     expect(resumed.runId).toBe(interrupted!.id);
-    const strip = (r: typeof onePass) => r.entities.map((e) => ({
-      ...e,
-      checks: e.checks.map(({ execution_time_ms: _t, validation_criteria: { key_ranges: _k, ...criteria }, ...c }) => ({ ...c, criteria })),
-      validation: e.validation.map(({ execution_time_ms: _t, ...c }) => c),
-    }));
     expect(strip(resumed)).toEqual(strip(onePass));
     const [done] = await bed.admin<{ status: string; processed: number; total: number; batches: number }[]>`
       select status, records_processed::int as processed, records_total::int as total, (metadata ->> 'batches')::int as batches
