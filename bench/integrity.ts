@@ -420,7 +420,7 @@ try {
     full join (select c.airtable_id, c.checksum, c.deleted from sync.target_checksums c where c.entity = '${ENTITY}') t on t.airtable_id = s.airtable_id`;
   // as airlift diff and airlift verify connect (diff: a reserved session for its lock, and one to work)
   const cliDiff = open(urlWithRole(url, 'airlift_sync'), 2);
-  const cliVerify = open(urlWithRole(url, 'airlift_sync'), 2); // a lock and a worker
+  const cliVerify = open(urlWithRole(url, 'airlift_sync'), 3); // a lock and two checks side by side (airlift verify's default)
   await a.unsafe(BASELINE_A); // warm the cache
   await differential();
   const times = { baselineA: [] as number[], diffOne: [] as number[], diffBatched: [] as number[] };

@@ -379,14 +379,17 @@ program
   .option('--strict', 'also fail (exit 1) on validation warnings about the source data, not only on discrepancies')
   .option('--deep', 'rebuild every target row\'s canonical form instead of reading the stored target checksums, and report stored ones that are stale')
   .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 250_000)
-  .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number }) => {
+  .option('--jobs <n>', 'checks run side by side, each on its own connection', (v) => Number(v), 2)
+  .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number; jobs: number }) => {
+    if (!Number.isInteger(options.jobs) || options.jobs < 1) throw new Error(`--jobs must be a positive whole number, got ${options.jobs}`);
     await withDatabase(async (target) => {
       await prepareDatabase(target);
-      // two connections: one holds the verification's lock, one works
-      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 2 });
+      // one connection holds the verification's lock, the others work side by side
+      const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: options.jobs + 1 });
       try {
         const result = await runVerify(sql, {
           actor: `cli:${os.userInfo().username}`, entities: options.table, strict: Boolean(options.strict), deep: Boolean(options.deep), batchSize: options.batchSize,
+          concurrency: options.jobs,
         });
         process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result));
         if (options.report) {

@@ -107,7 +107,9 @@ describe('verify and rollback', () => {
                (select count(*)::int from sync.validation_reports v where v.run_id = r.id) as reports
         from sync.runs r join sync.checkpoints c on c.run_id = r.id and c.operation_type = 'validation'
         where r.run_type = 'verify' order by r.id desc limit 1`;
-      expect(interrupted).toMatchObject({ status: 'running', processed: 200, reports: 4 }); // two ranges, completeness and integrity each (relationships once, at the end)
+      // two ranges, completeness and integrity each, and the relationships
+      // (one pass over all keys, run alongside the ranges, finished before the run stops)
+      expect(interrupted).toMatchObject({ status: 'running', processed: 200, reports: 5 });
 
       const resumed = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100 });
       expect(resumed.runId).toBe(interrupted!.id);
@@ -161,6 +163,35 @@ describe('verify and rollback', () => {
       from sync.checkpoints where run_id = ${resumed.runId} and operation_type = 'validation'`;
     // the estimate made exact by the last range: every key counted once
     expect(done).toEqual({ status: 'completed', processed: keys, total: keys, batches: interrupted!.bounds.length + 1 });
+  });
+
+  it('runs its checks side by side and reports exactly what it reports one check at a time', async () => {
+    // planted in PostgreSQL: a registration moved to another client (an
+    // integrity and a relationship discrepancy) and a product renamed
+    const [registration] = await bed.admin<{ airtable_id: string; client_id: string }[]>`
+      select r.airtable_id, r.client_id from app.registrations r where r.deleted_at is null and r.client_id is not null order by r.airtable_id limit 1`;
+    const [product] = await bed.admin<{ airtable_id: string; name: string }[]>`
+      select airtable_id, name from app.products where deleted_at is null order by airtable_id limit 1`;
+    await bed.admin`
+      update app.registrations set client_id = (select c.id from app.clients c where c.id <> ${registration!.client_id} order by c.id limit 1)
+      where airtable_id = ${registration!.airtable_id}`;
+    await bed.admin`update app.products set name = 'Renamed in PostgreSQL' where airtable_id = ${product!.airtable_id}`;
+    try {
+      const oneAtATime = await runVerify(bed.sql, { actor: 'test', batchSize: 100, concurrency: 1 });
+      const sideBySide = await runVerify(bed.sql, { actor: 'test', batchSize: 100, concurrency: 3 });
+      expect(sideBySide.entities.map((e) => e.entity)).toEqual(oneAtATime.entities.map((e) => e.entity));
+      expect(strip(sideBySide)).toEqual(strip(oneAtATime));
+      const findings = (r: VerifyResult) => r.entities.flatMap((e) => e.checks.flatMap((c) => c.discrepancy_details.map((d) => `${c.validation_type} ${d.record} ${d.field ?? ''}`)));
+      expect(findings(sideBySide).sort()).toEqual(findings(oneAtATime).sort());
+      expect(findings(sideBySide)).toEqual(expect.arrayContaining([
+        `data_integrity ${registration!.airtable_id} client_id`,
+        `relationship_integrity ${registration!.airtable_id} client_id`,
+        `data_integrity ${product!.airtable_id} name`,
+      ]));
+    } finally {
+      await bed.admin`update app.registrations set client_id = ${registration!.client_id} where airtable_id = ${registration!.airtable_id}`;
+      await bed.admin`update app.products set name = ${product!.name} where airtable_id = ${product!.airtable_id}`;
+    }
   });
 
   it('rolls a run back to the checksums from before it, refusing first when a row changed since', async () => {

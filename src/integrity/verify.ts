@@ -95,6 +95,12 @@ export interface VerifyOptions {
    * (default 200,000).
    */
   planFromStatisticsFrom?: number;
+  /**
+   * Checks run side by side, each on its own connection (default 2): the
+   * entities' key ranges and relationship passes, then their validation
+   * rules. The pool needs one connection more, for the run's lock.
+   */
+  concurrency?: number;
   /** Stop after this many ranges (tests use it to simulate a kill). */
   stopAfterBatches?: number;
   onBatch?: (entity: string, processed: number, total: number) => void;
@@ -113,12 +119,66 @@ export class VerifyInterrupted extends Error {
 const REPORT_COLUMNS = ['validation_type', 'source_entity', 'target_entity', 'records_validated', 'validation_passed', 'discrepancies_found',
   'discrepancy_details', 'validation_criteria', 'execution_time_ms'] as const;
 
+/** A job of a verify run, which may start once the jobs named in `after` are done. */
+interface Job {
+  name: string;
+  after: string[];
+  run: () => Promise<void>;
+}
+
+/**
+ * Runs the jobs on at most `lanes` at once, each lane taking the first job
+ * in the list whose predecessors are done. After a job fails no other one
+ * starts; those under way finish (a transaction is never left half done
+ * when the run's lock is released), then the first error is thrown.
+ */
+async function inLanes(jobs: Job[], lanes: number): Promise<void> {
+  const pending = [...jobs];
+  const done = new Set<string>();
+  let running = 0;
+  let failure: { error: unknown } | null = null;
+  let wake: () => void = () => undefined;
+  let changed = new Promise<void>((resolve) => { wake = resolve; });
+  const finished = () => {
+    const resolve = wake;
+    changed = new Promise<void>((r) => { wake = r; });
+    resolve();
+  };
+  const lane = async (): Promise<void> => {
+    while (!failure && pending.length > 0) {
+      const index = pending.findIndex((job) => job.after.every((name) => done.has(name)));
+      if (index < 0) {
+        if (running === 0) throw new Error(`verify jobs wait on each other: ${pending.map((job) => job.name).join(', ')}`);
+        await changed;
+        continue;
+      }
+      const [job] = pending.splice(index, 1);
+      running++;
+      try {
+        await job!.run();
+        done.add(job!.name);
+      } catch (error) {
+        failure ??= { error };
+      } finally {
+        running--;
+        finished();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, jobs.length)) }, lane));
+  if (failure) throw (failure as { error: unknown }).error;
+}
+
 /**
  * One verify run: each entity in key ranges of the source snapshot, one
- * transaction per range with its checkpoint (operation `validation`); the
- * last range's transaction also folds the ranges into one report per check
- * and runs the validation rules over the whole snapshot. A killed or failed
- * verification is resumed by the next one, with its own settings.
+ * transaction per range with its checkpoint (operation `validation`), the
+ * last range's transaction folding the ranges into one report per check;
+ * each entity's relationships in one pass over all its keys; then, once
+ * every entity is verified, the validation rules over the whole snapshot
+ * (they use those reports). Independent checks run side by side
+ * (`concurrency`). A killed or failed verification is resumed by the next
+ * one, with its own settings: the ranges from their checkpoints, a
+ * relationship pass unless it was written, the validation again.
  */
 export async function runVerify(sql: Sql, options: VerifyOptions): Promise<VerifyResult> {
   const started = Date.now();
@@ -153,35 +213,64 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
     }
     try {
       const budget = { remaining: options.stopAfterBatches ?? Number.POSITIVE_INFINITY };
-      const results: EntityVerification[] = [];
-      for (const entity of entities) {
+      const lanes = Math.max(1, Math.floor(options.concurrency ?? 2));
+      const keyRanges = (entity: string) => async () => {
         const walk = { runId, operation: 'validation' as const, entity, batchSize: settings.batch_size, workCountsKeys: true,
                        planFromStatisticsFrom: options.planFromStatisticsFrom, budget,
                        interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch };
         await walkRanges(sql, walk, async (tx, after, upto, last) => {
-          // completeness and integrity per range; the relationships once,
-          // over all keys (a pass over the app rows costs as much for one
-          // range as for all of them). The completeness report counts the
-          // range's source keys.
+          // completeness and integrity per range (the completeness report
+          // counts the range's source keys); the relationships have their
+          // own pass, over all keys
           const [range] = await tx<{ keys: string }[]>`
             select validation_criteria ->> 'source_records' as keys
             from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep}, false)
             where validation_type = 'completeness_check'`;
           if (last) {
-            // then the ranges folded into one report per check, then the
-            // rules over the whole snapshot (they use the folded reports)
-            // (a run begun by a version that checked them per range: those go)
+            // then the ranges folded into one report per check
+            // (a run begun by a version that checked relationships per range: those go)
             await tx`
               delete from sync.validation_reports where run_id = ${runId} and source_entity = ${entity}
                 and validation_type = 'relationship_integrity' and validation_criteria ? 'after_key'`;
-            await tx`select count(*) from sync.verify_relationships(${runId}, ${entity})`;
             await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
-            await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
           }
           return { keys: Number(range!.keys) };
         });
-        results.push(await entityVerification(sql, runId, entity));
-      }
+      };
+      // Relationships once per entity, over all keys (a pass over the app
+      // rows costs as much for one range as for all of them), in one
+      // transaction: written whole or not at all, so a resumed run skips it.
+      const relationships = (entity: string) => async () => {
+        await sql.begin(async (tx) => {
+          const [done] = await tx`
+            select from sync.validation_reports where run_id = ${runId} and source_entity = ${entity}
+              and validation_type = 'relationship_integrity' and not validation_criteria ? 'after_key'
+              and coalesce(validation_criteria ->> 'check', '') <> 'validation_rules'`;
+          if (!done) await tx`select count(*) from sync.verify_relationships(${runId}, ${entity})`;
+        });
+      };
+      // The rules over the whole snapshot, after every entity's checks:
+      // a rule about linked records reads the linked entity's reports.
+      // Idempotent: a resumed run writes them again.
+      const rules = (entity: string) => async () => {
+        await sql.begin((tx) => tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`);
+      };
+      // An entity's rules wait for its own checks and for those of the
+      // entities it links to that this run verifies.
+      const links = await sql<{ entity: string; linked: string }[]>`
+        select distinct ec.entity, ec.linked_entity as linked from sync.entity_columns ec
+        where ec.entity = any (${entities}) and ec.linked_entity = any (${entities}) and ec.linked_entity <> ec.entity`;
+      await inLanes([
+        ...entities.map((entity) => ({ name: `ranges:${entity}`, after: [], run: keyRanges(entity) })),
+        ...entities.map((entity) => ({ name: `relationships:${entity}`, after: [], run: relationships(entity) })),
+        ...entities.map((entity) => ({
+          name: `rules:${entity}`,
+          after: [entity, ...links.filter((l) => l.entity === entity).map((l) => l.linked)].flatMap((e) => [`ranges:${e}`, `relationships:${e}`]),
+          run: rules(entity),
+        })),
+      ], lanes);
+      const results: EntityVerification[] = [];
+      for (const entity of entities) results.push(await entityVerification(sql, runId, entity));
       const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
       const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);
       const findings = results.flatMap((e) => e.validation.flatMap((c) => c.discrepancy_details));
