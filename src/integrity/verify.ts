@@ -174,8 +174,9 @@ async function inLanes(jobs: Job[], lanes: number): Promise<void> {
  * transaction per range with its checkpoint (operation `validation`), the
  * last range's transaction folding the ranges into one report per check;
  * each entity's relationships in one pass over all its keys; then, once
- * every entity is verified, the validation rules over the whole snapshot
- * (they use those reports). Independent checks run side by side
+ * the entity and the entities it links to are verified, its validation
+ * rules over the whole snapshot (they use those reports). Independent
+ * checks run side by side
  * (`concurrency`). A killed or failed verification is resumed by the next
  * one, with its own settings: the ranges from their checkpoints, a
  * relationship pass unless it was written, the validation again.
@@ -249,9 +250,9 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
           if (!done) await tx`select count(*) from sync.verify_relationships(${runId}, ${entity})`;
         });
       };
-      // The rules over the whole snapshot, after every entity's checks:
-      // a rule about linked records reads the linked entity's reports.
-      // Idempotent: a resumed run writes them again.
+      // The rules over the whole snapshot, after the checks they read (a
+      // rule about linked records reads the linked entity's reports, see
+      // the jobs below). Idempotent: a resumed run writes them again.
       const rules = (entity: string) => async () => {
         await sql.begin((tx) => tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`);
       };
