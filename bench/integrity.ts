@@ -15,7 +15,8 @@
  *     rows, app table, sync.target_checksums of both entities).
  *     Target: at most 4x. And runVerify, airlift verify end to end (its
  *     default key ranges with a checkpoint each, the relationships once
- *     per table, the fold, the rules), against the same baseline.
+ *     per table, the folds, the rules, two checks side by side), against
+ *     the same baseline.
  *  3. Peak memory of this process and the size of the database.
  *
  * The data set is made set-based in SQL, not through the emulator: the real

@@ -379,7 +379,7 @@ program
   .option('--strict', 'also fail (exit 1) on validation warnings about the source data, not only on discrepancies')
   .option('--deep', 'rebuild every target row\'s canonical form instead of reading the stored target checksums, and report stored ones that are stale')
   .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 250_000)
-  .option('--jobs <n>', 'checks run side by side, each on its own connection', (v) => Number(v), 2)
+  .option('--jobs <n>', 'checks run side by side, each on its own connection in one server process (1: one at a time, each free to use the server\'s parallel workers)', (v) => Number(v), 2)
   .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number; jobs: number }) => {
     if (!Number.isInteger(options.jobs) || options.jobs < 1) throw new Error(`--jobs must be a positive whole number, got ${options.jobs}`);
     await withDatabase(async (target) => {

@@ -165,6 +165,40 @@ describe('verify and rollback', () => {
     expect(done).toEqual({ status: 'completed', processed: keys, total: keys, batches: interrupted!.bounds.length + 1 });
   });
 
+  it('resumes a verification whose ranges were done out of order (one failed while a later one finished beside it): only the missing range again', async () => {
+    const onePass = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 1_000_000 });
+    await expect(runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 100, concurrency: 1, stopAfterBatches: 3 }))
+      .rejects.toThrow(/verification run #\d+ stopped before it finished/);
+    // the state a run leaves when range 1 failed (its transaction rolled
+    // back) while range 2 finished beside it: ranges 0 and 2 done
+    const [left] = await bed.admin<{ id: string; run: string; bounds: string[] }[]>`
+      select id, run_id as run, array(select jsonb_array_elements_text(metadata -> 'range_bounds')) as bounds
+      from sync.checkpoints where operation_type = 'validation' order by run_id desc limit 1`;
+    expect(left!.bounds.length).toBeGreaterThanOrEqual(3);
+    const removed = await bed.admin`delete from sync.validation_reports where run_id = ${left!.run} and validation_criteria ->> 'after_key' = ${left!.bounds[0]!} returning id`;
+    expect(removed.length).toBe(2); // range 1's completeness and integrity
+    await bed.admin`
+      update sync.checkpoints set records_processed = records_processed - 100, last_processed_id = ${left!.bounds[0]!},
+                                  metadata = metadata || '{"done_ranges": [0, 2], "batches": 2}'
+      where id = ${left!.id}`;
+
+    const ranges: number[] = [];
+    const resumed = await runVerify(bed.sql, { actor: 'test', batchSize: 100, concurrency: 2, onBatch: (_entity, processed) => ranges.push(processed) });
+    expect(resumed.runId).toBe(left!.run);
+    expect(resumed.resumed).toBe(true);
+    expect(strip(resumed)).toEqual(strip(onePass));
+    expect(ranges.length).toBe(left!.bounds.length + 1 - 2); // ranges 0 and 2 not again
+    const [done] = await bed.admin<{ status: string; processed: number; total: number; keys: number; done: number[]; last: string | null }[]>`
+      select c.status, c.records_processed::int as processed, c.records_total::int as total, c.last_processed_id as last,
+             array(select jsonb_array_elements_text(c.metadata -> 'done_ranges')::int) as done,
+             (select count(*)::int from staging.airtable_records s
+              where s.table_id = (select table_id from sync.entity_mappings where entity = 'registrations')
+                and s.run_id >= coalesce(sync.source_snapshot_run('registrations'), 0)) as keys
+      from sync.checkpoints c where c.id = ${left!.id}`;
+    expect(done).toEqual({ status: 'completed', processed: done!.keys, total: done!.keys, keys: done!.keys, last: null,
+                           done: Array.from({ length: left!.bounds.length + 1 }, (_, i) => i) });
+  });
+
   it('runs its checks side by side and reports exactly what it reports one check at a time', async () => {
     // planted in PostgreSQL: a registration moved to another client (an
     // integrity and a relationship discrepancy) and a product renamed
@@ -183,6 +217,17 @@ describe('verify and rollback', () => {
       expect(strip(sideBySide)).toEqual(strip(oneAtATime));
       const findings = (r: VerifyResult) => r.entities.flatMap((e) => e.checks.flatMap((c) => c.discrepancy_details.map((d) => `${c.validation_type} ${d.record} ${d.field ?? ''}`)));
       expect(findings(sideBySide).sort()).toEqual(findings(oneAtATime).sort());
+      // several ranges of a table at once, each counted once in its checkpoint
+      const checkpoints = await bed.admin<{ entity: string; status: string; processed: number; keys: number; ranges: number; done: number }[]>`
+        select c.entity_type as entity, c.status, c.records_processed::int as processed,
+               jsonb_array_length(c.metadata -> 'range_bounds') + 1 as ranges, jsonb_array_length(c.metadata -> 'done_ranges') as done,
+               (select count(*)::int from staging.airtable_records s
+                where s.table_id = (select m.table_id from sync.entity_mappings m where m.entity = c.entity_type)
+                  and s.run_id >= coalesce(sync.source_snapshot_run(c.entity_type), 0)) as keys
+        from sync.checkpoints c where c.run_id = ${sideBySide.runId} and c.operation_type = 'validation' order by c.entity_type`;
+      expect(checkpoints.map((c) => c.entity)).toEqual([...oneAtATime.entities.map((e) => e.entity)].sort());
+      expect(Math.max(...checkpoints.map((c) => c.ranges))).toBeGreaterThan(3);
+      for (const c of checkpoints) expect(c).toEqual({ entity: c.entity, status: 'completed', processed: c.keys, keys: c.keys, ranges: c.ranges, done: c.ranges });
       expect(findings(sideBySide)).toEqual(expect.arrayContaining([
         `data_integrity ${registration!.airtable_id} client_id`,
         `relationship_integrity ${registration!.airtable_id} client_id`,

@@ -154,6 +154,11 @@ export async function walkRanges(
   let batches = checkpoint.metadata.batches ?? 0;
   let total = Number(checkpoint.records_total ?? 0);
   let last = checkpoint.status === 'completed';
+  const done = checkpoint.metadata.done_ranges as number[] | undefined;
+  if (!last && done && done.some((index, i) => index !== i)) {
+    throw new Error(`the ${walk.operation} checkpoint of ${walk.entity} in run #${walk.runId} has ranges done out of order (${done.join(', ')}); ` +
+      'only a walk of planned ranges (planRanges) takes it up');
+  }
   while (!last) {
     if (walk.budget.remaining <= 0) throw walk.interrupted();
     const range = plannedRange(checkpoint, batches, walk.batchSize) ?? await nextRange(sql, source, after, walk.batchSize);
@@ -181,4 +186,126 @@ export async function walkRanges(
     after = range.upto;
   }
   return batches;
+}
+
+/** A planned range of a walk: its number in the plan and its bounds (null bounds are open). */
+export interface PlannedRange {
+  index: number;
+  after: string | null;
+  upto: string | null;
+}
+
+/**
+ * An entity's ranges as its checkpoint plans them, for working on several
+ * at once: those still to do, or null when the ranges are not planned
+ * (more than MAX_PLANNED_RANGES: walkRanges finds them one by one).
+ */
+export interface RangePlan {
+  checkpointId: string;
+  /** The number of keys the plan expects (an estimate until the walk is folded, when planned from statistics). */
+  recordsTotal: number;
+  pending: PlannedRange[] | null;
+  /** Every range done and folded: nothing left to do. */
+  completed: boolean;
+}
+
+/** Range numbers done, from a checkpoint: its set, or (written by a walk one range at a time) the first `batches` ranges. */
+function doneRanges(metadata: RangeCheckpoint['metadata']): number[] {
+  const done = metadata.done_ranges as number[] | undefined;
+  return done ?? Array.from({ length: metadata.batches ?? 0 }, (_, i) => i);
+}
+
+/**
+ * Opens (or takes up again) an entity's range checkpoint in a run and says
+ * which planned ranges are left: the ranges may then be worked on side by
+ * side (runPlannedRange), and folded once all are done (foldPlannedRanges).
+ */
+export async function planRanges(sql: Sql, walk: RangeWalk): Promise<RangePlan> {
+  const source = await snapshotSource(sql, walk.entity);
+  const checkpoint = await openRangeCheckpoint(sql, walk.runId, walk.operation, walk.entity, source, walk.batchSize,
+    walk.workCountsKeys ? walk.planFromStatisticsFrom ?? PLAN_FROM_STATISTICS_FROM : null);
+  const bounds = checkpoint.metadata.range_bounds as string[] | undefined;
+  const completed = checkpoint.status === 'completed';
+  const done = new Set(doneRanges(checkpoint.metadata));
+  const pending = !bounds ? null : completed ? [] : Array.from({ length: bounds.length + 1 }, (_, index) => ({
+    index,
+    after: index === 0 ? null : bounds[index - 1]!,
+    upto: index < bounds.length ? bounds[index]! : null,
+  })).filter((range) => !done.has(range.index));
+  return { checkpointId: checkpoint.id, recordsTotal: Number(checkpoint.records_total ?? 0), pending, completed };
+}
+
+/**
+ * One planned range: its work and the checkpoint's advance in one
+ * transaction. Ranges of the same checkpoint may run at once: each adds
+ * its number to the set of done ranges (the checkpoint row locked, so
+ * none is lost), its keys to the count, and the checkpoint's
+ * last_processed_id is where the unbroken run of done ranges from the
+ * first one ends. The range is taken from the shared budget before it
+ * starts (a spent budget throws `interrupted()`).
+ */
+export async function runPlannedRange(
+  sql: Sql,
+  walk: RangeWalk,
+  range: PlannedRange,
+  work: (tx: Sql, after: string | null, upto: string | null) => Promise<RangeWork>,
+): Promise<void> {
+  if (walk.budget.remaining <= 0) throw walk.interrupted();
+  walk.budget.remaining -= 1;
+  const progress = await sql.begin(async (tx) => {
+    const done = await work(tx as unknown as Sql, range.after, range.upto);
+    const [checkpoint] = await tx<RangeCheckpoint[]>`
+      select id, status, last_processed_id, records_processed, records_total, metadata
+      from sync.checkpoints where run_id = ${walk.runId} and operation_type = ${walk.operation} and entity_type = ${walk.entity}
+      for update`;
+    if (!checkpoint) throw new Error(`no ${walk.operation} checkpoint of ${walk.entity} in run #${walk.runId}`);
+    const bounds = checkpoint.metadata.range_bounds as string[];
+    const finished = [...new Set([...doneRanges(checkpoint.metadata), range.index])].sort((a, b) => a - b);
+    if (finished.length === doneRanges(checkpoint.metadata).length) throw new Error(`range ${range.index} of ${walk.entity} in run #${walk.runId} is already done`);
+    // a range's keys: as the work counted them, or as the exact plan has them
+    // (every range the batch size but the last, which has the rest)
+    let keys = done.keys;
+    if (keys === undefined) {
+      if (checkpoint.metadata.estimated_total) throw new Error(`the key ranges of ${walk.entity} were planned from statistics, but the work did not count the keys of a range`);
+      keys = range.upto !== null ? walk.batchSize : Math.max(0, Number(checkpoint.records_total ?? 0) - walk.batchSize * bounds.length);
+    }
+    let unbroken = 0;
+    while (unbroken < finished.length && finished[unbroken] === unbroken) unbroken++;
+    const processed = Number(checkpoint.records_processed) + keys;
+    const total = Math.max(Number(checkpoint.records_total ?? 0), processed);
+    await tx`
+      update sync.checkpoints
+      set last_processed_id = ${unbroken === 0 || unbroken > bounds.length ? null : bounds[unbroken - 1]!},
+          records_processed = ${processed}, records_total = ${total},
+          metadata = metadata || ${tx.json({ ...done.metadata, done_ranges: finished, batches: finished.length } as never)}
+      where id = ${checkpoint.id}`;
+    return { processed, total };
+  });
+  walk.onBatch?.(walk.entity, progress.processed, progress.total);
+}
+
+/**
+ * Once every planned range is done: `fold` (the ranges' results made one)
+ * and the checkpoint completed, in one transaction, its total made the
+ * keys processed (exact, where it was an estimate). Nothing to do when
+ * the checkpoint is completed already.
+ */
+export async function foldPlannedRanges(sql: Sql, walk: RangeWalk, fold: (tx: Sql) => Promise<void>): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [checkpoint] = await tx<RangeCheckpoint[]>`
+      select id, status, last_processed_id, records_processed, records_total, metadata
+      from sync.checkpoints where run_id = ${walk.runId} and operation_type = ${walk.operation} and entity_type = ${walk.entity}
+      for update`;
+    if (!checkpoint) throw new Error(`no ${walk.operation} checkpoint of ${walk.entity} in run #${walk.runId}`);
+    if (checkpoint.status === 'completed') return;
+    const ranges = (checkpoint.metadata.range_bounds as string[]).length + 1;
+    const done = doneRanges(checkpoint.metadata).length;
+    if (done < ranges) throw new Error(`${walk.entity} in run #${walk.runId}: ${done} of ${ranges} key ranges done, cannot fold them yet`);
+    await fold(tx as unknown as Sql);
+    await tx`
+      update sync.checkpoints
+      set records_total = records_processed, status = 'completed',
+          completed_at = greatest(clock_timestamp(), started_at + interval '1 microsecond')
+      where id = ${checkpoint.id}`;
+  });
 }

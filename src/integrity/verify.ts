@@ -5,7 +5,7 @@
  * result as text, JSON, Markdown or HTML.
  */
 import type { Sql } from 'postgres';
-import { walkRanges } from './ranges.ts';
+import { foldPlannedRanges, planRanges, runPlannedRange, walkRanges, type RangeWalk } from './ranges.ts';
 
 export interface Discrepancy {
   record: string;
@@ -97,8 +97,11 @@ export interface VerifyOptions {
   planFromStatisticsFrom?: number;
   /**
    * Checks run side by side, each on its own connection (default 2): the
-   * entities' key ranges and relationship passes, then their validation
-   * rules. The pool needs one connection more, for the run's lock.
+   * entities' relationship passes and key ranges (several ranges of one
+   * table at once), the folds of the ranges, then the validation rules.
+   * Side by side, each check runs in one server process (no parallel
+   * workers); one at a time (1), it may use the server's parallel workers.
+   * The pool needs one connection more, for the run's lock.
    */
   concurrency?: number;
   /** Stop after this many ranges (tests use it to simulate a kill). */
@@ -171,15 +174,16 @@ async function inLanes(jobs: Job[], lanes: number): Promise<void> {
 
 /**
  * One verify run: each entity in key ranges of the source snapshot, one
- * transaction per range with its checkpoint (operation `validation`), the
- * last range's transaction folding the ranges into one report per check;
- * each entity's relationships in one pass over all its keys; then, once
- * the entity and the entities it links to are verified, its validation
- * rules over the whole snapshot (they use those reports). Independent
- * checks run side by side
- * (`concurrency`). A killed or failed verification is resumed by the next
- * one, with its own settings: the ranges from their checkpoints, a
- * relationship pass unless it was written, the validation again.
+ * transaction per range with the checkpoint's advance (operation
+ * `validation`; a large table's ranges side by side, the checkpoint
+ * keeping the set of ranges done), then one transaction folding the
+ * ranges into one report per check; each entity's relationships in one
+ * pass over all its keys; then, once the entity and the entities it links
+ * to are verified, its validation rules over the whole snapshot (they use
+ * those reports). Independent checks run side by side (`concurrency`). A
+ * killed or failed verification is resumed by the next one, with its own
+ * settings: the ranges not done, from their checkpoints, a relationship
+ * pass unless it was written, the validation again.
  */
 export async function runVerify(sql: Sql, options: VerifyOptions): Promise<VerifyResult> {
   const started = Date.now();
@@ -215,29 +219,68 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
     try {
       const budget = { remaining: options.stopAfterBatches ?? Number.POSITIVE_INFINITY };
       const lanes = Math.max(1, Math.floor(options.concurrency ?? 2));
-      const keyRanges = (entity: string) => async () => {
-        const walk = { runId, operation: 'validation' as const, entity, batchSize: settings.batch_size, workCountsKeys: true,
-                       planFromStatisticsFrom: options.planFromStatisticsFrom, budget,
-                       interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch };
-        await walkRanges(sql, walk, async (tx, after, upto, last) => {
-          // completeness and integrity per range (the completeness report
-          // counts the range's source keys); the relationships have their
-          // own pass, over all keys
-          const [range] = await tx<{ keys: string }[]>`
-            select validation_criteria ->> 'source_records' as keys
-            from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep}, false)
-            where validation_type = 'completeness_check'`;
-          if (last) {
-            // then the ranges folded into one report per check
-            // (a run begun by a version that checked relationships per range: those go)
-            await tx`
-              delete from sync.validation_reports where run_id = ${runId} and source_entity = ${entity}
-                and validation_type = 'relationship_integrity' and validation_criteria ? 'after_key'`;
-            await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
-          }
-          return { keys: Number(range!.keys) };
-        });
+      // Checks side by side keep the cores busy themselves: each runs in one
+      // process (PostgreSQL's parallel workers on top only add work: a
+      // parallel hash join builds its table together, workers start for
+      // every statement). One check at a time may use them.
+      const inOneProcess = async (tx: Sql) => {
+        if (lanes > 1) await tx`set local max_parallel_workers_per_gather = 0`;
       };
+      const walkOf = (entity: string): RangeWalk => ({
+        runId, operation: 'validation', entity, batchSize: settings.batch_size, workCountsKeys: true,
+        planFromStatisticsFrom: options.planFromStatisticsFrom, budget,
+        interrupted: () => new VerifyInterrupted(runId), onBatch: options.onBatch,
+      });
+      // completeness and integrity per range (the completeness report counts
+      // the range's source keys); the relationships have their own pass, over
+      // all keys
+      const verifyRange = (entity: string) => async (tx: Sql, after: string | null, upto: string | null) => {
+        await inOneProcess(tx);
+        const [range] = await tx<{ keys: string }[]>`
+          select validation_criteria ->> 'source_records' as keys
+          from sync.verify_entity(${runId}, ${entity}, ${after}, ${upto}, ${settings.deep}, false)
+          where validation_type = 'completeness_check'`;
+        return { keys: Number(range!.keys) };
+      };
+      // the ranges folded into one report per check (a run begun by a version
+      // that checked relationships per range: those go)
+      const fold = (entity: string) => async (tx: Sql) => {
+        await tx`
+          delete from sync.validation_reports where run_id = ${runId} and source_entity = ${entity}
+            and validation_type = 'relationship_integrity' and validation_criteria ? 'after_key'`;
+        await tx`select count(*) from sync.summarize_verification(${runId}, ${entity})`;
+      };
+      // Each entity's key ranges: planned ones each a job of its own (several
+      // of a large table side by side), then a job folding them, `ranges:E`;
+      // a table of more ranges than are planned is walked in one job, its last
+      // range folding them.
+      // The longest jobs first (the largest tables' relationship passes, then
+      // their ranges), so that the lanes end together; the rules last.
+      const plans = (await Promise.all(entities.map(async (entity) => ({ entity, plan: await planRanges(sql, walkOf(entity)) }))))
+        .sort((a, b) => b.plan.recordsTotal - a.plan.recordsTotal);
+      const rangeJobs: Job[] = [];
+      const foldJobs: Job[] = [];
+      for (const { entity, plan } of plans) {
+        if (plan.pending === null) {
+          rangeJobs.push({
+            name: `ranges:${entity}`,
+            after: [],
+            run: async () => {
+              await walkRanges(sql, walkOf(entity), async (tx, after, upto, last) => {
+                const range = await verifyRange(entity)(tx, after, upto);
+                if (last) await fold(entity)(tx);
+                return range;
+              });
+            },
+          });
+          continue;
+        }
+        const names = plan.pending.map((range) => `range:${entity}:${range.index}`);
+        plan.pending.forEach((range, i) => rangeJobs.push({
+          name: names[i]!, after: [], run: () => runPlannedRange(sql, walkOf(entity), range, verifyRange(entity)),
+        }));
+        foldJobs.push({ name: `ranges:${entity}`, after: names, run: () => foldPlannedRanges(sql, walkOf(entity), fold(entity)) });
+      }
       // Relationships once per entity, over all keys (a pass over the app
       // rows costs as much for one range as for all of them), in one
       // transaction: written whole or not at all, so a resumed run skips it.
@@ -247,14 +290,19 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
             select from sync.validation_reports where run_id = ${runId} and source_entity = ${entity}
               and validation_type = 'relationship_integrity' and not validation_criteria ? 'after_key'
               and coalesce(validation_criteria ->> 'check', '') <> 'validation_rules'`;
-          if (!done) await tx`select count(*) from sync.verify_relationships(${runId}, ${entity})`;
+          if (done) return;
+          await inOneProcess(tx as unknown as Sql);
+          await tx`select count(*) from sync.verify_relationships(${runId}, ${entity})`;
         });
       };
       // The rules over the whole snapshot, after the checks they read (a
       // rule about linked records reads the linked entity's reports, see
       // the jobs below). Idempotent: a resumed run writes them again.
       const rules = (entity: string) => async () => {
-        await sql.begin((tx) => tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`);
+        await sql.begin(async (tx) => {
+          await inOneProcess(tx as unknown as Sql);
+          await tx`select count(*) from sync.validate_entity(${runId}, ${entity}, true)`;
+        });
       };
       // An entity's rules wait for its own checks and for those of the
       // entities it links to that this run verifies.
@@ -262,8 +310,9 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
         select distinct ec.entity, ec.linked_entity as linked from sync.entity_columns ec
         where ec.entity = any (${entities}) and ec.linked_entity = any (${entities}) and ec.linked_entity <> ec.entity`;
       await inLanes([
-        ...entities.map((entity) => ({ name: `ranges:${entity}`, after: [], run: keyRanges(entity) })),
-        ...entities.map((entity) => ({ name: `relationships:${entity}`, after: [], run: relationships(entity) })),
+        ...plans.map(({ entity }) => ({ name: `relationships:${entity}`, after: [], run: relationships(entity) })),
+        ...rangeJobs,
+        ...foldJobs,
         ...entities.map((entity) => ({
           name: `rules:${entity}`,
           after: [entity, ...links.filter((l) => l.entity === entity).map((l) => l.linked)].flatMap((e) => [`ranges:${e}`, `relationships:${e}`]),
