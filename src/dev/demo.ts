@@ -8,7 +8,8 @@
  * verification of PostgreSQL against the source that lists the planted
  * problems (in quarantine), with a Markdown report; then a differential,
  * and two-way sync: a change made in PostgreSQL arriving in Airtable, and
- * one conflict decided by each policy.
+ * one conflict decided by each policy; last, a verification once more,
+ * which finds only the base's planted problems.
  */
 import { mkdtemp, chmod } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +22,7 @@ import { openSyncContext } from '../sync/context.ts';
 import { createProgress } from '../sync/progress.ts';
 import { runPull, type PullSummary } from '../sync/pull.ts';
 import { formatStatus, statusReport } from '../sync/status.ts';
-import { formatVerify, quarantineReasons, renderReport, runVerify } from '../integrity/verify.ts';
+import { formatVerify, quarantineReasons, renderReport, runVerify, type VerifyResult } from '../integrity/verify.ts';
 import { formatDiff, runDiff } from '../integrity/diff.ts';
 import { runPush } from '../sync/push.ts';
 import { resolveConflict } from '../sync/conflicts.ts';
@@ -30,7 +31,7 @@ import type { Emulator } from './emulator.ts';
 import type { BaseData } from './emulator.ts';
 import { writeFile } from 'node:fs/promises';
 import { startEmulator } from './emulator.ts';
-import { baseIdForSeed, generateDeltaBase } from './generator.ts';
+import { baseIdForSeed, generateDeltaBase, type GeneratedBase } from './generator.ts';
 
 export interface DemoOptions {
   registrations: number;
@@ -149,7 +150,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     say('\n5. Status');
     const report = await statusReport(context.sql);
-    process.stdout.write(formatStatus(report).replace(/^/gm, '  '));
+    process.stdout.write(formatStatus(report).replace(/^(?=.)/gm, '  '));
 
     say('\n6. Reports');
     const byState = await context.sql<{ state_code: string; status: string; registrations: number }[]>`
@@ -161,26 +162,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     say('\n7. Verification (source snapshot against PostgreSQL, record by record)');
     const verification = await runVerify(context.sql, { actor: 'demo' });
-    process.stdout.write(formatVerify(verification, 5).replace(/^/gm, '  '));
+    process.stdout.write(formatVerify(verification, 5).replace(/^(?=.)/gm, '  '));
     const reportFile = path.join(os.tmpdir(), `airlift-demo-verification-${verification.runId}-${process.pid}.md`);
     await writeFile(reportFile, renderReport(verification, 'markdown', await quarantineReasons(context.sql)));
     say(`  the full report, with every quarantined record and its reasons: ${reportFile}`);
 
-    // The base's planted problems: the blocking ones are in quarantine (and
-    // so listed, not discrepancies); the planted client mismatches merge and
-    // must be exactly what the relationship check reports.
-    const relationshipFindings = new Set(
-      verification.entities.flatMap((e) => e.checks.filter((c) => c.validation_type === 'relationship_integrity').flatMap((c) => c.discrepancy_details.map((d) => d.record))),
-    );
-    const plantedIds = base.planted.filter((p) => p.kind === 'client-mismatch').map((p) => p.recordId);
-    const plantedMismatches = (
-      await context.sql<{ airtable_id: string }[]>`
-        select airtable_id from app.registrations where deleted_at is null and airtable_id = any(${plantedIds}::text[])`
-    ).map((r) => r.airtable_id);
-    const mismatchesExactly = plantedMismatches.length === relationshipFindings.size && plantedMismatches.every((id) => relationshipFindings.has(id));
-    const otherDiscrepancies = verification.discrepancies - relationshipFindings.size;
-    say(`  planted client mismatches on live registrations: ${plantedMismatches.length}; reported by the relationship check: ${relationshipFindings.size} ${mismatchesExactly ? '- exactly the planted ones' : '- MISMATCH'}`);
-    say(`  other discrepancies (records lost or changed on the way): ${otherDiscrepancies}`);
+    const planted = await plantedProblemsReported(context.sql, verification, base, say);
 
     // The validation rules over the source: which planted problems they
     // reported (a record with any finding counts as reported).
@@ -217,7 +204,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     }
     await pull('full', true);
     const differential = await runDiff(context.sql, { actor: 'demo' });
-    process.stdout.write(formatDiff(differential, 5).replace(/^/gm, '  '));
+    process.stdout.write(formatDiff(differential, 5).replace(/^(?=.)/gm, '  '));
     const resolved = await runDiff(context.sql, { actor: 'demo', resolve: true, strategy: 'source_wins' });
     const after = await runDiff(context.sql, { actor: 'demo' });
     const diffExactly = differential.differences === 2 && resolved.unresolved === 0 && after.differences === 0;
@@ -226,7 +213,18 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say('\n9. Two-way sync: an application changes PostgreSQL, people change Airtable, `airlift sync` (pull, then push)');
     const twoWay = await demoTwoWay({ context, emulator, baseId, base, databaseUrl: env.DATABASE_URL!, log, say });
 
-    const ok = exact && sweptExactly && mismatchesExactly && otherDiscrepancies === 0 && rulesCatchAll && diffExactly && twoWay;
+    say('\n10. Verification at the end: an incremental pull takes in what the pushes wrote to Airtable, then PostgreSQL against the source once more');
+    const last = await pull('incremental');
+    say(`  ${summaryLine(last)}  [${seconds()}]`);
+    const finalVerification = await runVerify(context.sql, { actor: 'demo' });
+    process.stdout.write(formatVerify(finalVerification, 5).replace(/^(?=.)/gm, '  '));
+    const finalReport = path.join(os.tmpdir(), `airlift-demo-verification-${finalVerification.runId}-${process.pid}.md`);
+    await writeFile(finalReport, renderReport(finalVerification, 'markdown', await quarantineReasons(context.sql)));
+    say(`  the full report: ${finalReport}`);
+    const plantedAtTheEnd = await plantedProblemsReported(context.sql, finalVerification, base, say);
+    say(`  after the differential and two-way sync, only the base's planted problems are left: ${plantedAtTheEnd ? 'yes' : 'NO'}`);
+
+    const ok = exact && sweptExactly && planted && rulesCatchAll && diffExactly && twoWay && plantedAtTheEnd;
     say(`\nDone in ${seconds()}.${ok ? '' : ' Some checks did not pass; see above.'}`);
     if (!ok) process.exitCode = 1;
   } finally {
@@ -234,6 +232,28 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await emulator.stop();
     await server.stop();
   }
+}
+
+/**
+ * The base's planted problems in a verification: the blocking ones are in
+ * quarantine (and so listed, not discrepancies); the planted client
+ * mismatches merge and must be exactly what the relationship check
+ * reports, and nothing else may differ. Says so, and whether it holds.
+ */
+async function plantedProblemsReported(sql: SyncContext['sql'], verification: VerifyResult, base: GeneratedBase, say: (line?: string) => void): Promise<boolean> {
+  const relationshipFindings = new Set(
+    verification.entities.flatMap((e) => e.checks.filter((c) => c.validation_type === 'relationship_integrity').flatMap((c) => c.discrepancy_details.map((d) => d.record))),
+  );
+  const plantedIds = base.planted.filter((p) => p.kind === 'client-mismatch').map((p) => p.recordId);
+  const plantedMismatches = (
+    await sql<{ airtable_id: string }[]>`
+      select airtable_id from app.registrations where deleted_at is null and airtable_id = any(${plantedIds}::text[])`
+  ).map((r) => r.airtable_id);
+  const mismatchesExactly = plantedMismatches.length === relationshipFindings.size && plantedMismatches.every((id) => relationshipFindings.has(id));
+  const otherDiscrepancies = verification.discrepancies - relationshipFindings.size;
+  say(`  planted client mismatches on live registrations: ${plantedMismatches.length}; reported by the relationship check: ${relationshipFindings.size} ${mismatchesExactly ? '- exactly the planted ones' : '- MISMATCH'}`);
+  say(`  other discrepancies (records lost or changed on the way): ${otherDiscrepancies}`);
+  return mismatchesExactly && otherDiscrepancies === 0;
 }
 
 /**
