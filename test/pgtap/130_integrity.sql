@@ -7,7 +7,7 @@
 -- Runs: 9201 full (three clients), 9202 incremental (one edited, one new),
 -- 9203 the rollback of 9202, 9204 a verify run.
 BEGIN;
-select plan(30);
+select plan(33);
 
 -- ---------------------------------------------------------------------------
 -- Canonical cells and checksums
@@ -71,6 +71,18 @@ select is(
   (select count(*)::int from staging.airtable_records where run_id = 9201 and checksum ~ '^[0-9a-f]{64}$'), 3,
   'stage_page stores a SHA-256 checksum with every record');
 select is(sync.source_snapshot_run('clients'), 9201::bigint, 'the latest source snapshot is run 9201, the last completed full run');
+select set_eq(
+  $$select column_name, field_id, conversion, linked_table::text from sync.mapped_columns('clients') where column_name in ('name', 'annual_budget', 'client_since', 'account_manager_id')$$,
+  $$values ('name', 'fldcRQ5EWmHA7hkmK', 'text', null::text), ('annual_budget', 'fldAaSynzxQzeTNAI', 'money', null),
+           ('client_since', 'fldOKlvaggwBuA1DW', 'date', null), ('account_manager_id', 'fldIcvtGQXI6ZQK25', 'collaborator', null)$$,
+  'the mapped columns of clients: each with its Airtable field id and its conversion');
+select is((select count(*)::int from sync.mapped_columns('clients')), 14, 'every column the mapping fills, and no other');
+select results_eq(
+  $$select sc.canonical ->> 'name', sc.canonical -> 'annual_budget', sc.canonical ->> 'client_since', sync.checksum(sc.canonical) = s.checksum
+    from sync.source_canonical('clients', array['recINTEGRITY00002']) sc
+    join staging.airtable_records s on s.table_id = 'tblZaclZULDATjmXm' and s.airtable_id = sc.airtable_id$$,
+  $$values ('Beta Chemicals', '2500.50'::jsonb, '2021-03-04', true)$$,
+  'a staged record''s canonical form rebuilt from its fields: values converted as the merge converts them, and its SHA-256 is the checksum stored when it was staged');
 select set_eq(
   $$select airtable_id, source_checksum = target_checksum from sync.compare_records('clients')$$,
   $$values ('recINTEGRITY00001', true), ('recINTEGRITY00002', true), ('recINTEGRITY00003', true)$$,
