@@ -150,7 +150,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     say('\n5. Status');
     const report = await statusReport(context.sql);
-    process.stdout.write(formatStatus(report).replace(/^(?=.)/gm, '  '));
+    process.stdout.write(indented(formatStatus(report)));
 
     say('\n6. Reports');
     const byState = await context.sql<{ state_code: string; status: string; registrations: number }[]>`
@@ -160,12 +160,19 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       select within_30_days::int, within_60_days::int, within_90_days::int from report.expiring_registration_counts`;
     say(`  expiring: ${expiring.within_30_days} within 30 days, ${expiring.within_60_days} within 60, ${expiring.within_90_days} within 90`);
 
+    // a verification, its summary printed and its full report (every
+    // quarantined record with its reasons) written to the temp folder
+    const verifyWithReport = async () => {
+      const verification = await runVerify(context.sql, { actor: 'demo' });
+      process.stdout.write(indented(formatVerify(verification, 5)));
+      const reportFile = path.join(os.tmpdir(), `airlift-demo-verification-${verification.runId}-${process.pid}.md`);
+      await writeFile(reportFile, renderReport(verification, 'markdown', await quarantineReasons(context.sql)));
+      say(`  the full report, with every quarantined record and its reasons: ${reportFile}`);
+      return verification;
+    };
+
     say('\n7. Verification (source snapshot against PostgreSQL, record by record)');
-    const verification = await runVerify(context.sql, { actor: 'demo' });
-    process.stdout.write(formatVerify(verification, 5).replace(/^(?=.)/gm, '  '));
-    const reportFile = path.join(os.tmpdir(), `airlift-demo-verification-${verification.runId}-${process.pid}.md`);
-    await writeFile(reportFile, renderReport(verification, 'markdown', await quarantineReasons(context.sql)));
-    say(`  the full report, with every quarantined record and its reasons: ${reportFile}`);
+    const verification = await verifyWithReport();
 
     const planted = await plantedProblemsReported(context.sql, verification, base, say);
 
@@ -204,7 +211,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     }
     await pull('full', true);
     const differential = await runDiff(context.sql, { actor: 'demo' });
-    process.stdout.write(formatDiff(differential, 5).replace(/^(?=.)/gm, '  '));
+    process.stdout.write(indented(formatDiff(differential, 5)));
     const resolved = await runDiff(context.sql, { actor: 'demo', resolve: true, strategy: 'source_wins' });
     const after = await runDiff(context.sql, { actor: 'demo' });
     const diffExactly = differential.differences === 2 && resolved.unresolved === 0 && after.differences === 0;
@@ -216,11 +223,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say('\n10. Verification at the end: an incremental pull takes in what the pushes wrote to Airtable, then PostgreSQL against the source once more');
     const last = await pull('incremental');
     say(`  ${summaryLine(last)}  [${seconds()}]`);
-    const finalVerification = await runVerify(context.sql, { actor: 'demo' });
-    process.stdout.write(formatVerify(finalVerification, 5).replace(/^(?=.)/gm, '  '));
-    const finalReport = path.join(os.tmpdir(), `airlift-demo-verification-${finalVerification.runId}-${process.pid}.md`);
-    await writeFile(finalReport, renderReport(finalVerification, 'markdown', await quarantineReasons(context.sql)));
-    say(`  the full report: ${finalReport}`);
+    const finalVerification = await verifyWithReport();
     const plantedAtTheEnd = await plantedProblemsReported(context.sql, finalVerification, base, say);
     say(`  after the differential and two-way sync, only the base's planted problems are left: ${plantedAtTheEnd ? 'yes' : 'NO'}`);
 
@@ -233,6 +236,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await server.stop();
   }
 }
+
+/** A block of output indented by two spaces (its lines, not the empty end). */
+const indented = (text: string) => text.replace(/^(?=.)/gm, '  ');
 
 /**
  * The base's planted problems in a verification: the blocking ones are in

@@ -201,7 +201,6 @@ export interface PlannedRange {
  * (more than MAX_PLANNED_RANGES: walkRanges finds them one by one).
  */
 export interface RangePlan {
-  checkpointId: string;
   /** The number of keys the plan expects (an estimate until the walk is folded, when planned from statistics). */
   recordsTotal: number;
   pending: PlannedRange[] | null;
@@ -230,9 +229,19 @@ export async function planRanges(sql: Sql, walk: RangeWalk): Promise<RangePlan> 
   const pending = !bounds ? null : completed ? [] : Array.from({ length: bounds.length + 1 }, (_, index) => ({
     index,
     after: index === 0 ? null : bounds[index - 1]!,
-    upto: index < bounds.length ? bounds[index]! : null,
+    upto: plannedRange(checkpoint, index, walk.batchSize)!.upto,
   })).filter((range) => !done.has(range.index));
-  return { checkpointId: checkpoint.id, recordsTotal: Number(checkpoint.records_total ?? 0), pending, completed };
+  return { recordsTotal: Number(checkpoint.records_total ?? 0), pending, completed };
+}
+
+/** The walk's checkpoint, its row locked until the transaction ends (ranges side by side advance it one at a time). */
+async function lockedCheckpoint(tx: Sql, walk: RangeWalk): Promise<RangeCheckpoint> {
+  const [checkpoint] = await tx<RangeCheckpoint[]>`
+    select id, status, last_processed_id, records_processed, records_total, metadata
+    from sync.checkpoints where run_id = ${walk.runId} and operation_type = ${walk.operation} and entity_type = ${walk.entity}
+    for update`;
+  if (!checkpoint) throw new Error(`no ${walk.operation} checkpoint of ${walk.entity} in run #${walk.runId}`);
+  return checkpoint;
 }
 
 /**
@@ -254,20 +263,16 @@ export async function runPlannedRange(
   walk.budget.remaining -= 1;
   const progress = await sql.begin(async (tx) => {
     const done = await work(tx as unknown as Sql, range.after, range.upto);
-    const [checkpoint] = await tx<RangeCheckpoint[]>`
-      select id, status, last_processed_id, records_processed, records_total, metadata
-      from sync.checkpoints where run_id = ${walk.runId} and operation_type = ${walk.operation} and entity_type = ${walk.entity}
-      for update`;
-    if (!checkpoint) throw new Error(`no ${walk.operation} checkpoint of ${walk.entity} in run #${walk.runId}`);
+    const checkpoint = await lockedCheckpoint(tx as unknown as Sql, walk);
     const bounds = checkpoint.metadata.range_bounds as string[];
-    const finished = [...new Set([...doneRanges(checkpoint.metadata), range.index])].sort((a, b) => a - b);
-    if (finished.length === doneRanges(checkpoint.metadata).length) throw new Error(`range ${range.index} of ${walk.entity} in run #${walk.runId} is already done`);
+    const before = doneRanges(checkpoint.metadata);
+    if (before.includes(range.index)) throw new Error(`range ${range.index} of ${walk.entity} in run #${walk.runId} is already done`);
+    const finished = [...before, range.index].sort((a, b) => a - b);
     // a range's keys: as the work counted them, or as the exact plan has them
-    // (every range the batch size but the last, which has the rest)
     let keys = done.keys;
     if (keys === undefined) {
       if (checkpoint.metadata.estimated_total) throw new Error(`the key ranges of ${walk.entity} were planned from statistics, but the work did not count the keys of a range`);
-      keys = range.upto !== null ? walk.batchSize : Math.max(0, Number(checkpoint.records_total ?? 0) - walk.batchSize * bounds.length);
+      keys = plannedRange(checkpoint, range.index, walk.batchSize)!.keys;
     }
     let unbroken = 0;
     while (unbroken < finished.length && finished[unbroken] === unbroken) unbroken++;
@@ -292,11 +297,7 @@ export async function runPlannedRange(
  */
 export async function foldPlannedRanges(sql: Sql, walk: RangeWalk, fold: (tx: Sql) => Promise<void>): Promise<void> {
   await sql.begin(async (tx) => {
-    const [checkpoint] = await tx<RangeCheckpoint[]>`
-      select id, status, last_processed_id, records_processed, records_total, metadata
-      from sync.checkpoints where run_id = ${walk.runId} and operation_type = ${walk.operation} and entity_type = ${walk.entity}
-      for update`;
-    if (!checkpoint) throw new Error(`no ${walk.operation} checkpoint of ${walk.entity} in run #${walk.runId}`);
+    const checkpoint = await lockedCheckpoint(tx as unknown as Sql, walk);
     if (checkpoint.status === 'completed') return;
     const ranges = (checkpoint.metadata.range_bounds as string[]).length + 1;
     const done = doneRanges(checkpoint.metadata).length;
