@@ -9,8 +9,14 @@ import { PullFailed } from '../src/sync/pull.ts';
 import { checkDrift } from '../src/sync/drift.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
-// quarantined by the merge's own checks, and by the shipped mapping's blocking rules (one linked product)
-const BLOCKING = new Set(['empty-primary', 'renewal-month-out-of-range', 'currency-huge', 'dangling-link', 'two-linked-records']);
+// problems the merge lands with the column emptied (or the first link kept), each an open field problem
+const LANDED_FLAGGED: Record<string, string[]> = {
+  'empty-primary': ['required_value'],
+  'renewal-month-out-of-range': ['check_range'],
+  'currency-huge': ['cell_conversion'],
+  'dangling-link': ['dangling_link', 'extra_links'],
+  'two-linked-records': ['extra_links'],
+};
 const MAPPED_TABLES: Record<string, string> = {
   Clients: 'app.clients',
   'State Regulators': 'app.state_regulators',
@@ -25,7 +31,7 @@ describe('a full pull of a messy base', () => {
   });
   afterAll(async () => bed?.close());
 
-  it('merges or quarantines every record, naming field, value and reason, and keeps raw fields in staging', async () => {
+  it('lands every record, flagging each problem on its field, and keeps raw fields in staging', async () => {
     const summary = await bed.pull('full');
     const run = summary.run;
     const total = bed.base.tables.reduce((sum, t) => sum + t.records.length, 0);
@@ -44,30 +50,48 @@ describe('a full pull of a messy base', () => {
       select fields -> ${formulaField.id} as value from staging.airtable_records where airtable_id = ${sample.id}`;
     expect(raw.value).toEqual(sample.fields['Registration']);
 
-    // per table: merged rows + quarantined records = records in Airtable
-    const quarantined = await bed.admin<{ table_id: string; airtable_id: string; fields: string[]; reasons: string[] }[]>`
-      select source_table as table_id, airtable_id, array_agg(coalesce(field, '')) as fields, array_agg(reason) as reasons
-      from sync.record_errors where resolved_at is null group by 1, 2`;
+    // every record of every table landed: the shipped mapping has no blocking rule
     for (const table of bed.base.tables) {
-      const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from ${bed.admin(MAPPED_TABLES[table.name])}`;
-      const q = quarantined.filter((e) => e.table_id === table.id).length;
-      expect(n + q, `${table.name}: ${n} merged + ${q} quarantined`).toBe(table.records.length);
+      const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from ${bed.admin(MAPPED_TABLES[table.name])} where deleted_at is null`;
+      expect(n, `${table.name}: rows in app`).toBe(table.records.length);
     }
-    expect(quarantined.length).toBe(Number(run.quarantined));
+    expect(Number(run.quarantined)).toBe(0);
+    const [{ open_errors }] = await bed.admin<{ open_errors: number }[]>`select count(*)::int as open_errors from sync.record_errors where resolved_at is null`;
+    expect(open_errors).toBe(0);
 
-    // each blocking planted problem on a mapped field is quarantined under that field
-    const byRecord = new Map(quarantined.map((e) => [e.airtable_id, e]));
-    const planted = bed.base.planted.filter((p) => BLOCKING.has(p.kind) && bed.mapping.tables.some((t) => t.fields.some((f) => f.fieldId === p.fieldId)));
+    // each planted problem the merge cannot land as sent is an open problem on its field, the column emptied
+    // (or the first link kept), the row counting its open problems
+    const problems = await bed.admin<{ airtable_id: string; field: string; column_name: string | null; rule: string; landed: string; origin: string; reason: string; link_key: string | null }[]>`
+      select airtable_id, field, column_name, rule, landed, origin, reason, link_key from sync.field_problems where resolved_at is null`;
+    const planted = bed.base.planted.filter((p) => p.kind in LANDED_FLAGGED && bed.mapping.tables.some((t) => t.fields.some((f) => f.fieldId === p.fieldId)));
     expect(planted.length).toBeGreaterThan(0);
+    const entityOf = (tableName: string) => MAPPED_TABLES[tableName];
     for (const p of planted) {
-      const entry = byRecord.get(p.recordId);
-      expect(entry, `${p.kind} in ${p.table}.${p.field} of ${p.recordId}`).toBeDefined();
-      expect(entry!.fields).toContain(p.field);
+      const found = problems.filter((x) => x.airtable_id === p.recordId && x.field === p.field && LANDED_FLAGGED[p.kind].includes(x.rule));
+      expect(found.length, `${p.kind} in ${p.table}.${p.field} of ${p.recordId}`).toBe(1);
+      const problem = found[0];
+      expect(problem.origin).toBe('merge');
+      const column = problem.column_name!;
+      const [row] = await bed.admin<{ value: unknown; open_problem_count: number }[]>`
+        select to_jsonb(t) -> ${column} as value, t.open_problem_count from ${bed.admin(entityOf(p.table))} t where t.airtable_id = ${p.recordId}`;
+      expect(row, `row of ${p.recordId}`).toBeDefined();
+      if (problem.landed === 'empty') expect(row.value, `${p.kind}: ${p.table}.${column} emptied`).toBeNull();
+      else expect(row.value, `${p.kind}: first link kept`).not.toBeNull();
+      const [{ open }] = await bed.admin<{ open: number }[]>`
+        select count(*)::int as open from sync.field_problems where airtable_id = ${p.recordId} and resolved_at is null`;
+      expect(row.open_problem_count).toBe(open);
+      if (problem.rule === 'dangling_link') expect(problem.link_key).toBe((p.value as string[])[0]);
+      if (problem.rule === 'extra_links') expect(problem.reason).toContain((p.value as string[])[1]);
     }
-    // and nothing else is quarantined except through a link to a quarantined or missing record
-    const plantedIds = new Set(planted.map((p) => p.recordId));
-    for (const entry of quarantined.filter((e) => !plantedIds.has(e.airtable_id))) {
-      expect(entry.reasons.every((r) => / links to rec[A-Za-z0-9]{14}, which /.test(r)), `${entry.airtable_id}: ${entry.reasons.join('; ')}`).toBe(true);
+    // and no record has a problem of the merge's that was not planted on it (no cascade from a parent)
+    const plantedIds = new Set(bed.base.planted.map((p) => p.recordId));
+    const strays = problems.filter((x) => x.origin === 'merge' && !plantedIds.has(x.airtable_id));
+    expect(strays, strays.map((x) => `${x.airtable_id} ${x.field}: ${x.reason}`).join('; ')).toEqual([]);
+    // warnings of the mapping's rules are field problems too, the value kept
+    const naEmail = bed.base.planted.find((p) => p.kind === 'na-email' && bed.mapping.tables.some((t) => t.fields.some((f) => f.fieldId === p.fieldId)));
+    if (naEmail) {
+      const warning = problems.find((x) => x.airtable_id === naEmail.recordId && x.field === naEmail.field && x.origin === 'rule');
+      expect(warning?.landed, `n/a email of ${naEmail.recordId}`).toBe('kept');
     }
 
     // the audit trail has every insert, tagged with the run and the actor
