@@ -121,7 +121,6 @@ create table sync.field_problems (
   link_key text,
   reason text not null,
   run_id bigint references sync.runs (id) on delete set null,
-  last_seen_run_id bigint references sync.runs (id) on delete set null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   resolved_at timestamptz,
@@ -147,7 +146,6 @@ comment on column sync.field_problems.landed is E'What landed: empty (the column
 comment on column sync.field_problems.link_key is E'For a dangling link: the linked record id, resolved by a later merge once that record exists.';
 comment on column sync.field_problems.reason is E'Why, in words that name the field and the value.';
 comment on column sync.field_problems.run_id is E'The run that first found the problem.';
-comment on column sync.field_problems.last_seen_run_id is E'The run that last found it (the value or reason may have changed since it was first found).';
 comment on column sync.field_problems.created_at is E'When it was first found.';
 comment on column sync.field_problems.updated_at is E'When it last changed.';
 comment on column sync.field_problems.resolved_at is E'When a run saw it fixed (or the linked record appear); null while open.';
@@ -181,6 +179,11 @@ comment on column app.registrations.open_problem_count is E'How many problems of
 
 --!include sync_functions.sql
 --!include integrity_functions.sql
+
+create trigger _150_keep_rejections_open before update on sync.record_errors
+  for each row when (old.rejected_before_staging and old.resolved_at is null and new.resolved_at is not null)
+  execute function sync.tg_record_errors__keep_rejections_open();
+
 --!include validation_functions.sql
 --!include problem_functions.sql
 --!include grants.sql

@@ -543,10 +543,12 @@ function formatPullSummary(summary: PullSummary): string {
   const lines = [
     `Run #${run.id} (${run.run_type}${summary.resumed ? ', resumed' : ''}) ${run.status}: fetched ${run.fetched} = ${run.inserted} inserted + ${run.updated} updated + ${run.unchanged} unchanged + ${run.quarantined} quarantined; ${run.deleted} soft-deleted`,
     ...summary.tables.map(
-      (t) => `  ${t.entity.padEnd(17)} fetched ${String(t.fetched).padStart(7)}  +${t.inserted} ~${t.updated} =${t.unchanged} -${t.deleted} !${t.quarantined}`,
+      (t) => `  ${t.entity.padEnd(17)} fetched ${String(t.fetched).padStart(7)}  +${t.inserted} ~${t.updated} =${t.unchanged} -${t.deleted} !${t.quarantined}${t.withProblems ? `  (${t.withProblems} landed with problems)` : ''}`,
     ),
   ];
-  if (Number(run.quarantined) > 0) lines.push('Quarantined records are listed by `airlift status` (sync.record_errors); the next run retries them.');
+  const withProblems = summary.tables.reduce((sum, t) => sum + t.withProblems, 0);
+  if (withProblems > 0) lines.push(`${withProblems} records landed with problems flagged on their fields: \`airlift status\` groups them (sync.field_problems).`);
+  if (Number(run.quarantined) > 0) lines.push('Quarantined records (kept out by a blocking rule) are listed by `airlift status` (sync.record_errors); the next run retries them.');
   for (const warning of summary.warnings) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -28,12 +28,13 @@ describe('airlift pull and status', () => {
   });
   afterAll(async () => bed?.close());
 
-  it('exits 0 after a full pull with quarantined records and prints the summary', async () => {
+  it('exits 0 after a full pull of a messy base, every record landed, and prints the summary with the records flagged', async () => {
     const result = await airlift(['pull', '--full'], env);
     expect(result.code, result.stderr).toBe(0);
     const total = bed.base.tables.reduce((sum, t) => sum + t.records.length, 0);
-    expect(result.stdout).toMatch(new RegExp(`^Run #\\d+ \\(full\\) completed: fetched ${total} = \\d+ inserted \\+ 0 updated \\+ 0 unchanged \\+ [1-9]\\d* quarantined; 0 soft-deleted`));
-    expect(result.stdout).toContain('Quarantined records are listed by `airlift status`');
+    expect(result.stdout).toMatch(new RegExp(`^Run #\\d+ \\(full\\) completed: fetched ${total} = ${total} inserted \\+ 0 updated \\+ 0 unchanged \\+ 0 quarantined; 0 soft-deleted`));
+    expect(result.stdout).toMatch(/^[1-9]\d* records landed with problems flagged on their fields: `airlift status` groups them/m);
+    expect(result.stdout).toMatch(/registrations +fetched +\d+ +\+\d+ ~0 =0 -0 !0 +\([1-9]\d* landed with problems\)/);
   });
 
   it('pulls only the tables asked for', async () => {
@@ -46,12 +47,20 @@ describe('airlift pull and status', () => {
   it('status shows each table, the runs and the quarantine, as text and as JSON', async () => {
     const text = await airlift(['status'], env);
     expect(text.code, text.stderr).toBe(0);
-    for (const heading of ['Tables', 'Recent runs', 'Quarantine (', 'Schedule']) expect(text.stdout).toContain(heading);
+    for (const heading of ['Tables', 'Recent runs', 'Data problems (', 'Quarantine (', 'Schedule']) expect(text.stdout).toContain(heading);
+    // the problems grouped by table, field and rule, with a count and examples
+    expect(text.stdout).toMatch(/^  registrations\.Product extra_links: \d+ records?, first link kept$/m);
+    expect(text.stdout).toMatch(/^    rec[A-Za-z0-9]{14} \["rec[A-Za-z0-9]{14}","rec[A-Za-z0-9]{14}"\]: Product links 2 records where one is kept: rec[A-Za-z0-9]{14} is linked, not rec[A-Za-z0-9]{14}$/m);
     const json = await airlift(['status', '--json'], env);
     const report = JSON.parse(json.stdout);
     expect(report.tables.map((t: { entity: string }) => t.entity)).toEqual(['clients', 'state_regulators', 'products', 'registrations']);
     const regs = report.tables.find((t: { entity: string }) => t.entity === 'registrations');
     expect(regs.rows_live + regs.open_quarantine).toBe(bed.base.tables.find((t) => t.name === 'Registrations')!.records.length);
+    expect(regs.rows_with_problems).toBeGreaterThan(0);
+    const groups = report.problems as Array<{ entity: string; field: string; rule: string; disposition: string; count: number; examples: Array<{ record: string; reason: string }> }>;
+    const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from sync.open_data_problems`;
+    expect(groups.reduce((sum, g) => sum + g.count, 0)).toBe(n);
+    for (const g of groups) expect(g.examples.length).toBe(Math.min(3, g.count));
   });
 
   it('exits 1 with one clear line for a wrong token, and records the failed run', async () => {

@@ -44,7 +44,7 @@ describe('push to Airtable', () => {
     const [r1] = await clean('app.registrations', 1);
     const untouched = table('Clients').get(c1!.airtable_id)!.fields;
     await bed.admin`update app.clients set notes = 'Called on Monday', annual_budget = 1234.5 where id = ${c1!.id}`;
-    await bed.admin`update app.clients set phone = '+1 555 0199' where id = ${c2!.id}`;
+    await bed.admin`update app.clients set phone = '+1 555 201 0199' where id = ${c2!.id}`;
     await bed.admin`update app.registrations set fee_paid = 99.95, tags = '{Rush,Label Change}' where id = ${r1!.id}`;
 
     bed.emulator.resetStats();
@@ -62,7 +62,7 @@ describe('push to Airtable', () => {
     expect(after['Annual Budget']).toBe(1234.5);
     // fields not changed here are as they were
     for (const name of ['Client Name', 'Status', 'Email', 'Client Since']) expect(after[name]).toEqual(untouched[name]);
-    expect(table('Clients').get(c2!.airtable_id)!.fields.Phone).toBe('+1 555 0199');
+    expect(table('Clients').get(c2!.airtable_id)!.fields.Phone).toBe('+1 555 201 0199');
     const reg = table('Registrations').get(r1!.airtable_id)!.fields;
     expect(reg['Fee Paid']).toBe(99.95);
     expect(reg.Tags).toEqual(['Rush', 'Label Change']);

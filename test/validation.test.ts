@@ -24,6 +24,7 @@ interface Finding {
 }
 
 /** Planted kinds -> the rule (by its column-independent suffix) that must report them. */
+const MERGE_RULES = new Set(['extra_links', 'cell_conversion', 'check_range', 'required_value', 'dangling_link']);
 const KIND_RULE: Record<string, string | null> = {
   whitespace: 'trimmed',
   'na-email': 'format',
@@ -31,12 +32,12 @@ const KIND_RULE: Record<string, string | null> = {
   'currency-negative': 'range',
   'approval-before-submission': 'not_before_submission',
   'new-select-option': 'allowed_values',
-  'two-linked-records': 'single_link',
-  // the merge's own checks quarantine these (rule "merge")
-  'currency-huge': 'merge',
-  'renewal-month-out-of-range': 'merge',
-  'empty-primary': 'merge',
-  'dangling-link': 'merge',
+  // the merge's own checks: the record lands with the problem flagged on the field
+  'two-linked-records': 'extra_links',
+  'currency-huge': 'cell_conversion',
+  'renewal-month-out-of-range': 'check_range',
+  'empty-primary': 'required_value',
+  'dangling-link': 'dangling_link',
   // computed from the data below
   'case-duplicate': null,
   'client-mismatch': null,
@@ -78,8 +79,11 @@ describe('validation rules', () => {
     for (const p of bed.base.planted) {
       let rule = KIND_RULE[p.kind];
       if (p.kind === 'phone-format' && UNDIALABLE.has(String(p.value))) rule = 'format';
+      // a dead link beside a live one: the first (live) one lands, the dead one is named as an extra link
+      if (p.kind === 'dangling-link' && Array.isArray(p.value) && p.value.length > 1) rule = 'extra_links';
       if (!rule) continue;
-      expected.add(rule === 'merge' ? `${p.recordId} merge` : rule === 'not_before_submission' ? `${p.recordId} registrations.approved_date.not_before_submission`
+      if (MERGE_RULES.has(rule) && !columnOf(p.table, p.fieldId)) continue;
+      expected.add(MERGE_RULES.has(rule) ? `${p.recordId} ${rule}` : rule === 'not_before_submission' ? `${p.recordId} registrations.approved_date.not_before_submission`
         : `${p.recordId} ${entityOf(p.table)}.${columnOf(p.table, p.fieldId)}.${rule}`);
     }
     // Duplicates by normalized name, from the generated data.
@@ -103,20 +107,10 @@ describe('validation rules', () => {
     expect(bed.base.planted.some((p) => p.kind === 'case-duplicate')).toBe(true);
     expect(bed.base.planted.some((p) => p.kind === 'client-mismatch')).toBe(true);
 
-    // Quarantine cascades: a record linking to a quarantined record is
-    // quarantined too, naming it; those are reported as merge findings.
-    const quarantined = new Set(findings.filter((f) => f.severity === 'blocking').map((f) => f.record));
-    const reported = new Set<string>();
-    for (const f of findings) {
-      if (f.rule === 'merge') {
-        const cascade = /links to (rec[A-Za-z0-9]{14}), which is in quarantine/.exec(f.reason);
-        if (cascade && !expected.has(`${f.record} merge`)) {
-          expect(quarantined.has(cascade[1]!), `${f.record} cascades from ${cascade[1]}`).toBe(true);
-          continue;
-        }
-      }
-      reported.add(`${f.record} ${f.rule}`);
-    }
+    // No cascade: a record linking to a record with problems has none of its
+    // own, and nothing is quarantined (the shipped mapping has no blocking rule).
+    expect(findings.filter((f) => f.severity === 'blocking')).toEqual([]);
+    const reported = new Set(findings.map((f) => `${f.record} ${f.rule}`));
     expect(expected.size).toBeGreaterThan(20);
     expect([...reported].sort()).toEqual([...expected].sort());
   });
@@ -135,17 +129,23 @@ describe('validation rules', () => {
     }
 
     const twoLinks = bed.base.planted.find((p) => p.kind === 'two-linked-records')!;
-    expect(findings.find((f) => f.record === twoLinks.recordId && f.rule === 'registrations.product_id.single_link')).toMatchObject({
-      field: 'Product', value: twoLinks.value, severity: 'blocking',
+    expect(findings.find((f) => f.record === twoLinks.recordId && f.rule === 'extra_links')).toMatchObject({
+      field: 'Product', value: twoLinks.value, severity: 'warning',
+      reason: `Product links 2 records where one is kept: ${(twoLinks.value as string[])[0]} is linked, not ${(twoLinks.value as string[])[1]}`,
     });
   });
 
-  it('quarantines blocking findings, and keeps warnings merged exactly as the source says', async () => {
+  it('lands a record with two products with the first, the second named in its problem, and keeps warnings merged exactly as the source says', async () => {
     const twoLinks = bed.base.planted.find((p) => p.kind === 'two-linked-records')!;
-    const [quarantine] = await bed.admin<{ reason: string }[]>`
-      select reason from sync.record_errors where airtable_id = ${twoLinks.recordId} and resolved_at is null`;
-    expect(quarantine.reason).toBe('Product must link one record (only the first is kept) (rule registrations.product_id.single_link)');
-    expect(await bed.admin`select 1 from app.registrations where airtable_id = ${twoLinks.recordId}`).toHaveLength(0);
+    expect(await bed.admin`select 1 from sync.record_errors where airtable_id = ${twoLinks.recordId} and resolved_at is null`).toHaveLength(0);
+    const [row] = await bed.admin<{ product: string; open_problem_count: number }[]>`
+      select p.airtable_id as product, r.open_problem_count from app.registrations r join app.products p on p.id = r.product_id
+      where r.airtable_id = ${twoLinks.recordId}`;
+    expect(row.product).toBe((twoLinks.value as string[])[0]);
+    expect(row.open_problem_count).toBeGreaterThanOrEqual(1);
+    const [problem] = await bed.admin<{ landed: string; value: unknown }[]>`
+      select landed, value from sync.field_problems where airtable_id = ${twoLinks.recordId} and rule = 'extra_links' and resolved_at is null`;
+    expect(problem).toEqual({ landed: 'first_link', value: twoLinks.value });
 
     const email = bed.base.planted.find((p) => p.kind === 'na-email' && p.table === 'Clients');
     if (email) {

@@ -6,6 +6,7 @@
  */
 import type { Sql } from 'postgres';
 import { foldPlannedRanges, planRanges, runPlannedRange, walkRanges, type RangeWalk } from './ranges.ts';
+import { formatProblemGroups, problemGroups, type ProblemGroup } from '../sync/problems.ts';
 
 export interface Discrepancy {
   record: string;
@@ -65,6 +66,13 @@ export interface VerifyResult {
   validation: { blocking: number; warnings: number };
   strict: boolean;
   entities: EntityVerification[];
+  /**
+   * Records that landed with problems, grouped by table, field and rule
+   * (sync.open_data_problems): not discrepancies of the migration (an
+   * emptied column counts as the source value its problem keeps), but what
+   * the data holds flagged.
+   */
+  landedWithProblems: { records: number; groups: ProblemGroup[] };
   durationMs: number;
 }
 
@@ -328,7 +336,12 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       const passed = discrepancies === 0 && (!settings.strict || validation.warnings === 0);
       await sql`select sync.finish_run(${runId})`;
       await sql`update sync.runs set metadata = metadata || ${sql.json({ discrepancies, quarantined, validation, passed })} where id = ${runId}`;
-      return { runId, resumed, passed, discrepancies, quarantined, validation, strict: settings.strict, deep: settings.deep, entities: results, durationMs: Date.now() - started };
+      const groups = (await problemGroups(sql, { entities })).filter((g) => g.disposition !== 'quarantined');
+      const [{ records }] = await sql<{ records: number }[]>`
+        select count(distinct (entity, airtable_id))::int as records from sync.field_problems
+        where resolved_at is null and entity = any (${entities}::text[])`;
+      const landedWithProblems = { records, groups };
+      return { runId, resumed, passed, discrepancies, quarantined, validation, strict: settings.strict, deep: settings.deep, entities: results, landedWithProblems, durationMs: Date.now() - started };
     } catch (error) {
       if (!(error instanceof VerifyInterrupted)) {
         await sql`select sync.fail_run(${runId}, ${String((error as Error).message ?? error)})`.catch(() => undefined);
@@ -382,6 +395,8 @@ export function formatVerify(result: VerifyResult, limit = 20): string {
     `Verification run #${result.runId}${result.resumed ? ' (resumed)' : ''}: ${result.passed ? 'PASSED' : 'FAILED'}, ${result.discrepancies} discrepancies, ${result.quarantined} records in quarantine (${(result.durationMs / 1000).toFixed(1)} s)` +
       `${result.deep ? '; deep: every target canonical form rebuilt' : ''}`,
     `Validation rules over the source: ${result.validation.warnings} warnings, ${result.validation.blocking} blocking findings (quarantined)${result.strict ? '; strict: warnings fail the verification' : ''}`,
+    `Landed with problems (not discrepancies: each flagged on its field, the source value kept in sync.field_problems): ${result.landedWithProblems.records} records`,
+    ...formatProblemGroups(result.landedWithProblems.groups, '  '),
   ];
   for (const e of result.entities) {
     const same = e.source_checksum === e.target_checksum;
@@ -421,6 +436,12 @@ export function renderReport(result: VerifyResult, format: 'markdown' | 'html', 
     '',
     `Validation rules over the source snapshot: ${result.validation.warnings} warnings, ${result.validation.blocking} blocking findings (those records are in quarantine).`,
     '',
+    `Landed with problems (not discrepancies: flagged on the field, the source value kept): ${result.landedWithProblems.records} records.`,
+    '',
+    ...(result.landedWithProblems.groups.length
+      ? ['| entity | field | rule | landed | records | example |', '|---|---|---|---|---|---|',
+         ...result.landedWithProblems.groups.map((g) => `| ${g.entity} | ${escapeCell(g.field ?? '')} | ${g.rule} | ${g.disposition} | ${g.count} | ${escapeCell(g.examples[0] ? `${g.examples[0].record}: ${g.examples[0].reason}` : '')} |`), '']
+      : []),
     '| entity | source records | target records | source table checksum | target table checksum |',
     '|---|---|---|---|---|',
     ...result.entities.map((e) => `| ${e.entity} | ${e.source_records} | ${e.target_records} | \`${e.source_checksum}\` | \`${e.target_checksum}\` |`),

@@ -65,6 +65,8 @@ export interface TableSummary {
   updated: number;
   unchanged: number;
   quarantined: number;
+  /** Records fetched by the run that landed with open field problems (sync.field_problems). */
+  withProblems: number;
   deleted: number;
   /** Records staged and not merged (a stage-only run). */
   staged: number;
@@ -479,6 +481,7 @@ function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
     updated: merge.updated ?? 0,
     unchanged: (merge.unchanged ?? 0) + untouched,
     quarantined: (merge.quarantined ?? 0) + rejected,
+    withProblems: merge.landed_with_problems ?? 0,
     deleted: checkpoint.metadata.deleted ?? 0,
     staged,
   };

@@ -5,6 +5,7 @@
  */
 import type { Sql } from 'postgres';
 import { pushStatus, type PushStatusRow } from './push.ts';
+import { formatProblemGroups, problemGroups, type ProblemGroup } from './problems.ts';
 
 export interface TableStatus {
   entity: string;
@@ -23,6 +24,8 @@ export interface TableStatus {
   lag_seconds: number | null;
   rows_live: number;
   rows_deleted: number;
+  /** Live rows that landed with open field problems (app.*.open_problem_count > 0). */
+  rows_with_problems: number;
   open_quarantine: number;
 }
 
@@ -30,6 +33,8 @@ export interface StatusReport {
   tables: TableStatus[];
   recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; staged: number; error_message: string | null }>;
   quarantine: Array<{ source_table: string; airtable_id: string; field: string | null; reason: string; created_at: Date }>;
+  /** Open data problems grouped by table, field and rule, with examples. */
+  problems: ProblemGroup[];
   jobs: Array<{ job_name: string; status: string; last_run_at: Date | null; next_run_at: Date | null; success_rate: number | null }>;
   /** Two-way sync: what waits to go to Airtable, per table (sync.push_status). */
   outbox: PushStatusRow[];
@@ -50,10 +55,14 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
       where c.operation_type = 'sync_operation' and c.status = 'completed' and r.status = 'completed'
       group by c.entity_type
     ), rows as (
-      select 'clients' as entity, count(*) filter (where deleted_at is null) as live, count(*) filter (where deleted_at is not null) as gone from app.clients
-      union all select 'state_regulators', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null) from app.state_regulators
-      union all select 'products', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null) from app.products
-      union all select 'registrations', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null) from app.registrations
+      select 'clients' as entity, count(*) filter (where deleted_at is null) as live, count(*) filter (where deleted_at is not null) as gone,
+             count(*) filter (where deleted_at is null and open_problem_count > 0) as flagged from app.clients
+      union all select 'state_regulators', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
+             count(*) filter (where deleted_at is null and open_problem_count > 0) from app.state_regulators
+      union all select 'products', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
+             count(*) filter (where deleted_at is null and open_problem_count > 0) from app.products
+      union all select 'registrations', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
+             count(*) filter (where deleted_at is null and open_problem_count > 0) from app.registrations
     )
     select e.entity, m.table_name, lc.run_id::text as last_run_id, lc.run_type as last_run_type, lc.status as last_run_status,
            lc.finished_at as last_run_finished_at,
@@ -67,7 +76,7 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
            (lc.metadata -> 'merge' ->> 'quarantined')::int + coalesce((lc.metadata ->> 'rejected')::int, 0) as quarantined,
            ls.finished_at as last_success_at,
            extract(epoch from now() - ls.finished_at)::int as lag_seconds,
-           coalesce(rw.live, 0)::int as rows_live, coalesce(rw.gone, 0)::int as rows_deleted,
+           coalesce(rw.live, 0)::int as rows_live, coalesce(rw.gone, 0)::int as rows_deleted, coalesce(rw.flagged, 0)::int as rows_with_problems,
            (select count(distinct q.airtable_id) from sync.record_errors q where q.resolved_at is null and q.source_table = m.table_id)::int as open_quarantine
     from sync.entities e
     left join sync.entity_mappings m on m.entity = e.entity
@@ -85,11 +94,12 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
     where q.resolved_at is null order by q.created_at desc, q.airtable_id limit 20`;
   const jobs = await sql<StatusReport['jobs']>`
     select job_name, status, last_run_at, next_run_at, success_rate::float8 as success_rate from sync.jobs order by job_name`;
+  const problems = await problemGroups(sql);
   const outbox = await pushStatus(sql);
   const failedPushes = await sql<StatusReport['failedPushes']>`
     select id::text, entity, airtable_id, operation, attempts, last_error, updated_at
     from sync.outbox where status = 'failed' order by updated_at desc, id desc limit 20`;
-  return { tables, recentRuns, quarantine, jobs, outbox, failedPushes };
+  return { tables, recentRuns, quarantine, problems, jobs, outbox, failedPushes };
 }
 
 const ago = (seconds: number | null) =>
@@ -97,11 +107,11 @@ const ago = (seconds: number | null) =>
 
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = ['Tables'];
-  lines.push(`  ${'table'.padEnd(18)} ${'rows'.padStart(8)} ${'deleted'.padStart(8)} ${'last run'.padEnd(26)} ${'fetched'.padStart(8)} ${'+new'.padStart(7)} ${'~upd'.padStart(7)} ${'-del'.padStart(6)} ${'!quar'.padStart(6)}  synced`);
+  lines.push(`  ${'table'.padEnd(18)} ${'rows'.padStart(8)} ${'flagged'.padStart(8)} ${'deleted'.padStart(8)} ${'last run'.padEnd(26)} ${'fetched'.padStart(8)} ${'+new'.padStart(7)} ${'~upd'.padStart(7)} ${'-del'.padStart(6)} ${'!quar'.padStart(6)}  synced`);
   for (const t of report.tables) {
     const run = t.last_run_id ? `#${t.last_run_id} ${t.last_run_type} ${t.last_run_status}` : '-';
     lines.push(
-      `  ${(t.table_name ?? t.entity).padEnd(18)} ${String(t.rows_live).padStart(8)} ${String(t.rows_deleted).padStart(8)} ${run.padEnd(26)} ${String(t.fetched ?? '-').padStart(8)} ${String(t.inserted ?? '-').padStart(7)} ${String(t.updated ?? '-').padStart(7)} ${String(t.deleted ?? '-').padStart(6)} ${String(t.open_quarantine).padStart(6)}  ${ago(t.lag_seconds)}`,
+      `  ${(t.table_name ?? t.entity).padEnd(18)} ${String(t.rows_live).padStart(8)} ${String(t.rows_with_problems).padStart(8)} ${String(t.rows_deleted).padStart(8)} ${run.padEnd(26)} ${String(t.fetched ?? '-').padStart(8)} ${String(t.inserted ?? '-').padStart(7)} ${String(t.updated ?? '-').padStart(7)} ${String(t.deleted ?? '-').padStart(6)} ${String(t.open_quarantine).padStart(6)}  ${ago(t.lag_seconds)}`,
     );
   }
   lines.push('', 'Recent runs');
@@ -109,7 +119,10 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`  #${r.id} ${r.run_type} ${r.status} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined}${r.staged ? ` ^${r.staged} staged, not merged` : ''})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
   }
   if (!report.recentRuns.length) lines.push('  none yet');
-  lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} records; newest entries first)`);
+  const flagged = report.tables.reduce((s, t) => s + t.rows_with_problems, 0);
+  lines.push('', `Data problems (${flagged} rows landed with open problems; by table, field and rule, with examples)`);
+  lines.push(...formatProblemGroups(report.problems, '  '));
+  lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} records kept out by a blocking rule; newest entries first)`);
   for (const q of report.quarantine) lines.push(`  ${q.source_table} ${q.airtable_id}${q.field ? ` [${q.field}]` : ''}: ${q.reason}`);
   const waiting = report.outbox.reduce((s, o) => s + o.pending + o.in_flight, 0);
   const failed = report.outbox.reduce((s, o) => s + o.failed, 0);

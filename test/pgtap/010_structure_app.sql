@@ -40,7 +40,8 @@ select set_eq(
            ('airtable_created_at', 'timestamp with time zone'),
            ('airtable_modified_at', 'timestamp with time zone'), ('search_vector', 'tsvector'),
            ('created_at', 'timestamp with time zone'), ('updated_at', 'timestamp with time zone'),
-           ('deleted_at', 'timestamp with time zone')$$,
+           ('deleted_at', 'timestamp with time zone'),
+           ('open_problem_count', 'integer')$$,
   'app.clients has exactly the expected columns with the expected types');
 
 select set_eq(
@@ -54,7 +55,8 @@ select set_eq(
            ('requires_wet_signature', 'boolean'), ('product_types_regulated', 'text[]'),
            ('notes', 'text'), ('airtable_modified_at', 'timestamp with time zone'),
            ('search_vector', 'tsvector'), ('created_at', 'timestamp with time zone'),
-           ('updated_at', 'timestamp with time zone'), ('deleted_at', 'timestamp with time zone')$$,
+           ('updated_at', 'timestamp with time zone'), ('deleted_at', 'timestamp with time zone'),
+           ('open_problem_count', 'integer')$$,
   'app.state_regulators has exactly the expected columns with the expected types');
 
 select set_eq(
@@ -65,7 +67,8 @@ select set_eq(
            ('active_ingredients', 'text'), ('signal_word', 'text'), ('discontinued', 'boolean'),
            ('airtable_modified_at', 'timestamp with time zone'), ('search_vector', 'tsvector'),
            ('created_at', 'timestamp with time zone'), ('updated_at', 'timestamp with time zone'),
-           ('deleted_at', 'timestamp with time zone')$$,
+           ('deleted_at', 'timestamp with time zone'),
+           ('open_problem_count', 'integer')$$,
   'app.products has exactly the expected columns with the expected types');
 
 select set_eq(
@@ -81,7 +84,8 @@ select set_eq(
            ('assigned_to_id', 'uuid'), ('notes', 'text'),
            ('airtable_modified_at', 'timestamp with time zone'),
            ('created_at', 'timestamp with time zone'), ('updated_at', 'timestamp with time zone'),
-           ('deleted_at', 'timestamp with time zone')$$,
+           ('deleted_at', 'timestamp with time zone'),
+           ('open_problem_count', 'integer')$$,
   'app.registrations has exactly the expected columns with the expected types');
 
 select set_eq(

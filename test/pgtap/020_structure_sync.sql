@@ -85,6 +85,8 @@ select set_eq(
            ('sync.validation_reports', 'run_id', 'c'),
            ('sync.record_errors', 'run_id', 'c'),
            ('sync.record_errors', 'resolved_by_run_id', 'n'),
+           ('sync.field_problems', 'run_id', 'n'),
+           ('sync.field_problems', 'resolved_by_run_id', 'n'),
            ('sync.id_map', 'migration_batch', 'n'),
            ('staging.airtable_records', 'run_id', 'n'),
            ('sync.snapshots', 'run_id', 'n'),
@@ -145,9 +147,9 @@ select set_eq(
   $$values ('app.collaborators'), ('app.clients'), ('app.state_regulators'), ('app.products'),
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
-           ('sync.validation_reports'), ('sync.record_errors'), ('sync.entity_mappings'), ('sync.validation_rules'),
+           ('sync.validation_reports'), ('sync.record_errors'), ('sync.field_problems'), ('sync.entity_mappings'), ('sync.validation_rules'),
            ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts')$$,
-  'the audited tables are exactly the six app tables and the twelve sync control tables');
+  'the audited tables are exactly the six app tables and the thirteen sync control tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,

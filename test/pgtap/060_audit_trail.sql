@@ -25,7 +25,7 @@ select set_eq(
   $$select audited, trigger_name
       from unnest(array['app.collaborators', 'app.clients', 'app.state_regulators', 'app.products',
                         'app.registrations', 'app.attachments', 'sync.jobs', 'sync.runs', 'sync.checkpoints',
-                        'sync.id_map', 'sync.record_errors', 'sync.data_differentials',
+                        'sync.id_map', 'sync.record_errors', 'sync.field_problems', 'sync.data_differentials',
                         'sync.validation_reports', 'sync.entity_mappings', 'sync.validation_rules',
                         'sync.snapshots', 'sync.conflict_policies', 'sync.conflicts']) as audited
      cross join unnest(array['_900_audit_insert', '_900_audit_update', '_900_audit_delete',
@@ -62,7 +62,7 @@ select is(
     where table_name = 'app.clients' and record_id = 'c1000000-0000-4000-8000-000000000001' and op = 'INSERT'),
   array['account_manager_id', 'airtable_created_at', 'airtable_id', 'airtable_modified_at', 'annual_budget',
         'client_code', 'client_since', 'created_at', 'deleted_at', 'email', 'federal_tax_id', 'id',
-        'mailing_address', 'name', 'notes', 'phone', 'primary_contact', 'status', 'updated_at'],
+        'mailing_address', 'name', 'notes', 'open_problem_count', 'phone', 'primary_contact', 'status', 'updated_at'],
   'INSERT new_values has every column of app.clients but the generated search_vector'
 );
 select is(

@@ -1,18 +1,19 @@
 -- The one-way merge pipeline in SQL, with planted records: sync.stage_page
 -- (counts, quarantine of runner rejects, checkpoint), sync.merge_<entity>
--- (counts, converted values, collaborators, links, quarantine, idempotence,
--- retry, attachments, id map, audit, restore), sync.sweep_deleted,
+-- (counts, converted values, collaborators, links, field problems of
+-- records that land with them, dangling links resolved once their target
+-- exists, idempotence, attachments, id map, audit, restore), sync.sweep_deleted,
 -- sync.finish_run, sync.fail_run, sync.restart_listing, and what the sync
 -- role may do.
 --
 -- Runs: 9101 full (everything first seen), 9102 incremental (same hashes,
--- a changed record, the missing linked client that releases a quarantined
--- product), 9104 (restart and failure), 9105 (sync role), 9106 (values that
+-- a changed record, the missing linked client that resolves a product's
+-- dangling link), 9104 (restart and failure), 9105 (sync role), 9106 (values that
 -- pass the cell checks but not the merge's casts), 9107 (merged in batches
 -- while the listing goes on).
 -- Record ids are rec/usr/att + exactly 14 letters or digits.
 BEGIN;
-select plan(90);
+select plan(92);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: the mapping (field ids from mappings/delta.json), runs,
@@ -167,14 +168,14 @@ select is(
 -- ---------------------------------------------------------------------------
 -- Run 9101: merges, in merge rank order
 -- ---------------------------------------------------------------------------
-select is(sync.merge_clients(9101)::text, '(clients,6,2,1,0,3,0,0)',
-  'merge_clients: 6 fetched, 2 inserted, 1 updated (restored), 3 quarantined');
-select is(sync.merge_state_regulators(9101)::text, '(state_regulators,2,1,0,0,1,0,0)',
-  'merge_state_regulators: 2 fetched, 1 inserted, 1 quarantined');
-select is(sync.merge_products(9101)::text, '(products,2,1,0,0,1,0,0)',
-  'merge_products: 2 fetched, 1 inserted, 1 quarantined');
-select is(sync.merge_registrations(9101)::text, '(registrations,2,1,0,0,1,0,0)',
-  'merge_registrations: 2 fetched, 1 inserted, 1 quarantined');
+select is(sync.merge_clients(9101)::text, '(clients,6,5,1,0,0,0,0,3)',
+  'merge_clients: 6 fetched, 5 inserted, 1 updated (restored), none quarantined, 3 landed with problems');
+select is(sync.merge_state_regulators(9101)::text, '(state_regulators,2,2,0,0,0,0,0,1)',
+  'merge_state_regulators: 2 fetched, 2 inserted, 1 landed with a problem');
+select is(sync.merge_products(9101)::text, '(products,2,2,0,0,0,0,0,1)',
+  'merge_products: 2 fetched, 2 inserted, 1 landed with a problem (a dangling link)');
+select is(sync.merge_registrations(9101)::text, '(registrations,2,2,0,0,0,0,0,1)',
+  'merge_registrations: 2 fetched, 2 inserted, 1 landed with a problem');
 
 -- converted values
 select results_eq(
@@ -221,42 +222,56 @@ select is(
      and record_id = (select id::text from app.clients where airtable_id = 'recCLIENT00000006')),
   array['deleted_at', 'updated_at'], 'the restore changed deleted_at only (and the updated_at stamp)');
 
--- quarantine: one open entry per problem, with field name, value and reason; nothing written
+-- field problems: every record landed; one open problem per record, field
+-- and rule, with the value as sent, what landed and why; the column empty
 select results_eq(
-  $$select field, value, reason from sync.record_errors where airtable_id = 'recCLIENT00000003' and resolved_at is null$$,
-  $$values ('Client Name', 'null'::jsonb, 'Client Name is required but empty')$$,
-  'a client without its required name is quarantined once, naming the field');
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recCLIENT00000003' and resolved_at is null$$,
+  $$values ('Client Name', 'name', 'required_value', 'null'::jsonb, 'empty', 'Client Name is required but empty')$$,
+  'a client without its required name lands, the problem named on the field');
 select results_eq(
-  $$select field, value, reason from sync.record_errors where airtable_id = 'recCLIENT00000004' and resolved_at is null$$,
-  $$values ('Client Since', '"2026-02-30"'::jsonb, 'not a valid date: "2026-02-30"')$$,
-  'a client with an invalid date is quarantined once, with the value and the reason');
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recCLIENT00000004' and resolved_at is null$$,
+  $$values ('Client Since', 'client_since', 'cell_conversion', '"2026-02-30"'::jsonb, 'empty', 'not a valid date: "2026-02-30"')$$,
+  'a client with an invalid date lands with the date empty, the value and the reason recorded');
 select results_eq(
-  $$select field, value, reason from sync.record_errors where airtable_id = 'recCLIENT00000005' and resolved_at is null$$,
-  $$values ('Annual Budget', '"lots"'::jsonb, 'expected a number, got "lots"')$$,
-  'a client with a wrong-type money value is quarantined once, with the value and the reason');
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recCLIENT00000005' and resolved_at is null$$,
+  $$values ('Annual Budget', 'annual_budget', 'cell_conversion', '"lots"'::jsonb, 'empty', 'expected a number, got "lots"')$$,
+  'a client with a wrong-type money value lands with it empty, the value and the reason recorded');
 select results_eq(
-  $$select field, value, reason from sync.record_errors where airtable_id = 'recREGULATOR00002' and resolved_at is null$$,
-  $$values ('Renewal Month', '13'::jsonb, 'Renewal Month must be between 1 and 12')$$,
-  'a regulator with Renewal Month 13 is quarantined once, with the range');
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recREGULATOR00002' and resolved_at is null$$,
+  $$values ('Renewal Month', 'renewal_month', 'check_range', '13'::jsonb, 'empty', 'Renewal Month must be between 1 and 12')$$,
+  'a regulator with Renewal Month 13 lands with the month empty, the range recorded');
 select results_eq(
-  $$select field, value, reason from sync.record_errors where airtable_id = 'recREGISTRATION02' and resolved_at is null$$,
-  $$values ('Priority', '6'::jsonb, 'Priority must be between 1 and 5')$$,
-  'a registration with priority 6 is quarantined once, with the range');
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recREGISTRATION02' and resolved_at is null$$,
+  $$values ('Priority', 'priority', 'check_range', '6'::jsonb, 'empty', 'Priority must be between 1 and 5')$$,
+  'a registration with priority 6 lands with the priority empty, the range recorded');
 select results_eq(
-  $$select field, value, reason from sync.record_errors where airtable_id = 'recPRODUCT0000002' and resolved_at is null$$,
-  $$values ('Client', '["recCLIENT00000007"]'::jsonb, 'Client links to recCLIENT00000007, which does not exist in clients')$$,
-  'a product linking to a client that does not exist is quarantined once as a dangling link');
+  $$select field, column_name, rule, value, landed, link_key, reason from sync.field_problems where airtable_id = 'recPRODUCT0000002' and resolved_at is null$$,
+  $$values ('Client', 'client_id', 'dangling_link', '["recCLIENT00000007"]'::jsonb, 'empty', 'recCLIENT00000007',
+            'Client links to recCLIENT00000007, which does not exist in clients: the link is left empty until it does')$$,
+  'a product linking to a client that does not exist lands with the link empty, the linked id kept');
 select results_eq(
-  $$select source_table, count(*)::int from sync.record_errors
-    where run_id = 9101 and resolved_at is null and airtable_id <> 'recREJECTED000001' group by 1 order by 1$$,
+  $$select source_table, count(*)::int from sync.field_problems where run_id = 9101 and resolved_at is null group by 1 order by 1$$,
   $$values ('tblTtyLvxr2Ta4SfO', 1), ('tblZaclZULDATjmXm', 3), ('tbljwculB4C3VOXW3', 1), ('tblmNqfo6lv6OCavM', 1)$$,
-  'the merges quarantined six records of run 9101, each under its Airtable table id');
-select is_empty(
-  $$select airtable_id from app.clients where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005')
-    union all select airtable_id from app.state_regulators where airtable_id = 'recREGULATOR00002'
-    union all select airtable_id from app.products where airtable_id = 'recPRODUCT0000002'
-    union all select airtable_id from app.registrations where airtable_id = 'recREGISTRATION02'$$,
-  'no quarantined record is written to the app tables');
+  'the merges recorded six problems of run 9101, each under its Airtable table id, and quarantined nothing');
+select results_eq(
+  $$select airtable_id, to_jsonb(t) -> 'name', to_jsonb(t) -> 'client_since', to_jsonb(t) -> 'annual_budget', open_problem_count
+    from app.clients t where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005')
+    union all select airtable_id, to_jsonb(agency_name), to_jsonb(renewal_month), null, open_problem_count from app.state_regulators where airtable_id = 'recREGULATOR00002'
+    union all select airtable_id, to_jsonb(name), to_jsonb(client_id), null, open_problem_count from app.products where airtable_id = 'recPRODUCT0000002'
+    union all select airtable_id, to_jsonb(status), to_jsonb(priority), null, open_problem_count from app.registrations where airtable_id = 'recREGISTRATION02'
+    order by 1$$,
+  $$values ('recCLIENT00000003', 'null'::jsonb, 'null'::jsonb, 'null'::jsonb, 1),
+           ('recCLIENT00000004', '"Delta Farms"', 'null', 'null', 1),
+           ('recCLIENT00000005', '"Epsilon Ag"', 'null', 'null', 1),
+           ('recPRODUCT0000002', '"Orphan Spray"', null, null, 1),
+           ('recREGISTRATION02', '"Submitted"', null, null, 1),
+           ('recREGULATOR00002', '"Oregon Department of Agriculture"', null, null, 1)$$,
+  'every record with a problem is in its app table, the offending column empty, the rest as sent, one open problem counted');
+select is(
+  (select count(*)::int from sync.target_checksums c join staging.airtable_records s on s.airtable_id = c.airtable_id
+   where c.airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005', 'recREGULATOR00002', 'recPRODUCT0000002', 'recREGISTRATION02')
+     and c.checksum = s.checksum),
+  6, 'the target checksum of a row that landed with problems equals its source checksum (an emptied column counts as the value its problem keeps)');
 
 -- attachments
 select results_eq(
@@ -278,15 +293,21 @@ select results_eq(
   $$select entity_type, legacy_id, source_table, target_table from sync.id_map where migration_batch = 9101 order by entity_type, legacy_id$$,
   $$values ('clients', 'recCLIENT00000001', 'tblZaclZULDATjmXm', 'app.clients'),
            ('clients', 'recCLIENT00000002', 'tblZaclZULDATjmXm', 'app.clients'),
+           ('clients', 'recCLIENT00000003', 'tblZaclZULDATjmXm', 'app.clients'),
+           ('clients', 'recCLIENT00000004', 'tblZaclZULDATjmXm', 'app.clients'),
+           ('clients', 'recCLIENT00000005', 'tblZaclZULDATjmXm', 'app.clients'),
            ('clients', 'recCLIENT00000006', 'tblZaclZULDATjmXm', 'app.clients'),
            ('products', 'recPRODUCT0000001', 'tblTtyLvxr2Ta4SfO', 'app.products'),
+           ('products', 'recPRODUCT0000002', 'tblTtyLvxr2Ta4SfO', 'app.products'),
            ('registrations', 'recREGISTRATION01', 'tblmNqfo6lv6OCavM', 'app.registrations'),
-           ('state_regulators', 'recREGULATOR00001', 'tbljwculB4C3VOXW3', 'app.state_regulators')$$,
-  'one id_map row per record the run wrote (the restored client had none yet)');
+           ('registrations', 'recREGISTRATION02', 'tblmNqfo6lv6OCavM', 'app.registrations'),
+           ('state_regulators', 'recREGULATOR00001', 'tbljwculB4C3VOXW3', 'app.state_regulators'),
+           ('state_regulators', 'recREGULATOR00002', 'tbljwculB4C3VOXW3', 'app.state_regulators')$$,
+  'one id_map row per record the run wrote, problems or not (the restored client had none yet)');
 select is(
   (select count(*)::int from sync.id_map m join staging.airtable_records s on s.airtable_id = m.legacy_id
    where m.migration_batch = 9101 and m.checksum = s.checksum and m.checksum ~ '^[0-9a-f]{64}$'),
-  6, 'each id_map row carries the checksum staged for its record');
+  12, 'each id_map row carries the checksum staged for its record');
 select is_empty(
   $$select m.legacy_id from sync.id_map m
     where m.migration_batch = 9101 and m.uuid_id is distinct from case m.entity_type
@@ -297,27 +318,30 @@ select is_empty(
   'each id_map row maps the Airtable id to the uuid of its app row');
 select results_eq(
   $$select table_name, op, count(*)::int from audit.changes where run_id = 9101 and table_name like 'app.%' group by 1, 2 order by 1, 2$$,
-  $$values ('app.attachments', 'INSERT', 3), ('app.clients', 'INSERT', 2), ('app.clients', 'UPDATE', 1), ('app.collaborators', 'INSERT', 2),
-           ('app.products', 'INSERT', 1), ('app.registrations', 'INSERT', 1), ('app.state_regulators', 'INSERT', 1)$$,
+  $$values ('app.attachments', 'INSERT', 3), ('app.clients', 'INSERT', 5), ('app.clients', 'UPDATE', 1), ('app.collaborators', 'INSERT', 2),
+           ('app.products', 'INSERT', 2), ('app.registrations', 'INSERT', 2), ('app.state_regulators', 'INSERT', 2)$$,
   'every app change of the merges is in audit.changes with the run id');
 
 -- a merge takes each page once; the same pages merged a second time (their
 -- merge mark rewound, the checkpoints put back afterwards) write nothing
-select is(sync.merge_entity(9101, 'clients', false)::text, '(clients,0,0,0,0,0,0,0)',
+select is(sync.merge_entity(9101, 'clients', false)::text, '(clients,0,0,0,0,0,0,0,0)',
   'a further merge of run 9101''s clients finds no page it has not merged');
 create temp table audit_before as select count(*) as n from audit.changes where table_name like 'app.%';
 create temp table errors_before as select count(*) as n from sync.record_errors;
+create temp table problems_before as select count(*) as n, max(updated_at) as changed from sync.field_problems;
 create temp table checkpoints_before as select id, metadata from sync.checkpoints where run_id = 9101;
 update sync.checkpoints set metadata = metadata - 'merged_through' where run_id = 9101;
-select is(sync.merge_clients(9101)::text, '(clients,6,0,0,3,3,0,0)',
-  'merging run 9101''s clients again: 3 unchanged, the same 3 quarantined');
-select is(sync.merge_products(9101)::text, '(products,2,0,0,1,1,0,0)',
-  'merging run 9101''s products again: 1 unchanged, the same 1 quarantined');
+select is(sync.merge_clients(9101)::text, '(clients,6,0,0,6,0,0,0,3)',
+  'merging run 9101''s clients again: 6 unchanged, the same 3 with problems');
+select is(sync.merge_products(9101)::text, '(products,2,0,0,2,0,0,0,1)',
+  'merging run 9101''s products again: 2 unchanged, the same 1 with a problem');
 update sync.checkpoints c set metadata = b.metadata from checkpoints_before b where b.id = c.id;
 select is((select count(*) from audit.changes where table_name like 'app.%'), (select n from audit_before),
   'the second merge changes no app row (no new audit.changes rows)');
 select is((select count(*) from sync.record_errors), (select n from errors_before),
   'the second merge quarantines nothing twice (no new record_errors rows)');
+select results_eq($$select count(*), max(updated_at) from sync.field_problems$$, $$select n, changed from problems_before$$,
+  'the second merge records no problem twice and rewrites none');
 
 -- ---------------------------------------------------------------------------
 -- Run 9101: sweep and finish
@@ -325,7 +349,8 @@ select is((select count(*) from sync.record_errors), (select n from errors_befor
 select is(sync.sweep_deleted(9101, 'clients'), 1::bigint, 'sweep_deleted soft-deletes one client and says so');
 select results_eq(
   $$select coalesce(airtable_id, '(none)'), deleted_at is not null from app.clients order by 1$$,
-  $$values ('(none)', false), ('recCLIENT00000001', false), ('recCLIENT00000002', false), ('recCLIENT00000006', false), ('recCLIENT00000009', true)$$,
+  $$values ('(none)', false), ('recCLIENT00000001', false), ('recCLIENT00000002', false), ('recCLIENT00000003', false),
+           ('recCLIENT00000004', false), ('recCLIENT00000005', false), ('recCLIENT00000006', false), ('recCLIENT00000009', true)$$,
   'only the client whose record the run did not stage is deleted; a client without airtable_id is left alone');
 select is(
   (select count(*)::int from audit.changes where table_name = 'app.clients' and run_id = 9101 and op = 'UPDATE'
@@ -333,8 +358,8 @@ select is(
   1, 'the sweep is audited with the run id');
 select results_eq(
   $$select status, fetched, inserted, updated, unchanged, deleted, quarantined, finished_at = now() from sync.finish_run(9101)$$,
-  $$values ('completed', 13::bigint, 5::bigint, 1::bigint, 0::bigint, 1::bigint, 7::bigint, true)$$,
-  'finish_run sums the checkpoints (each holding the sum of its table''s merges): fetched 13 = 5 inserted + 1 updated + 0 unchanged + 7 quarantined (the reject included), the sweep deleted');
+  $$values ('completed', 13::bigint, 11::bigint, 1::bigint, 0::bigint, 1::bigint, 1::bigint, true)$$,
+  'finish_run sums the checkpoints (each holding the sum of its table''s merges): fetched 13 = 11 inserted + 1 updated + 0 unchanged + 1 quarantined (the reject), the sweep deleted');
 
 -- ---------------------------------------------------------------------------
 -- Run 9102 (incremental): unchanged pages, a changed record, the missing link
@@ -367,23 +392,25 @@ select results_eq(
   $$values (5::bigint, 3, 2, 1, '2026-11-23 09:00:00+00'::timestamptz)$$,
   'the incremental checkpoint: 5 records, 3 pages, 2 untouched, 1 rejected, high-water mark of the newest record');
 
-select is(sync.merge_clients(9102)::text, '(clients,2,1,1,0,0,3,0)',
-  'merge_clients(9102): the changed client updated, the new one inserted, the 3 quarantined ones retried and still quarantined');
+select is(sync.merge_clients(9102)::text, '(clients,2,1,1,0,0,0,0,0)',
+  'merge_clients(9102): the changed client updated, the new one inserted, nothing in quarantine to retry');
 select is((select phone from app.clients where airtable_id = 'recCLIENT00000002'), '+1 555 0100', 'the changed client has its new value');
-select is((select count(*)::int from sync.record_errors where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005')), 3,
-  'retrying a still-broken record adds no record_errors row');
-select is(sync.merge_products(9102)::text, '(products,1,0,0,1,0,1,1)',
-  'merge_products(9102): the re-staged product unchanged; the product quarantined for its missing client retried and merged');
+select is((select count(*)::int from sync.field_problems where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005') and resolved_at is null), 3,
+  'the problems of records the run did not read stay open, not repeated');
+select is(sync.merge_products(9102)::text, '(products,1,0,0,1,0,0,0,0)',
+  'merge_products(9102): the re-staged product unchanged');
 select results_eq(
-  $$select p.name, c.airtable_id from app.products p join app.clients c on c.id = p.client_id where p.airtable_id = 'recPRODUCT0000002'$$,
-  $$values ('Orphan Spray', 'recCLIENT00000007')$$,
-  'the earlier-quarantined product is now in app.products, linked to the client staged later');
+  $$select p.name, c.airtable_id, p.open_problem_count from app.products p join app.clients c on c.id = p.client_id where p.airtable_id = 'recPRODUCT0000002'$$,
+  $$values ('Orphan Spray', 'recCLIENT00000007', 0)$$,
+  'the product whose client was missing is linked to the client staged later, though its own record did not change, and counts no open problem');
 select results_eq(
-  $$select resolved_at = now(), resolved_by_run_id from sync.record_errors where airtable_id = 'recPRODUCT0000002'$$,
+  $$select resolved_at = now(), resolved_by_run_id from sync.field_problems where airtable_id = 'recPRODUCT0000002'$$,
   $$values (true, 9102::bigint)$$,
-  'its record_errors entry is closed by run 9102 (resolved_at, resolved_by_run_id)');
-select is((select migration_batch from sync.id_map where legacy_id = 'recPRODUCT0000002'), 9102::bigint,
-  'the retried product gets its id_map row from the run that merged it');
+  'its dangling-link problem is closed by run 9102 (resolved_at, resolved_by_run_id)');
+select is(
+  (select c.checksum from sync.target_checksums c where c.airtable_id = 'recPRODUCT0000002'),
+  (select s.checksum from staging.airtable_records s where s.airtable_id = 'recPRODUCT0000002'),
+  'the relinked product''s target checksum still equals its source checksum');
 
 -- attachments after the Label cell changed: a file removed, a URL refreshed
 select results_eq(
@@ -403,8 +430,8 @@ select results_eq(
   $$select status, fetched, inserted, updated, unchanged, deleted, quarantined,
            (metadata ->> 'retried')::int, (metadata ->> 'retried_merged')::int, metadata ->> 'base_id'
     from sync.finish_run(9102)$$,
-  $$values ('completed', 6::bigint, 1::bigint, 1::bigint, 3::bigint, 0::bigint, 1::bigint, 4, 1, 'appDeltaTest00001')$$,
-  'finish_run(9102): untouched counted as unchanged, the reject as quarantined, retries in metadata, metadata kept');
+  $$values ('completed', 6::bigint, 1::bigint, 1::bigint, 3::bigint, 0::bigint, 1::bigint, 0, 0, 'appDeltaTest00001')$$,
+  'finish_run(9102): untouched counted as unchanged, the reject as quarantined, no retries in metadata, metadata kept');
 select is((select count(*)::int from sync.runs where id in (9101, 9102) and fetched = inserted + updated + unchanged + quarantined), 2,
   'both completed runs account for every record fetched');
 
@@ -474,8 +501,8 @@ select results_eq(
   'batch run: the first page of two regulators is staged');
 select is((select metadata ->> 'phase' from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'), 'listing',
   'a page with a next offset leaves the table listing');
-select is(sync.merge_entity(9107, 'state_regulators', false)::text, '(state_regulators,2,1,0,0,1,0,0)',
-  'a batch merge takes the pages staged so far: 1 inserted, 1 quarantined (empty agency name)');
+select is(sync.merge_entity(9107, 'state_regulators', false)::text, '(state_regulators,2,2,0,0,0,0,0,1)',
+  'a batch merge takes the pages staged so far: 2 inserted, 1 of them with a problem (empty agency name)');
 select results_eq(
   $$select metadata ->> 'phase', (metadata ->> 'merged_through')::bigint = (metadata ->> 'last_page_seq')::bigint, (metadata ->> 'merge_batches')::int
     from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'$$,
@@ -489,16 +516,16 @@ select results_eq(
   'batch run: the last page is staged');
 select is((select metadata ->> 'phase' from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'), 'listed',
   'the last page (no next offset) marks the table listed, so a resumed run merges without listing again');
-select is(sync.merge_entity(9107, 'state_regulators', true)::text, '(state_regulators,1,1,0,0,0,1,0)',
-  'the final merge takes only the page the batch had not merged, and retries the regulator quarantined by run 9101 (still quarantined), not the one this run quarantined');
+select is(sync.merge_entity(9107, 'state_regulators', true)::text, '(state_regulators,1,1,0,0,0,0,0,0)',
+  'the final merge takes only the page the batch had not merged (nothing is in quarantine to retry)');
 select results_eq(
   $$select metadata ->> 'phase', metadata -> 'merge', (metadata ->> 'merge_batches')::int
     from sync.checkpoints where run_id = 9107 and entity_type = 'state_regulators'$$,
-  $$values ('merged', '{"entity": "state_regulators", "fetched": 3, "inserted": 2, "updated": 0, "unchanged": 0, "quarantined": 1, "retried": 1, "retried_merged": 0}'::jsonb, 2)$$,
+  $$values ('merged', '{"entity": "state_regulators", "fetched": 3, "inserted": 3, "updated": 0, "unchanged": 0, "quarantined": 0, "retried": 0, "retried_merged": 0, "landed_with_problems": 1}'::jsonb, 2)$$,
   'the checkpoint holds the sum of both merges and the merged phase');
 select is(
-  (select count(*)::int from app.state_regulators where airtable_id in ('recREGULATOR00071', 'recREGULATOR00073')),
-  2, 'both clean regulators of the batched run are in app.state_regulators, each once');
+  (select count(*)::int from app.state_regulators where airtable_id in ('recREGULATOR00071', 'recREGULATOR00072', 'recREGULATOR00073')),
+  3, 'the three regulators of the batched run are in app.state_regulators, each once');
 
 -- ---------------------------------------------------------------------------
 -- The sync role: calls the pipeline, cannot write app tables itself (run 9105)

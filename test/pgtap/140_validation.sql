@@ -320,8 +320,8 @@ select sync.stage_page(9401, 'state_regulators', pg_temp.page('state_regulators'
 select sync.stage_page(9401, 'products', pg_temp.page('products', 'v1'), '[]', true, null);
 select sync.stage_page(9401, 'registrations', pg_temp.page('registrations', 'v1'), '[]', true, null);
 
-select is(sync.merge_clients(9401)::text, '(clients,8,6,0,0,2,0,0)',
-  'merge_clients(9401): 6 inserted, 2 quarantined (the blocking rule and the empty name); warnings stop nothing');
+select is(sync.merge_clients(9401)::text, '(clients,8,7,0,0,1,0,0,1)',
+  'merge_clients(9401): 7 inserted, 1 quarantined (the blocking rule), 1 landed with a problem (the empty name); warnings stop nothing');
 select results_eq(
   $$select run_id, source_table, field, value, reason from sync.record_errors where airtable_id = 'recVALCLIENT00003'$$,
   $$values (9401::bigint, 'tblZaclZULDATjmXm', 'Client Code', 'null'::jsonb, 'Client Code is required (rule clients.client_code.required)')$$,
@@ -333,15 +333,14 @@ select results_eq(
   'records breaking only warning rules are merged as they are (nothing fixed silently, beyond money rounded to cents)');
 select is((select count(*)::int from app.clients where airtable_id in ('recVALCLIENT00001', 'recVALCLIENT00004', 'recVALCLIENT00007')), 3,
   'duplicates (a warning) are all merged');
-select is(sync.merge_state_regulators(9401)::text, '(state_regulators,3,3,0,0,0,0,0)', 'merge_state_regulators(9401): all 3 merged despite warnings');
-select is(sync.merge_products(9401)::text, '(products,5,3,0,0,2,0,0)',
-  'merge_products(9401): 3 inserted; quarantined the product without a client (blocking rule) and the one linking to a missing client');
+select is(sync.merge_state_regulators(9401)::text, '(state_regulators,3,3,0,0,0,0,0,0)', 'merge_state_regulators(9401): all 3 merged despite warnings');
+select is(sync.merge_products(9401)::text, '(products,5,4,0,0,1,0,0,1)',
+  'merge_products(9401): 4 inserted, one with a dangling link (flagged); quarantined the product without a client (blocking rule)');
 select results_eq(
   $$select airtable_id, field, reason from sync.record_errors where source_table = 'tblTtyLvxr2Ta4SfO' order by airtable_id$$,
-  $$values ('recVALPRODUCT0004', 'Client', 'Client links to recVALCLIENT00099, which does not exist in clients'),
-           ('recVALPRODUCT0005', 'Client', 'Client must name a client (rule products.client_id.required)')$$,
-  'the products quarantine: the merge''s own link check, and the blocking rule on the link');
-select is(sync.merge_registrations(9401)::text, '(registrations,4,4,0,0,0,0,0)', 'merge_registrations(9401): all 4 merged (only warning rules)');
+  $$values ('recVALPRODUCT0005', 'Client', 'Client must name a client (rule products.client_id.required)')$$,
+  'the products quarantine: only the blocking rule on the link');
+select is(sync.merge_registrations(9401)::text, '(registrations,4,4,0,0,0,0,0,1)', 'merge_registrations(9401): all 4 merged (only warning rules), the one with two products flagged');
 
 -- ---------------------------------------------------------------------------
 -- validate_entity(9401, clients): before the run completes (no snapshot)
@@ -365,9 +364,9 @@ select results_eq(
            ('recVALCLIENT00004', 'clients.annual_budget.plausible', 'warning'),
            ('recVALCLIENT00004', 'clients.name.unique', 'warning'),
            ('recVALCLIENT00005', 'clients.annual_budget.cents', 'warning'),
-           ('recVALCLIENT00006', 'merge', 'blocking'),
+           ('recVALCLIENT00006', 'required_value', 'warning'),
            ('recVALCLIENT00007', 'clients.name.unique', 'warning')$$,
-  'every finding by record and rule, ordered: the warnings, the blocking rule''s quarantine and the merge''s own; none for clean C8, the disabled or unmapped rules');
+  'every finding by record and rule, ordered: the warnings, the blocking rule''s quarantine and the merge''s own problem of a record that landed; none for clean C8, the disabled or unmapped rules');
 select is(pg_temp.finding(9401, 'clients', 'recVALCLIENT00002', 'clients.email.valid'),
   '{"record": "recVALCLIENT00002", "field": "Email", "value": "beta at example", "reason": "Email must be an email address (rule clients.email.valid)", "rule": "clients.email.valid", "severity": "warning"}'::jsonb,
   'a warning finding names record, field, value, reason, rule and severity');
@@ -378,9 +377,9 @@ select is(pg_temp.finding(9401, 'clients', 'recVALCLIENT00004', 'clients.annual_
 select is(pg_temp.finding(9401, 'clients', 'recVALCLIENT00003', 'clients.client_code.required'),
   '{"record": "recVALCLIENT00003", "field": "Client Code", "value": null, "reason": "Client Code is required (rule clients.client_code.required)", "rule": "clients.client_code.required", "severity": "blocking", "quarantined": true}'::jsonb,
   'the quarantine is in the report as a blocking finding, with the rule id parsed from its reason');
-select is(pg_temp.finding(9401, 'clients', 'recVALCLIENT00006', 'merge'),
-  '{"record": "recVALCLIENT00006", "field": "Client Name", "value": "", "reason": "Client Name is required but empty", "rule": "merge", "severity": "blocking", "quarantined": true}'::jsonb,
-  'a quarantine by the merge''s own checks is a blocking finding with rule merge');
+select is(pg_temp.finding(9401, 'clients', 'recVALCLIENT00006', 'required_value'),
+  '{"record": "recVALCLIENT00006", "field": "Client Name", "value": "", "reason": "Client Name is required but empty", "rule": "required_value", "severity": "warning", "landed": "empty"}'::jsonb,
+  'a problem the merge found is a warning naming its rule and what landed (the record landed with the name empty), not a quarantine');
 select results_eq(
   $$select d ->> 'record', d -> 'value', d -> 'duplicates'
     from sync.validation_reports vr cross join jsonb_array_elements(vr.discrepancy_details) d
@@ -393,8 +392,8 @@ select results_eq(
   $$select validation_criteria ->> 'check', validation_criteria ->> 'entity', validation_criteria ->> 'scope', validation_criteria -> 'source_snapshot_run',
            (validation_criteria ->> 'blocking')::int, (validation_criteria ->> 'warnings')::int, (validation_criteria ->> 'records_with_findings')::int
     from sync.validation_reports where run_id = 9401 and source_entity = 'clients' and validation_type = 'data_integrity'$$,
-  $$values ('validation_rules', 'clients', 'records read by the run', 'null'::jsonb, 2, 9, 7)$$,
-  'the criteria: check, entity, scope, no snapshot yet, 2 blocking, 9 warnings, 7 records with findings');
+  $$values ('validation_rules', 'clients', 'records read by the run', 'null'::jsonb, 1, 10, 7)$$,
+  'the criteria: check, entity, scope, no snapshot yet, 1 blocking, 10 warnings, 7 records with findings');
 select is(
   (select array_agg(r ->> 'rule' order by n) from sync.validation_reports vr cross join jsonb_array_elements(vr.validation_criteria -> 'rules') with ordinality as x (r, n)
    where vr.run_id = 9401 and vr.source_entity = 'clients' and vr.validation_type = 'data_integrity'),
@@ -428,7 +427,7 @@ select results_eq(
 select results_eq(
   $$select validation_type, records_validated, validation_passed, discrepancies_found from sync.validate_entity(9401, 'products')$$,
   $$values ('data_integrity', 5, false, 2), ('relationship_integrity', 5, false, 2)$$,
-  'products: 2 duplicates, 2 quarantined');
+  'products: 2 duplicates; a dangling link (landed) and a quarantined product');
 select results_eq(
   $$select d ->> 'record', d ->> 'rule', d ->> 'severity', d -> 'duplicates'
     from sync.validation_reports vr cross join jsonb_array_elements(vr.discrepancy_details) with ordinality as x (d, n)
@@ -440,14 +439,14 @@ select results_eq(
   $$select d ->> 'record', d ->> 'rule', d ->> 'severity', (d ->> 'quarantined')::boolean, d ->> 'reason'
     from sync.validation_reports vr cross join jsonb_array_elements(vr.discrepancy_details) with ordinality as x (d, n)
     where vr.run_id = 9401 and vr.source_entity = 'products' and vr.validation_type = 'relationship_integrity' order by n$$,
-  $$values ('recVALPRODUCT0004', 'merge', 'blocking', true, 'Client links to recVALCLIENT00099, which does not exist in clients'),
+  $$values ('recVALPRODUCT0004', 'dangling_link', 'warning', null::boolean, 'Client links to recVALCLIENT00099, which does not exist in clients: the link is left empty until it does'),
            ('recVALPRODUCT0005', 'products.client_id.required', 'blocking', true, 'Client must name a client (rule products.client_id.required)')$$,
-  'the quarantine goes to relationship_integrity for a dangling link (rule merge) and for a blocking rule of that type (its rule id)');
+  'relationship_integrity holds a dangling link (a warning: the product landed, the link empty) and the quarantine by a blocking rule of that type (its rule id)');
 
 select results_eq(
   $$select validation_type, records_validated, validation_passed, discrepancies_found from sync.validate_entity(9401, 'registrations')$$,
-  $$values ('data_integrity', 4, false, 2), ('relationship_integrity', 4, false, 4)$$,
-  'registrations: 2 data findings, 4 relationship findings');
+  $$values ('data_integrity', 4, false, 2), ('relationship_integrity', 4, false, 5)$$,
+  'registrations: 2 data findings, 5 relationship findings');
 select results_eq(
   $$select vr.validation_type, d ->> 'record', d ->> 'rule'
     from sync.validation_reports vr cross join jsonb_array_elements(vr.discrepancy_details) with ordinality as x (d, n)
@@ -457,8 +456,9 @@ select results_eq(
            ('relationship_integrity', 'recVALREGISTRA002', 'registrations.approved_date.not_before_submission'),
            ('relationship_integrity', 'recVALREGISTRA002', 'registrations.client_id.matches_product_client'),
            ('relationship_integrity', 'recVALREGISTRA003', 'registrations.expiration_date.after_approval'),
+           ('relationship_integrity', 'recVALREGISTRA004', 'extra_links'),
            ('relationship_integrity', 'recVALREGISTRA004', 'registrations.product_id.single')$$,
-  'each registration rule found where planted, in the report of its validation type; the clean registration has none');
+  'each registration rule found where planted, in the report of its validation type (the merge''s own extra_links beside the single_link rule); the clean registration has none');
 select is(pg_temp.finding(9401, 'registrations', 'recVALREGISTRA002', 'registrations.client_id.matches_product_client'),
   '{"record": "recVALREGISTRA002", "field": "Client", "value": ["recVALCLIENT00002"], "reason": "Client must be the client of the linked product (rule registrations.client_id.matches_product_client)", "rule": "registrations.client_id.matches_product_client", "severity": "warning", "linked_record": "recVALPRODUCT0001", "linked_value": ["recVALCLIENT00001"]}'::jsonb,
   'same_as_linked: the registration''s client against its product''s client, naming the linked record and its value');
@@ -479,8 +479,8 @@ select is(sync.source_snapshot_run('clients'), 9401::bigint, 'run 9401 is the la
 -- ---------------------------------------------------------------------------
 select results_eq($$select * from sync.stage_page(9402, 'clients', pg_temp.page('clients', 'v2'), '[]', false, null)$$,
   $$values (2, 0, 0, 0)$$, 'run 9402 stages the fixed client and a new one');
-select is(sync.merge_clients(9402)::text, '(clients,2,2,0,0,0,1,0)',
-  'merge_clients(9402): the fixed client and the new one inserted; the empty-name client retried and still quarantined');
+select is(sync.merge_clients(9402)::text, '(clients,2,2,0,0,0,0,0,0)',
+  'merge_clients(9402): the fixed client and the new one inserted (the empty-name client landed in 9401: nothing else to retry)');
 select results_eq(
   $$select resolved_at is not null, resolved_by_run_id from sync.record_errors where airtable_id = 'recVALCLIENT00003'$$,
   $$values (true, 9402::bigint)$$,
@@ -525,10 +525,10 @@ select results_eq(
            ('recVALCLIENT00004', 'clients.annual_budget.plausible'),
            ('recVALCLIENT00004', 'clients.name.unique'),
            ('recVALCLIENT00005', 'clients.annual_budget.cents'),
-           ('recVALCLIENT00006', 'merge'),
+           ('recVALCLIENT00006', 'required_value'),
            ('recVALCLIENT00007', 'clients.name.unique'),
            ('recVALCLIENT00009', 'clients.name.unique')$$,
-  'the whole snapshot''s findings: records of both runs, the still-quarantined record, and no longer the resolved quarantine');
+  'the whole snapshot''s findings: records of both runs, the still-open problem of the empty name, and no longer the resolved quarantine');
 select is(pg_temp.finding(9402, 'clients', 'recVALCLIENT00002', 'clients.name.unique') -> 'duplicates', '["recVALCLIENT00009"]'::jsonb,
   'the older member of the new duplicate pair names the new record');
 select results_eq(
@@ -571,7 +571,7 @@ select ok(pg_temp.rules_in(sync.rule_checks_sql('clients')) @> array['clients.em
           and not pg_temp.rules_in(sync.rule_checks_sql('clients')) @> array['clients.phone.dialable'],
   'a disabled rule leaves the checks');
 select sync.stage_page(9403, 'clients', pg_temp.page('clients', 'v3'), '[]', false, null);
-select is(sync.merge_clients(9403)::text, '(clients,2,1,0,0,1,1,0)',
+select is(sync.merge_clients(9403)::text, '(clients,2,1,0,0,1,0,0,0)',
   'merge_clients(9403): the client breaking the rule now blocking is quarantined; the one breaking a warning and a disabled rule is inserted');
 select results_eq(
   $$select run_id, field, value, reason from sync.record_errors where airtable_id = 'recVALCLIENT00010'$$,

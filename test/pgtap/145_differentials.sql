@@ -195,6 +195,11 @@ language sql as $$
                                                     'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')) as f) x
 $$;
 
+-- a blocking rule keeps a client without a name out (quarantined); other
+-- problems land the record, flagged
+insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, parameters, severity, validation_type, origin, description) values
+  ('clients.name.present', 'clients', 'name', 'required', '{}', 'blocking', 'data_integrity', 'sql', 'is required');
+
 -- 9450: the first pull
 select sync.stage_page(9450, 'clients', jsonb_build_array(
   pg_temp.client('recDIFFCLIENT0001', 'Alpha Labs', 1000, '2020-02-01'),
@@ -207,9 +212,10 @@ select sync.merge_clients(9450);
 update sync.checkpoints set status = 'completed', completed_at = now() where run_id = 9450;
 select sync.finish_run(9450);
 
--- 9451: the latest snapshot. 0005 (no name) and 0006 (an impossible date;
--- its target row keeps the 9450 version) are quarantined; 0008 is gone from
--- the source (no sweep ran, so its target row is still live).
+-- 9451: the latest snapshot. 0005 (no name, a blocking rule) is
+-- quarantined; 0006 (an impossible date) lands with the date empty and the
+-- problem recorded; 0008 is gone from the source (no sweep ran, so its
+-- target row is still live).
 select sync.stage_page(9451, 'clients', jsonb_build_array(
   pg_temp.client('recDIFFCLIENT0001', 'Alpha Labs', 1000, '2020-02-01'),
   pg_temp.client('recDIFFCLIENT0002', 'Beta Chemicals', 2500.5, '2021-03-04'),
@@ -241,9 +247,10 @@ insert into app.clients (airtable_id, name, deleted_at) values ('recDIFFCLIENT00
 
 select is(sync.source_snapshot_run('clients'), 9451::bigint, 'the latest source snapshot of the clients is run 9451');
 select results_eq(
-  $$select airtable_id from sync.record_errors where resolved_at is null and source_table = 'tblZaclZULDATjmXm' order by 1$$,
-  $$values ('recDIFFCLIENT0005'), ('recDIFFCLIENT0006')$$,
-  'fixture: records 0005 and 0006 are quarantined');
+  $$select airtable_id, 'quarantined' from sync.record_errors where resolved_at is null and source_table = 'tblZaclZULDATjmXm'
+    union all select airtable_id, rule from sync.field_problems where resolved_at is null and entity = 'clients' order by 1$$,
+  $$values ('recDIFFCLIENT0005', 'quarantined'), ('recDIFFCLIENT0006', 'cell_conversion')$$,
+  'fixture: record 0005 is quarantined, 0006 landed with its impossible date flagged');
 select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_temp.rebuilt('clients')$$,
   'the merges (insert ... on conflict) and the edits kept every clients entry equal to its rebuilt checksum');
 select results_eq(
@@ -270,7 +277,7 @@ select results_eq(
 select is_empty(
   $$select from sync.data_differentials d, jsonb_array_elements_text(d.legacy_ids) as x (legacy_id)
     where d.run_id = 9453 and x.legacy_id in ('recDIFFCLIENT0001', 'recDIFFCLIENT0005', 'recDIFFCLIENT0006', 'recDIFFCLIENT0010')$$,
-  'left out: the unchanged record, the quarantined records (with and without a target row), a row soft-deleted here and absent from the source');
+  'left out: the unchanged record, the quarantined record, the record that landed with a problem (its emptied date counts as the source value), a row soft-deleted here and absent from the source');
 select is(
   (select metadata from computed_9453 where comparison_type = 'conflicted_records'),
   '{"fields": {"recDIFFCLIENT0002": {"name": {"source": "Beta Chemicals", "target": "Beta Edited"},
@@ -303,7 +310,7 @@ select results_eq(
   $$values ('deleted_records', '["recDIFFCLIENT0009"]'::jsonb)$$,
   'range (0008, -): an open upper bound, the target side restricted too');
 select is_empty($$select * from sync.compute_differentials(9460, 'clients', 'recDIFFCLIENT0004', 'recDIFFCLIENT0006')$$,
-  'a range holding only unchanged and quarantined records finds nothing');
+  'a range holding only unchanged, quarantined and flagged records finds nothing');
 select results_eq(
   $$select comparison_criteria ->> 'after_key', comparison_criteria ->> 'upto_key', record_count from sync.data_differentials
     where run_id = 9460 order by 1 nulls first, 2 nulls last, 3$$,
@@ -341,7 +348,7 @@ select results_eq(
            ('recDIFFCLIENT0008', 'Theta Gone', null::numeric(12,2), false),
            ('recDIFFCLIENT0009', 'Iota Stray', null::numeric(12,2), false),
            ('recDIFFCLIENT0010', 'Kappa Deleted Stray', null::numeric(12,2), false)$$,
-  'source_wins: the conflicted values restored, the soft-deleted row restored, the hard-deleted and never-merged rows inserted, the deleted ones soft-deleted; the quarantined record 0006 and the rest untouched');
+  'source_wins: the conflicted values restored, the soft-deleted row restored, the hard-deleted and never-merged rows inserted, the deleted ones soft-deleted; the flagged record 0006 and the rest untouched, the quarantined 0005 still out');
 select is((select client_since from app.clients where airtable_id = 'recDIFFCLIENT0004'), '2022-01-01'::date,
   'the re-inserted row has the source''s values');
 select results_eq(

@@ -37,6 +37,10 @@ insert into sync.checkpoints (run_id, operation_type, entity_type, status) value
   (9501, 'sync_operation', 'clients', 'in_progress'),
   (9501, 'sync_operation', 'products', 'in_progress');
 
+-- a blocking rule keeps one client out (a record with a problem of its own lands, flagged)
+insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, parameters, severity, validation_type, origin, description) values
+  ('clients.client_code.known', 'clients', 'client_code', 'allowed_values', '{"values": ["OK"]}', 'blocking', 'data_integrity', 'sql', 'must be a known code');
+
 create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
 language sql as $$
   select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', p_fields,
@@ -49,7 +53,7 @@ select sync.stage_page(9501, 'clients', jsonb_build_array(
   pg_temp.record('recRANGES00000003', '{"fldcRQ5EWmHA7hkmK": "Gamma Growers"}'),
   pg_temp.record('recRANGES00000004', '{"fldcRQ5EWmHA7hkmK": "Delta Feeds", "fldOKlvaggwBuA1DW": "2021-03-04"}'),
   pg_temp.record('recRANGES00000005', '{"fldcRQ5EWmHA7hkmK": "Epsilon Agro"}'),
-  pg_temp.record('recRANGES00000006', '{"fldcRQ5EWmHA7hkmK": "Zeta Soils", "fldOKlvaggwBuA1DW": "not a date"}')), '[]', true, null);
+  pg_temp.record('recRANGES00000006', '{"fldcRQ5EWmHA7hkmK": "Zeta Soils", "fldPlUSdlUpal2YU2": "BAD"}')), '[]', true, null);
 select sync.merge_clients(9501);
 select sync.stage_page(9501, 'products', jsonb_build_array(
   pg_temp.record('recRANGESPRODUCT1', '{"flditdl13jzXqvGJG": "Weed Away", "fldeHngYQ2AQ2a41D": ["recRANGES00000001"]}'),
@@ -61,7 +65,7 @@ update sync.checkpoints set status = 'completed', completed_at = now() where run
 select sync.finish_run(9501);
 
 select is((select count(*)::int from sync.record_errors where resolved_at is null and airtable_id = 'recRANGES00000006'), 1,
-  'fixture: one client is quarantined (a date that does not convert)');
+  'fixture: one client is quarantined (a blocking rule)');
 
 -- Planted: an edited row, a soft-deleted row, a stray row, all by a user.
 update app.clients set name = 'Beta Chemicals Inc' where airtable_id = 'recRANGES00000002';
