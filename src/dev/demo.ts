@@ -1,15 +1,17 @@
 /**
- * `airlift demo`: the whole one-way sync on a realistic Delta base, on this
+ * `airlift demo`: the whole sync on a realistic Delta base, on this
  * machine, with nothing to set up. An embedded PostgreSQL (throwaway unless
  * --keep), the Airtable emulator seeded with ~50,000 registrations (rate
- * limit raised), a full pull, a round of edits, creates and deletes made "in
- * Airtable", an incremental pull that picks up exactly the edits and
- * creates, a full pull that sweeps exactly the deletes, the status, and a
- * verification of PostgreSQL against the source that lists the planted
- * problems (in quarantine), with a Markdown report; then a differential,
- * and two-way sync: a change made in PostgreSQL arriving in Airtable, and
- * one conflict decided by each policy; last, a verification once more,
- * which finds only the base's planted problems.
+ * limit raised), a full pull in which every record lands (its planted
+ * problems flagged on their fields, grouped and printed), a round of
+ * edits, creates and deletes made "in Airtable", an incremental pull that
+ * picks up exactly the edits and creates, a full pull that sweeps exactly
+ * the deletes, the status, and a verification of PostgreSQL against the
+ * source that finds only the planted client mismatches (the records with
+ * problems verify as landed with problems), with a Markdown report; then a
+ * differential, and two-way sync: a change made in PostgreSQL arriving in
+ * Airtable, and one conflict decided by each policy; last, a verification
+ * once more, which finds only the base's planted problems.
  */
 import { mkdtemp, chmod } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +25,7 @@ import { createProgress } from '../sync/progress.ts';
 import { runPull, type PullSummary } from '../sync/pull.ts';
 import { formatStatus, statusReport } from '../sync/status.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify, type VerifyResult } from '../integrity/verify.ts';
+import { formatProblemGroups, problemGroups } from '../sync/problems.ts';
 import { formatDiff, runDiff } from '../integrity/diff.ts';
 import { runPush } from '../sync/push.ts';
 import { resolveConflict } from '../sync/conflicts.ts';
@@ -99,6 +102,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say('\n1. Full pull');
     const first = await pull('full');
     say(`  ${summaryLine(first)}  [${seconds()}]`);
+    // every record lands, its problems flagged on the field, none hidden
+    const landedAll = await everyRecordLanded(context.sql, base, say);
+    say('  data problems, by table, field and rule (sync.field_problems; the rows carry open_problem_count):');
+    for (const line of formatProblemGroups(await problemGroups(context.sql, { examples: 1 }), '    ')) say(line);
 
     say('\n2. People edit the base in Airtable');
     const airtable = emulator.base(baseId);
@@ -227,7 +234,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const plantedAtTheEnd = await plantedProblemsReported(context.sql, finalVerification, base, say);
     say(`  after the differential and two-way sync, only the base's planted problems are left: ${plantedAtTheEnd ? 'yes' : 'NO'}`);
 
-    const ok = exact && sweptExactly && planted && rulesCatchAll && diffExactly && twoWay && plantedAtTheEnd;
+    const ok = landedAll && exact && sweptExactly && planted && rulesCatchAll && diffExactly && twoWay && plantedAtTheEnd;
     say(`\nDone in ${seconds()}.${ok ? '' : ' Some checks did not pass; see above.'}`);
     if (!ok) process.exitCode = 1;
   } finally {
@@ -241,19 +248,45 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 const indented = (text: string) => text.replace(/^(?=.)/gm, '  ');
 
 /**
- * The base's planted problems in a verification: the blocking ones are in
- * quarantine (and so listed, not discrepancies); the planted client
- * mismatches merge and must be exactly what the relationship check
- * reports, and nothing else may differ. Says so, and whether it holds.
+ * After the first full pull: every record of every table is live in app.*
+ * (the shipped mapping has no blocking rule, so nothing is quarantined).
+ * Says so per table, and whether it holds.
+ */
+async function everyRecordLanded(sql: SyncContext['sql'], base: GeneratedBase, say: (line?: string) => void): Promise<boolean> {
+  const rows = await sql<{ entity: string; live: number; flagged: number }[]>`
+    select 'Clients' as entity, count(*) filter (where deleted_at is null)::int as live, count(*) filter (where open_problem_count > 0)::int as flagged from app.clients
+    union all select 'State Regulators', count(*) filter (where deleted_at is null)::int, count(*) filter (where open_problem_count > 0)::int from app.state_regulators
+    union all select 'Products', count(*) filter (where deleted_at is null)::int, count(*) filter (where open_problem_count > 0)::int from app.products
+    union all select 'Registrations', count(*) filter (where deleted_at is null)::int, count(*) filter (where open_problem_count > 0)::int from app.registrations`;
+  const [{ quarantined }] = await sql<{ quarantined: number }[]>`select count(distinct airtable_id)::int as quarantined from sync.record_errors where resolved_at is null`;
+  let all = quarantined === 0;
+  for (const row of rows) {
+    const source = base.tables.find((t) => t.name === row.entity)!.records.length;
+    all &&= row.live === source;
+    say(`  ${row.entity.padEnd(17)} ${row.live.toLocaleString('en-US')} of ${source.toLocaleString('en-US')} records live in app.* (${(row.live / source * 100).toFixed(1)}%), ${row.flagged} flagged with problems`);
+  }
+  say(`  every record landed, none quarantined: ${all ? 'yes' : `NO (${quarantined} in quarantine)`}`);
+  return all;
+}
+
+/**
+ * The base's planted problems in a verification: the records with problems
+ * landed flagged (not discrepancies); the planted client mismatches whose
+ * links both landed must be exactly what the relationship check reports,
+ * and nothing else may differ. Says so, and whether it holds.
  */
 async function plantedProblemsReported(sql: SyncContext['sql'], verification: VerifyResult, base: GeneratedBase, say: (line?: string) => void): Promise<boolean> {
   const relationshipFindings = new Set(
     verification.entities.flatMap((e) => e.checks.filter((c) => c.validation_type === 'relationship_integrity').flatMap((c) => c.discrepancy_details.map((d) => d.record))),
   );
   const plantedIds = base.planted.filter((p) => p.kind === 'client-mismatch').map((p) => p.recordId);
+  // a mismatch is seen where both the registration's client and its
+  // product's client landed (a dangling link lands empty, flagged)
   const plantedMismatches = (
     await sql<{ airtable_id: string }[]>`
-      select airtable_id from app.registrations where deleted_at is null and airtable_id = any(${plantedIds}::text[])`
+      select r.airtable_id from app.registrations r join app.products p on p.id = r.product_id
+      where r.deleted_at is null and r.client_id is not null and p.client_id is not null
+        and r.airtable_id = any(${plantedIds}::text[])`
   ).map((r) => r.airtable_id);
   const mismatchesExactly = plantedMismatches.length === relationshipFindings.size && plantedMismatches.every((id) => relationshipFindings.has(id));
   const otherDiscrepancies = verification.discrepancies - relationshipFindings.size;
