@@ -1,1 +1,26 @@
--- Enter migration here
+/*
+ * ===========================================================================
+ * Two-way sync, defects found trying it as a new user (issue 15, item 7):
+ *
+ * - A row an application inserted into app.* before the first pull was
+ *   never captured (the capture trigger returned early while no mapping
+ *   was loaded) and never reached Airtable. sync.push_columns now falls
+ *   back to the catalogue's pushable columns while sync.entity_mappings is
+ *   empty (the capture needs the columns, conversions and links, not the
+ *   field ids); sync.push_rows_sql builds the Airtable fields object only
+ *   for columns with a field id; sync.tg__capture_changes documents it.
+ *   The push narrows entries to the mapped columns when it plans them.
+ *
+ * Idempotent while current: every object changed is created with `create
+ * or replace` in change_capture.sql, with the same signature, so change_capture.sql
+ * is included again whole (each function keeps one definition, in its
+ * fixture) and nothing needs dropping: the capture triggers that depend on
+ * sync.tg__capture_changes() stay as they are. Nothing new needs a grant
+ * (grants.sql grants on every function of the schema, and these are
+ * replaced, not created).
+ * ===========================================================================
+ */
+
+--!include change_capture.sql
+
+comment on column sync.outbox.changed_columns is E'The pushable columns changed since the entry opened, sorted (for a create: those with a value): the mapped ones, or the catalogue''s while no mapping was loaded (the push plans only the mapped ones).';
