@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/database.ts';
+import { lockBase, unlockBase } from '../src/sync/base-lock.ts';
 import { urlWithSession } from '../src/sync/context.ts';
 import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
@@ -138,6 +139,18 @@ describe('a push killed mid-way', () => {
     const [row] = await bed.admin<{ id: string }[]>`select id from app.clients where deleted_at is null and airtable_id is not null order by airtable_id limit 1`;
     await bed.admin`update app.clients set notes = 'claimed by a push that died' where id = ${row!.id}`;
     await bed.admin`select count(*) from sync.claim_outbox(${mine!.id}, 'clients', null, 10)`;
+
+    // while a process holds the base's lock, status does not call its running push run interrupted
+    const lock = await bed.admin.reserve();
+    try {
+      expect(await lockBase(lock, bed.baseId, false)).toBe(true);
+      const held = JSON.parse((await runAirlift(['status', '--json'], env)).stdout);
+      expect(held.recentRuns.find((r: { id: string }) => r.id === mine!.id)).toMatchObject({ status: 'running', interrupted: false });
+      expect(held.recentRuns.find((r: { id: string }) => r.id === other!.id)).toMatchObject({ status: 'running', interrupted: true });
+    } finally {
+      await unlockBase(lock, bed.baseId);
+      lock.release();
+    }
 
     await bed.pull('incremental');
     const runs = await bed.admin<{ id: string; status: string; error_message: string | null }[]>`
