@@ -555,7 +555,14 @@ function formatPullSummary(summary: PullSummary): string {
 
 function formatPushSummary(summary: PushSummary): string {
   const run = summary.run;
-  if (!run) return 'Push: nothing to send (the outbox has no due entries); no request made.\n';
+  const waiting = summary.waiting.entries
+    ? `${summary.waiting.entries} change${summary.waiting.entries === 1 ? '' : 's'} wait (next due at ${summary.waiting.next_due_at!.toISOString()}, in ${summary.waiting.next_due_in_seconds} s)`
+    : '';
+  if (!run) {
+    return waiting
+      ? `Push: nothing due now; ${waiting}; no request made.\n`
+      : 'Push: nothing to send (the outbox has no due entries); no request made.\n';
+  }
   const lines = [
     `Push run #${run.id} ${run.status}: ${run.inserted} created, ${run.updated} updated, ${run.deleted} deleted in Airtable, ${run.unchanged} with nothing to send, ${run.quarantined} not pushed yet; ${summary.conflicts.length} conflicts; ${summary.requests} requests (${summary.writeRequests} writes)`,
     ...summary.tables
@@ -566,6 +573,7 @@ function formatPushSummary(summary: PushSummary): string {
     lines.push(`  conflict #${c.id} ${c.entity}.${c.column_name} ${c.airtable_id ?? ''}: ${c.status === 'open' ? 'parked for a person (`airlift conflicts show ' + c.id + '`)' : `${c.resolution} won (${c.policy})`}`);
   }
   if (summary.tables.some((t) => t.failed > 0)) lines.push('Failed entries and Airtable\'s messages: `airlift status`; after fixing the cause, `airlift push --retry-failed`.');
+  if (waiting) lines.push(`Retrying later: ${waiting}.`);
   return `${lines.join('\n')}\n`;
 }
 

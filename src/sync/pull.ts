@@ -2,8 +2,9 @@
  * A pull: Airtable to PostgreSQL for one base. TypeScript only moves pages;
  * the SQL functions of migrations/fixtures/sync_functions.sql do the work.
  *
- *   lock the base -> resume an interrupted run or start one -> write the
- *   mapping -> check drift -> for each table in merge order: list pages
+ *   lock the base -> close what a dead push of the base left -> resume an
+ *   interrupted run or start one -> write the mapping -> check drift ->
+ *   for each table in merge order: list pages
  *   (staged and checkpointed one round trip per page) -> merge -> sweep
  *   deletes (full runs) -> finish the run.
  *
@@ -18,7 +19,7 @@ import { checkMappingAgainstCatalogue, entityMappingRow, selectTables, writePush
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
 import { checkDrift } from './drift.ts';
-import { lockBase, unlockBase } from './base-lock.ts';
+import { closeDeadPush, lockBase, unlockBase } from './base-lock.ts';
 import { prepareRecords } from './records.ts';
 
 export type PullMode = 'full' | 'incremental';
@@ -164,6 +165,10 @@ export async function runPull(options: PullOptions): Promise<PullSummary> {
     }
     try {
       await checkMappingAgainstCatalogue(sql, mapping);
+      // Holding the base's lock, no push of the base is running: what a
+      // dead push left (entries in flight, a run still running) is closed.
+      const dead = await closeDeadPush(sql, baseId);
+      if (dead.released || dead.runs.length) log.warn({ released: dead.released, runs: dead.runs }, 'closed what a push that died left: its runs (failed, interrupted) and its entries in flight (back in the outbox)');
       const { run, resumed } = await openRun(options, entities);
       runId = run.id;
       log.info({ runId, mode: run.run_type, resumed, tables: entities }, resumed ? 'resuming run' : 'run started');

@@ -3,7 +3,8 @@
  * filled by the capture triggers) is drained table by table in merge order,
  * so a new row's links find their targets already created:
  *
- *   lock the base -> free entries a dead push left in flight -> per table,
+ *   lock the base -> free entries a dead push left in flight and close its
+ *   run (failed, interrupted) -> per table,
  *   in windows: claim up to 250 due entries -> read Airtable's current
  *   version of the updated records -> sync.plan_push decides field by field
  *   (conflicts by policy, logged) -> POST / PATCH / DELETE in requests of
@@ -37,7 +38,7 @@ import type { Sql } from 'postgres';
 import { AirtableRequestError, type AirtableClient } from '../airtable/client.ts';
 import { checkMappingAgainstCatalogue, selectTables, writePushSettings, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
-import { lockBase, unlockBase } from './base-lock.ts';
+import { closeDeadPush, lockBase, unlockBase } from './base-lock.ts';
 
 export interface PushOptions {
   /** Pool connected as airlift_sync, with airlift.actor set for the session. */
@@ -99,9 +100,21 @@ export interface PushConflict {
   resolution: string | null;
 }
 
+/** Pending entries that a push does not send yet: they wait out a retry delay (sync.outbox.next_attempt_at). */
+export interface PushWaiting {
+  /** How many (of the tables pushed). */
+  entries: number;
+  /** When the first of them is due; null when none waits. */
+  next_due_at: Date | null;
+  /** Seconds from the end of the push until then (rounded up); null when none waits. */
+  next_due_in_seconds: number | null;
+}
+
 export interface PushSummary {
   /** The push run; null when nothing was due (no run is recorded, no request sent). */
   run: PushRunRow | null;
+  /** What waits out a retry delay after this push (a push with nothing due may still have these). */
+  waiting: PushWaiting;
   tables: PushTableSummary[];
   conflicts: PushConflict[];
   /** Requests sent to Airtable by this push (reads and writes). */
@@ -202,38 +215,59 @@ export async function runPush(options: PushOptions): Promise<PushSummary> {
       await checkMappingAgainstCatalogue(sql, options.mapping);
       await writePushSettings(sql, options.mapping);
       // Holding the base's lock, nothing else pushes it: entries still in
-      // flight belong to a push that died.
-      const [{ released }] = await sql<{ released: number }[]>`select sync.release_stale_outbox(interval '0 seconds') as released`;
-      if (released) log.warn({ released }, 'released outbox entries a stopped push left in flight (creates among them are failed for a check)');
+      // flight and push runs still running belong to a push that died.
+      const dead = await closeDeadPush(sql, baseId);
+      if (dead.released) log.warn({ released: dead.released }, 'released outbox entries a stopped push left in flight (creates among them are failed for a check)');
+      if (dead.runs.length) log.warn({ runs: dead.runs }, 'closed the runs of pushes that died (failed, interrupted)');
       if (options.retryFailed) {
         const [{ retried }] = await sql<{ retried: number }[]>`
           select sync.retry_outbox(array(select id from sync.outbox where status = 'failed' and entity in ${sql(tables.map((t) => t.entity))})) as retried`;
         log.info({ retried }, 'failed outbox entries made pending again');
       }
-      // Nothing due: no run, no request (a sync round with nothing changed writes nothing).
-      const [{ due }] = await sql<{ due: boolean }[]>`
-        select exists (select from sync.outbox o
-                       where o.entity in ${sql(tables.map((t) => t.entity))} and o.status = 'pending'
-                         and (o.next_attempt_at is null or o.next_attempt_at <= now())) as due`;
-      if (!due) return { run: null, tables: tables.map((t) => emptySummary(t.entity)), conflicts: [], requests: 0, writeRequests: 0 };
+      // Nothing due: no run, no request (a sync round with nothing changed
+      // writes nothing), but what waits out a retry delay is told.
+      const [{ due, ...waiting }] = await sql<Array<{ due: boolean } & PushWaiting>>`
+        select bool_or(o.next_attempt_at is null or o.next_attempt_at <= now()) is true as due,
+               count(*) filter (where o.next_attempt_at > now())::int as entries,
+               min(o.next_attempt_at) filter (where o.next_attempt_at > now()) as next_due_at,
+               ceil(extract(epoch from min(o.next_attempt_at) filter (where o.next_attempt_at > now()) - now()))::int as next_due_in_seconds
+        from sync.outbox o
+        where o.entity in ${sql(tables.map((t) => t.entity))} and o.status = 'pending'`;
+      if (!due) return { run: null, waiting, tables: tables.map((t) => emptySummary(t.entity)), conflicts: [], requests: 0, writeRequests: 0 };
       const [run] = await sql<PushRunRow[]>`
         insert into sync.runs (job_id, run_type, status, actor, metadata)
         values (${options.jobId ?? null}, 'push', 'running', ${options.actor},
                 ${sql.json({ base_id: baseId, entities: tables.map((t) => t.entity) })})
         returning *`;
       runId = run.id;
-      return await executeRun(options, run, tables, batchSize);
+      const summary = await executeRun(options, run, tables, batchSize);
+      return { ...summary, waiting: await waitingEntries(sql, tables) };
+    } catch (error) {
+      // Recorded while the lock is held: whoever takes it next finds the
+      // run closed with its own error, not as a dead push.
+      const message = error instanceof Error ? error.message : String(error);
+      if (runId) await sql`select sync.fail_run(${runId}, ${message})`.catch((e) => log.error({ err: e }, 'could not record the failed run'));
+      throw error;
     } finally {
       await unlockBase(lock, baseId);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (runId) await sql`select sync.fail_run(${runId}, ${message})`.catch((e) => log.error({ err: e }, 'could not record the failed run'));
     if (error instanceof PushFailed && error.runId === runId) throw error;
     throw new PushFailed(message, runId, error);
   } finally {
     lock.release();
   }
+}
+
+/** The pending entries of the tables that wait out a retry delay. */
+async function waitingEntries(sql: Sql, tables: TableMapping[]): Promise<PushWaiting> {
+  const [waiting] = await sql<PushWaiting[]>`
+    select count(*)::int as entries, min(o.next_attempt_at) as next_due_at,
+           ceil(extract(epoch from min(o.next_attempt_at) - now()))::int as next_due_in_seconds
+    from sync.outbox o
+    where o.entity in ${sql(tables.map((t) => t.entity))} and o.status = 'pending' and o.next_attempt_at > now()`;
+  return waiting!;
 }
 
 /** Entries claimed per window: at most what one modified-since read covers. */
@@ -272,7 +306,7 @@ class Outstanding {
   }
 }
 
-async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMapping[], batchSize: number): Promise<PushSummary> {
+async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMapping[], batchSize: number): Promise<Omit<PushSummary, 'waiting'>> {
   const { sql, client, log } = options;
   const requestsBefore = client.requests;
   let writeRequests = 0;
@@ -582,11 +616,16 @@ export interface PushStatusRow {
   oldest_pending_at: Date | null;
   oldest_pending_seconds: number | null;
   open_conflicts: number;
+  /** Pending entries waiting out a retry delay (counted in pending too). */
+  retry_waiting: number;
+  /** When the first of those is due. */
+  next_attempt_at: Date | null;
 }
 
 export async function pushStatus(sql: Sql): Promise<PushStatusRow[]> {
   return sql<PushStatusRow[]>`
     select entity, pending::int, in_flight::int, failed::int, oldest_pending_at,
-           extract(epoch from oldest_pending_age)::int as oldest_pending_seconds, open_conflicts::int
+           extract(epoch from oldest_pending_age)::int as oldest_pending_seconds, open_conflicts::int,
+           retry_waiting::int, next_attempt_at
     from sync.push_status`;
 }

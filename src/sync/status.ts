@@ -4,6 +4,7 @@
  * scheduled run is due. One query over sync.* and app.*.
  */
 import type { Sql } from 'postgres';
+import { baseLockKey } from './base-lock.ts';
 import { pushStatus, type PushStatusRow } from './push.ts';
 import { formatProblemGroups, problemGroups, type ProblemGroup } from './problems.ts';
 
@@ -31,7 +32,12 @@ export interface TableStatus {
 
 export interface StatusReport {
   tables: TableStatus[];
-  recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; staged: number; error_message: string | null }>;
+  /**
+   * `interrupted`: a pull or push still marked running while no process
+   * holds its base's lock, so it died (killed, crashed): the next pull of
+   * the base resumes a pull run; the next pull or push closes a push run.
+   */
+  recentRuns: Array<{ id: string; run_type: string; status: string; started_at: Date; finished_at: Date | null; fetched: number; inserted: number; updated: number; unchanged: number; deleted: number; quarantined: number; staged: number; error_message: string | null; interrupted: boolean }>;
   quarantine: Array<{ source_table: string; airtable_id: string; field: string | null; reason: string; created_at: Date }>;
   /** Open data problems grouped by table, field and rule, with examples. */
   problems: ProblemGroup[];
@@ -85,9 +91,18 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
     left join rows rw on rw.entity = e.entity
     order by e.merge_rank, e.entity`;
   const recentRuns = await sql<StatusReport['recentRuns']>`
-    select id::text, run_type, status, started_at, finished_at, fetched::int, inserted::int, updated::int, unchanged::int,
-           deleted::int, quarantined::int, staged::int, error_message
-    from sync.runs order by id desc limit 5`;
+    select r.id::text, r.run_type, r.status, r.started_at, r.finished_at, r.fetched::int, r.inserted::int, r.updated::int, r.unchanged::int,
+           r.deleted::int, r.quarantined::int, r.staged::int, r.error_message,
+           -- a pull or push runs only while its process holds the base's
+           -- advisory lock (a bigint key: high half in classid, low in objid)
+           r.status = 'running' and r.run_type in ('full', 'incremental', 'push') and r.metadata ? 'base_id'
+             and not exists (
+               select from pg_catalog.pg_locks l
+               cross join lateral (select hashtextextended(${baseLockKey('')} || (r.metadata ->> 'base_id'), 0) as key) k
+               where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+                 and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = current_database())
+                 and l.classid = ((k.key >> 32) & 4294967295)::oid and l.objid = (k.key & 4294967295)::oid) as interrupted
+    from sync.runs r order by r.id desc limit 5`;
   const quarantine = await sql<StatusReport['quarantine']>`
     select coalesce(m.table_name, q.source_table) as source_table, q.airtable_id, q.field, q.reason, q.created_at
     from sync.record_errors q left join sync.entity_mappings m on m.table_id = q.source_table
@@ -116,7 +131,10 @@ export function formatStatus(report: StatusReport): string {
   }
   lines.push('', 'Recent runs');
   for (const r of report.recentRuns) {
-    lines.push(`  #${r.id} ${r.run_type} ${r.status} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined}${r.staged ? ` ^${r.staged} staged, not merged` : ''})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
+    const dead = r.interrupted
+      ? ` (interrupted: no process holds the base's lock; the next ${r.run_type === 'push' ? 'pull or push of the base closes it' : 'pull of the base resumes it'})`
+      : '';
+    lines.push(`  #${r.id} ${r.run_type} ${r.status}${dead} ${r.started_at.toISOString()} fetched ${r.fetched} (+${r.inserted} ~${r.updated} =${r.unchanged} -${r.deleted} !${r.quarantined}${r.staged ? ` ^${r.staged} staged, not merged` : ''})${r.error_message ? ` — ${r.error_message.split('\n')[0]}` : ''}`);
   }
   if (!report.recentRuns.length) lines.push('  none yet');
   const flagged = report.tables.reduce((s, t) => s + t.rows_with_problems, 0);
@@ -128,9 +146,12 @@ export function formatStatus(report: StatusReport): string {
   const failed = report.outbox.reduce((s, o) => s + o.failed, 0);
   const conflicts = report.outbox.reduce((s, o) => s + o.open_conflicts, 0);
   const oldest = Math.max(-1, ...report.outbox.map((o) => o.oldest_pending_seconds ?? -1));
-  lines.push('', `Push to Airtable: ${waiting} pending, ${failed} failed, ${conflicts} open conflicts${oldest >= 0 ? `; oldest pending ${ago(oldest).replace(' ago', '')} old` : ''}`);
+  const retryWaiting = report.outbox.reduce((s, o) => s + o.retry_waiting, 0);
+  const nextDue = report.outbox.map((o) => o.next_attempt_at).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0];
+  const delayed = retryWaiting ? ` (${retryWaiting} waiting for a retry, next due at ${nextDue!.toISOString()})` : '';
+  lines.push('', `Push to Airtable: ${waiting} pending${delayed}, ${failed} failed, ${conflicts} open conflicts${oldest >= 0 ? `; oldest pending ${ago(oldest).replace(' ago', '')} old` : ''}`);
   for (const o of report.outbox.filter((o) => o.pending + o.in_flight + o.failed + o.open_conflicts > 0)) {
-    lines.push(`  ${o.entity.padEnd(18)} pending ${o.pending} in flight ${o.in_flight} failed ${o.failed} conflicts ${o.open_conflicts}${o.oldest_pending_seconds !== null ? ` oldest ${ago(o.oldest_pending_seconds).replace(' ago', '')}` : ''}`);
+    lines.push(`  ${o.entity.padEnd(18)} pending ${o.pending} in flight ${o.in_flight} failed ${o.failed} conflicts ${o.open_conflicts}${o.oldest_pending_seconds !== null ? ` oldest ${ago(o.oldest_pending_seconds).replace(' ago', '')}` : ''}${o.retry_waiting ? ` (${o.retry_waiting} waiting for a retry, next due at ${o.next_attempt_at!.toISOString()})` : ''}`);
   }
   for (const f of report.failedPushes) lines.push(`  failed #${f.id} ${f.entity} ${f.operation} ${f.airtable_id ?? '(new row)'} after ${f.attempts} attempts: ${f.last_error}`);
   if (conflicts) lines.push('  open conflicts: `airlift conflicts list`');
