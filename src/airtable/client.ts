@@ -207,6 +207,8 @@ export interface ListPageOptions {
   offset?: string;
   pageSize?: number;
   filterByFormula?: string;
+  /** Airtable's sort: fields (names or ids) and directions. */
+  sort?: Array<{ field: string; direction: 'asc' | 'desc' }>;
   /** Ahead of the requests not urgent in the limiter's queue (a read that queued writes wait on). */
   urgent?: boolean;
 }
@@ -318,6 +320,7 @@ export class AirtableClient {
     const params: Record<string, unknown> = { pageSize: options.pageSize ?? 100, returnFieldsByFieldId: true };
     if (options.offset) params.offset = options.offset;
     if (options.filterByFormula) params.filterByFormula = options.filterByFormula;
+    if (options.sort?.length) params.sort = options.sort;
     // GET, as airtable.js lists; POST .../listRecords (same parameters in a
     // body) only when a long formula would push the URL past 16 kB (the
     // formula counts URL-encoded; the margin covers the path, the other
