@@ -6,6 +6,9 @@
  * to the base, and retrying taken over from airtable.js (its own 429 retry
  * is unbounded and silent; it does not retry 5xx or network errors at all).
  */
+import { randomUUID } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import Airtable from 'airtable';
 import { z } from 'zod';
 
@@ -23,11 +26,43 @@ export class AirtableRequestError extends Error {
     readonly type: string,
     readonly statusCode: number | null,
     message: string,
+    /** The answer's Retry-After (429, 503), in milliseconds. */
+    public retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'AirtableRequestError';
   }
 }
+
+/** The longest Retry-After honoured (a longer one waits this long). */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** A Retry-After header in milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const text = value.trim();
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(0, Math.round(ms)), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Retry-After of answers to requests airtable.js made: it drops the headers
+ * of an error answer, so each request carries an id of ours, and Node's
+ * http client diagnostics hand us the answer's headers (before airtable.js
+ * rejects the request) under that id.
+ */
+const REQUEST_ID_HEADER = 'x-airlift-request';
+const retryAfterByRequest = new Map<string, number>();
+diagnostics.subscribe('http.client.response.finish', (message) => {
+  const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+  if (response.statusCode !== 429 && response.statusCode !== 503) return;
+  const raw = request.getHeader(REQUEST_ID_HEADER); // node-fetch sets every header as an array
+  const id = Array.isArray(raw) ? raw[0] : raw;
+  const header = response.headers['retry-after'];
+  const retryAfter = parseRetryAfter(Array.isArray(header) ? header[0] : header);
+  if (typeof id === 'string' && retryAfter !== undefined) retryAfterByRequest.set(id, retryAfter);
+});
 
 function classify(error: unknown, what: string): AirtableRequestError {
   const e = error as { error?: string; message?: string; statusCode?: number | null };
@@ -50,7 +85,14 @@ function classify(error: unknown, what: string): AirtableRequestError {
  * Paces requests to one base: at most `requestsPerSecond` request starts in
  * any window of a second (plus a small safety margin, since the server
  * counts arrivals, not departures), and after a 429 nothing at all until the
- * penalty has passed. A request's start is when it was handed to the HTTP
+ * penalty (or the answer's Retry-After) has passed.
+ *
+ * The pace adapts: a 429 halves it (once per penalty, at least one request
+ * a second), since the base's real limit is lower than the pace (another
+ * client shares the base, or the limit was set too high); it then recovers
+ * by one request a second each `recoveryMs` without a 429, up to one less
+ * than the pace that drew the 429, and up to `requestsPerSecond` once
+ * `recoveryMs * 10` have passed without one. A request's start is when it was handed to the HTTP
  * stack, not when it was admitted: work in between (building and sending
  * the first requests of a process took 20 to 35 ms) would otherwise make
  * a late first burst and a prompt second one arrive less than a second
@@ -65,15 +107,38 @@ export class RateLimiter {
   private granting = false;
   /** While an urgent request is out: resolves when it is answered (or its window has passed). */
   private shadow: Promise<void> | null = null;
+  /** 429s answered outside a penalty (those answered during one belong to it). */
   penalties = 0;
+  /** The pace in force: requests a second. */
+  private rate: number;
+  /** The pace that drew the last 429, while it is remembered. */
+  private ceiling: number | null = null;
+  private lastPenaltyAt = -Infinity;
+  private lastChangeAt: number;
 
   constructor(
     readonly requestsPerSecond: number,
     readonly penaltyMs = 30_000,
     private readonly windowMs = 1_050,
     private readonly now: () => number = Date.now,
+    /** A 429-free stretch after which the pace goes up by one request a second. */
+    readonly recoveryMs = 60_000,
   ) {
     if (!(requestsPerSecond > 0)) throw new Error(`requests per second must be positive, got ${requestsPerSecond}`);
+    this.rate = requestsPerSecond;
+    this.lastChangeAt = now();
+  }
+
+  /** The pace in force (requests a second), recovered for the time without a 429. */
+  get currentRate(): number {
+    const now = this.now();
+    if (now - this.lastPenaltyAt >= this.recoveryMs * 10) this.ceiling = null;
+    const top = this.ceiling === null ? this.requestsPerSecond : Math.min(this.requestsPerSecond, Math.max(1, this.ceiling - 1));
+    if (this.rate < top && now - Math.max(this.lastChangeAt, this.blockedUntil) >= this.recoveryMs) {
+      this.rate += 1;
+      this.lastChangeAt = now;
+    }
+    return this.rate;
   }
 
   /**
@@ -150,8 +215,9 @@ export class RateLimiter {
         continue;
       }
       this.starts = this.starts.filter((s) => now - s.at < this.windowMs);
-      if (this.starts.length < this.requestsPerSecond) {
-        const free = this.requestsPerSecond - this.starts.length;
+      const rate = this.currentRate;
+      if (this.starts.length < rate) {
+        const free = rate - this.starts.length;
         const slot = { at: now };
         this.starts.push(slot);
         return {
@@ -166,10 +232,21 @@ export class RateLimiter {
     }
   }
 
-  /** Airtable answered 429: the base is closed to us for the penalty. */
-  penalise(): void {
-    this.penalties++;
-    this.blockedUntil = Math.max(this.blockedUntil, this.now() + this.penaltyMs);
+  /**
+   * Airtable answered 429: the base is closed to us for the penalty (or for
+   * the answer's Retry-After), and the pace halves, once per penalty.
+   */
+  penalise(retryAfterMs?: number): void {
+    const now = this.now();
+    if (now >= this.blockedUntil) {
+      this.penalties++;
+      const rate = this.currentRate;
+      this.ceiling = rate;
+      this.rate = Math.max(1, Math.floor(rate / 2));
+      this.lastPenaltyAt = now;
+      this.lastChangeAt = now;
+    }
+    this.blockedUntil = Math.max(this.blockedUntil, now + (retryAfterMs ?? this.penaltyMs));
   }
 }
 
@@ -178,7 +255,7 @@ const limiters = new Map<string, RateLimiter>();
 /** The one limiter of a base in this process, shared by every table and task. */
 export function limiterFor(baseId: string, requestsPerSecond: number, penaltyMs?: number): RateLimiter {
   let limiter = limiters.get(baseId);
-  if (!limiter || limiter.requestsPerSecond !== requestsPerSecond) {
+  if (!limiter || limiter.requestsPerSecond !== requestsPerSecond || limiter.penaltyMs !== (penaltyMs ?? 30_000)) {
     limiter = new RateLimiter(requestsPerSecond, penaltyMs);
     limiters.set(baseId, limiter);
   }
@@ -207,6 +284,8 @@ export interface ListPageOptions {
   offset?: string;
   pageSize?: number;
   filterByFormula?: string;
+  /** Airtable's sort: fields (names or ids) and directions. */
+  sort?: Array<{ field: string; direction: 'asc' | 'desc' }>;
   /** Ahead of the requests not urgent in the limiter's queue (a read that queued writes wait on). */
   urgent?: boolean;
 }
@@ -277,15 +356,16 @@ export class AirtableClient {
    * exponentially, at most maxAttempts times. Everything else is thrown,
    * classified.
    */
-  private async read<T>(what: string, request: () => Promise<T>, retryTransient = true, urgent = false): Promise<T> {
+  private async read<T>(what: string, request: (headers: Record<string, string>) => Promise<T>, retryTransient = true, urgent = false): Promise<T> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     const backoffMs = this.options.backoffMs ?? 1_000;
     for (let attempt = 1; ; attempt++) {
       const sent = await this.limiter.acquire(urgent);
       this.requests++;
       let answered = () => undefined as void;
+      const id = randomUUID();
       try {
-        const response = request();
+        const response = request({ [REQUEST_ID_HEADER]: id });
         answered = sent(); // airtable.js (node-fetch) and fetch start the request synchronously
         const result = await response;
         answered();
@@ -293,14 +373,16 @@ export class AirtableClient {
       } catch (raw) {
         answered();
         const error = raw instanceof AirtableRequestError ? raw : classify(raw, what);
+        error.retryAfterMs ??= retryAfterByRequest.get(id);
         if (error.kind === 'rate_limited') {
-          this.limiter.penalise();
-          this.options.onEvent?.({ kind: 'rate_limited', delayMs: this.limiter.penaltyMs, reason: error.message });
+          this.limiter.penalise(error.retryAfterMs);
+          this.options.onEvent?.({ kind: 'rate_limited', delayMs: error.retryAfterMs ?? this.limiter.penaltyMs, reason: error.message });
           attempt--; // a 429 is a wait, not a failed attempt
           continue;
         }
         if (error.kind === 'transient' && retryTransient && attempt < maxAttempts) {
-          const delay = backoffMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+          // the server's Retry-After when it gave one, else exponential backoff
+          const delay = error.retryAfterMs ?? backoffMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
           this.options.onEvent?.({ kind: 'retry', attempt, delayMs: Math.round(delay), reason: error.message });
           await sleep(delay);
           continue;
@@ -309,6 +391,8 @@ export class AirtableClient {
           throw new AirtableRequestError('transient', error.type, error.statusCode, `${error.message} (gave up after ${attempt} attempts)`);
         }
         throw error;
+      } finally {
+        retryAfterByRequest.delete(id);
       }
     }
   }
@@ -318,6 +402,7 @@ export class AirtableClient {
     const params: Record<string, unknown> = { pageSize: options.pageSize ?? 100, returnFieldsByFieldId: true };
     if (options.offset) params.offset = options.offset;
     if (options.filterByFormula) params.filterByFormula = options.filterByFormula;
+    if (options.sort?.length) params.sort = options.sort;
     // GET, as airtable.js lists; POST .../listRecords (same parameters in a
     // body) only when a long formula would push the URL past 16 kB (the
     // formula counts URL-encoded; the margin covers the path, the other
@@ -325,10 +410,10 @@ export class AirtableClient {
     const longUrl = encodeURIComponent(options.filterByFormula ?? '').length > 12_000;
     const response = await this.read(
       `table ${tableId} of base ${this.options.baseId}`,
-      () =>
+      (headers) =>
         longUrl
-          ? this.base.makeRequest({ method: 'POST', path: `/${encodeURIComponent(tableId)}/listRecords`, body: params })
-          : this.base.makeRequest({ method: 'GET', path: `/${encodeURIComponent(tableId)}`, qs: params }),
+          ? this.base.makeRequest({ method: 'POST', path: `/${encodeURIComponent(tableId)}/listRecords`, body: params, headers })
+          : this.base.makeRequest({ method: 'GET', path: `/${encodeURIComponent(tableId)}`, qs: params, headers }),
       true,
       options.urgent,
     );
@@ -431,7 +516,7 @@ export class AirtableClient {
     const idempotent = method === 'PATCH' || upsert;
     const response = await this.read(
       `${method === 'POST' ? (upsert ? 'upserting' : 'creating') : 'updating'} ${records.length} records in table ${tableId} of base ${this.options.baseId}`,
-      () => this.base.makeRequest({ method: upsert ? 'PATCH' : method, path: `/${encodeURIComponent(tableId)}`, body }),
+      (headers) => this.base.makeRequest({ method: upsert ? 'PATCH' : method, path: `/${encodeURIComponent(tableId)}`, body, headers }),
       idempotent,
     );
     const parsed = z.object({ records: z.array(recordEnvelope) }).safeParse(response.body);
@@ -444,8 +529,8 @@ export class AirtableClient {
   /** Deletes up to 10 records in one request (retried: deleting again is harmless, or a 404/422 for the gone record). */
   async deleteRecords(tableId: string, ids: string[]): Promise<string[]> {
     if (!ids.length || ids.length > 10) throw new Error(`Airtable deletes 1 to 10 records a request, got ${ids.length}`);
-    const response = await this.read(`deleting ${ids.length} records in table ${tableId} of base ${this.options.baseId}`, () =>
-      this.base.makeRequest({ method: 'DELETE', path: `/${encodeURIComponent(tableId)}`, qs: { records: ids } }),
+    const response = await this.read(`deleting ${ids.length} records in table ${tableId} of base ${this.options.baseId}`, (headers) =>
+      this.base.makeRequest({ method: 'DELETE', path: `/${encodeURIComponent(tableId)}`, qs: { records: ids }, headers }),
     );
     const parsed = z.object({ records: z.array(z.object({ id: z.string(), deleted: z.literal(true) })) }).safeParse(response.body);
     if (!parsed.success) {
@@ -477,10 +562,12 @@ export class AirtableClient {
       }
       if (!response.ok) {
         const err = (json as { error?: { type?: string; message?: string } | string })?.error;
-        throw classify(
+        const error = classify(
           { error: typeof err === 'string' ? err : err?.type, message: typeof err === 'object' ? err?.message : text.slice(0, 200), statusCode: response.status },
           what,
         );
+        if (response.status === 429 || response.status === 503) error.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        throw error;
       }
       return json;
     });

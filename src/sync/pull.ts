@@ -121,6 +121,16 @@ interface CheckpointRow {
     since?: string | null;
     high_water_mark?: string | null;
     merge?: Record<string, number>;
+    /** The listing is sorted by Last Modified, so an expired one resumes at resume_from. */
+    sorted?: boolean;
+    /** The formula of the listing the offset belongs to (the filter and the resume clause). */
+    list_formula?: string | null;
+    /** The latest Last Modified time staged by the listing, and the ids staged with exactly that time. */
+    resume_from?: string | null;
+    resume_ids?: string[];
+    /** How many times an expired listing was resumed at resume_from. */
+    resumes?: number;
+    listing_attempt?: number;
     untouched?: number;
     rejected?: number;
     deleted?: number;
@@ -387,7 +397,7 @@ async function listPhase(
   await sql`
     insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, metadata)
     values (${run.id}, 'sync_operation', ${entity}, 'in_progress', clock_timestamp(), 100,
-            ${sql.json({ phase: 'listing', since, high_water_mark: previous?.high_water_mark ?? null, listing_attempt: 1, table_id: table.tableId })})
+            ${sql.json({ phase: 'listing', since, high_water_mark: previous?.high_water_mark ?? null, listing_attempt: 1, table_id: table.tableId, sorted: true })})
     on conflict (run_id, operation_type, entity_type) do nothing`;
   let [checkpoint] = await sql<CheckpointRow[]>`
     select id, status, records_processed, last_processed_id, metadata from sync.checkpoints
@@ -492,12 +502,40 @@ function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
   };
 }
 
+/** Ids kept in a listing's resume point at most (a formula names each one). */
+const MAX_RESUME_IDS = 1_000;
+
+/**
+ * The formula that lists what a listing sorted by Last Modified has not
+ * staged yet: records modified after the resume point, or at exactly that
+ * time and not among the ids staged with it. Records modified while the
+ * table is listed move later in the order, so none is missed.
+ */
+export function resumeFormula(filter: string | undefined, lastModified: string, from: string, ids: string[]): string {
+  if (!/^\d{4}-\d\d-\d\dT[0-9:.]+Z$/.test(from)) throw new Error(`not an ISO UTC timestamp: ${from}`);
+  for (const id of ids) if (!/^rec[A-Za-z0-9]{14}$/.test(id)) throw new Error(`not an Airtable record id: ${id}`);
+  const same = ids.length
+    ? `AND(NOT(IS_BEFORE(${lastModified}, '${from}')), NOT(OR(${ids.map((id) => `RECORD_ID()='${id}'`).join(',')})))`
+    : `NOT(IS_BEFORE(${lastModified}, '${from}'))`;
+  const after = `OR(IS_AFTER(${lastModified}, '${from}'), ${same})`;
+  return filter ? `AND(${filter}, ${after})` : after;
+}
+
 /**
  * Lists a table page by page from the checkpoint's offset; returns the time
  * spent staging (the database's share). The next page is
  * requested while the current one is being staged, so the database's time
- * hides under Airtable's latency. An expired iterator starts the listing
- * again; what was already staged is not written twice.
+ * hides under Airtable's latency.
+ *
+ * The listing is sorted by the table's Last Modified field, and each page
+ * records, with its staging, the latest time staged and the ids staged at
+ * that time. When Airtable expires the iterator (a long retry, a server
+ * restart, a killed process resumed late), the listing resumes there with a
+ * formula, so every page is read about once however often that happens.
+ * Only a listing that has no resume point yet (or one begun unsorted) starts
+ * again from the beginning. Once an iterator has expired, records this run
+ * already staged with the same content are left out of the page, so no
+ * record is merged, or counted, twice.
  */
 async function listTable(
   options: PullOptions,
@@ -510,48 +548,105 @@ async function listTable(
   onPageStaged: (records: number) => void,
 ): Promise<number> {
   const { sql, client, log } = options;
+  const lmId = table.lastModifiedFieldId;
+  const lastModified = fieldReference(fieldNames?.get(lmId) ?? lmId);
+  const meta = checkpoint.metadata;
   let fetched = Number(checkpoint.records_processed);
   let stagingMs = 0;
+  let sorted = meta.sorted === true;
+  let formula = meta.offset ? (meta.list_formula ?? filterByFormula) : filterByFormula;
+  let resumeFrom = sorted ? (meta.resume_from ?? null) : null;
+  let resumeIds = sorted ? (meta.resume_ids ?? []) : [];
+  let resumes = meta.resumes ?? 0;
+  // a record may come again only once an iterator has expired
+  let relisted = (meta.listing_attempt ?? 1) > 1 || resumes > 0;
+  if (!meta.offset && resumeFrom) {
+    // resumed after the offset was lost with its process: go on from the resume point
+    formula = resumeFormula(filterByFormula, lastModified, resumeFrom, resumeIds);
+    relisted = true;
+  }
   const fetchPage = (offset?: string | null) => {
-    const promise = client.listPage(table.tableId, { offset: offset ?? undefined, pageSize: 100, filterByFormula });
+    const promise = client.listPage(table.tableId, {
+      offset: offset ?? undefined,
+      pageSize: 100,
+      filterByFormula: formula,
+      sort: sorted ? [{ field: fieldNames?.get(lmId) ?? lmId, direction: 'asc' }] : undefined,
+    });
     promise.catch(() => undefined); // awaited below; never an unhandled rejection
     return promise;
   };
-  let pending: Promise<RecordPage> = fetchPage(checkpoint.metadata.offset);
+  let pending: Promise<RecordPage> = fetchPage(meta.offset);
   for (;;) {
     let page: RecordPage;
     try {
       page = await pending;
     } catch (error) {
       if (error instanceof AirtableRequestError && error.kind === 'iterator_expired') {
-        log.warn({ runId: run.id, entity: table.entity }, 'Airtable expired the listing; listing the table again (staged records are not written twice)');
-        await sql`select sync.restart_listing(${run.id}, ${table.entity})`;
-        fetched = 0;
+        relisted = true;
+        if (sorted && resumeFrom) {
+          resumes++;
+          log.warn({ runId: run.id, entity: table.entity, resumeFrom, resumes }, 'Airtable expired the listing; resuming it after the last record staged');
+          formula = resumeFormula(filterByFormula, lastModified, resumeFrom, resumeIds);
+        } else {
+          log.warn({ runId: run.id, entity: table.entity }, 'Airtable expired the listing; listing the table again (records already staged are not staged or counted twice)');
+          await sql`select sync.restart_listing(${run.id}, ${table.entity})`;
+          fetched = 0;
+          sorted = true;
+          formula = filterByFormula;
+          resumeFrom = null;
+          resumeIds = [];
+        }
         pending = fetchPage(null);
         continue;
       }
       throw error;
     }
     if (page.offset) pending = fetchPage(page.offset);
-    const { stage, rejects } = prepareRecords(page.records, page.invalid, fieldNames);
+    const prepared = prepareRecords(page.records, page.invalid, fieldNames);
+    const { rejects } = prepared;
+    let { stage } = prepared;
     for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
     const stagingStarted = Date.now();
-    // The page's latest Last Modified time, the incremental high-water mark.
-    const highWaterMark = page.records.reduce<string | null>((max, r) => {
-      const value = r.fields[table.lastModifiedFieldId];
-      return typeof value === 'string' && !Number.isNaN(Date.parse(value)) && (!max || Date.parse(value) > Date.parse(max)) ? value : max;
-    }, null);
-    const stagePage = (tx: Sql) =>
-      tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`;
-    if (!rejects.length) await stagePage(sql);
-    else {
+    if (relisted && stage.length) {
+      // staged by this run already, unchanged: staging it again would merge
+      // (and count) it again (a quarantined record is always staged again)
+      const seen = await sql<{ airtable_id: string }[]>`
+        select s.airtable_id
+        from jsonb_to_recordset(${sql.json(stage.map((r) => ({ id: r.id, hash: r.hash })))}) as p (id text, hash text)
+        join staging.airtable_records s on s.table_id = ${table.tableId} and s.airtable_id = p.id and s.run_id = ${run.id} and s.content_hash = p.hash`;
+      if (seen.length) {
+        const skip = new Set(seen.map((r) => r.airtable_id));
+        stage = stage.filter((r) => !skip.has(r.id));
+      }
+    }
+    // The page's latest Last Modified time, the incremental high-water mark,
+    // and in a sorted listing where it resumes.
+    let highWaterMark: string | null = null;
+    for (const r of page.records) {
+      const value = r.fields[lmId];
+      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) continue;
+      if (!highWaterMark || Date.parse(value) > Date.parse(highWaterMark)) highWaterMark = value;
+    }
+    if (sorted && highWaterMark) {
+      const atMark = page.records.filter((r) => typeof r.fields[lmId] === 'string' && Date.parse(r.fields[lmId] as string) === Date.parse(highWaterMark!)).map((r) => r.id);
+      const sameMark = resumeFrom !== null && Date.parse(resumeFrom) === Date.parse(highWaterMark);
+      if (!resumeFrom || Date.parse(highWaterMark) >= Date.parse(resumeFrom)) {
+        resumeIds = [...new Set([...(sameMark ? resumeIds : []), ...atMark])].slice(-MAX_RESUME_IDS);
+        resumeFrom = highWaterMark;
+      }
+    }
+    const listing = { sorted, list_formula: formula ?? null, resume_from: resumeFrom, resume_ids: resumeIds, resumes };
+    // staging, checkpoint and resume point move together, in one transaction
+    await sql.begin((tx) => {
+      const steps = [
+        tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`,
+        tx`update sync.checkpoints set metadata = metadata || ${tx.json(listing)} where id = ${checkpoint.id}`,
+      ];
       // the rejects' quarantine entries are marked in the same transaction:
       // only a run that stages those records again releases them
-      await sql.begin(async (tx) => {
-        await stagePage(tx as unknown as Sql);
-        await tx`select sync.mark_rejected_before_staging(${run.id}, ${table.entity}, ${tx.json(rejects as never)})`;
-      });
-    }
+      if (rejects.length) steps.push(tx`select sync.mark_rejected_before_staging(${run.id}, ${table.entity}, ${tx.json(rejects as never)})`);
+      return steps;
+    });
     stagingMs += Date.now() - stagingStarted;
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
