@@ -34,6 +34,7 @@ import { runWorker } from './sync/worker.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify } from './integrity/verify.ts';
 import { formatRollback, RollbackRefused, runRollback } from './integrity/rollback.ts';
 import { formatDiff, runDiff, STRATEGIES, type Strategy } from './integrity/diff.ts';
+import { formatPreview, latestSnapshotRun, previewMigration } from './sync/preview.ts';
 import {
   attachSnapshotToRun,
   dropSnapshot,
@@ -444,6 +445,39 @@ program
         await sql.end();
       }
     });
+  });
+
+program
+  .command('validate')
+  .description('Before migrating: a source snapshot (a full listing of Airtable into staging, nothing merged) run through the real merge and validation rules inside a transaction that is rolled back: per table what would land, flagged with problems or kept out by a blocking rule, and the problems grouped by table, field and rule. Exits 1 when a blocking rule would keep records out.')
+  .option('--json', 'print the preview as JSON')
+  .option('--table <entity...>', 'validate only these entities (and take the snapshot of only these)')
+  .option('--offline', 'preview the latest source snapshot already stored, without listing Airtable')
+  .action(async (options: { json?: boolean; table?: string[]; offline?: boolean }) => {
+    const actor = `cli:${os.userInfo().username}`;
+    const context = await openSyncContext({ actor, log });
+    try {
+      let runId: string | null;
+      if (options.offline) {
+        runId = await latestSnapshotRun(context.sql);
+        if (!runId) throw new ConfigurationError('--offline: no source snapshot is stored yet; run `airlift validate` (or `airlift diff`) without --offline first');
+      } else {
+        const snapshot = await runPull({
+          sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, mode: 'full', stageOnly: true,
+          tables: options.table, actor, overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress: createProgress(log),
+        });
+        runId = String(snapshot.run.id);
+      }
+      const wanted = options.table?.map((t) => t.toLowerCase());
+      const entities = context.mapping.mergeOrder
+        .filter((t) => !wanted || wanted.includes(t.entity) || wanted.includes(t.tableName.toLowerCase()) || wanted.includes(t.tableId.toLowerCase()))
+        .map((t) => t.entity);
+      const preview = await previewMigration(context.sql, runId, entities);
+      process.stdout.write(options.json ? `${JSON.stringify(preview, null, 2)}\n` : formatPreview(preview));
+      if (preview.tables.some((t) => t.quarantined > 0)) process.exitCode = 1;
+    } finally {
+      await context.close();
+    }
   });
 
 program

@@ -28,6 +28,29 @@ describe('airlift pull and status', () => {
   });
   afterAll(async () => bed?.close());
 
+  it('validate previews the migration before it: what would land, flagged or kept out, and writes nothing but the snapshot', async () => {
+    const result = await airlift(['validate', '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    const preview = JSON.parse(result.stdout) as { runId: string; tables: Array<{ entity: string; records: number; landing: number; flagged: number; quarantined: number }>; groups: Array<{ entity: string; rule: string; count: number }> };
+    for (const t of bed.base.tables) {
+      const row = preview.tables.find((x) => x.entity === bed.mapping.tables.find((m) => m.tableId === t.id)!.entity)!;
+      expect(row, t.name).toMatchObject({ records: t.records.length, landing: t.records.length, quarantined: 0 });
+    }
+    expect(preview.tables.reduce((sum, t) => sum + t.flagged, 0)).toBeGreaterThan(0);
+    expect(preview.groups.some((g) => g.entity === 'registrations' && g.rule === 'extra_links')).toBe(true);
+    // nothing merged, no problem kept, no report but the snapshot's own: only the snapshot is staged
+    const [after] = await bed.admin<{ rows: number; problems: number; reports: number; staged: number }[]>`
+      select (select count(*) from app.registrations)::int + (select count(*) from app.clients)::int as rows,
+             (select count(*) from sync.field_problems)::int as problems,
+             (select count(*) from sync.validation_reports where run_id <> ${preview.runId})::int as reports,
+             (select count(*) from staging.airtable_records where run_id = ${preview.runId})::int as staged`;
+    expect(after).toEqual({ rows: 0, problems: 0, reports: 0, staged: bed.base.tables.reduce((sum, t) => sum + t.records.length, 0) });
+    const text = await airlift(['validate', '--offline'], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`Validation of source snapshot run #${preview.runId}: what a migration would land (nothing was merged)`);
+    expect(text.stdout).toMatch(/^  registrations +\d+ records: \d+ would land \([1-9]\d* flagged with problems\), 0 kept out by a blocking rule$/m);
+  });
+
   it('exits 0 after a full pull of a messy base, every record landed, and prints the summary with the records flagged', async () => {
     const result = await airlift(['pull', '--full'], env);
     expect(result.code, result.stderr).toBe(0);
