@@ -21,7 +21,7 @@ import {
   databaseName,
   type DatabaseTarget,
 } from './db/database.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { describeDatabase, formatDescription } from './db/describe.ts';
 import os from 'node:os';
 import { openSyncContext } from './sync/context.ts';
@@ -50,7 +50,8 @@ import {
 import type { Sql } from 'postgres';
 import { writeFile } from 'node:fs/promises';
 
-const log = createLogger();
+/** Made by main() once AIRLIFT_LOG_LEVEL is checked, before any command runs. */
+let log: Logger;
 
 /** Stops an embedded server this process started, on any exit path. */
 async function withDatabase<T>(fn: (target: DatabaseTarget) => Promise<T>): Promise<T> {
@@ -569,6 +570,7 @@ function formatPushSummary(summary: PushSummary): string {
 
 export async function main(argv: string[]): Promise<void> {
   try {
+    log = createLogger();
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof ConfigurationError) {
@@ -578,7 +580,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     // One clear line for people; the stack only at debug level.
     process.stderr.write(`airlift: ${(error as Error)?.message ?? String(error)}\n`);
-    log.debug({ err: error }, 'failure details');
+    log?.debug({ err: error }, 'failure details');
     process.exitCode = 1;
   }
 }

@@ -113,6 +113,20 @@ describe('airlift exit codes', () => {
     expect(result.stderr).toContain('postgres://');
   });
 
+  it('exits 2 with one line naming AIRLIFT_LOG_LEVEL and its levels when the level is bad, before anything runs', async () => {
+    const result = await airlift(['status'], { AIRLIFT_LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/airlift' });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toBe('Bad configuration: AIRLIFT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"\n');
+    expect(result.stdout).toBe('');
+  });
+
+  it('treats an empty AIRLIFT_LOG_LEVEL as unset (info)', async () => {
+    const port = await freePort();
+    const result = await airlift(['migrate'], { AIRLIFT_LOG_LEVEL: '', DATABASE_URL: `postgres://airlift@127.0.0.1:${port}/airlift` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`airlift: Cannot reach PostgreSQL at postgres://airlift@127.0.0.1:${port}/airlift (ECONNREFUSED). Is the server running, and is DATABASE_URL right?\n`);
+  });
+
   it('exits 1 with a clear message when the server cannot be reached', async () => {
     const port = await freePort();
     const result = await airlift(['migrate'], { DATABASE_URL: `postgres://airlift:secret-pw@127.0.0.1:${port}/airlift` });

@@ -1,7 +1,7 @@
 /** Environment validation: defaults, and errors that name the variable. */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, loadEnvironment } from '../src/config.ts';
+import { ConfigurationError, loadEnvironment, logLevel } from '../src/config.ts';
 
 describe('loadEnvironment', () => {
   it('defaults to the embedded server under .airlift', () => {
@@ -32,5 +32,30 @@ describe('loadEnvironment', () => {
     expect(message).toContain('AIRLIFT_DATABASE_NAME: expected a lower-case SQL identifier');
     expect(message).toContain('AIRLIFT_LOG_LEVEL');
     expect((error as ConfigurationError).exitCode).toBe(2);
+  });
+
+  it('names a bad log level on one line with the levels it takes', () => {
+    expect(() => loadEnvironment({ AIRLIFT_LOG_LEVEL: 'loud' })).toThrow(
+      new ConfigurationError('Bad configuration: AIRLIFT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'),
+    );
+  });
+});
+
+describe('logLevel', () => {
+  it('is AIRLIFT_LOG_LEVEL, info when unset or empty', () => {
+    expect(logLevel({ AIRLIFT_LOG_LEVEL: 'debug' })).toBe('debug');
+    expect(logLevel({})).toBe('info');
+    expect(logLevel({ AIRLIFT_LOG_LEVEL: '' })).toBe('info');
+  });
+
+  it('throws the ConfigurationError loadEnvironment throws for a bad level, whatever else is wrong', () => {
+    let error: unknown;
+    try {
+      logLevel({ AIRLIFT_LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://h/db' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toBe('Bad configuration: AIRLIFT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
   });
 });
