@@ -9,6 +9,23 @@ const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\//.test(value), 'expected a postgres:// or postgresql:// URL');
 
+/**
+ * An absolute http(s) URL with a host, and no user or password (the token
+ * is what authenticates; fetch refuses URLs with credentials). The value is
+ * not repeated in the message, in case it holds a secret.
+ */
+const httpUrl = z.string().refine((value) => {
+  if (!/^https?:\/\/[^/?#]/i.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}, 'expected an absolute http:// or https:// URL without user or password, such as https://api.airtable.com')
+  // airtable.js appends "/v0/...": a trailing slash would make "//v0"
+  .transform((value) => value.replace(/\/+$/, ''));
+
 /** The levels AIRLIFT_LOG_LEVEL takes (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,7 +42,7 @@ const environmentSchema = z.object({
   AIRLIFT_LOG_LEVEL: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(issue.input)}` }).default('info'),
   AIRTABLE_TOKEN: z.string().min(1).optional(),
   AIRTABLE_BASE_ID: z.string().regex(/^app[A-Za-z0-9]{14}$/, 'expected an Airtable base id like appXXXXXXXXXXXXXX').optional(),
-  AIRTABLE_ENDPOINT_URL: z.string().url('expected a URL such as https://api.airtable.com').default('https://api.airtable.com'),
+  AIRTABLE_ENDPOINT_URL: httpUrl.default('https://api.airtable.com'),
   AIRTABLE_RPS: z.coerce.number().positive('expected requests per second above 0').default(5),
   AIRTABLE_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   AIRTABLE_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),

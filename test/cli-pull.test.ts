@@ -63,11 +63,24 @@ describe('airlift pull and status', () => {
     expect(result.stderr).not.toContain('patWRONGtoken');
   });
 
-  it('exits 1 naming an unreachable endpoint', async () => {
-    const result = await airlift(['pull'], { ...env, AIRTABLE_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}`, AIRTABLE_RETRY_ATTEMPTS: '3', AIRTABLE_RETRY_BACKOFF_MS: '10' });
+  it('exits 1 naming an unreachable endpoint and AIRTABLE_ENDPOINT_URL', async () => {
+    const port = await freePort();
+    const result = await airlift(['pull'], { ...env, AIRTABLE_ENDPOINT_URL: `http://127.0.0.1:${port}/`, AIRTABLE_RETRY_ATTEMPTS: '3', AIRTABLE_RETRY_BACKOFF_MS: '10' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^airlift: pull failed: Airtable could not be reached for base app\w+ \(metadata\).*\(gave up after 3 attempts\)/);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe(
+      `airlift: pull failed: Airtable could not be reached at http://127.0.0.1:${port} (AIRTABLE_ENDPOINT_URL) for base ${bed.baseId} (metadata): connect ECONNREFUSED 127.0.0.1:${port} (gave up after 3 attempts)`,
+    );
+    expect(lines[1]).toMatch(/^ {2}run \d+ (resumes|had not started)/);
   }, 120_000);
+
+  it('exits 2 at once for an endpoint that is not an http(s) URL, naming AIRTABLE_ENDPOINT_URL', async () => {
+    const started = Date.now();
+    const result = await airlift(['pull'], { ...env, AIRTABLE_ENDPOINT_URL: 'htp:/nope' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('Bad configuration: AIRTABLE_ENDPOINT_URL: expected an absolute http:// or https:// URL without user or password, such as https://api.airtable.com\n');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 
   it('exits 2 for missing Airtable settings and for a bad mapping, naming what is wrong', async () => {
     const missing = await airlift(['pull'], { ...env, AIRTABLE_TOKEN: '' });

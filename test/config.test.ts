@@ -59,3 +59,19 @@ describe('logLevel', () => {
     expect((error as Error).message).toBe('Bad configuration: AIRLIFT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
   });
 });
+
+describe('AIRTABLE_ENDPOINT_URL', () => {
+  it('must be an absolute http(s) URL with a host and no credentials, named when it is not', () => {
+    for (const value of ['htp:/nope', 'http:/nope', 'api.airtable.com', 'ftp://api.airtable.com', 'http://', 'https://user:secret@api.airtable.com']) {
+      expect(() => loadEnvironment({ AIRTABLE_ENDPOINT_URL: value }), value).toThrow(
+        new ConfigurationError('Bad configuration: AIRTABLE_ENDPOINT_URL: expected an absolute http:// or https:// URL without user or password, such as https://api.airtable.com'),
+      );
+    }
+  });
+
+  it('takes http and https URLs, without a trailing slash, and defaults to Airtable', () => {
+    expect(loadEnvironment({}).AIRTABLE_ENDPOINT_URL).toBe('https://api.airtable.com');
+    expect(loadEnvironment({ AIRTABLE_ENDPOINT_URL: 'http://127.0.0.1:3000/' }).AIRTABLE_ENDPOINT_URL).toBe('http://127.0.0.1:3000');
+    expect(loadEnvironment({ AIRTABLE_ENDPOINT_URL: 'https://proxy.example.com/airtable' }).AIRTABLE_ENDPOINT_URL).toBe('https://proxy.example.com/airtable');
+  });
+});
