@@ -521,14 +521,20 @@ snapshotCommand
 
 program
   .command('worker')
-  .description('Run the scheduled sync (graphile-worker): incremental pulls every 5 minutes, a full pull nightly. Stops gracefully on SIGTERM.')
+  .description(
+    'Run the scheduled two-way sync (graphile-worker, times in UTC): incremental pulls (AIRLIFT_CRON_INCREMENTAL, every 5 minutes by default), ' +
+      'a full pull (AIRLIFT_CRON_FULL, nightly at 03:00) and a push of the outbox to Airtable (AIRLIFT_CRON_PUSH, every minute). Stops gracefully on SIGTERM.',
+  )
   .action(async () => {
     await runWorker({ log });
   });
 
 program
   .command('demo')
-  .description('Run the whole one-way sync on an emulated Delta base of ~50,000 registrations, with nothing to set up.')
+  .description(
+    'Run the whole two-way sync on an emulated Delta base of ~50,000 registrations, with nothing to set up: pulls, verification, a differential, ' +
+      'changes made in PostgreSQL pushed to Airtable and conflicts decided by policy. Exits 1 when a check does not hold.',
+  )
   .option('--registrations <n>', 'registrations in the generated base', (v) => Number(v), 50_000)
   .option('--seed <n>', 'generator seed', (v) => Number(v), 1)
   .option('--rps <n>', "the emulator's (raised) rate limit, requests per second", (v) => Number(v), 100)

@@ -135,3 +135,23 @@ describe('airlift exit codes', () => {
     expect(result.stderr).not.toContain('secret-pw');
   });
 });
+
+describe('airlift help', () => {
+  const help = async (command: string) => {
+    const result = await airlift([command, '--help'], {});
+    expect(result.code, result.stderr).toBe(0);
+    return result.stdout.replace(/\s+/g, ' ');
+  };
+
+  it('describes the demo as the two-way sync it runs', async () => {
+    const text = await help('demo');
+    expect(text).toContain('Run the whole two-way sync on an emulated Delta base');
+    expect(text).not.toContain('one-way');
+  });
+
+  it('names the worker\'s three schedules, the push included', async () => {
+    const text = await help('worker');
+    for (const variable of ['AIRLIFT_CRON_INCREMENTAL', 'AIRLIFT_CRON_FULL', 'AIRLIFT_CRON_PUSH']) expect(text).toContain(variable);
+    expect(text).toContain('a push of the outbox to Airtable (AIRLIFT_CRON_PUSH, every minute)');
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * `airlift demo`: the whole one-way sync on a realistic Delta base, on this
+ * `airlift demo`: the whole two-way sync on a realistic Delta base, on this
  * machine, with nothing to set up. An embedded PostgreSQL (throwaway unless
  * --keep), the Airtable emulator seeded with ~50,000 registrations (rate
  * limit raised), a full pull, a round of edits, creates and deletes made "in
