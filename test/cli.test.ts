@@ -3,7 +3,7 @@
  * embedded server and against a given DATABASE_URL, and the exit codes for
  * bad configuration and an unreachable server.
  */
-import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -153,5 +153,31 @@ describe('airlift help', () => {
     const text = await help('worker');
     for (const variable of ['AIRLIFT_CRON_INCREMENTAL', 'AIRLIFT_CRON_FULL', 'AIRLIFT_CRON_PUSH']) expect(text).toContain(variable);
     expect(text).toContain('a push of the outbox to Airtable (AIRLIFT_CRON_PUSH, every minute)');
+  });
+});
+
+describe('airlift usage errors and --version', () => {
+  // No database is needed: each is refused before a command runs.
+  it.each([
+    [['rollback'], "error: required option '--run <id>' not specified"],
+    [['status', '--bogus'], "error: unknown option '--bogus'"],
+    [['conflicts', 'show'], "error: missing required argument 'id'"],
+    [['verify', '--jobs', '0'], "error: option '--jobs <n>' argument '0' is invalid. expected a whole number of at least 1."],
+    [['diff', '--batch-size', 'many'], "error: option '--batch-size <n>' argument 'many' is invalid. expected a whole number of at least 1."],
+    [['bogus'], "error: unknown command 'bogus'"],
+  ])('airlift %j exits 2 (a usage error, not a failed run): one line saying what is wrong, and where the usage is', async (args, message) => {
+    const result = await airlift(args, {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`${message}\n(add --help for usage)\n`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(await readFile(path.join(PROJECT_DIR, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const result = await airlift([flag], {});
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    }
   });
 });
