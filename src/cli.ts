@@ -1,12 +1,14 @@
 /**
  * The `airlift` command line.
  *
- * Exit codes: 0 success, 1 the operation failed, 2 bad configuration.
+ * Exit codes: 0 success, 1 the operation failed, 2 bad configuration or a
+ * usage error (an unknown option or command, a missing argument or required
+ * option, an option value that is not what it takes).
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigurationError, loadEnvironment } from './config.ts';
 import {
   PROJECT_ROOT,
@@ -21,7 +23,7 @@ import {
   databaseName,
   type DatabaseTarget,
 } from './db/database.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { describeDatabase, formatDescription } from './db/describe.ts';
 import os from 'node:os';
 import { openSyncContext } from './sync/context.ts';
@@ -51,7 +53,8 @@ import {
 import type { Sql } from 'postgres';
 import { writeFile } from 'node:fs/promises';
 
-const log = createLogger();
+/** Made by main() once AIRLIFT_LOG_LEVEL is checked, before any command runs. */
+let log: Logger;
 
 /** Stops an embedded server this process started, on any exit path. */
 async function withDatabase<T>(fn: (target: DatabaseTarget) => Promise<T>): Promise<T> {
@@ -72,10 +75,32 @@ async function withDatabase<T>(fn: (target: DatabaseTarget) => Promise<T>): Prom
   }
 }
 
+/** An option's value as a whole number of at least `min`, or a usage error naming what it takes. */
+function wholeNumber(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\s*-?\d+\s*$/.test(value) || n < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}.`);
+    return n;
+  };
+}
+
+/** An option's value as a number above 0, or a usage error. */
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0)) throw new InvalidArgumentError('expected a number above 0.');
+  return n;
+}
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+// Usage errors are thrown (exitOverride, inherited by every command defined
+// below) so that main() can exit with 2, not commander's 1.
 const program = new Command()
   .name('airlift')
   .description('Move a business off Airtable and onto PostgreSQL, keep both in sync, and prove nothing was lost.')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version of airlift')
+  .exitOverride()
+  .showHelpAfterError('(add --help for usage)');
 
 program
   .command('migrate')
@@ -379,10 +404,9 @@ program
   .option('--table <entity...>', 'verify only these entities')
   .option('--strict', 'also fail (exit 1) on validation warnings about the source data, not only on discrepancies')
   .option('--deep', 'rebuild every target row\'s canonical form instead of reading the stored target checksums, and report stored ones that are stale')
-  .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 250_000)
-  .option('--jobs <n>', 'checks run side by side, each on its own connection in one server process (1: one at a time, each free to use the server\'s parallel workers)', (v) => Number(v), 2)
+  .option('--batch-size <n>', 'source records per key range', wholeNumber(1), 250_000)
+  .option('--jobs <n>', 'checks run side by side, each on its own connection in one server process (1: one at a time, each free to use the server\'s parallel workers)', wholeNumber(1), 2)
   .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number; jobs: number }) => {
-    if (!Number.isInteger(options.jobs) || options.jobs < 1) throw new Error(`--jobs must be a positive whole number, got ${options.jobs}`);
     await withDatabase(async (target) => {
       await prepareDatabase(target);
       // one connection holds the verification's lock, the others work side by side
@@ -413,7 +437,7 @@ program
   .option('--offline', 'compare with the latest source snapshot already stored, without listing Airtable')
   .option('--resolve', 'apply a resolution strategy to what is found (audited)')
   .option('--strategy <strategy>', `with --resolve: ${STRATEGIES.join(', ')}`, 'source_wins')
-  .option('--batch-size <n>', 'source records per key range', (v) => Number(v), 50_000)
+  .option('--batch-size <n>', 'source records per key range', wholeNumber(1), 50_000)
   .action(async (options: { json?: boolean; table?: string[]; offline?: boolean; resolve?: boolean; strategy: string; batchSize: number }) => {
     if (!STRATEGIES.includes(options.strategy as Strategy)) {
       throw new ConfigurationError(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${options.strategy}"`);
@@ -554,18 +578,24 @@ snapshotCommand
 
 program
   .command('worker')
-  .description('Run the scheduled sync (graphile-worker): incremental pulls every 5 minutes, a full pull nightly. Stops gracefully on SIGTERM.')
+  .description(
+    'Run the scheduled two-way sync (graphile-worker, times in UTC): incremental pulls (AIRLIFT_CRON_INCREMENTAL, every 5 minutes by default), ' +
+      'a full pull (AIRLIFT_CRON_FULL, nightly at 03:00) and a push of the outbox to Airtable (AIRLIFT_CRON_PUSH, every minute). Stops gracefully on SIGTERM.',
+  )
   .action(async () => {
     await runWorker({ log });
   });
 
 program
   .command('demo')
-  .description('Run the whole one-way sync on an emulated Delta base of ~50,000 registrations, with nothing to set up.')
-  .option('--registrations <n>', 'registrations in the generated base', (v) => Number(v), 50_000)
-  .option('--seed <n>', 'generator seed', (v) => Number(v), 1)
-  .option('--rps <n>', "the emulator's (raised) rate limit, requests per second", (v) => Number(v), 100)
-  .option('--latency <ms>', 'emulated request latency', (v) => Number(v), 10)
+  .description(
+    'Run the whole two-way sync on an emulated Delta base of ~50,000 registrations, with nothing to set up: pulls, verification, a differential, ' +
+      'changes made in PostgreSQL pushed to Airtable and conflicts decided by policy. Exits 1 when a check does not hold.',
+  )
+  .option('--registrations <n>', 'registrations in the generated base', wholeNumber(1), 50_000)
+  .option('--seed <n>', 'generator seed', wholeNumber(0), 1)
+  .option('--rps <n>', "the emulator's (raised) rate limit, requests per second", positiveNumber, 100)
+  .option('--latency <ms>', 'emulated request latency', wholeNumber(0), 10)
   .option('--keep', 'keep the database in .airlift-demo instead of a throwaway folder')
   .action(async (options: { registrations: number; seed: number; rps: number; latency: number; keep?: boolean }) => {
     const { runDemo } = await import('./dev/demo.ts');
@@ -613,8 +643,14 @@ function formatPushSummary(summary: PushSummary): string {
 
 export async function main(argv: string[]): Promise<void> {
   try {
+    log = createLogger();
     await program.parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed the message (or the help, or the version)
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (error instanceof ConfigurationError) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 2;
@@ -622,7 +658,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     // One clear line for people; the stack only at debug level.
     process.stderr.write(`airlift: ${(error as Error)?.message ?? String(error)}\n`);
-    log.debug({ err: error }, 'failure details');
+    log?.debug({ err: error }, 'failure details');
     process.exitCode = 1;
   }
 }

@@ -9,6 +9,27 @@ const postgresUrl = z
   .string()
   .refine((value) => /^postgres(ql)?:\/\//.test(value), 'expected a postgres:// or postgresql:// URL');
 
+/**
+ * An absolute http(s) URL with a host, and no user or password (the token
+ * is what authenticates; fetch refuses URLs with credentials). The value is
+ * not repeated in the message, in case it holds a secret.
+ */
+const httpUrl = z.string().refine((value) => {
+  if (!/^https?:\/\/[^/?#]/i.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}, 'expected an absolute http:// or https:// URL without user or password, such as https://api.airtable.com')
+  // airtable.js appends "/v0/...": a trailing slash would make "//v0"
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/** The levels AIRLIFT_LOG_LEVEL takes (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   ROOT_DATABASE_URL: postgresUrl.optional(),
@@ -18,10 +39,10 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier')
     .default('airlift'),
-  AIRLIFT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AIRLIFT_LOG_LEVEL: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(issue.input)}` }).default('info'),
   AIRTABLE_TOKEN: z.string().min(1).optional(),
   AIRTABLE_BASE_ID: z.string().regex(/^app[A-Za-z0-9]{14}$/, 'expected an Airtable base id like appXXXXXXXXXXXXXX').optional(),
-  AIRTABLE_ENDPOINT_URL: z.string().url('expected a URL such as https://api.airtable.com').default('https://api.airtable.com'),
+  AIRTABLE_ENDPOINT_URL: httpUrl.default('https://api.airtable.com'),
   AIRTABLE_RPS: z.coerce.number().positive('expected requests per second above 0').default(5),
   AIRTABLE_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   AIRTABLE_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
@@ -64,13 +85,30 @@ export function requireAirtable(env: Environment): {
   };
 }
 
+/** The variables that are set: one set to the empty string counts as unset (its default applies). */
+function setVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+}
+
+/** One line for one bad variable, one line each under a heading for several. */
+function badConfiguration(error: z.ZodError): ConfigurationError {
+  const problems = error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  return new ConfigurationError(problems.length === 1 ? `Bad configuration: ${problems[0]}` : `Bad configuration:\n  ${problems.join('\n  ')}`);
+}
+
 /** Reads and validates the environment; throws ConfigurationError naming each bad variable. */
 export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = environmentSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`Bad configuration:\n  ${problems.join('\n  ')}`);
-  }
+  const parsed = environmentSchema.safeParse(setVariables(env));
+  if (!parsed.success) throw badConfiguration(parsed.error);
   return { ...parsed.data, AIRLIFT_DATA_DIR: path.resolve(parsed.data.AIRLIFT_DATA_DIR) };
+}
+
+/**
+ * AIRLIFT_LOG_LEVEL alone, checked as loadEnvironment checks it: the logger
+ * is made before a command reads the rest of its configuration.
+ */
+export function logLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const parsed = environmentSchema.pick({ AIRLIFT_LOG_LEVEL: true }).safeParse(setVariables(env));
+  if (!parsed.success) throw badConfiguration(parsed.error);
+  return parsed.data.AIRLIFT_LOG_LEVEL;
 }

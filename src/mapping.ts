@@ -123,6 +123,8 @@ export type TableMapping = z.infer<typeof tableSchema>;
 export type Mapping = z.infer<typeof mappingSchema> & {
   /** Tables in merge order: every table after the tables its links point to. */
   mergeOrder: TableMapping[];
+  /** Where it was read from (the file's path), to name in errors. */
+  source: string;
 };
 
 /** Checks what zod's shapes cannot: columns exist, conversions fit, links resolve. */
@@ -204,14 +206,14 @@ const RULE_CONVERSIONS: Record<FieldRule['rule'], Conversion[]> = {
   duplicate: ['text'],
 };
 
-function mergeOrder(tables: TableMapping[]): TableMapping[] {
+function mergeOrder(tables: TableMapping[], source: string): TableMapping[] {
   const byEntity = new Map(tables.map((t) => [t.entity, t]));
   const ordered: TableMapping[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (table: TableMapping, trail: string[]) => {
     if (state.get(table.entity) === 'done') return;
     if (state.get(table.entity) === 'visiting') {
-      throw new ConfigurationError(`Bad mapping: links form a cycle (${[...trail, table.entity].join(' -> ')}); the merge order cannot be decided`);
+      throw new ConfigurationError(`Bad mapping ${source}: links form a cycle (${[...trail, table.entity].join(' -> ')}); the merge order cannot be decided`);
     }
     state.set(table.entity, 'visiting');
     for (const field of table.fields) {
@@ -250,7 +252,7 @@ export function parseMapping(raw: unknown, source = 'mapping'): Mapping {
   }
   const problems = semanticProblems(parsed.data);
   if (problems.length) throw new ConfigurationError(`Bad mapping ${source}:\n  ${problems.join('\n  ')}`);
-  return { ...parsed.data, mergeOrder: mergeOrder(parsed.data.tables) };
+  return { ...parsed.data, mergeOrder: mergeOrder(parsed.data.tables, source), source };
 }
 
 export async function loadMapping(file = DEFAULT_MAPPING_FILE): Promise<Mapping> {
@@ -362,9 +364,10 @@ interface CatalogueColumn {
  * Checks a mapping against the entity catalogue in the database
  * (sync.entities, sync.entity_columns): every entity has a merge, every
  * column exists with the conversion the merge expects, links point where
- * the foreign key does, attachments have an owner. Throws ConfigurationError.
+ * the foreign key does, attachments have an owner. Throws ConfigurationError
+ * naming the mapping's file.
  */
-export async function checkMappingAgainstCatalogue(sql: Sql, mapping: Mapping, source = 'mapping'): Promise<void> {
+export async function checkMappingAgainstCatalogue(sql: Sql, mapping: Mapping, source = mapping.source): Promise<void> {
   const entities = await sql<{ entity: string; attachment_owner_column: string | null }[]>`
     select entity, attachment_owner_column from sync.entities order by merge_rank, entity`;
   const columns = await sql<CatalogueColumn[]>`select entity, column_name, conversion, linked_entity from sync.entity_columns`;

@@ -3,11 +3,11 @@
  * emulator: exit codes (0 with quarantined records, 1 for a failed run, 2
  * for bad configuration), one clear line for each failure, the summary.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAirlift } from './support/cli.ts';
+import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { freePort } from '../src/db/embedded.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
@@ -95,11 +95,24 @@ describe('airlift pull and status', () => {
     expect(result.stderr).not.toContain('patWRONGtoken');
   });
 
-  it('exits 1 naming an unreachable endpoint', async () => {
-    const result = await airlift(['pull'], { ...env, AIRTABLE_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}`, AIRTABLE_RETRY_ATTEMPTS: '3', AIRTABLE_RETRY_BACKOFF_MS: '10' });
+  it('exits 1 naming an unreachable endpoint and AIRTABLE_ENDPOINT_URL', async () => {
+    const port = await freePort();
+    const result = await airlift(['pull'], { ...env, AIRTABLE_ENDPOINT_URL: `http://127.0.0.1:${port}/`, AIRTABLE_RETRY_ATTEMPTS: '3', AIRTABLE_RETRY_BACKOFF_MS: '10' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^airlift: pull failed: Airtable could not be reached for base app\w+ \(metadata\).*\(gave up after 3 attempts\)/);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe(
+      `airlift: pull failed: Airtable could not be reached at http://127.0.0.1:${port} (AIRTABLE_ENDPOINT_URL) for base ${bed.baseId} (metadata): connect ECONNREFUSED 127.0.0.1:${port} (gave up after 3 attempts)`,
+    );
+    expect(lines[1]).toMatch(/^ {2}run \d+ (resumes|had not started)/);
   }, 120_000);
+
+  it('exits 2 at once for an endpoint that is not an http(s) URL, naming AIRTABLE_ENDPOINT_URL', async () => {
+    const started = Date.now();
+    const result = await airlift(['pull'], { ...env, AIRTABLE_ENDPOINT_URL: 'htp:/nope' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('Bad configuration: AIRTABLE_ENDPOINT_URL: expected an absolute http:// or https:// URL without user or password, such as https://api.airtable.com\n');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 
   it('exits 2 for missing Airtable settings and for a bad mapping, naming what is wrong', async () => {
     const missing = await airlift(['pull'], { ...env, AIRTABLE_TOKEN: '' });
@@ -111,5 +124,20 @@ describe('airlift pull and status', () => {
     const bad = await airlift(['pull'], { ...env, AIRLIFT_MAPPING: file });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('tables.0.fields.0.convert: date cannot read an Airtable singleLineText field');
+  });
+
+  it('exits 2 naming the mapping file when the database check finds a column the schema does not have', async () => {
+    const mapping = JSON.parse(await readFile(path.join(PROJECT_DIR, 'mappings', 'delta.json'), 'utf8'));
+    const clients = mapping.tables.findIndex((t: { entity: string }) => t.entity === 'clients');
+    const field = mapping.tables[clients].fields.findIndex((f: { column?: string }) => f.column === 'name');
+    mapping.tables[clients].fields[field].column = 'no_such_column';
+    const file = path.join(os.tmpdir(), `unknown-column-mapping-${process.pid}.json`);
+    await writeFile(file, JSON.stringify(mapping));
+    const result = await airlift(['pull'], { ...env, AIRLIFT_MAPPING: file });
+    expect(result.code, result.stderr).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`Bad mapping ${file}:`);
+    expect(lines[1]).toMatch(new RegExp(`^ {2}tables\\.${clients}\\.fields\\.${field}\\.column: app\\.clients has no mapped column no_such_column \\(it has .*\\bname\\b.*\\)$`));
+    expect(lines).toHaveLength(2);
   });
 });

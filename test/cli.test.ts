@@ -3,7 +3,7 @@
  * embedded server and against a given DATABASE_URL, and the exit codes for
  * bad configuration and an unreachable server.
  */
-import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -113,11 +113,71 @@ describe('airlift exit codes', () => {
     expect(result.stderr).toContain('postgres://');
   });
 
+  it('exits 2 with one line naming AIRLIFT_LOG_LEVEL and its levels when the level is bad, before anything runs', async () => {
+    const result = await airlift(['status'], { AIRLIFT_LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/airlift' });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toBe('Bad configuration: AIRLIFT_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"\n');
+    expect(result.stdout).toBe('');
+  });
+
+  it('treats an empty AIRLIFT_LOG_LEVEL as unset (info)', async () => {
+    const port = await freePort();
+    const result = await airlift(['migrate'], { AIRLIFT_LOG_LEVEL: '', DATABASE_URL: `postgres://airlift@127.0.0.1:${port}/airlift` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`airlift: Cannot reach PostgreSQL at postgres://airlift@127.0.0.1:${port}/airlift (ECONNREFUSED). Is the server running, and is DATABASE_URL right?\n`);
+  });
+
   it('exits 1 with a clear message when the server cannot be reached', async () => {
     const port = await freePort();
     const result = await airlift(['migrate'], { DATABASE_URL: `postgres://airlift:secret-pw@127.0.0.1:${port}/airlift` });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`Cannot reach PostgreSQL at postgres://airlift:***@127.0.0.1:${port}/airlift (ECONNREFUSED)`);
     expect(result.stderr).not.toContain('secret-pw');
+  });
+});
+
+describe('airlift help', () => {
+  const help = async (command: string) => {
+    const result = await airlift([command, '--help'], {});
+    expect(result.code, result.stderr).toBe(0);
+    return result.stdout.replace(/\s+/g, ' ');
+  };
+
+  it('describes the demo as the two-way sync it runs', async () => {
+    const text = await help('demo');
+    expect(text).toContain('Run the whole two-way sync on an emulated Delta base');
+    expect(text).not.toContain('one-way');
+  });
+
+  it('names the worker\'s three schedules, the push included', async () => {
+    const text = await help('worker');
+    for (const variable of ['AIRLIFT_CRON_INCREMENTAL', 'AIRLIFT_CRON_FULL', 'AIRLIFT_CRON_PUSH']) expect(text).toContain(variable);
+    expect(text).toContain('a push of the outbox to Airtable (AIRLIFT_CRON_PUSH, every minute)');
+  });
+});
+
+describe('airlift usage errors and --version', () => {
+  // No database is needed: each is refused before a command runs.
+  it.each([
+    [['rollback'], "error: required option '--run <id>' not specified"],
+    [['status', '--bogus'], "error: unknown option '--bogus'"],
+    [['conflicts', 'show'], "error: missing required argument 'id'"],
+    [['verify', '--jobs', '0'], "error: option '--jobs <n>' argument '0' is invalid. expected a whole number of at least 1."],
+    [['diff', '--batch-size', 'many'], "error: option '--batch-size <n>' argument 'many' is invalid. expected a whole number of at least 1."],
+    [['bogus'], "error: unknown command 'bogus'"],
+  ])('airlift %j exits 2 (a usage error, not a failed run): one line saying what is wrong, and where the usage is', async (args, message) => {
+    const result = await airlift(args, {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`${message}\n(add --help for usage)\n`);
+    expect(result.stdout).toBe('');
+  });
+
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(await readFile(path.join(PROJECT_DIR, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const result = await airlift([flag], {});
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    }
   });
 });

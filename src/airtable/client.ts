@@ -64,20 +64,48 @@ diagnostics.subscribe('http.client.response.finish', (message) => {
   if (typeof id === 'string' && retryAfter !== undefined) retryAfterByRequest.set(id, retryAfter);
 });
 
-function classify(error: unknown, what: string): AirtableRequestError {
+/** The endpoint as a message may show it: no user or password, no query. */
+export function describeEndpoint(endpointUrl: string): string {
+  try {
+    const url = new URL(endpointUrl);
+    return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * Why a request never got an answer, without the request's URL: fetch
+ * says "fetch failed" and keeps the reason in `cause` (an AggregateError
+ * with only a code when every address of a host refused), node-fetch
+ * (airtable.js) says "request to <url> failed, reason: <reason>".
+ */
+function networkReason(message: string, cause?: { code?: string; message?: string }): string {
+  if (cause?.message) return cause.message;
+  if (cause?.code) return cause.code;
+  return /, reason: (.*)$/s.exec(message)?.[1] ?? message;
+}
+
+function classify(error: unknown, what: string, endpointUrl: string): AirtableRequestError {
   const e = error as { error?: string; message?: string; statusCode?: number | null };
   const status = typeof e?.statusCode === 'number' ? e.statusCode : null;
   const type = e?.error ?? 'UNKNOWN';
   const detail = e?.message ?? String(error);
+  if (status === null) {
+    return new AirtableRequestError(
+      'transient',
+      type,
+      status,
+      `Airtable could not be reached at ${describeEndpoint(endpointUrl)} (AIRTABLE_ENDPOINT_URL) for ${what}: ${networkReason(detail)}`,
+    );
+  }
   if (status === 401) return new AirtableRequestError('authentication', type, status, `Airtable refused the token (401) for ${what}: check AIRTABLE_TOKEN`);
   if (status === 403 || status === 404) {
     return new AirtableRequestError('not_found', type, status, `Airtable found no ${what} (${status} ${type}): check AIRTABLE_BASE_ID, the mapping's table ids, and the token's access to the base`);
   }
   if (status === 422 && type === 'LIST_RECORDS_ITERATOR_NOT_AVAILABLE') return new AirtableRequestError('iterator_expired', type, status, `the listing of ${what} expired (${type})`);
   if (status === 429) return new AirtableRequestError('rate_limited', type, status, `Airtable rate limit reached (429) for ${what}`);
-  if (status === null || status >= 500) {
-    return new AirtableRequestError('transient', type, status, `Airtable ${status === null ? 'could not be reached' : `answered ${status}`} for ${what}: ${detail}`);
-  }
+  if (status >= 500) return new AirtableRequestError('transient', type, status, `Airtable answered ${status} for ${what}: ${detail}`);
   return new AirtableRequestError('rejected', type, status, `Airtable rejected the request for ${what} (${status} ${type}): ${detail}`);
 }
 
@@ -372,7 +400,7 @@ export class AirtableClient {
         return result;
       } catch (raw) {
         answered();
-        const error = raw instanceof AirtableRequestError ? raw : classify(raw, what);
+        const error = raw instanceof AirtableRequestError ? raw : classify(raw, what, this.options.endpointUrl);
         error.retryAfterMs ??= retryAfterByRequest.get(id);
         if (error.kind === 'rate_limited') {
           this.limiter.penalise(error.retryAfterMs);
@@ -551,7 +579,8 @@ export class AirtableClient {
           signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 60_000),
         });
       } catch (error) {
-        throw classify({ error: 'CONNECTION_ERROR', message: (error as Error).message, statusCode: null }, what);
+        const e = error as Error & { cause?: { code?: string; message?: string } };
+        throw classify({ error: 'CONNECTION_ERROR', message: networkReason(e.message, e.cause), statusCode: null }, what, this.options.endpointUrl);
       }
       const text = await response.text();
       let json: unknown;
@@ -565,6 +594,7 @@ export class AirtableClient {
         const error = classify(
           { error: typeof err === 'string' ? err : err?.type, message: typeof err === 'object' ? err?.message : text.slice(0, 200), statusCode: response.status },
           what,
+          this.options.endpointUrl,
         );
         if (response.status === 429 || response.status === 503) error.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
         throw error;

@@ -2,9 +2,11 @@
 -- are refused by statement triggers enabled ALWAYS (so for the superuser and
 -- the owner too, even under session_replication_role = replica), and by
 -- missing privileges for every other role. Only the audit triggers write it;
--- only the auditor reads it.
+-- only the auditor reads it. That holds against DML, not DDL: the last
+-- assertions show the owner disabling the guard and deleting a row (the
+-- limit the README states; a tamper-evident trail is a later issue).
 BEGIN;
-select plan(35);
+select plan(39);
 
 -- One audit row to protect: the insert of a client, by the superuser.
 select set_config('airlift.actor', 'alice', true);
@@ -223,6 +225,30 @@ select is(
   (select count(*)::int from audit.changes where actor = 'mallory' or new_values ->> 'name' = 'Forged Inc'),
   0,
   'no forged or altered audit row exists'
+);
+
+-- What append-only does not cover: DDL by the owner ---------------------------
+-- (a superuser can do the same; the whole file is rolled back)
+
+set local role airlift_owner;
+select lives_ok(
+  $$alter table audit.changes disable trigger user$$,
+  'airlift_owner CAN disable the guard triggers: ALTER TABLE is DDL, which they do not see'
+);
+select is(
+  (select count(*)::int from pg_trigger where tgrelid = 'audit.changes'::regclass and tgname like '\_100\_forbid\_%' and tgenabled = 'D'),
+  2,
+  'both guard triggers are then disabled'
+);
+select lives_ok(
+  $$delete from audit.changes where record_id = 'c7000000-0000-4000-8000-000000000001'$$,
+  'and airlift_owner CAN then DELETE an audit row'
+);
+reset role;
+select is(
+  (select count(*)::int from audit.changes where record_id = 'c7000000-0000-4000-8000-000000000001'),
+  0,
+  'the audit row is gone: append-only, not tamper-evident'
 );
 
 select * from finish();
