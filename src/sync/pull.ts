@@ -135,6 +135,8 @@ interface CheckpointRow {
     rejected?: number;
     deleted?: number;
     staged?: number;
+    /** Records the run read that have open field problems once the table is merged and validated. */
+    flagged?: number;
   };
 }
 
@@ -474,10 +476,17 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
   timings.validate_ms = Date.now() - mark;
   const warnings = findings.reduce((n, f) => n + Number(f.validation_criteria.warnings), 0);
   if (warnings) log.info({ runId: run.id, entity, warnings }, 'validation warnings reported (sync.validation_reports)');
+  // The records the run read that now have open problems (the merge's own
+  // and the rules' warnings): what the summary says landed flagged.
   const [done] = await sql<CheckpointRow[]>`
-    update sync.checkpoints set status = 'completed', completed_at = greatest(clock_timestamp(), started_at + interval '1 microsecond')
-    where id = ${checkpoint.id}
-    returning id, status, records_processed, last_processed_id, metadata`;
+    update sync.checkpoints c set status = 'completed', completed_at = greatest(clock_timestamp(), c.started_at + interval '1 microsecond'),
+      metadata = c.metadata || jsonb_build_object('flagged', (
+        select count(distinct p.airtable_id) from sync.field_problems p
+        join staging.airtable_records s on s.airtable_id = p.airtable_id and s.run_id = c.run_id
+        join sync.entity_mappings m on m.table_id = s.table_id and m.entity = p.entity
+        where p.entity = c.entity_type and p.resolved_at is null))
+    where c.id = ${checkpoint.id}
+    returning c.id, c.status, c.records_processed, c.last_processed_id, c.metadata`;
   const summary = summarise(entity, done);
   log.debug({ runId: run.id, entity, ...timings }, 'table timings');
   options.progress?.tableFinished(entity, summary);
@@ -496,7 +505,7 @@ function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
     updated: merge.updated ?? 0,
     unchanged: (merge.unchanged ?? 0) + untouched,
     quarantined: (merge.quarantined ?? 0) + rejected,
-    withProblems: merge.landed_with_problems ?? 0,
+    withProblems: Number(checkpoint.metadata.flagged ?? merge.landed_with_problems ?? 0),
     deleted: checkpoint.metadata.deleted ?? 0,
     staged,
   };
