@@ -86,8 +86,8 @@ try {
       await writeValidationRules(sync, mapping);
       const [run] = await sync<{ id: string }[]>`insert into sync.runs (run_type, status, actor) values ('full', 'running', 'bench') returning id`;
       const sources: Record<string, string> = {
-        clients: `bench.clients(1, ${CLIENTS})`,
-        state_regulators: 'bench.regulators(1, 51)',
+        clients: `bench.clients(1, ${CLIENTS}) p`,
+        state_regulators: 'bench.regulators(1, 51) p',
         products: `bench.products(1, ${PRODUCTS}, ${CLIENTS}) p where (p ->> 'id') not in (select bench.rid('product', i) from generate_series(${EVERY}, ${PRODUCTS}, ${EVERY}) i)`,
       };
       const started = performance.now();

@@ -116,6 +116,26 @@ describe('field problems', () => {
     expect(entry!.changed_columns).toEqual(['notes']);
   });
 
+  it('a value set here in a column the merge left empty is pushed as a change made here, and the next pull closes the problem', async () => {
+    const regulator = table('State Regulators').list()[1]!;
+    table('State Regulators').update(regulator.id, { 'Renewal Month': 13 });
+    await bed.pull('incremental');
+    const [row] = await bed.admin<{ id: string; renewal_month: number | null }[]>`select id, renewal_month from app.state_regulators where airtable_id = ${regulator.id}`;
+    expect(row!.renewal_month).toBeNull();
+
+    // the default policy is source_wins: with the empty value as base, Airtable's 13 would count as a change there
+    await bed.admin`update app.state_regulators set renewal_month = 6 where id = ${row!.id}`;
+    const pushed = await bed.push();
+    expect(pushed.conflicts).toEqual([]);
+    expect(Number(pushed.run!.updated)).toBe(1);
+    expect(table('State Regulators').get(regulator.id)!.fields['Renewal Month']).toBe(6);
+    const pulled = await bed.pull('incremental');
+    const [after] = await bed.admin<{ renewal_month: number; open_problem_count: number }[]>`
+      select renewal_month, open_problem_count from app.state_regulators where airtable_id = ${regulator.id}`;
+    expect(after).toEqual({ renewal_month: 6, open_problem_count: 0 });
+    expect((await problems(regulator.id)).filter((p) => p.rule === 'check_range').every((p) => p.resolved_by_run_id === String(pulled.run.id))).toBe(true);
+  });
+
   it('a rollback of a run puts its problems back with its rows, and the table checksums as they were', async () => {
     const checksums = () => bed.admin<{ entity: string; target_checksum: string }[]>`
       select m.entity, c.target_checksum from sync.entity_mappings m cross join lateral sync.entity_checksums(m.entity) c order by m.entity`;
