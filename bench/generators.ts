@@ -4,6 +4,24 @@
  * bench/link-resolution.ts): functions in schema bench that return Airtable
  * envelopes page by page.
  */
+import type { Sql } from 'postgres';
+import { entityMappingRow, writeValidationRules, type Mapping } from '../src/mapping.ts';
+
+/** The shipped mapping in sync.entity_mappings and its rules, as the runner writes them before a run. */
+export async function writeMapping(sync: Sql, mapping: Mapping, baseId: string): Promise<void> {
+  const rows = mapping.tables.map((t) => ({
+    ...entityMappingRow(t),
+    base_id: baseId,
+    field_names: Object.fromEntries(t.fields.filter((f) => f.column).map((f) => [f.column!, f.name])),
+  }));
+  await sync`
+    insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+    select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
+    from jsonb_to_recordset(${sync.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
+                                                      field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)`;
+  await writeValidationRules(sync, mapping);
+}
+
 /*
  * Record generators, in SQL: Airtable envelopes {id, created_time, fields,
  * hash} keyed by the mapping's field ids, with values shaped like those of

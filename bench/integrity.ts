@@ -50,11 +50,11 @@ import { parseArgs } from 'node:util';
 import { watch as applyCurrentMigration } from 'graphile-migrate';
 import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, releaseMigrationPools, urlWithRole } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
-import { entityMappingRow, loadMapping, writeValidationRules } from '../src/mapping.ts';
+import { loadMapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/sync/context.ts';
 import { runDiff } from '../src/integrity/diff.ts';
 import { runVerify } from '../src/integrity/verify.ts';
-import { GENERATORS } from './generators.ts';
+import { GENERATORS, writeMapping } from './generators.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -179,17 +179,7 @@ try {
 
   // ---- setup -----------------------------------------------------------------
   await root.unsafe(GENERATORS);
-  const rows = mapping.tables.map((t) => ({
-    ...entityMappingRow(t),
-    base_id: mapping.baseId ?? 'appBenchIntegrity',
-    field_names: Object.fromEntries(t.fields.filter((f) => f.column).map((f) => [f.column!, f.name])),
-  }));
-  await sync`
-    insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
-    select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
-    from jsonb_to_recordset(${sync.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
-                                                      field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)`;
-  await writeValidationRules(sync, mapping);
+  await writeMapping(sync, mapping, mapping.baseId ?? 'appBenchIntegrity');
 
   // An earlier full run: staging rows last seen by it are gone from the
   // latest snapshot (how a record deleted in Airtable looks).

@@ -24,9 +24,9 @@ import { parseArgs } from 'node:util';
 import { watch as applyCurrentMigration } from 'graphile-migrate';
 import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, releaseMigrationPools } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
-import { entityMappingRow, loadMapping, writeValidationRules } from '../src/mapping.ts';
+import { loadMapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/sync/context.ts';
-import { GENERATORS } from './generators.ts';
+import { GENERATORS, writeMapping } from './generators.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,13 +77,7 @@ try {
     const sync = connect(urlWithSession(template, 'airlift_sync', { 'airlift.actor': 'bench' }), { max: 2 });
     try {
       await root.unsafe(GENERATORS);
-      const rows = mapping.tables.map((t) => ({ ...entityMappingRow(t), base_id: 'appBenchLinks00001', field_names: Object.fromEntries(t.fields.filter((f) => f.column).map((f) => [f.column!, f.name])) }));
-      await sync`
-        insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
-        select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
-        from jsonb_to_recordset(${sync.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
-                                                          field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)`;
-      await writeValidationRules(sync, mapping);
+      await writeMapping(sync, mapping, 'appBenchLinks00001');
       const [run] = await sync<{ id: string }[]>`insert into sync.runs (run_type, status, actor) values ('full', 'running', 'bench') returning id`;
       const sources: Record<string, string> = {
         clients: `bench.clients(1, ${CLIENTS}) p`,
