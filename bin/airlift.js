@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `airlift` command: runs the TypeScript CLI through tsx.
+// Entry point of the `airlift` command: runs the TypeScript CLI (src/cli/main.ts) through tsx.
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli.ts');
+await import('../src/cli/main.ts');

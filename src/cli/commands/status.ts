@@ -1,0 +1,26 @@
+/** `airlift status`: last runs per table, counts, quarantine, lag, next run. */
+
+import type { Command } from 'commander';
+import { connect, prepareDatabase, urlWithRole } from '../../db/database.ts';
+import { formatStatus, statusReport } from '../../sync/status.ts';
+import { withDatabase } from '../shared.ts';
+
+/** status. */
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('Last runs per table, counts, quarantine, lag and the next scheduled run.')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withDatabase(async (target) => {
+        await prepareDatabase(target);
+        const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
+        try {
+          const report = await statusReport(sql);
+          process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+        } finally {
+          await sql.end();
+        }
+      });
+    });
+}

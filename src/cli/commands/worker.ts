@@ -1,0 +1,18 @@
+/** `airlift worker`: the scheduled two-way sync (graphile-worker). */
+
+import type { Command } from 'commander';
+import { runWorker } from '../../sync/worker.ts';
+import { log } from '../shared.ts';
+
+/** worker. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'Run the scheduled two-way sync (graphile-worker, times in UTC): incremental pulls (AIRLIFT_CRON_INCREMENTAL, every 5 minutes by default), ' +
+        'a full pull (AIRLIFT_CRON_FULL, nightly at 03:00) and a push of the outbox to Airtable (AIRLIFT_CRON_PUSH, every minute). Stops gracefully on SIGTERM.',
+    )
+    .action(async () => {
+      await runWorker({ log });
+    });
+}
