@@ -1,7 +1,8 @@
 /** The worker's crontab and task list, checked with graphile-worker's own parser. */
 import { parseCrontab } from 'graphile-worker';
 import { describe, expect, it } from 'vitest';
-import { crontabFor, loadTaskList } from '../src/sync/worker.ts';
+import { crontabFor } from '../src/sync/worker.ts';
+import { taskListFor, type WorkerContext } from '../src/sync/worker-tasks.ts';
 
 describe('the worker schedule', () => {
   it('is a valid crontab: incremental and full pulls and a push, one queue per base, a job key per mode', () => {
@@ -26,9 +27,12 @@ describe('the worker schedule', () => {
     expect(() => parseCrontab(crontabFor('appDELTADEMO00001', '*/5 * *', '0 3 * * *'))).toThrow(/crontab/i);
   });
 
-  it('loads every task file of tasks/ by its flat name', async () => {
-    const tasks = await loadTaskList();
+  it('builds the task list in code, one task per name the crontab uses', () => {
+    // the tasks only close over the context here; none is run
+    const tasks = taskListFor({} as WorkerContext);
     expect(Object.keys(tasks).sort()).toEqual(['airtable_pull', 'airtable_push']);
+    const crontabTasks = parseCrontab(crontabFor('appDELTADEMO00001', '*/5 * * * *', '0 3 * * *')).map((i) => i.task);
+    expect([...new Set(crontabTasks)].sort()).toEqual(Object.keys(tasks).sort());
     expect(typeof tasks.airtable_pull).toBe('function');
     expect(typeof tasks.airtable_push).toBe('function');
   });

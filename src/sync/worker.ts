@@ -1,5 +1,6 @@
 /**
- * `airlift worker`: graphile-worker running the tasks in tasks/ on a
+ * `airlift worker`: graphile-worker running the tasks of ./worker-tasks.ts
+ * (a task list built in code over the worker's context) on a
  * crontab (incremental pulls every 5 minutes, a full pull nightly, a push of
  * the outbox every minute; all configurable), as airlift_sync. Work for one base is serialized by its
  * queue (airtable:<base>) and a job key per mode, so a table is never pulled
@@ -7,32 +8,15 @@
  * SIGTERM/SIGINT stop it gracefully: a pull in progress stops at the next
  * page boundary and resumes at the next start.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { makeWorkerUtils, run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { makeWorkerUtils, run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { CronExpressionParser } from 'cron-parser';
-import { PROJECT_ROOT, quietWorkerLogger } from '../db/database.ts';
+import { quietWorkerLogger } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { openSyncContext, urlWithSession } from './context.ts';
 import { findUnfinishedRun } from './pull.ts';
-import { setWorkerContext } from './worker-context.ts';
-
-export const TASKS_DIR = path.join(PROJECT_ROOT, 'tasks');
-
-/** Every task file in tasks/ (flat names: the file name is the task identifier). */
-export async function loadTaskList(dir = TASKS_DIR): Promise<TaskList> {
-  const files = (await readdir(dir)).filter((f) => /^[a-z][a-z0-9_]*\.ts$/.test(f));
-  const list: TaskList = {};
-  for (const file of files) {
-    const module = (await import(pathToFileURL(path.join(dir, file)).href)) as { default?: Task };
-    if (typeof module.default !== 'function') throw new Error(`task file tasks/${file} has no default export function`);
-    list[file.replace(/\.ts$/, '')] = module.default;
-  }
-  return list;
-}
+import { taskListFor } from './worker-tasks.ts';
 
 export function crontabFor(baseId: string, incremental: string, full: string, push = '* * * * *'): string {
   const queue = `airtable:${baseId}`;
@@ -75,7 +59,7 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     select id, schedule_config ->> 'mode' as mode
     from sync.jobs where job_name in (${`airtable:${baseId}:incremental`}, ${`airtable:${baseId}:full`}, ${`airtable:${baseId}:push`})`;
   const jobIds = Object.fromEntries(jobs.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full' | 'push', string>;
-  setWorkerContext({ ...context, signal: abort.signal, jobIds });
+  const taskList = taskListFor({ ...context, signal: abort.signal, jobIds });
 
   // graphile-worker's own queue tables are owned by airlift_owner and guarded
   // by row-level security, so its runner acts as their owner; everything the
@@ -145,7 +129,6 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     }
   }, 60_000);
 
-  const taskList = await loadTaskList();
   const runner: Runner = await run({
     connectionString: workerUrl,
     events,
@@ -167,7 +150,6 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
       clearInterval(heartbeat);
       await runner.stop();
       if (workerIds.length) await sql`delete from sync.worker_processes where worker_id in ${sql(workerIds)}`.catch(() => undefined);
-      setWorkerContext(undefined);
       await context.close();
     })();
     return stopping;

@@ -1,0 +1,127 @@
+/**
+ * The worker's graphile-worker tasks, built in code from functions that close
+ * over the worker's context (no task directory, no module-level context):
+ * runWorker() opens the context and hands taskListFor(context) to run().
+ *
+ * - `airtable_pull`: one pull of the worker's base. Payload:
+ *   {"mode": "incremental" | "full", "tables"?: [names], "resume_run"?: id}.
+ * - `airtable_push`: one push of the outbox to Airtable. Payload:
+ *   {"tables"?: [names], "retry_failed"?: true}.
+ *
+ * Jobs come from the crontab (queue airtable:<base>, so one job per base at a
+ * time and a push never beside a pull) or from `add_job`. A payload carries
+ * ids only; the task re-reads state from sync.* and does nothing when the job
+ * is stale. A failed or interrupted pull leaves a resumable run, and what a
+ * failed push did not send stays in the outbox; graphile-worker retries the
+ * job with backoff.
+ */
+import type { Task, TaskList } from 'graphile-worker';
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import type { SyncContext } from './context.ts';
+import { runPull } from './pull.ts';
+import { runPush } from './push.ts';
+
+export interface WorkerContext extends SyncContext {
+  /** Aborted on SIGTERM/SIGINT: pulls stop at the next page, resumable. */
+  signal: AbortSignal;
+  /** sync.jobs ids of the scheduled jobs, by mode. */
+  jobIds: Record<'incremental' | 'full' | 'push', string>;
+}
+
+const pullPayload = z
+  .object({
+    mode: z.enum(['incremental', 'full']).default('incremental'),
+    tables: z.array(z.string()).optional(),
+    /** Set when the job was queued to resume an interrupted run: it does nothing if that run has finished meanwhile. */
+    resume_run: z.string().regex(/^[0-9]+$/).optional(),
+  })
+  .strict();
+
+const pushPayload = z
+  .object({
+    tables: z.array(z.string()).optional(),
+    retry_failed: z.boolean().optional(),
+  })
+  .strict();
+
+/** `airtable_pull`: one pull of the worker's base. */
+export function airtablePullTask(context: WorkerContext): Task {
+  return async (payload, helpers) => {
+    const parsed = pullPayload.safeParse(payload ?? {});
+    if (!parsed.success) {
+      throw new Error(`airtable_pull: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const { mode, tables, resume_run: resumeRun } = parsed.data;
+    if (resumeRun) {
+      const [run] = await context.sql<{ status: string }[]>`select status from sync.runs where id = ${resumeRun}`;
+      if (!run || !['running', 'failed'].includes(run.status)) {
+        context.log.info({ runId: resumeRun, status: run?.status ?? 'gone' }, 'the interrupted run was already finished; nothing to resume');
+        return;
+      }
+    }
+    const jobId = tables?.length ? undefined : context.jobIds[mode];
+    const log = context.log.child({ task: 'airtable_pull', job: helpers.job.id, attempt: helpers.job.attempts, mode });
+    const summary = await runPull({
+      sql: context.sql,
+      client: context.client,
+      mapping: context.mapping,
+      baseId: context.baseId,
+      mode,
+      tables,
+      jobId,
+      actor: context.actor,
+      overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS,
+      log,
+      signal: context.signal,
+      waitForLock: true,
+    });
+    if (jobId) {
+      const cron = mode === 'full' ? context.env.AIRLIFT_CRON_FULL : context.env.AIRLIFT_CRON_INCREMENTAL;
+      const next = CronExpressionParser.parse(cron, { tz: 'UTC' }).next().toISOString();
+      await context.sql`update sync.jobs set next_run_at = ${next} where id = ${jobId}`;
+    }
+    log.info({ runId: summary.run.id, fetched: Number(summary.run.fetched), quarantined: Number(summary.run.quarantined) }, 'pull done');
+  };
+}
+
+/** `airtable_push`: one push of the worker's base (sync.outbox to Airtable); an empty outbox costs one query and no request. */
+export function airtablePushTask(context: WorkerContext): Task {
+  return async (payload, helpers) => {
+    const parsed = pushPayload.safeParse(payload ?? {});
+    if (!parsed.success) {
+      throw new Error(`airtable_push: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const { tables, retry_failed: retryFailed } = parsed.data;
+    const jobId = tables?.length ? undefined : context.jobIds.push;
+    const log = context.log.child({ task: 'airtable_push', job: helpers.job.id, attempt: helpers.job.attempts });
+    const summary = await runPush({
+      sql: context.sql,
+      client: context.client,
+      mapping: context.mapping,
+      baseId: context.baseId,
+      actor: context.actor,
+      tables,
+      jobId,
+      retryFailed,
+      log,
+      signal: context.signal,
+      waitForLock: true,
+    });
+    if (jobId) {
+      const next = CronExpressionParser.parse(context.env.AIRLIFT_CRON_PUSH, { tz: 'UTC' }).next().toISOString();
+      await context.sql`update sync.jobs set next_run_at = ${next} where id = ${jobId}`;
+    }
+    if (summary.run) {
+      log.info({ runId: summary.run.id, created: Number(summary.run.inserted), updated: Number(summary.run.updated), deleted: Number(summary.run.deleted), conflicts: summary.conflicts.length }, 'push done');
+    }
+  };
+}
+
+/** graphile-worker's task list for run({ taskList }): the identifiers the crontab (crontabFor) and add_job name. */
+export function taskListFor(context: WorkerContext): TaskList {
+  return {
+    airtable_pull: airtablePullTask(context),
+    airtable_push: airtablePushTask(context),
+  };
+}
