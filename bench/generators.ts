@@ -25,7 +25,7 @@ export async function writeMapping(sync: Sql, mapping: Mapping, baseId: string):
 /*
  * Record generators, in SQL: Airtable envelopes {id, created_time, fields,
  * hash} keyed by the mapping's field ids, with values shaped like those of
- * src/dev/generator.ts (links as lists of record ids, lookups as lists,
+ * tools/generator/generator.ts (links as lists of record ids, lookups as lists,
  * collaborators as objects, attachments, dates as ISO dates, empty cells
  * absent). Ids are md5-derived, so keys are scattered as Airtable's are.
  */

@@ -73,7 +73,7 @@ const MERGE_BATCH = Number(args['merge-batch']);
 for (const [name, n] of [['--records', RECORDS], ['--reps', REPS], ['--page-size', PAGE], ['--merge-batch', MERGE_BATCH]] as const) {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got ${n}`);
 }
-const CLIENTS = Math.max(20, Math.round(RECORDS / 150)); // as src/dev/generator.ts sizes a base
+const CLIENTS = Math.max(20, Math.round(RECORDS / 150)); // as tools/generator/generator.ts sizes a base
 const PRODUCTS = Math.max(20, Math.round(RECORDS / 15));
 const DIFF_BATCH = 50_000;
 const ENTITY = 'registrations';

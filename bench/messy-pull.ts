@@ -24,8 +24,8 @@ import { loadMapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/sync/context.ts';
 import { runPull } from '../src/sync/pull.ts';
 import { runVerify } from '../src/integrity/verify.ts';
-import { startEmulator } from '../src/dev/emulator.ts';
-import { baseIdForSeed, generateDeltaBase } from '../src/dev/generator.ts';
+import { startEmulator } from '../tools/emulator/emulator.ts';
+import { baseIdForSeed, generateDeltaBase } from '../tools/generator/generator.ts';
 
 const { values: args } = parseArgs({
   options: {

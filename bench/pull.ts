@@ -27,8 +27,8 @@ import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/sync/context.ts';
 import { runPull } from '../src/sync/pull.ts';
-import { startEmulator } from '../src/dev/emulator.ts';
-import { baseIdForSeed, generateDeltaBase } from '../src/dev/generator.ts';
+import { startEmulator } from '../tools/emulator/emulator.ts';
+import { baseIdForSeed, generateDeltaBase } from '../tools/generator/generator.ts';
 
 const REGISTRATIONS = Number(process.env.REGISTRATIONS ?? 200_000);
 const RATE_LIMITED_REGISTRATIONS = Number(process.env.RATE_LIMITED_REGISTRATIONS ?? 10_000);
@@ -54,7 +54,7 @@ function timingLog() {
 }
 
 async function startEmulatorProcess(registrations: number, seed: number): Promise<{ url: string; baseId: string; token: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'dev', 'emulator-cli.ts'), '--registrations', String(registrations), '--seed', String(seed), '--port', '0', '--rps', '0'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'tools', 'emulator', 'emulator-cli.ts'), '--registrations', String(registrations), '--seed', String(seed), '--port', '0', '--rps', '0'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -11,8 +11,8 @@
  * Messages out: {ready: {url, token, baseId}} once, then {id, result} or {id, error}.
  * 'get' answers {record id: fields keyed by field name, or null when absent}.
  */
-import { startEmulator } from '../src/dev/emulator.ts';
-import { baseIdForSeed, generateDeltaBase } from '../src/dev/generator.ts';
+import { startEmulator } from '../tools/emulator/emulator.ts';
+import { baseIdForSeed, generateDeltaBase } from '../tools/generator/generator.ts';
 
 interface Config {
   seed: number;

@@ -61,7 +61,7 @@ import { loadMapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/sync/context.ts';
 import { runPull } from '../src/sync/pull.ts';
 import { runPush, type PushSummary } from '../src/sync/push.ts';
-import type { EmulatorStats } from '../src/dev/emulator.ts';
+import type { EmulatorStats } from '../tools/emulator/emulator.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -4,8 +4,8 @@
  */
 import Airtable from 'airtable';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type AirtableRecord, type BaseData, type Emulator } from '../src/dev/emulator.ts';
-import { generateDeltaBase, type GeneratedBase } from '../src/dev/generator.ts';
+import { startEmulator, type AirtableRecord, type BaseData, type Emulator } from '../tools/emulator/emulator.ts';
+import { generateDeltaBase, type GeneratedBase } from '../tools/generator/generator.ts';
 
 const BASE = 'appTESTBASE000001';
 const T0 = Date.parse('2026-11-10T00:00:00.000Z');

@@ -1,6 +1,6 @@
 /** The filterByFormula subset used by the emulator. */
 import { describe, expect, it } from 'vitest';
-import { compileFormula, FormulaEvalError, FormulaSyntaxError, parseDate, type FormulaFieldSchema } from '../src/dev/formula.ts';
+import { compileFormula, FormulaEvalError, FormulaSyntaxError, parseDate, type FormulaFieldSchema } from '../tools/emulator/formula.ts';
 
 const fields: FormulaFieldSchema[] = [
   { id: 'fldNAME0000000001', name: 'Name', type: 'singleLineText' },

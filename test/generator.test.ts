@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AirtableRecord, TableData } from '../src/dev/emulator.ts';
+import type { AirtableRecord, TableData } from '../tools/emulator/emulator.ts';
 import {
   builtInDeltaSchema,
   deltaSchemaPath,
@@ -10,7 +10,7 @@ import {
   loadDeltaSchema,
   PLANTED_KINDS,
   type GeneratedBase,
-} from '../src/dev/generator.ts';
+} from '../tools/generator/generator.ts';
 
 const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 const table = (b: GeneratedBase, name: string): TableData => b.tables.find((t) => t.name === name)!;

@@ -9,7 +9,7 @@
  * Airtable releases the record.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AirtableRecord } from '../src/dev/emulator.ts';
+import type { AirtableRecord } from '../tools/emulator/emulator.ts';
 import { runAirlift } from './support/cli.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 

@@ -10,8 +10,8 @@ import { loadMapping } from '../../src/mapping.ts';
 import { urlWithSession } from '../../src/sync/context.ts';
 import { runPull, type PullOptions } from '../../src/sync/pull.ts';
 import { runPush, type PushOptions } from '../../src/sync/push.ts';
-import { startEmulator, type EmulatorOptions } from '../../src/dev/emulator.ts';
-import { baseIdForSeed, generateDeltaBase } from '../../src/dev/generator.ts';
+import { startEmulator, type EmulatorOptions } from '../../tools/emulator/emulator.ts';
+import { baseIdForSeed, generateDeltaBase } from '../../tools/generator/generator.ts';
 import { cloneTestDatabase } from './db.ts';
 
 export const silentLog = pino({ level: 'silent' });

@@ -17,7 +17,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--latency <ms>', 'emulated request latency', wholeNumber(0), 10)
     .option('--keep', 'keep the database in .airlift-demo instead of a throwaway folder')
     .action(async (options: { registrations: number; seed: number; rps: number; latency: number; keep?: boolean }) => {
-      const { runDemo } = await import('../../dev/demo.ts');
+      const { runDemo } = await import('../../../tools/demo/demo.ts');
       await runDemo({ registrations: options.registrations, seed: options.seed, requestsPerSecond: options.rps, latencyMs: options.latency, keep: Boolean(options.keep), log });
     });
 }

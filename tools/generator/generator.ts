@@ -14,7 +14,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AirtableRecord, BaseData, FieldSchema, TableData } from './emulator.ts';
+import type { AirtableRecord, BaseData, FieldSchema, TableData } from '../emulator/emulator.ts';
 
 // ---------------------------------------------------------------------------
 // Ids of the shipped base

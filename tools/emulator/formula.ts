@@ -1,6 +1,6 @@
 /**
  * A subset of Airtable's formula language, enough for `filterByFormula` in the
- * emulator (src/dev/emulator.ts) and for recomputing simple formula fields.
+ * emulator (./emulator.ts) and for recomputing simple formula fields.
  *
  * Grammar (lowest precedence first):
  *   comparison := concat (('=' | '!=' | '<>' | '<' | '>' | '<=' | '>=') concat)*

@@ -1,7 +1,7 @@
 /**
  * Runs the Airtable emulator on generated Delta data until SIGTERM/SIGINT.
  *
- *   npx tsx src/dev/emulator-cli.ts --registrations 50000 --seed 1 --port 0 --rps 5
+ *   npx tsx tools/emulator/emulator-cli.ts --registrations 50000 --seed 1 --port 0 --rps 5
  *
  * Prints one JSON line on stdout: {"url","baseId","token"}; a summary goes to stderr.
  *
@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startEmulator } from './emulator.ts';
-import { baseIdForSeed, DEFAULT_NOW, generateDeltaBase } from './generator.ts';
+import { baseIdForSeed, DEFAULT_NOW, generateDeltaBase } from '../generator/generator.ts';
 
 function num(name: string, v: string | undefined, def: number): number {
   if (v === undefined) return def;
