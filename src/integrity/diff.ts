@@ -88,13 +88,11 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
       size = unfinished.metadata.batch_size;
       chosen = unfinished.metadata.strategy;
       resumed = true;
-      if (unfinished.status === 'failed') await sql`update sync.runs set status = 'running', finished_at = null, error_message = null where id = ${runId}`;
+      if (unfinished.status === 'failed') await sql`select sync.reopen_run(${runId})`;
     } else {
       entities = await mappedEntities(sql, options.entities, 'compare');
       const [run] = await sql<{ id: string }[]>`
-        insert into sync.runs (run_type, status, actor, metadata)
-        values ('differential', 'running', ${options.actor}, ${sql.json({ entities, batch_size: batchSize, strategy })})
-        returning id`;
+        select id from sync.open_run('differential', ${options.actor}, ${sql.json({ entities, batch_size: batchSize, strategy })})`;
       runId = run.id;
     }
 

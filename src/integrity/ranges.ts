@@ -63,9 +63,8 @@ async function openRangeCheckpoint(
   estimateFrom: number | null,
 ): Promise<RangeCheckpoint> {
   const [existing] = await sql<RangeCheckpoint[]>`
-    update sync.checkpoints set updated_at = now()
-    where run_id = ${runId} and operation_type = ${operation} and entity_type = ${entity}
-    returning id, status, last_processed_id, records_processed, records_total, metadata`;
+    select id, status, last_processed_id, records_processed, records_total, metadata
+    from sync.touch_checkpoint(${runId}, ${operation}, ${entity})`;
   if (existing) return existing;
   const [plan] = await sql<{ records_total: string; estimated: boolean; range_bounds: string[] }[]>`
     select records_total, estimated, range_bounds
@@ -73,10 +72,8 @@ async function openRangeCheckpoint(
   const planned = plan.range_bounds.length <= MAX_PLANNED_RANGES;
   const metadata = { ...(planned ? { range_bounds: plan.range_bounds } : {}), ...(plan.estimated ? { estimated_total: true } : {}) };
   const [checkpoint] = await sql<RangeCheckpoint[]>`
-    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, records_total, metadata)
-    values (${runId}, ${operation}, ${entity}, 'in_progress', clock_timestamp(), ${batchSize}, ${plan.records_total}, ${sql.json(metadata)})
-    on conflict (run_id, operation_type, entity_type) do update set updated_at = now()
-    returning id, status, last_processed_id, records_processed, records_total, metadata`;
+    select id, status, last_processed_id, records_processed, records_total, metadata
+    from sync.open_checkpoint(${runId}, ${operation}, ${entity}, ${batchSize}, ${plan.records_total}, ${sql.json(metadata)})`;
   return checkpoint;
 }
 
@@ -172,12 +169,8 @@ export async function walkRanges(
       // exactly those once the last range is done
       total = last ? processed + keys : Math.max(total, processed + keys);
       await tx`
-        update sync.checkpoints
-        set last_processed_id = ${range.upto}, records_processed = records_processed + ${keys}, records_total = ${total},
-            status = ${last ? 'completed' : 'in_progress'},
-            completed_at = ${last ? tx`greatest(clock_timestamp(), started_at + interval '1 microsecond')` : null},
-            metadata = metadata || ${tx.json({ ...done.metadata, batches: batches + 1 } as never)}
-        where id = ${checkpoint.id}`;
+        select sync.advance_checkpoint(${checkpoint.id}, ${range.upto}, ${keys}, ${total},
+                                       ${tx.json({ ...done.metadata, batches: batches + 1 } as never)}, ${last})`;
     });
     batches += 1;
     walk.budget.remaining -= 1;
@@ -278,12 +271,11 @@ export async function runPlannedRange(
     while (unbroken < finished.length && finished[unbroken] === unbroken) unbroken++;
     const processed = Number(checkpoint.records_processed) + keys;
     const total = Math.max(Number(checkpoint.records_total ?? 0), processed);
+    // the row is locked: adding the range's keys makes records_processed `processed`
     await tx`
-      update sync.checkpoints
-      set last_processed_id = ${unbroken === 0 || unbroken > bounds.length ? null : bounds[unbroken - 1]!},
-          records_processed = ${processed}, records_total = ${total},
-          metadata = metadata || ${tx.json({ ...done.metadata, done_ranges: finished, batches: finished.length } as never)}
-      where id = ${checkpoint.id}`;
+      select sync.advance_checkpoint(${checkpoint.id}, ${unbroken === 0 || unbroken > bounds.length ? null : bounds[unbroken - 1]!},
+                                     ${keys}, ${total},
+                                     ${tx.json({ ...done.metadata, done_ranges: finished, batches: finished.length } as never)})`;
     return { processed, total };
   });
   walk.onBatch?.(walk.entity, progress.processed, progress.total);
@@ -303,10 +295,6 @@ export async function foldPlannedRanges(sql: Sql, walk: RangeWalk, fold: (tx: Sq
     const done = doneRanges(checkpoint.metadata).length;
     if (done < ranges) throw new Error(`${walk.entity} in run #${walk.runId}: ${done} of ${ranges} key ranges done, cannot fold them yet`);
     await fold(tx as unknown as Sql);
-    await tx`
-      update sync.checkpoints
-      set records_total = records_processed, status = 'completed',
-          completed_at = greatest(clock_timestamp(), started_at + interval '1 microsecond')
-      where id = ${checkpoint.id}`;
+    await tx`select sync.complete_checkpoint(${checkpoint.id}, '{}', ${checkpoint.records_processed})`;
   });
 }

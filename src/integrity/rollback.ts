@@ -30,19 +30,13 @@ export async function runRollback(sql: Sql, options: { runId: string; force: boo
   try {
     return await sql.begin(async (tx) => {
       const [rollback] = await tx<{ id: string }[]>`
-        insert into sync.runs (run_type, status, actor, metadata)
-        values ('rollback', 'running', ${options.actor}, ${tx.json({ rolls_back: Number(options.runId), force: options.force })})
-        returning id`;
+        select id from sync.open_run('rollback', ${options.actor}, ${tx.json({ rolls_back: Number(options.runId), force: options.force })})`;
       const tables = await tx<RollbackResult['tables']>`
         select table_name, removed::int, restored::int, unlinked::int from sync.rollback_run(${rollback.id}, ${options.runId}, ${options.force})`;
       const removed = tables.reduce((n, t) => n + t.removed, 0);
       // rows restored and rows whose link to a removed row was emptied are both updates
       const restored = tables.reduce((n, t) => n + t.restored + t.unlinked, 0);
-      await tx`
-        update sync.runs set status = 'completed', finished_at = greatest(now(), started_at),
-          fetched = ${restored}, updated = ${restored}, deleted = ${removed},
-          metadata = metadata || ${tx.json({ tables })}
-        where id = ${rollback.id}`;
+      await tx`select sync.complete_run(${rollback.id}, 0, ${restored}, ${removed}, ${tx.json({ tables })})`;
       return { rollbackRunId: rollback.id, runId: options.runId, tables, forced: options.force };
     });
   } catch (error) {

@@ -125,9 +125,7 @@ export async function restoreSnapshot(sql: Sql, options: { snapshotId: string; a
     sql.begin(async (tx) => {
       await tx`select set_config('airlift.actor', ${options.actor}, true)`;
       const [run] = await tx<{ id: string }[]>`
-        insert into sync.runs (run_type, status, actor, metadata)
-        values ('rollback', 'running', ${options.actor}, ${tx.json({ restore_snapshot: Number(snapshotId) })})
-        returning id`;
+        select id from sync.open_run('rollback', ${options.actor}, ${tx.json({ restore_snapshot: Number(snapshotId) })})`;
       const tables = await tx<RestoredTable[]>`
         select table_name, removed::int, inserted::int, restored::int from sync.restore_snapshot(${snapshotId}, ${run.id})`;
       const undoneRuns = await tx<RestoreResult['undoneRuns']>`
@@ -139,10 +137,8 @@ export async function restoreSnapshot(sql: Sql, options: { snapshotId: string; a
       const restored = app.reduce((n, t) => n + t.restored, 0);
       const removed = app.reduce((n, t) => n + t.removed, 0);
       await tx`
-        update sync.runs set status = 'completed', finished_at = greatest(now(), started_at),
-          fetched = ${inserted + restored}, inserted = ${inserted}, updated = ${restored}, deleted = ${removed},
-          metadata = metadata || ${tx.json({ tables: [...tables], undone_runs: undoneRuns.map((r) => Number(r.id)) })}
-        where id = ${run.id}`;
+        select sync.complete_run(${run.id}, ${inserted}, ${restored}, ${removed},
+                                 ${tx.json({ tables: [...tables], undone_runs: undoneRuns.map((r) => Number(r.id)) })})`;
       return { snapshotId, runId: run.id, tables, undoneRuns };
     }),
   );

@@ -214,14 +214,12 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       runId = unfinished.id;
       entities = unfinished.metadata.entities;
       settings = { batch_size: unfinished.metadata.batch_size ?? batchSize, strict: Boolean(unfinished.metadata.strict), deep: Boolean(unfinished.metadata.deep) };
-      if (unfinished.status === 'failed') await sql`update sync.runs set status = 'running', finished_at = null, error_message = null where id = ${runId}`;
+      if (unfinished.status === 'failed') await sql`select sync.reopen_run(${runId})`;
     } else {
       entities = await mappedEntities(sql, options.entities, 'verify');
       settings = { batch_size: batchSize, strict: Boolean(options.strict), deep: Boolean(options.deep) };
       const [run] = await sql<{ id: string }[]>`
-        insert into sync.runs (run_type, status, actor, metadata)
-        values ('verify', 'running', ${options.actor}, ${sql.json({ entities, ...settings })})
-        returning id`;
+        select id from sync.open_run('verify', ${options.actor}, ${sql.json({ entities, ...settings })})`;
       runId = run.id;
     }
     try {
@@ -335,7 +333,7 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       const validation = { blocking: findings.filter((d) => d.severity === 'blocking').length, warnings: findings.filter((d) => d.severity === 'warning').length };
       const passed = discrepancies === 0 && (!settings.strict || validation.warnings === 0);
       await sql`select sync.finish_run(${runId})`;
-      await sql`update sync.runs set metadata = metadata || ${sql.json({ discrepancies, quarantined, validation, passed })} where id = ${runId}`;
+      await sql`select sync.annotate_run(${runId}, ${sql.json({ discrepancies, quarantined, validation, passed })})`;
       const groups = (await problemGroups(sql, { entities })).filter((g) => g.disposition !== 'quarantined');
       const [{ records }] = await sql<{ records: number }[]>`
         select count(distinct (entity, airtable_id))::int as records from sync.field_problems

@@ -59,9 +59,7 @@ export async function resolveConflict(sql: Sql, options: { id: string; take: Tak
   await showConflict(sql, options.id);
   return sql.begin(async (tx) => {
     const [run] = await tx<{ id: string }[]>`
-      insert into sync.runs (run_type, status, actor, metadata)
-      values ('push', 'running', ${options.actor}, ${tx.json({ resolve_conflict: options.id, take: options.take })})
-      returning id`;
+      select id from sync.open_run('push', ${options.actor}, ${tx.json({ resolve_conflict: options.id, take: options.take })})`;
     let resolved: ConflictRow;
     try {
       [resolved] = await tx<ConflictRow[]>`

@@ -220,23 +220,17 @@ async function openRun(options: PullOptions, entities: string[]): Promise<{ run:
     const strongEnough = unfinished.run_type === mode || unfinished.run_type === 'full';
     const sameKind = Boolean(unfinished.metadata.stage_only) === Boolean(options.stageOnly);
     if (covered && strongEnough && sameKind) {
-      const [run] = await sql<RunRow[]>`
-        update sync.runs set status = 'running', finished_at = null, error_message = null
-        where id = ${unfinished.id} returning *`;
+      const [run] = await sql<RunRow[]>`select * from sync.reopen_run(${unfinished.id})`;
       return { run, resumed: true };
     }
-    await sql`update sync.runs set status = 'cancelled', finished_at = greatest(now(), started_at),
-              metadata = metadata || ${sql.json({ cancelled_because: `superseded by a ${mode} pull of ${entities.join(', ')}` })}
-              where id = ${unfinished.id}`;
+    await sql`select sync.cancel_run(${unfinished.id}, ${`superseded by a ${mode} pull of ${entities.join(', ')}`})`;
   }
   if (options.jobId) {
-    await sql`update sync.jobs set status = 'running' where id = ${options.jobId} and status in ('scheduled', 'failed', 'paused')`;
+    await sql`select sync.start_job(${options.jobId})`;
   }
   const [run] = await sql<RunRow[]>`
-    insert into sync.runs (job_id, run_type, status, actor, metadata)
-    values (${options.jobId ?? null}, ${mode}, 'running', ${options.actor},
-            ${sql.json({ base_id: baseId, entities, ...(options.stageOnly ? { stage_only: true } : {}) })})
-    returning *`;
+    select * from sync.open_run(${mode}, ${options.actor},
+                                ${sql.json({ base_id: baseId, entities, ...(options.stageOnly ? { stage_only: true } : {}) })}, ${options.jobId ?? null})`;
   return { run, resumed: false };
 }
 
@@ -251,7 +245,7 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
   if (drift.errors.length) {
     throw new Error(`the base no longer matches the mapping:\n  ${drift.errors.join('\n  ')}`);
   }
-  await sql`update sync.runs set metadata = metadata || ${sql.json({ drift_warnings: drift.warnings })} where id = ${run.id}`;
+  await sql`select sync.annotate_run(${run.id}, ${sql.json({ drift_warnings: drift.warnings })})`;
 
   // The mapping in force, with Airtable's current names for messages.
   const rows = mapping.tables.map((table) => {
@@ -396,18 +390,13 @@ async function listPhase(
       ? new Date(new Date(previous.high_water_mark).getTime() - options.overlapSeconds * 1000).toISOString()
       : null;
 
-  await sql`
-    insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, batch_size, metadata)
-    values (${run.id}, 'sync_operation', ${entity}, 'in_progress', clock_timestamp(), 100,
-            ${sql.json({ phase: 'listing', since, high_water_mark: previous?.high_water_mark ?? null, listing_attempt: 1, table_id: table.tableId, sorted: true })})
-    on conflict (run_id, operation_type, entity_type) do nothing`;
   let [checkpoint] = await sql<CheckpointRow[]>`
-    select id, status, records_processed, last_processed_id, metadata from sync.checkpoints
-    where run_id = ${run.id} and operation_type = 'sync_operation' and entity_type = ${entity}`;
+    select id, status, records_processed, last_processed_id, metadata
+    from sync.open_checkpoint(${run.id}, 'sync_operation', ${entity}, 100, null,
+                              ${sql.json({ phase: 'listing', since, high_water_mark: previous?.high_water_mark ?? null, listing_attempt: 1, table_id: table.tableId, sorted: true })})`;
   if (checkpoint.status !== 'in_progress' && checkpoint.status !== 'completed') {
     [checkpoint] = await sql<CheckpointRow[]>`
-      update sync.checkpoints set status = 'in_progress', error_message = null where id = ${checkpoint.id}
-      returning id, status, records_processed, last_processed_id, metadata`;
+      select id, status, records_processed, last_processed_id, metadata from sync.resume_checkpoint(${checkpoint.id})`;
   }
   const timings: Record<string, number> = {};
   if (checkpoint.status === 'completed' || (checkpoint.metadata.phase ?? 'listing') !== 'listing') {
@@ -479,14 +468,14 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
   // The records the run read that now have open problems (the merge's own
   // and the rules' warnings): what the summary says landed flagged.
   const [done] = await sql<CheckpointRow[]>`
-    update sync.checkpoints c set status = 'completed', completed_at = greatest(clock_timestamp(), c.started_at + interval '1 microsecond'),
-      metadata = c.metadata || jsonb_build_object('flagged', (
+    select d.id, d.status, d.records_processed, d.last_processed_id, d.metadata
+    from sync.checkpoints c
+    cross join lateral sync.complete_checkpoint(c.id, jsonb_build_object('flagged', (
         select count(distinct p.airtable_id) from sync.field_problems p
         join staging.airtable_records s on s.airtable_id = p.airtable_id and s.run_id = c.run_id
         join sync.entity_mappings m on m.table_id = s.table_id and m.entity = p.entity
-        where p.entity = c.entity_type and p.resolved_at is null))
-    where c.id = ${checkpoint.id}
-    returning c.id, c.status, c.records_processed, c.last_processed_id, c.metadata`;
+        where p.entity = c.entity_type and p.resolved_at is null))) d
+    where c.id = ${checkpoint.id}`;
   const summary = summarise(entity, done);
   log.debug({ runId: run.id, entity, ...timings }, 'table timings');
   options.progress?.tableFinished(entity, summary);
@@ -649,7 +638,7 @@ async function listTable(
     await sql.begin((tx) => {
       const steps = [
         tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`,
-        tx`update sync.checkpoints set metadata = metadata || ${tx.json(listing)} where id = ${checkpoint.id}`,
+        tx`select sync.annotate_checkpoint(${checkpoint.id}, ${tx.json(listing)})`,
       ];
       // the rejects' quarantine entries are marked in the same transaction:
       // only a run that stages those records again releases them

@@ -235,10 +235,8 @@ export async function runPush(options: PushOptions): Promise<PushSummary> {
         where o.entity in ${sql(tables.map((t) => t.entity))} and o.status = 'pending'`;
       if (!due) return { run: null, waiting, tables: tables.map((t) => emptySummary(t.entity)), conflicts: [], requests: 0, writeRequests: 0 };
       const [run] = await sql<PushRunRow[]>`
-        insert into sync.runs (job_id, run_type, status, actor, metadata)
-        values (${options.jobId ?? null}, 'push', 'running', ${options.actor},
-                ${sql.json({ base_id: baseId, entities: tables.map((t) => t.entity) })})
-        returning *`;
+        select * from sync.open_run('push', ${options.actor},
+                                    ${sql.json({ base_id: baseId, entities: tables.map((t) => t.entity) })}, ${options.jobId ?? null})`;
       runId = run.id;
       const summary = await executeRun(options, run, tables, batchSize);
       return { ...summary, waiting: await waitingEntries(sql, tables) };
@@ -374,7 +372,7 @@ async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMa
   for (const summary of summaries.values()) if (done(summary)) log.info({ runId: run.id, ...summary }, 'table pushed');
 
   const [finished] = await sql<PushRunRow[]>`select * from sync.finish_push_run(${run.id})`;
-  await sql`update sync.runs set metadata = metadata || ${sql.json({ requests: client.requests - requestsBefore, write_requests: writeRequests })} where id = ${run.id}`;
+  await sql`select sync.annotate_run(${run.id}, ${sql.json({ requests: client.requests - requestsBefore, write_requests: writeRequests })})`;
   const conflicts = await sql<PushConflict[]>`
     select id, entity, airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
   return { run: finished, tables: [...summaries.values()], conflicts, requests: client.requests - requestsBefore, writeRequests };

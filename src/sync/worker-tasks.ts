@@ -79,7 +79,7 @@ export function airtablePullTask(context: WorkerContext): Task {
     if (jobId) {
       const cron = mode === 'full' ? context.env.AIRLIFT_CRON_FULL : context.env.AIRLIFT_CRON_INCREMENTAL;
       const next = CronExpressionParser.parse(cron, { tz: 'UTC' }).next().toISOString();
-      await context.sql`update sync.jobs set next_run_at = ${next} where id = ${jobId}`;
+      await context.sql`select sync.schedule_job(${jobId}, ${next})`;
     }
     log.info({ runId: summary.run.id, fetched: Number(summary.run.fetched), quarantined: Number(summary.run.quarantined) }, 'pull done');
   };
@@ -110,7 +110,7 @@ export function airtablePushTask(context: WorkerContext): Task {
     });
     if (jobId) {
       const next = CronExpressionParser.parse(context.env.AIRLIFT_CRON_PUSH, { tz: 'UTC' }).next().toISOString();
-      await context.sql`update sync.jobs set next_run_at = ${next} where id = ${jobId}`;
+      await context.sql`select sync.schedule_job(${jobId}, ${next})`;
     }
     if (summary.run) {
       log.info({ runId: summary.run.id, created: Number(summary.run.inserted), updated: Number(summary.run.updated), deleted: Number(summary.run.deleted), conflicts: summary.conflicts.length }, 'push done');
