@@ -55,8 +55,6 @@ export async function previewMigration(sql: Sql, runId: string, entities: string
             select s.airtable_id from staging.airtable_records s
             join sync.entity_mappings m on m.table_id = s.table_id
             where m.entity = ${entity} and s.run_id = ${runId}
-          ), target as (
-            select e.target_table from sync.entities e where e.entity = ${entity}
           )
           select ${entity}::text as entity, (select count(*)::int from snapshot) as records,
                  (select count(*)::int from sync.id_map i join snapshot s on s.airtable_id = i.legacy_id where i.entity_type = ${entity}) as landing,

@@ -253,17 +253,15 @@ const indented = (text: string) => text.replace(/^(?=.)/gm, '  ');
  * Says so per table, and whether it holds.
  */
 async function everyRecordLanded(sql: SyncContext['sql'], base: GeneratedBase, say: (line?: string) => void): Promise<boolean> {
-  const rows = await sql<{ entity: string; live: number; flagged: number }[]>`
-    select 'Clients' as entity, count(*) filter (where deleted_at is null)::int as live, count(*) filter (where open_problem_count > 0)::int as flagged from app.clients
-    union all select 'State Regulators', count(*) filter (where deleted_at is null)::int, count(*) filter (where open_problem_count > 0)::int from app.state_regulators
-    union all select 'Products', count(*) filter (where deleted_at is null)::int, count(*) filter (where open_problem_count > 0)::int from app.products
-    union all select 'Registrations', count(*) filter (where deleted_at is null)::int, count(*) filter (where open_problem_count > 0)::int from app.registrations`;
-  const [{ quarantined }] = await sql<{ quarantined: number }[]>`select count(distinct airtable_id)::int as quarantined from sync.record_errors where resolved_at is null`;
+  // the status report's counts per table: live rows, rows flagged, quarantine
+  const { tables } = await statusReport(sql);
+  const quarantined = tables.reduce((sum, t) => sum + t.open_quarantine, 0);
   let all = quarantined === 0;
-  for (const row of rows) {
-    const source = base.tables.find((t) => t.name === row.entity)!.records.length;
-    all &&= row.live === source;
-    say(`  ${row.entity.padEnd(17)} ${row.live.toLocaleString('en-US')} of ${source.toLocaleString('en-US')} records live in app.* (${(row.live / source * 100).toFixed(1)}%), ${row.flagged} flagged with problems`);
+  for (const t of tables) {
+    const name = t.table_name ?? t.entity;
+    const source = base.tables.find((b) => b.name === name)!.records.length;
+    all &&= t.rows_live === source;
+    say(`  ${name.padEnd(17)} ${t.rows_live.toLocaleString('en-US')} of ${source.toLocaleString('en-US')} records live in app.* (${(t.rows_live / source * 100).toFixed(1)}%), ${t.rows_with_problems} flagged with problems`);
   }
   say(`  every record landed, none quarantined: ${all ? 'yes' : `NO (${quarantined} in quarantine)`}`);
   return all;
