@@ -51,7 +51,7 @@ import { watch as applyCurrentMigration } from 'graphile-migrate';
 import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, releaseMigrationPools, urlWithRole } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
-import { urlWithSession } from '../src/sync/context.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
 import { runDiff } from '../src/integrity/diff.ts';
 import { runVerify } from '../src/integrity/verify.ts';
 import { GENERATORS, writeMapping } from './generators.ts';
@@ -179,7 +179,7 @@ try {
 
   // ---- setup -----------------------------------------------------------------
   await root.unsafe(GENERATORS);
-  await writeMapping(sync, mapping, mapping.baseId ?? 'appBenchIntegrity');
+  await writeMapping(sync, mapping, (mapping.source.kind === 'airtable' && mapping.source.baseId) || 'appBenchIntegrity');
 
   // An earlier full run: staging rows last seen by it are gone from the
   // latest snapshot (how a record deleted in Airtable looks).

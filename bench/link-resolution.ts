@@ -25,7 +25,7 @@ import { watch as applyCurrentMigration } from 'graphile-migrate';
 import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, releaseMigrationPools } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
-import { urlWithSession } from '../src/sync/context.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
 import { GENERATORS, writeMapping } from './generators.ts';
 
 const { values: args } = parseArgs({

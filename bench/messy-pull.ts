@@ -17,12 +17,13 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { AirtableClient } from '../src/airtable/client.ts';
+import { AirtableClient } from '../src/sources/airtable/client.ts';
+import { AirtableSource } from '../src/sources/airtable/source.ts';
 import { connect, ensureDatabaseExists, prepareDatabase } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
-import { urlWithSession } from '../src/sync/context.ts';
-import { runPull } from '../src/sync/pull.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
+import { runPull } from '../src/pipeline/pull.ts';
 import { runVerify } from '../src/integrity/verify.ts';
 import { startEmulator } from '../tools/emulator/emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from '../tools/generator/generator.ts';
@@ -64,7 +65,7 @@ try {
   const mapping = await loadMapping();
   const client = new AirtableClient({ token: emulator.token, baseId, endpointUrl: emulator.url, requestsPerSecond: 1000, maxAttempts: 4, backoffMs: 10 });
   const started = performance.now();
-  const summary = await runPull({ sql, client, mapping, baseId, mode: 'full', actor: 'bench', overlapSeconds: 60, log: pino({ level: 'silent' }) });
+  const summary = await runPull({ sql, source: new AirtableSource(client), mapping, mode: 'full', actor: 'bench', overlapSeconds: 60, log: pino({ level: 'silent' }) });
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nFirst full pull: run #${summary.run.id} ${summary.run.status} in ${seconds.toFixed(1)} s: fetched ${fmt(Number(summary.run.fetched))}, `
     + `inserted ${fmt(Number(summary.run.inserted))}, quarantined ${fmt(Number(summary.run.quarantined))}`);

@@ -21,12 +21,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { AirtableClient } from '../src/airtable/client.ts';
+import { AirtableClient } from '../src/sources/airtable/client.ts';
+import { AirtableSource } from '../src/sources/airtable/source.ts';
 import { connect, ensureDatabaseExists, prepareDatabase, PROJECT_ROOT } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
-import { urlWithSession } from '../src/sync/context.ts';
-import { runPull } from '../src/sync/pull.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
+import { runPull } from '../src/pipeline/pull.ts';
 import { startEmulator } from '../tools/emulator/emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from '../tools/generator/generator.ts';
 
@@ -84,7 +85,7 @@ try {
   const { log, timings } = timingLog();
   const rssBefore = await peakRssMb();
   const started = Date.now();
-  const full = await runPull({ sql, client, mapping, baseId: emulator.baseId, mode: 'full', actor: 'bench', overlapSeconds: 60, log });
+  const full = await runPull({ sql, source: new AirtableSource(client), mapping, mode: 'full', actor: 'bench', overlapSeconds: 60, log });
   const wallMs = Date.now() - started;
   const peak = await peakRssMb();
   const pgMs = timings.reduce((s, t) => s + Number(t.stage_ms ?? 0) + Number(t.merge_ms ?? 0) + Number(t.sweep_ms ?? 0), 0);
@@ -136,7 +137,7 @@ try {
     return Number(row.n);
   };
   const before = await writes();
-  const incremental = await runPull({ sql, client, mapping, baseId: emulator.baseId, mode: 'incremental', actor: 'bench', overlapSeconds: 60, log });
+  const incremental = await runPull({ sql, source: new AirtableSource(client), mapping, mode: 'incremental', actor: 'bench', overlapSeconds: 60, log });
   const after = await writes();
   console.log(`\n2. Incremental pull with nothing changed: fetched ${incremental.run.fetched} (the overlap window), rows written to app and staging: ${after - before} (target: 0)`);
   await sql.end();
@@ -155,7 +156,7 @@ try {
   const limitedClient = new AirtableClient({ token: limited.token, baseId, endpointUrl: limited.url, requestsPerSecond: 5 });
   const limitedLog = timingLog();
   const t0 = Date.now();
-  const rated = await runPull({ sql: limitedSql, client: limitedClient, mapping, baseId, mode: 'full', actor: 'bench', overlapSeconds: 60, log: limitedLog.log });
+  const rated = await runPull({ sql: limitedSql, source: new AirtableSource(limitedClient), mapping, mode: 'full', actor: 'bench', overlapSeconds: 60, log: limitedLog.log });
   const totalMs = Date.now() - t0;
   const listMs = limitedLog.timings.reduce((s, t) => s + Number(t.list_ms ?? 0), 0);
   const fetched = Number(rated.run.fetched);

@@ -54,13 +54,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { watch as applyCurrentMigration } from 'graphile-migrate';
-import { AirtableClient, sleep } from '../src/airtable/client.ts';
+import { AirtableClient, sleep } from '../src/sources/airtable/client.ts';
+import { AirtableSource } from '../src/sources/airtable/source.ts';
 import { connect, ensureDatabaseExists, MIGRATIONS_FOLDER, migrationSettings, prepareDatabase, PROJECT_ROOT, releaseMigrationPools, urlWithRole } from '../src/db/database.ts';
 import { startThrowawayCluster, urlWithDatabase } from '../src/db/embedded.ts';
 import { loadMapping } from '../src/mapping.ts';
-import { urlWithSession } from '../src/sync/context.ts';
-import { runPull } from '../src/sync/pull.ts';
-import { runPush, type PushSummary } from '../src/sync/push.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
+import { runPull } from '../src/pipeline/pull.ts';
+import { runPush, type PushSummary } from '../src/pipeline/push.ts';
 import type { EmulatorStats } from '../tools/emulator/emulator.ts';
 
 const { values: args } = parseArgs({
@@ -218,7 +219,7 @@ try {
   const quiet = () => sleep(1_200);
 
   const pullStarted = now();
-  const initial = await runPull({ sql: sync, client, mapping, baseId, mode: 'full', actor: 'bench', overlapSeconds: 60, log });
+  const initial = await runPull({ sql: sync, source: new AirtableSource(client), mapping, mode: 'full', actor: 'bench', overlapSeconds: 60, log });
   const pullMs = now() - pullStarted;
   const pullRequests = (await emulator.stats()).requests;
   progress(`initial full pull: ${fmt(Number(initial.run.fetched))} records in ${secs(pullMs)}`);
@@ -491,7 +492,7 @@ try {
     await quiet();
     const mark = await lastAudit();
     await emulator.resetStats();
-    const pulled = await runPull({ sql: sync, client, mapping, baseId, mode: 'incremental', actor: 'bench', overlapSeconds: 60, log });
+    const pulled = await runPull({ sql: sync, source: new AirtableSource(client), mapping, mode: 'incremental', actor: 'bench', overlapSeconds: 60, log });
     const pushed = await runPush({ sql: sync, client, mapping, baseId, actor: 'bench', log });
     const written = await root<{ table_name: string; op: string; columns: string[] | null; n: number }[]>`
       select table_name, op, array(select distinct unnest(array_agg(changed_columns)) order by 1) as columns, count(*)::int as n

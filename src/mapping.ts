@@ -1,9 +1,13 @@
 /**
- * The mapping from an Airtable base to the app schema: which Airtable table
- * (by id) feeds which entity, which field (by id) feeds which column and how
- * its cells convert, which fields are links, attachments, and the table's
- * Last Modified field. Validated with zod at start-up; a bad mapping fails
- * with a message naming the key and what was expected (exit code 2).
+ * The mapping from a source to the target schema: where the records come
+ * from (`source`: an Airtable base, a directory of exports), which source
+ * table feeds which entity, which field feeds which column and how its
+ * values convert, which fields are links and attachments, and the rules
+ * that check them. Each source reads its own vocabulary (Airtable's table
+ * and field ids and types; a file's name, key and JSON paths) with its own
+ * schema in src/sources/<kind>/mapping.ts into the pipeline's shape here.
+ * Validated with zod at start-up; a bad mapping fails with a message naming
+ * the key and what was expected (exit code 2).
  *
  * Field ids live here, not in the database schema. The runner writes them to
  * sync.entity_mappings before each run, and the SQL merge functions read
@@ -18,117 +22,69 @@ import { PROJECT_ROOT } from './db/database.ts';
 
 export const DEFAULT_MAPPING_FILE = path.join(PROJECT_ROOT, 'mappings', 'delta.json');
 
-/** How a cell converts to a column; each has the Airtable field types it accepts. */
-export const CONVERSIONS = {
-  text: ['singleLineText', 'multilineText', 'richText', 'email', 'phoneNumber', 'url', 'autoNumber', 'barcode', 'formula', 'rollup'],
-  select: ['singleSelect'],
-  multi_select: ['multipleSelects'],
-  date: ['date'],
-  timestamp: ['dateTime', 'createdTime', 'lastModifiedTime'],
-  money: ['currency', 'number', 'percent'],
-  integer: ['number', 'rating', 'count', 'autoNumber'],
-  checkbox: ['checkbox'],
-  collaborator: ['singleCollaborator'],
-  link: ['multipleRecordLinks'],
-  attachments: ['multipleAttachments'],
-  lookup_text: ['multipleLookupValues', 'lookup', 'rollup', 'formula'],
-} as const;
-export type Conversion = keyof typeof CONVERSIONS;
+import { CONVERSION_NAMES, type Conversion, type ConflictPolicy, type FieldRule } from './sources/mapping-parts.ts';
+import { readAirtableMapping } from './sources/airtable/mapping.ts';
+import { readFilesMapping } from './sources/files/mapping.ts';
 
-const airtableId = (prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}[A-Za-z0-9]{14}$`), `expected an Airtable id like ${prefix}XXXXXXXXXXXXXX`);
+export { CONFLICT_POLICIES, CONVERSION_NAMES, type Conversion, type ConflictPolicy, type FieldRule } from './sources/mapping-parts.ts';
 
-const conversionNames = Object.keys(CONVERSIONS) as [Conversion, ...Conversion[]];
-
-const severity = z.enum(['blocking', 'warning']).default('warning');
 /**
- * A field's validation rules (see sync.validation_rules): checked on every
- * staged record before it is merged. A blocking rule quarantines the record;
- * a warning is reported. Rules about other records (duplicate) only warn.
+ * A mapped field, in the pipeline's terms. Each source's mapping schema
+ * (src/sources/<kind>/mapping.ts) reads its own vocabulary into this shape:
+ * `fieldId` is how the source addresses the value in a staged record
+ * (Airtable's field id; a JSON path for a file), `name` is for humans.
  */
-const ruleSchema = z.discriminatedUnion('rule', [
-  z.object({ rule: z.literal('required'), severity }).strict(),
-  z.object({ rule: z.literal('format'), format: z.enum(['email', 'phone', 'url', 'state_code']), severity }).strict(),
-  z.object({ rule: z.literal('allowed_values'), values: z.array(z.string()).min(1), severity }).strict(),
-  z
-    .object({ rule: z.literal('range'), min: z.union([z.number(), z.string()]).optional(), max: z.union([z.number(), z.string()]).optional(), severity })
-    .strict()
-    .refine((r) => r.min !== undefined || r.max !== undefined, 'a range needs min or max'),
-  z.object({ rule: z.literal('max_decimals'), decimals: z.number().int().min(0).max(6), severity }).strict(),
-  z.object({ rule: z.literal('trimmed'), severity }).strict(),
-  z.object({ rule: z.literal('single_link'), severity }).strict(),
-  z
-    .object({ rule: z.literal('duplicate'), scope: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), severity: z.literal('warning').default('warning') })
-    .strict(),
-]);
-export type FieldRule = z.infer<typeof ruleSchema>;
+export interface FieldMapping {
+  fieldId: string;
+  name: string;
+  column?: string;
+  convert: Conversion;
+  linkedEntity?: string;
+  attachmentField?: string;
+  validate: FieldRule[];
+  /** Who wins when this field changed differently in the source and here; overrides the table's policy. */
+  conflictPolicy?: ConflictPolicy;
+  /** Airtable: the field's type, checked against the base (drift). */
+  airtableType?: string;
+  /** Files: a text cell holding a list, split on this separator (a multi_select from CSV). */
+  split?: string;
+}
 
-/** Who wins a field changed differently on both sides (sync.conflict_policies). */
-export const CONFLICT_POLICIES = ['source_wins', 'target_wins', 'newest_wins', 'manual'] as const;
-export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
-const conflictPolicy = z.enum(CONFLICT_POLICIES);
+/** A mapped table, in the pipeline's terms (see FieldMapping). */
+export interface TableMapping {
+  entity: string;
+  /** The table's id in the source: an Airtable table id, an export file's name. */
+  tableId: string;
+  tableName: string;
+  target: string;
+  fields: FieldMapping[];
+  /** Airtable: the table's Last Modified field (incremental listings). */
+  lastModifiedFieldId?: string;
+  unmappedFields: Array<{ fieldId: string; name: string; why: string }>;
+  conflictPolicy: ConflictPolicy;
+  pushDeletes: boolean;
+  typecast: boolean;
+  upsertOn?: string[];
+  /** Files: how the export is read (format, key path, where the records are in a JSON document). */
+  file?: { name: string; format?: 'json' | 'jsonl' | 'csv'; key: string; recordsPath?: string };
+}
 
-const fieldSchema = z
-  .object({
-    fieldId: airtableId('fld'),
-    name: z.string().min(1).describe('the field name, for humans; the mapping works by id'),
-    airtableType: z.string().min(1),
-    column: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a column name').optional(),
-    convert: z.enum(conversionNames),
-    linkedEntity: z.string().regex(/^[a-z_]+$/).optional(),
-    attachmentField: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
-    validate: z.array(ruleSchema).default([]),
-    /** Who wins when this field changed differently in Airtable and here; overrides the table's policy. */
-    conflictPolicy: conflictPolicy.optional(),
-  })
-  .strict();
+/** Where the records come from: the mapping's `source`. */
+export type SourceSpec = { kind: 'airtable'; baseId?: string } | { kind: 'files'; path: string };
 
-const tableSchema = z
-  .object({
-    entity: z.string().regex(/^[a-z_]+$/, 'expected an entity name such as registrations'),
-    tableId: airtableId('tbl'),
-    tableName: z.string().min(1),
-    target: z.string().regex(/^app\.[a-z_]+$/, 'expected app.<table>'),
-    lastModifiedFieldId: airtableId('fld'),
-    fields: z.array(fieldSchema).min(1),
-    /** Fields deliberately left unmapped (formulas, reverse links): their values stay in staging, and the drift check does not warn about them. */
-    unmappedFields: z.array(z.object({ fieldId: airtableId('fld'), name: z.string().min(1), why: z.string().min(1) }).strict()).default([]),
-    /** Two-way sync: who wins a field changed differently on both sides (default source_wins: Airtable). */
-    conflictPolicy: conflictPolicy.default('source_wins'),
-    /** Two-way sync: rows deleted here are deleted in Airtable too. Default: not deleted there, reported as skipped. */
-    pushDeletes: z.boolean().default(false),
-    /** Two-way sync: send creates and updates with typecast (Airtable converts strings, creates select options). */
-    typecast: z.boolean().default(false),
-    /**
-     * Two-way sync: 1 to 3 columns whose Airtable fields identify a record.
-     * Creates are then sent as upserts on those fields (performUpsert), so a
-     * create whose answer was lost can be sent again without making a second
-     * record. Without it such a create is failed for a person to check.
-     */
-    upsertOn: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a column name')).min(1).max(3).optional(),
-  })
-  .strict();
-
-const mappingSchema = z
-  .object({
-    version: z.literal(1),
-    description: z.string().optional(),
-    baseId: airtableId('app').optional(),
-    tables: z.array(tableSchema).min(1),
-  })
-  .strict();
-
-export type FieldMapping = z.infer<typeof fieldSchema>;
-export type TableMapping = z.infer<typeof tableSchema>;
-export type Mapping = z.infer<typeof mappingSchema> & {
+export interface Mapping {
+  version: 1;
+  description?: string;
+  source: SourceSpec;
+  tables: TableMapping[];
   /** Tables in merge order: every table after the tables its links point to. */
   mergeOrder: TableMapping[];
   /** Where it was read from (the file's path), to name in errors. */
-  source: string;
-};
+  file: string;
+}
 
 /** Checks what zod's shapes cannot: columns exist, conversions fit, links resolve. */
-function semanticProblems(mapping: z.infer<typeof mappingSchema>): string[] {
+function semanticProblems(mapping: { tables: TableMapping[] }, sourceProblems: (table: TableMapping, field: FieldMapping, at: string) => string[]): string[] {
   const problems: string[] = [];
   const entities = new Set<string>();
   const tableIds = new Set<string>();
@@ -138,17 +94,13 @@ function semanticProblems(mapping: z.infer<typeof mappingSchema>): string[] {
     entities.add(table.entity);
     if (tableIds.has(table.tableId)) problems.push(`${at}.tableId: ${table.tableId} is mapped twice`);
     tableIds.add(table.tableId);
-    if (table.target !== `app.${table.entity}`) problems.push(`${at}.target: expected app.${table.entity} for entity ${table.entity}, got ${table.target}`);
     const seenFields = new Set<string>();
     const seenColumns = new Set<string>();
     table.fields.forEach((field, f) => {
       const key = `${at}.fields.${f}`;
       if (seenFields.has(field.fieldId)) problems.push(`${key}.fieldId: ${field.fieldId} is mapped twice`);
       seenFields.add(field.fieldId);
-      const accepted = CONVERSIONS[field.convert] as readonly string[];
-      if (!accepted.includes(field.airtableType)) {
-        problems.push(`${key}.convert: ${field.convert} cannot read an Airtable ${field.airtableType} field (it reads ${accepted.join(', ')})`);
-      }
+      problems.push(...sourceProblems(table, field, key));
       if (field.convert === 'attachments') {
         if (!field.attachmentField) problems.push(`${key}.attachmentField: required for attachments (the app.attachments field_name)`);
         if (field.column) problems.push(`${key}.column: attachments go to app.attachments, not a column`);
@@ -206,14 +158,14 @@ const RULE_CONVERSIONS: Record<FieldRule['rule'], Conversion[]> = {
   duplicate: ['text'],
 };
 
-function mergeOrder(tables: TableMapping[], source: string): TableMapping[] {
+function mergeOrder(tables: TableMapping[], file: string): TableMapping[] {
   const byEntity = new Map(tables.map((t) => [t.entity, t]));
   const ordered: TableMapping[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (table: TableMapping, trail: string[]) => {
     if (state.get(table.entity) === 'done') return;
     if (state.get(table.entity) === 'visiting') {
-      throw new ConfigurationError(`Bad mapping ${source}: links form a cycle (${[...trail, table.entity].join(' -> ')}); the merge order cannot be decided`);
+      throw new ConfigurationError(`Bad mapping ${file}: links form a cycle (${[...trail, table.entity].join(' -> ')}); the merge order cannot be decided`);
     }
     state.set(table.entity, 'visiting');
     for (const field of table.fields) {
@@ -244,15 +196,16 @@ export function selectTables(mapping: Mapping, wanted: string[] | undefined, fai
 }
 
 /** Validates a parsed mapping; throws ConfigurationError naming each bad key. */
-export function parseMapping(raw: unknown, source = 'mapping'): Mapping {
-  const parsed = mappingSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`);
-    throw new ConfigurationError(`Bad mapping ${source}:\n  ${lines.join('\n  ')}`);
-  }
-  const problems = semanticProblems(parsed.data);
-  if (problems.length) throw new ConfigurationError(`Bad mapping ${source}:\n  ${problems.join('\n  ')}`);
-  return { ...parsed.data, mergeOrder: mergeOrder(parsed.data.tables, source), source };
+export function parseMapping(raw: unknown, file = 'mapping'): Mapping {
+  const fail = (lines: string[]) => new ConfigurationError(`Bad mapping ${file}:\n  ${lines.join('\n  ')}`);
+  const kind = (raw as { source?: { kind?: unknown } } | null)?.source?.kind ?? 'airtable';
+  // a mapping without a source is an Airtable base's (the mappings written before there were others)
+  const read =
+    kind === 'airtable' ? readAirtableMapping(raw) : kind === 'files' ? readFilesMapping(raw, path.dirname(path.resolve(file))) : { issues: [`source.kind: expected airtable or files, got ${JSON.stringify(kind)}`] };
+  if ('issues' in read) throw fail(read.issues);
+  const problems = semanticProblems(read.mapping, read.fieldProblems);
+  if (problems.length) throw fail(problems);
+  return { ...read.mapping, mergeOrder: mergeOrder(read.mapping.tables, file), file };
 }
 
 export async function loadMapping(file = DEFAULT_MAPPING_FILE): Promise<Mapping> {
@@ -367,7 +320,7 @@ interface CatalogueColumn {
  * the foreign key does, attachments have an owner. Throws ConfigurationError
  * naming the mapping's file.
  */
-export async function checkMappingAgainstCatalogue(sql: Sql, mapping: Mapping, source = mapping.source): Promise<void> {
+export async function checkMappingAgainstCatalogue(sql: Sql, mapping: Mapping, source = mapping.file): Promise<void> {
   const entities = await sql<{ entity: string; attachment_owner_column: string | null }[]>`
     select entity, attachment_owner_column from sync.entities order by merge_rank, entity`;
   const columns = await sql<CatalogueColumn[]>`select entity, column_name, conversion, linked_entity from sync.entity_columns`;

@@ -6,7 +6,7 @@
  * comes after the attempts allowed.
  */
 import { describe, expect, it } from 'vitest';
-import { AirtableClient, AirtableRequestError, describeEndpoint } from '../src/airtable/client.ts';
+import { AirtableClient, AirtableRequestError, describeEndpoint } from '../src/sources/airtable/client.ts';
 import { freePort } from '../src/db/embedded.ts';
 
 function client(endpointUrl: string): AirtableClient {

@@ -5,7 +5,7 @@
  * page about once.
  */
 import { describe, expect, it } from 'vitest';
-import { AirtableClient } from '../src/airtable/client.ts';
+import { AirtableClient } from '../src/sources/airtable/client.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
 const pagesOf = (bed: SyncBed) => bed.base.tables.reduce((sum, t) => sum + Math.max(1, Math.ceil(t.records.length / 100)), 0);

@@ -3,10 +3,10 @@
  * emulator, a real PostgreSQL, the shipped mapping and merge functions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AirtableClient, RateLimiter } from '../src/airtable/client.ts';
+import { AirtableClient, RateLimiter } from '../src/sources/airtable/client.ts';
 import { freePort } from '../src/db/embedded.ts';
-import { PullFailed } from '../src/sync/pull.ts';
-import { checkDrift } from '../src/sync/drift.ts';
+import { PullFailed } from '../src/pipeline/pull.ts';
+import { checkDrift } from '../src/sources/airtable/drift.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
 // problems the merge lands with the column emptied (or the first link kept), each an open field problem
@@ -253,7 +253,7 @@ describe('schema drift', () => {
     const email = clients.fields.find((f) => f.column === 'email')!;
     const lm = live.fields.find((f) => f.id === clients.lastModifiedFieldId)!;
     // watching every mapped editable field is fine, watching two is not
-    const editable = clients.fields.filter((f) => f.column && !['formula', 'rollup', 'count', 'multipleLookupValues', 'lastModifiedTime', 'createdTime'].includes(f.airtableType));
+    const editable = clients.fields.filter((f) => f.column && !['formula', 'rollup', 'count', 'multipleLookupValues', 'lastModifiedTime', 'createdTime'].includes(f.airtableType!));
     lm.options = { ...lm.options, referencedFieldIds: editable.map((f) => f.fieldId) };
     expect(checkDrift(bed.mapping, metadata).errors).toEqual([]);
     lm.options = { ...lm.options, referencedFieldIds: [name.fieldId, email.fieldId] };
@@ -305,7 +305,7 @@ describe('Airtable failures', () => {
     const bed = await syncBed({ seed: 52, registrations: 30, messiness: 0 });
     try {
       const client = new AirtableClient({ token: bed.emulator.token, baseId: 'appNOSUCHBASE0001', endpointUrl: bed.emulator.url, requestsPerSecond: 100 });
-      const failure = await bed.pull('full', { client, baseId: 'appNOSUCHBASE0001' }).catch((e) => e);
+      const failure = await bed.pull('full', { client }).catch((e) => e);
       expect(failure).toBeInstanceOf(PullFailed);
       expect(failure.message).toMatch(/Airtable found no base appNOSUCHBASE0001 \(metadata\) \((403|404)/);
     } finally {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/database.ts';
-import { urlWithSession } from '../src/sync/context.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
 describe('rows an application inserts before the first pull', () => {

@@ -15,8 +15,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/database.ts';
-import { lockBase, unlockBase } from '../src/sync/base-lock.ts';
-import { urlWithSession } from '../src/sync/context.ts';
+import { lockBase, unlockBase } from '../src/pipeline/source-lock.ts';
+import { urlWithSession } from '../src/pipeline/context.ts';
 import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 

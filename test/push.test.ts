@@ -373,7 +373,7 @@ describe('the read before pushing', () => {
   });
 
   it('reads by record id when Airtable refuses the formula (the Last Modified field renamed since the last pull)', async () => {
-    const lm = bed.mapping.tables.find((t) => t.entity === 'registrations')!.lastModifiedFieldId;
+    const lm = bed.mapping.tables.find((t) => t.entity === 'registrations')!.lastModifiedFieldId!;
     bed.emulator.base(bed.baseId).renameField('Registrations', lm, 'Changed At');
     const rows = await bed.admin<{ id: string; airtable_id: string }[]>`
       select id, airtable_id from app.registrations where deleted_at is null order by airtable_id desc limit 3`;

@@ -4,7 +4,7 @@
  * penalty every second, and Retry-After (429, 503) is honoured.
  */
 import { describe, expect, it } from 'vitest';
-import { AirtableClient, parseRetryAfter, RateLimiter } from '../src/airtable/client.ts';
+import { AirtableClient, parseRetryAfter, RateLimiter } from '../src/sources/airtable/client.ts';
 import { syncBed } from './support/sync.ts';
 
 const totalOf = (base: { tables: Array<{ records: unknown[] }> }) => base.tables.reduce((sum, t) => sum + t.records.length, 0);

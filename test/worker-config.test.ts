@@ -1,8 +1,8 @@
 /** The worker's crontab and task list, checked with graphile-worker's own parser. */
 import { parseCrontab } from 'graphile-worker';
 import { describe, expect, it } from 'vitest';
-import { crontabFor } from '../src/sync/worker.ts';
-import { taskListFor, type WorkerContext } from '../src/sync/worker-tasks.ts';
+import { crontabFor } from '../src/worker/worker.ts';
+import { taskListFor, type WorkerContext } from '../src/worker/tasks.ts';
 
 describe('the worker schedule', () => {
   it('is a valid crontab: incremental and full pulls and a push, one queue per base, a job key per mode', () => {

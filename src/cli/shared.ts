@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Sql } from 'postgres';
 import { loadEnvironment } from '../config.ts';
 import { connect, prepareDatabase, resolveDatabase, urlWithRole, type DatabaseTarget } from '../db/database.ts';
-import { ConflictRefused } from '../sync/conflicts.ts';
+import { ConflictRefused } from '../pipeline/conflicts.ts';
 import { SnapshotRefused } from '../integrity/snapshot.ts';
 import type { Logger } from '../log.ts';
 

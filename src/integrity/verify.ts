@@ -6,7 +6,7 @@
  */
 import type { Sql } from 'postgres';
 import { foldPlannedRanges, planRanges, runPlannedRange, walkRanges, type RangeWalk } from './ranges.ts';
-import { formatProblemGroups, problemGroups, type ProblemGroup } from '../sync/problems.ts';
+import { formatProblemGroups, problemGroups, type ProblemGroup } from '../pipeline/problems.ts';
 
 export interface Discrepancy {
   record: string;

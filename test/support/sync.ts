@@ -4,12 +4,13 @@
  * to both, as the worker would run it (airlift_sync role, actor set).
  */
 import pino from 'pino';
-import { AirtableClient } from '../../src/airtable/client.ts';
+import { AirtableClient } from '../../src/sources/airtable/client.ts';
+import { AirtableSource } from '../../src/sources/airtable/source.ts';
 import { connect } from '../../src/db/database.ts';
 import { loadMapping } from '../../src/mapping.ts';
-import { urlWithSession } from '../../src/sync/context.ts';
-import { runPull, type PullOptions } from '../../src/sync/pull.ts';
-import { runPush, type PushOptions } from '../../src/sync/push.ts';
+import { urlWithSession } from '../../src/pipeline/context.ts';
+import { runPull, type PullOptions } from '../../src/pipeline/pull.ts';
+import { runPush, type PushOptions } from '../../src/pipeline/push.ts';
 import { startEmulator, type EmulatorOptions } from '../../tools/emulator/emulator.ts';
 import { baseIdForSeed, generateDeltaBase } from '../../tools/generator/generator.ts';
 import { cloneTestDatabase } from './db.ts';
@@ -34,8 +35,9 @@ export async function syncBed(options: { seed?: number; registrations?: number; 
     maxAttempts: options.client?.maxAttempts ?? 4,
     backoffMs: 5,
   });
-  const pull = (mode: 'full' | 'incremental', extra: Partial<PullOptions> = {}) =>
-    runPull({ sql, client, mapping, baseId, mode, actor: 'test', overlapSeconds: 60, log: silentLog, ...extra });
+  /** A pull of the base; `client` pulls through another client of the base (a broken one, a watched one). */
+  const pull = (mode: 'full' | 'incremental', { client: through, ...extra }: Partial<PullOptions> & { client?: AirtableClient } = {}) =>
+    runPull({ sql, source: new AirtableSource(through ?? client), mapping, mode, actor: 'test', overlapSeconds: 60, log: silentLog, ...extra });
   const push = (extra: Partial<PushOptions> = {}) => runPush({ sql, client, mapping, baseId, actor: 'test', log: silentLog, ...extra });
   const tableCounts = () =>
     Object.fromEntries(base.tables.map((t) => [t.name, emulator.base(baseId).table(t.id).list().length])) as Record<string, number>;

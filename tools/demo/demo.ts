@@ -20,16 +20,16 @@ import { loadEnvironment } from '../../src/config.ts';
 import { connect, describeUrl, ensureDatabaseExists, urlWithRole } from '../../src/db/database.ts';
 import { startEmbedded, urlWithDatabase } from '../../src/db/embedded.ts';
 import type { Logger } from '../../src/log.ts';
-import { openSyncContext } from '../../src/sync/context.ts';
-import { createProgress } from '../../src/sync/progress.ts';
-import { runPull, type PullSummary } from '../../src/sync/pull.ts';
-import { formatStatus, statusReport } from '../../src/sync/status.ts';
+import { openSyncContext } from '../../src/pipeline/context.ts';
+import { createProgress } from '../../src/pipeline/progress.ts';
+import { runPull, type PullSummary } from '../../src/pipeline/pull.ts';
+import { formatStatus, statusReport } from '../../src/pipeline/status.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify, type VerifyResult } from '../../src/integrity/verify.ts';
-import { formatProblemGroups, problemGroups } from '../../src/sync/problems.ts';
+import { formatProblemGroups, problemGroups } from '../../src/pipeline/problems.ts';
 import { formatDiff, runDiff } from '../../src/integrity/diff.ts';
-import { runPush } from '../../src/sync/push.ts';
-import { resolveConflict } from '../../src/sync/conflicts.ts';
-import type { SyncContext } from '../../src/sync/context.ts';
+import { runPush } from '../../src/pipeline/push.ts';
+import { resolveConflict } from '../../src/pipeline/conflicts.ts';
+import type { SyncContext } from '../../src/pipeline/context.ts';
 import type { Emulator } from '../emulator/emulator.ts';
 import type { BaseData } from '../emulator/emulator.ts';
 import { writeFile } from 'node:fs/promises';
@@ -90,7 +90,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const progress = createProgress(log);
     try {
       return await runPull({
-        sql: context.sql, client: context.client, mapping: context.mapping, baseId, mode, stageOnly,
+        sql: context.sql, source: context.source, mapping: context.mapping, mode, stageOnly,
         actor: 'demo', overlapSeconds: env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress,
       });
     } finally {
@@ -353,8 +353,8 @@ async function demoTwoWay(options: {
   }
   say('  PostgreSQL: 1 registration approved, 1 registration created, 4 client fields changed; Airtable: the same 4 client fields changed differently');
 
-  const push = () => runPush({ sql: context.sql, client: context.client, mapping: context.mapping, baseId, actor: 'demo', log });
-  await runPull({ sql: context.sql, client: context.client, mapping: context.mapping, baseId, mode: 'incremental', actor: 'demo', overlapSeconds: 60, log });
+  const push = () => runPush({ sql: context.sql, ...context.airtable(), mapping: context.mapping, actor: 'demo', log });
+  await runPull({ sql: context.sql, source: context.source, mapping: context.mapping, mode: 'incremental', actor: 'demo', overlapSeconds: 60, log });
   const pushed = await push();
   const run = pushed.run!;
   say(`  push run #${run.id}: ${run.inserted} created, ${run.updated} updated in Airtable; ${pushed.requests} requests`);

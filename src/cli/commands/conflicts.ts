@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { ConfigurationError } from '../../config.ts';
-import { formatConflict, formatConflictList, listConflicts, resolveConflict, showConflict, type Take } from '../../sync/conflicts.ts';
+import { formatConflict, formatConflictList, listConflicts, resolveConflict, showConflict, type Take } from '../../pipeline/conflicts.ts';
 import { withSyncSql } from '../shared.ts';
 
 /** conflicts list, show, resolve. */

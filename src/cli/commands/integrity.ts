@@ -21,10 +21,10 @@ import {
   takeSnapshot,
 } from '../../integrity/snapshot.ts';
 import { formatVerify, quarantineReasons, renderReport, runVerify } from '../../integrity/verify.ts';
-import { openSyncContext } from '../../sync/context.ts';
-import { formatPreview, latestSnapshotRun, previewMigration } from '../../sync/preview.ts';
-import { createProgress } from '../../sync/progress.ts';
-import { runPull } from '../../sync/pull.ts';
+import { openSyncContext } from '../../pipeline/context.ts';
+import { formatPreview, latestSnapshotRun, previewMigration } from '../../pipeline/preview.ts';
+import { createProgress } from '../../pipeline/progress.ts';
+import { runPull } from '../../pipeline/pull.ts';
 import { log, wholeNumber, withDatabase, withSyncSql } from '../shared.ts';
 
 /** verify, diff, validate, rollback, snapshot create|list|restore|drop. */
@@ -81,7 +81,7 @@ export function registerIntegrityCommands(program: Command): void {
         const context = await openSyncContext({ actor, log });
         try {
           const snapshot = await runPull({
-            sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, mode: 'full', stageOnly: true,
+            sql: context.sql, source: context.source, mapping: context.mapping, mode: 'full', stageOnly: true,
             tables: options.table, actor, overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress: createProgress(log),
           });
           log.info({ runId: snapshot.run.id, records: Number(snapshot.run.fetched) }, 'source snapshot taken (staged, not merged)');
@@ -120,7 +120,7 @@ export function registerIntegrityCommands(program: Command): void {
           if (!runId) throw new ConfigurationError('--offline: no source snapshot is stored yet; run `airlift validate` (or `airlift diff`) without --offline first');
         } else {
           const snapshot = await runPull({
-            sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, mode: 'full', stageOnly: true,
+            sql: context.sql, source: context.source, mapping: context.mapping, mode: 'full', stageOnly: true,
             tables: options.table, actor, overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress: createProgress(log),
           });
           runId = String(snapshot.run.id);

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { connect, prepareDatabase, urlWithRole } from '../../db/database.ts';
-import { formatStatus, statusReport } from '../../sync/status.ts';
+import { formatStatus, statusReport } from '../../pipeline/status.ts';
 import { withDatabase } from '../shared.ts';
 
 /** status. */

@@ -6,10 +6,10 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { attachSnapshotToRun, takeSnapshot, type Snapshot } from '../../integrity/snapshot.ts';
-import { openSyncContext } from '../../sync/context.ts';
-import { createProgress } from '../../sync/progress.ts';
-import { PullFailed, runPull, type PullSummary } from '../../sync/pull.ts';
-import { PushFailed, runPush, type PushSummary } from '../../sync/push.ts';
+import { openSyncContext } from '../../pipeline/context.ts';
+import { createProgress } from '../../pipeline/progress.ts';
+import { PullFailed, runPull, type PullSummary } from '../../pipeline/pull.ts';
+import { PushFailed, runPush, type PushSummary } from '../../pipeline/push.ts';
 import { log } from '../shared.ts';
 
 /** pull, push, sync. */
@@ -36,9 +36,8 @@ export function registerSyncCommands(program: Command): void {
         }
         const summary = await runPull({
           sql: context.sql,
-          client: context.client,
+          source: context.source,
           mapping: context.mapping,
-          baseId: context.baseId,
           mode: options.full ? 'full' : 'incremental',
           tables: options.table,
           actor: context.actor,
@@ -80,7 +79,7 @@ export function registerSyncCommands(program: Command): void {
       process.once('SIGTERM', interrupt);
       try {
         const summary = await runPush({
-          sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, actor: context.actor, log,
+          sql: context.sql, ...context.airtable(), mapping: context.mapping, actor: context.actor, log,
           tables: options.table, retryFailed: Boolean(options.retryFailed), signal: abort.signal,
         });
         process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatPushSummary(summary));
@@ -114,13 +113,13 @@ export function registerSyncCommands(program: Command): void {
       const progress = createProgress(log);
       try {
         const pulled = await runPull({
-          sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId,
+          sql: context.sql, source: context.source, mapping: context.mapping,
           mode: options.full ? 'full' : 'incremental', tables: options.table, actor: context.actor,
           overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress, signal: abort.signal,
         });
         progress.stop();
         const pushed = await runPush({
-          sql: context.sql, client: context.client, mapping: context.mapping, baseId: context.baseId, actor: context.actor, log,
+          sql: context.sql, ...context.airtable(), mapping: context.mapping, actor: context.actor, log,
           tables: options.table, signal: abort.signal,
         });
         process.stdout.write(options.json ? `${JSON.stringify({ pull: pulled, push: pushed }, null, 2)}\n` : formatPullSummary(pulled) + formatPushSummary(pushed));

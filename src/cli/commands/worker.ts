@@ -1,7 +1,7 @@
 /** `airlift worker`: the scheduled two-way sync (graphile-worker). */
 
 import type { Command } from 'commander';
-import { runWorker } from '../../sync/worker.ts';
+import { runWorker } from '../../worker/worker.ts';
 import { log } from '../shared.ts';
 
 /** worker. */

@@ -5,8 +5,8 @@
  * and is reported; a new field nobody mapped is a warning, and its values
  * are kept in staging (the raw fields JSONB), not lost.
  */
-import type { MetadataTable } from '../airtable/client.ts';
-import type { Mapping } from '../mapping.ts';
+import type { MetadataTable } from './client.ts';
+import type { Mapping } from '../../mapping.ts';
 
 export interface DriftReport {
   /** Problems that stop the run, each naming the table and field. */
@@ -49,7 +49,7 @@ export function checkDrift(mapping: Mapping, metadata: MetadataTable[]): DriftRe
         warnings.push(`field ${field.fieldId} of table "${live.name}" was renamed from "${field.name}" to "${current.name}"; the mapping is by id and keeps working`);
       }
     }
-    const lastModified = liveFields.get(table.lastModifiedFieldId);
+    const lastModified = liveFields.get(table.lastModifiedFieldId ?? "");
     if (!lastModified) errors.push(`the Last Modified field ${table.lastModifiedFieldId} of table "${live.name}" is gone; incremental runs need it`);
     else if (lastModified.type !== 'lastModifiedTime') {
       errors.push(`field ${table.lastModifiedFieldId} ("${lastModified.name}") of table "${live.name}" is a ${lastModified.type}, not a lastModifiedTime field`);
@@ -60,7 +60,7 @@ export function checkDrift(mapping: Mapping, metadata: MetadataTable[]): DriftRe
       const watched = lastModified.options?.referencedFieldIds;
       if (Array.isArray(watched) && watched.length) {
         const unwatched = table.fields
-          .filter((f) => f.column && !WITHOUT_LAST_MODIFIED.has(f.airtableType) && !watched.includes(f.fieldId))
+          .filter((f) => f.column && !WITHOUT_LAST_MODIFIED.has(f.airtableType ?? "") && !watched.includes(f.fieldId))
           .map((f) => `"${liveFields.get(f.fieldId)?.name ?? f.name}"`);
         if (unwatched.length) {
           errors.push(

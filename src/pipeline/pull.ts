@@ -14,12 +14,11 @@
  * idempotent the result equals that of one clean run.
  */
 import type { Sql } from 'postgres';
-import { AirtableRequestError, type AirtableClient, type RecordPage } from '../airtable/client.ts';
+import type { Source } from '../sources/source.ts';
 import { checkMappingAgainstCatalogue, entityMappingRow, selectTables, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
-import { checkDrift } from './drift.ts';
-import { closeDeadPush, lockBase, unlockBase } from './base-lock.ts';
+import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
 import { prepareRecords } from './records.ts';
 
 export type PullMode = 'full' | 'incremental';
@@ -33,9 +32,9 @@ export interface PullProgress {
 export interface PullOptions {
   /** Pool connected as airlift_sync, with airlift.actor set for the session. */
   sql: Sql;
-  client: AirtableClient;
+  /** Where the records come from (src/sources/): Airtable, a directory of exports. */
+  source: Source;
   mapping: Mapping;
-  baseId: string;
   mode: PullMode;
   /** Entities (or Airtable table names or ids) to pull; all mapped tables when absent. */
   tables?: string[];
@@ -110,6 +109,12 @@ export class PullFailed extends Error {
   }
 }
 
+/** Checkpoint metadata keys the pipeline owns; the other keys are the source's resume state. */
+const PIPELINE_CHECKPOINT_KEYS = new Set([
+  'phase', 'offset', 'since', 'high_water_mark', 'merge', 'listing_attempt', 'untouched', 'rejected', 'deleted', 'staged', 'flagged',
+  'complete', 'unchanged', 'source_state', 'table_id', 'pages', 'last_page_seq', 'merged_through', 'merge_batches',
+]);
+
 interface CheckpointRow {
   id: string;
   status: string;
@@ -121,15 +126,12 @@ interface CheckpointRow {
     since?: string | null;
     high_water_mark?: string | null;
     merge?: Record<string, number>;
-    /** The listing is sorted by Last Modified, so an expired one resumes at resume_from. */
-    sorted?: boolean;
-    /** The formula of the listing the offset belongs to (the filter and the resume clause). */
-    list_formula?: string | null;
-    /** The latest Last Modified time staged by the listing, and the ids staged with exactly that time. */
-    resume_from?: string | null;
-    resume_ids?: string[];
-    /** How many times an expired listing was resumed at resume_from. */
-    resumes?: number;
+    /** The listing holds every record of the table (what it does not hold is swept); the source decides. */
+    complete?: boolean;
+    /** The source found the table unchanged since the last run: nothing was listed or swept. */
+    unchanged?: boolean;
+    /** What the source keeps with the table's completed listing (given back to it next run). */
+    source_state?: Record<string, unknown>;
     listing_attempt?: number;
     untouched?: number;
     rejected?: number;
@@ -138,12 +140,6 @@ interface CheckpointRow {
     /** Records the run read that have open field problems once the table is merged and validated. */
     flagged?: number;
   };
-}
-
-/** Airtable formula text for a field reference; names with braces cannot be referenced. */
-function fieldReference(name: string): string {
-  if (name.includes('}')) throw new Error(`the field name "${name}" contains "}", which a formula cannot reference`);
-  return `{${name}}`;
 }
 
 async function resumePoint(sql: Sql, runId: string): Promise<string> {
@@ -160,9 +156,10 @@ async function resumePoint(sql: Sql, runId: string): Promise<string> {
 }
 
 export async function runPull(options: PullOptions): Promise<PullSummary> {
-  const { sql, client, mapping, baseId, log } = options;
+  const { sql, log } = options;
+  const baseId = options.source.id;
   if (options.stageOnly && options.mode !== 'full') throw new ConfigurationError('a stage-only pull (a source snapshot) lists every record: it must be a full pull');
-  const tables = selectTables(mapping, options.tables, (message) => new PullFailed(message, null, 'nothing was started'));
+  const tables = selectTables(options.mapping, options.tables, (message) => new PullFailed(message, null, 'nothing was started'));
   const entities = tables.map((t) => t.entity);
 
   // One pull per base at a time, whoever starts it (worker, CLI): a session
@@ -176,7 +173,7 @@ export async function runPull(options: PullOptions): Promise<PullSummary> {
       await lockBase(lock, baseId, true);
     }
     try {
-      await checkMappingAgainstCatalogue(sql, mapping);
+      await checkMappingAgainstCatalogue(sql, options.mapping);
       // Holding the base's lock, no push of the base is running: what a
       // dead push left (entries in flight, a run still running) is closed.
       const dead = await closeDeadPush(sql, baseId);
@@ -213,7 +210,8 @@ export async function findUnfinishedRun(sql: Sql, baseId: string): Promise<RunRo
 
 /** Resumes the base's interrupted run when it covers this request, else starts a new run. */
 async function openRun(options: PullOptions, entities: string[]): Promise<{ run: RunRow; resumed: boolean }> {
-  const { sql, baseId, mode } = options;
+  const { sql, mode } = options;
+  const baseId = options.source.id;
   const unfinished = await findUnfinishedRun(sql, baseId);
   if (unfinished) {
     const covered = entities.every((e) => ((unfinished.metadata.entities as string[]) ?? []).includes(e));
@@ -230,17 +228,18 @@ async function openRun(options: PullOptions, entities: string[]): Promise<{ run:
   }
   const [run] = await sql<RunRow[]>`
     select * from sync.open_run(${mode}, ${options.actor},
-                                ${sql.json({ base_id: baseId, entities, ...(options.stageOnly ? { stage_only: true } : {}) })}, ${options.jobId ?? null})`;
+                                ${sql.json({ base_id: baseId, source_kind: options.source.kind, entities, ...(options.stageOnly ? { stage_only: true } : {}) })}, ${options.jobId ?? null})`;
   return { run, resumed: false };
 }
 
 async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, tables: TableMapping[]): Promise<PullSummary> {
-  const { sql, client, mapping, baseId, log } = options;
+  const { sql, mapping, log } = options;
   const mode = run.run_type;
+  const baseId = options.source.id;
 
-  // Drift first: a wrong token or base fails here, before anything is staged.
-  const metadata = await client.metadata();
-  const drift = checkDrift(mapping, metadata);
+  // The source's metadata against the mapping first (drift): a wrong token
+  // or base, a missing file, fails here, before anything is staged.
+  const drift = await options.source.check(mapping);
   for (const warning of drift.warnings) log.warn({ runId: run.id }, warning);
   if (drift.errors.length) {
     throw new Error(`the base no longer matches the mapping:\n  ${drift.errors.join('\n  ')}`);
@@ -381,7 +380,7 @@ async function listPhase(
   const [previous] = await sql<{ high_water_mark: string | null }[]>`
     select c.metadata ->> 'high_water_mark' as high_water_mark
     from sync.checkpoints c join sync.runs r on r.id = c.run_id
-    where r.status = 'completed' and r.metadata ->> 'base_id' = ${options.baseId} and r.metadata ->> 'stage_only' is null
+    where r.status = 'completed' and r.metadata ->> 'base_id' = ${options.source.id} and r.metadata ->> 'stage_only' is null
       and c.operation_type = 'sync_operation' and c.entity_type = ${entity} and c.status = 'completed'
       and c.metadata ->> 'high_water_mark' is not null
     order by r.id desc limit 1`;
@@ -403,13 +402,36 @@ async function listPhase(
     return { checkpoint, tableName, timings };
   }
 
+  // The source decides whether the table needs listing at all (an export
+  // file whose checksum did not change does not) and whether its listing
+  // holds every record (then what it does not hold is swept).
+  let complete = checkpoint.metadata.complete ?? mode === 'full';
+  if (checkpoint.metadata.complete === undefined) {
+    const [{ previous_state }] = await sql<{ previous_state: Record<string, unknown> | null }[]>`
+      select (select c.metadata -> 'source_state' from sync.checkpoints c join sync.runs r on r.id = c.run_id
+              where r.status = 'completed' and r.metadata ->> 'base_id' = ${options.source.id} and r.metadata ->> 'stage_only' is null
+                and c.operation_type = 'sync_operation' and c.entity_type = ${entity} and c.status = 'completed'
+                and c.metadata ? 'source_state'
+              order by r.id desc limit 1) as previous_state`;
+    const plan = await options.source.plan({
+      runId: run.id, table, fieldNames, since: checkpoint.metadata.since ?? null, resume: { cursor: null, state: {}, attempt: 1 },
+      previous: options.stageOnly ? null : previous_state, mode, log: options.log, signal: options.signal, restart: async () => undefined,
+    });
+    complete = plan.complete;
+    [checkpoint] = await sql<CheckpointRow[]>`
+      select id, status, records_processed, last_processed_id, metadata
+      from sync.annotate_checkpoint(${checkpoint.id}, ${sql.json({ complete: plan.complete, unchanged: plan.unchanged, source_state: plan.state } as never)})`;
+    if (plan.unchanged) {
+      options.log.info({ runId: run.id, entity }, 'unchanged since the last run: not listed');
+      [checkpoint] = await sql<CheckpointRow[]>`
+        select id, status, records_processed, last_processed_id, metadata from sync.annotate_checkpoint(${checkpoint.id}, ${sql.json({ phase: 'listed' })})`;
+      return { checkpoint, tableName, timings };
+    }
+  }
   const [{ expected }] = await sql<{ expected: number | null }[]>`
     select case when ${checkpoint.metadata.since ?? null}::text is null then count(*)::int end as expected
     from staging.airtable_records where table_id = ${table.tableId}`;
   options.progress?.tableStarted(entity, tableName, expected || null);
-  const filterByFormula = checkpoint.metadata.since
-    ? `IS_AFTER(${fieldReference(fieldNames?.get(table.lastModifiedFieldId) ?? table.lastModifiedFieldId)}, '${checkpoint.metadata.since}')`
-    : undefined;
   const started = Date.now();
   timings.merge_ms = 0;
   let sinceBatch = 0;
@@ -424,7 +446,7 @@ async function listPhase(
       timings.merge_ms += Date.now() - batchStarted;
     });
   };
-  timings.stage_ms = await listTable(options, run, mode, table, checkpoint, filterByFormula, fieldNames, onPageStaged);
+  timings.stage_ms = await listTable(options, run, mode, table, checkpoint, fieldNames, complete, onPageStaged);
   timings.list_ms = Date.now() - started;
   return { checkpoint, tableName, timings };
 }
@@ -451,7 +473,8 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
   }
   // a stage-only run merges nothing: its table counts the records it staged
   if (options.stageOnly) await sql`select sync.count_staged_records(${run.id}, ${entity})`;
-  if (mode === 'full' && phase !== 'swept' && !options.stageOnly) {
+  const complete = checkpoint.metadata.complete ?? mode === 'full';
+  if (complete && !checkpoint.metadata.unchanged && phase !== 'swept' && !options.stageOnly) {
     mark = Date.now();
     const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
     timings.sweep_ms = Date.now() - mark;
@@ -500,40 +523,13 @@ function summarise(entity: string, checkpoint: CheckpointRow): TableSummary {
   };
 }
 
-/** Ids kept in a listing's resume point at most (a formula names each one). */
-const MAX_RESUME_IDS = 1_000;
-
 /**
- * The formula that lists what a listing sorted by Last Modified has not
- * staged yet: records modified after the resume point, or at exactly that
- * time and not among the ids staged with it. Records modified while the
- * table is listed move later in the order, so none is missed.
- */
-export function resumeFormula(filter: string | undefined, lastModified: string, from: string, ids: string[]): string {
-  if (!/^\d{4}-\d\d-\d\dT[0-9:.]+Z$/.test(from)) throw new Error(`not an ISO UTC timestamp: ${from}`);
-  for (const id of ids) if (!/^rec[A-Za-z0-9]{14}$/.test(id)) throw new Error(`not an Airtable record id: ${id}`);
-  const same = ids.length
-    ? `AND(NOT(IS_BEFORE(${lastModified}, '${from}')), NOT(OR(${ids.map((id) => `RECORD_ID()='${id}'`).join(',')})))`
-    : `NOT(IS_BEFORE(${lastModified}, '${from}'))`;
-  const after = `OR(IS_AFTER(${lastModified}, '${from}'), ${same})`;
-  return filter ? `AND(${filter}, ${after})` : after;
-}
-
-/**
- * Lists a table page by page from the checkpoint's offset; returns the time
- * spent staging (the database's share). The next page is
- * requested while the current one is being staged, so the database's time
- * hides under Airtable's latency.
- *
- * The listing is sorted by the table's Last Modified field, and each page
- * records, with its staging, the latest time staged and the ids staged at
- * that time. When Airtable expires the iterator (a long retry, a server
- * restart, a killed process resumed late), the listing resumes there with a
- * formula, so every page is read about once however often that happens.
- * Only a listing that has no resume point yet (or one begun unsorted) starts
- * again from the beginning. Once an iterator has expired, records this run
- * already staged with the same content are left out of the page, so no
- * record is merged, or counted, twice.
+ * Lists a table through its source page by page from the checkpoint's
+ * cursor, each page staged with the checkpoint (cursor and the source's
+ * resume state) in one transaction; returns the time spent staging (the
+ * database's share). Pages that may repeat records this run staged already
+ * (a listing the source started again) leave out those staged with the same
+ * content, so no record is merged, or counted, twice.
  */
 async function listTable(
   options: PullOptions,
@@ -541,71 +537,39 @@ async function listTable(
   mode: PullMode,
   table: TableMapping,
   checkpoint: CheckpointRow,
-  filterByFormula: string | undefined,
   fieldNames: Map<string, string> | undefined,
+  complete: boolean,
   onPageStaged: (records: number) => void,
 ): Promise<number> {
-  const { sql, client, log } = options;
-  const lmId = table.lastModifiedFieldId;
-  const lastModified = fieldReference(fieldNames?.get(lmId) ?? lmId);
+  const { sql, source, log } = options;
   const meta = checkpoint.metadata;
   let fetched = Number(checkpoint.records_processed);
   let stagingMs = 0;
-  let sorted = meta.sorted === true;
-  let formula = meta.offset ? (meta.list_formula ?? filterByFormula) : filterByFormula;
-  let resumeFrom = sorted ? (meta.resume_from ?? null) : null;
-  let resumeIds = sorted ? (meta.resume_ids ?? []) : [];
-  let resumes = meta.resumes ?? 0;
-  // a record may come again only once an iterator has expired
-  let relisted = (meta.listing_attempt ?? 1) > 1 || resumes > 0;
-  if (!meta.offset && resumeFrom) {
-    // resumed after the offset was lost with its process: go on from the resume point
-    formula = resumeFormula(filterByFormula, lastModified, resumeFrom, resumeIds);
-    relisted = true;
-  }
-  const fetchPage = (offset?: string | null) => {
-    const promise = client.listPage(table.tableId, {
-      offset: offset ?? undefined,
-      pageSize: 100,
-      filterByFormula: formula,
-      sort: sorted ? [{ field: fieldNames?.get(lmId) ?? lmId, direction: 'asc' }] : undefined,
-    });
-    promise.catch(() => undefined); // awaited below; never an unhandled rejection
-    return promise;
-  };
-  let pending: Promise<RecordPage> = fetchPage(meta.offset);
-  for (;;) {
-    let page: RecordPage;
-    try {
-      page = await pending;
-    } catch (error) {
-      if (error instanceof AirtableRequestError && error.kind === 'iterator_expired') {
-        relisted = true;
-        if (sorted && resumeFrom) {
-          resumes++;
-          log.warn({ runId: run.id, entity: table.entity, resumeFrom, resumes }, 'Airtable expired the listing; resuming it after the last record staged');
-          formula = resumeFormula(filterByFormula, lastModified, resumeFrom, resumeIds);
-        } else {
-          log.warn({ runId: run.id, entity: table.entity }, 'Airtable expired the listing; listing the table again (records already staged are not staged or counted twice)');
-          await sql`select sync.restart_listing(${run.id}, ${table.entity})`;
-          fetched = 0;
-          sorted = true;
-          formula = filterByFormula;
-          resumeFrom = null;
-          resumeIds = [];
-        }
-        pending = fetchPage(null);
-        continue;
-      }
-      throw error;
-    }
-    if (page.offset) pending = fetchPage(page.offset);
+  const { offset, since, listing_attempt } = meta;
+  // what the source keeps with each page; the rest of the metadata is the pipeline's
+  const sourceState = Object.fromEntries(Object.entries(meta).filter(([key]) => !PIPELINE_CHECKPOINT_KEYS.has(key)));
+  const pages = source.listTable({
+    runId: run.id,
+    table,
+    fieldNames,
+    since: since ?? null,
+    resume: { cursor: offset ?? null, state: sourceState, attempt: listing_attempt ?? 1 },
+    previous: null,
+    mode,
+    log,
+    signal: options.signal,
+    restart: async () => {
+      await sql`select sync.restart_listing(${run.id}, ${table.entity})`;
+      fetched = 0;
+    },
+  });
+  for await (const page of pages) {
     const prepared = prepareRecords(page.records, page.invalid, fieldNames);
     const { rejects } = prepared;
     let { stage } = prepared;
     for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
     const stagingStarted = Date.now();
-    if (relisted && stage.length) {
+    if (page.mayRepeat && stage.length) {
       // staged by this run already, unchanged: staging it again would merge
       // (and count) it again (a quarantined record is always staged again)
       const seen = await sql<{ airtable_id: string }[]>`
@@ -617,28 +581,11 @@ async function listTable(
         stage = stage.filter((r) => !skip.has(r.id));
       }
     }
-    // The page's latest Last Modified time, the incremental high-water mark,
-    // and in a sorted listing where it resumes.
-    let highWaterMark: string | null = null;
-    for (const r of page.records) {
-      const value = r.fields[lmId];
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) continue;
-      if (!highWaterMark || Date.parse(value) > Date.parse(highWaterMark)) highWaterMark = value;
-    }
-    if (sorted && highWaterMark) {
-      const atMark = page.records.filter((r) => typeof r.fields[lmId] === 'string' && Date.parse(r.fields[lmId] as string) === Date.parse(highWaterMark!)).map((r) => r.id);
-      const sameMark = resumeFrom !== null && Date.parse(resumeFrom) === Date.parse(highWaterMark);
-      if (!resumeFrom || Date.parse(highWaterMark) >= Date.parse(resumeFrom)) {
-        resumeIds = [...new Set([...(sameMark ? resumeIds : []), ...atMark])].slice(-MAX_RESUME_IDS);
-        resumeFrom = highWaterMark;
-      }
-    }
-    const listing = { sorted, list_formula: formula ?? null, resume_from: resumeFrom, resume_ids: resumeIds, resumes };
     // staging, checkpoint and resume point move together, in one transaction
     await sql.begin((tx) => {
       const steps = [
-        tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${mode === 'full'}, ${page.offset ?? null}, ${highWaterMark})`,
-        tx`select sync.annotate_checkpoint(${checkpoint.id}, ${tx.json(listing)})`,
+        tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${complete}, ${page.cursor}, ${page.highWaterMark})`,
+        tx`select sync.annotate_checkpoint(${checkpoint.id}, ${tx.json(page.state as never)})`,
       ];
       // the rejects' quarantine entries are marked in the same transaction:
       // only a run that stages those records again releases them
@@ -648,8 +595,9 @@ async function listTable(
     stagingMs += Date.now() - stagingStarted;
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
-    if (!page.offset) return stagingMs;
+    if (!page.cursor) return stagingMs;
     onPageStaged(page.records.length);
     if (options.signal?.aborted) throw new Error('the pull was asked to stop');
   }
+  return stagingMs;
 }

@@ -1,5 +1,5 @@
 /**
- * `airlift worker`: graphile-worker running the tasks of ./worker-tasks.ts
+ * `airlift worker`: graphile-worker running the tasks of ./tasks.ts
  * (a task list built in code over the worker's context) on a
  * crontab (incremental pulls every 5 minutes, a full pull nightly, a push of
  * the outbox every minute; all configurable), as airlift_sync. Work for one base is serialized by its
@@ -14,9 +14,9 @@ import { makeWorkerUtils, run, type Runner, type WorkerEvents } from 'graphile-w
 import { CronExpressionParser } from 'cron-parser';
 import { quietWorkerLogger } from '../db/database.ts';
 import type { Logger } from '../log.ts';
-import { openSyncContext, urlWithSession } from './context.ts';
-import { findUnfinishedRun } from './pull.ts';
-import { taskListFor } from './worker-tasks.ts';
+import { openSyncContext, urlWithSession } from '../pipeline/context.ts';
+import { findUnfinishedRun } from '../pipeline/pull.ts';
+import { taskListFor } from './tasks.ts';
 
 export function crontabFor(baseId: string, incremental: string, full: string, push = '* * * * *'): string {
   const queue = `airtable:${baseId}`;
@@ -33,7 +33,9 @@ export function crontabFor(baseId: string, incremental: string, full: string, pu
 export async function runWorker(options: { log: Logger; once?: boolean }): Promise<void> {
   const { log } = options;
   const context = await openSyncContext({ actor: 'worker', log });
-  const { env, sql, baseId } = context;
+  const { env, sql } = context;
+  // the scheduled worker serves an Airtable base (pull and push); a files source is run from the command line
+  const { baseId } = context.airtable();
   const abort = new AbortController();
 
   // The scheduled jobs on record in sync.jobs, one per mode.

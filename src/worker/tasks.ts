@@ -18,9 +18,9 @@
 import type { Task, TaskList } from 'graphile-worker';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import type { SyncContext } from './context.ts';
-import { runPull } from './pull.ts';
-import { runPush } from './push.ts';
+import type { SyncContext } from '../pipeline/context.ts';
+import { runPull } from '../pipeline/pull.ts';
+import { runPush } from '../pipeline/push.ts';
 
 export interface WorkerContext extends SyncContext {
   /** Aborted on SIGTERM/SIGINT: pulls stop at the next page, resumable. */
@@ -64,9 +64,8 @@ export function airtablePullTask(context: WorkerContext): Task {
     const log = context.log.child({ task: 'airtable_pull', job: helpers.job.id, attempt: helpers.job.attempts, mode });
     const summary = await runPull({
       sql: context.sql,
-      client: context.client,
+      source: context.source,
       mapping: context.mapping,
-      baseId: context.baseId,
       mode,
       tables,
       jobId,
@@ -97,9 +96,8 @@ export function airtablePushTask(context: WorkerContext): Task {
     const log = context.log.child({ task: 'airtable_push', job: helpers.job.id, attempt: helpers.job.attempts });
     const summary = await runPush({
       sql: context.sql,
-      client: context.client,
+      ...context.airtable(),
       mapping: context.mapping,
-      baseId: context.baseId,
       actor: context.actor,
       tables,
       jobId,

@@ -4,7 +4,7 @@
  * scheduled run is due. One query over sync.* and app.*.
  */
 import type { Sql } from 'postgres';
-import { baseLockKey } from './base-lock.ts';
+import { baseLockKey } from './source-lock.ts';
 import { pushStatus, type PushStatusRow } from './push.ts';
 import { formatProblemGroups, problemGroups, type ProblemGroup } from './problems.ts';
 

@@ -568,6 +568,11 @@ export class AirtableClient {
   }
 
   /** The base's tables and fields, from the Metadata API. */
+  /** The base this client reads and writes. */
+  get baseId(): string {
+    return this.options.baseId;
+  }
+
   async metadata(): Promise<MetadataTable[]> {
     const url = `${this.options.endpointUrl.replace(/\/$/, '')}/v0/meta/bases/${encodeURIComponent(this.options.baseId)}/tables`;
     const what = `base ${this.options.baseId} (metadata)`;

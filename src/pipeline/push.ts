@@ -35,10 +35,10 @@
  * for a person to check. Nothing is dropped.
  */
 import type { Sql } from 'postgres';
-import { AirtableRequestError, type AirtableClient } from '../airtable/client.ts';
+import { AirtableRequestError, type AirtableClient } from '../sources/airtable/client.ts';
 import { checkMappingAgainstCatalogue, selectTables, writePushSettings, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
-import { closeDeadPush, lockBase, unlockBase } from './base-lock.ts';
+import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
 
 export interface PushOptions {
   /** Pool connected as airlift_sync, with airlift.actor set for the session. */

@@ -4,7 +4,7 @@
  * reason (they are quarantined, never dropped).
  */
 import { createHash } from 'node:crypto';
-import type { AirtableRecord } from '../airtable/client.ts';
+import type { SourceRecord } from '../sources/source.ts';
 
 /** JSON with object keys sorted at every level, so equal content hashes equally. */
 export function canonicalJson(value: unknown): string {
@@ -66,7 +66,7 @@ function unstorableField(fields: Record<string, unknown>): { field: string; reas
 
 export interface StageRecord {
   id: string;
-  created_time: string;
+  created_time: string | null;
   fields: Record<string, unknown>;
   hash: string;
 }
@@ -78,15 +78,15 @@ export interface RejectedRecord {
 }
 
 export function prepareRecords(
-  records: AirtableRecord[],
-  invalid: Array<{ item: unknown; reason: string }>,
+  records: SourceRecord[],
+  invalid: Array<{ item: unknown; reason: string; id?: string | null }>,
   fieldNames: Map<string, string> | undefined,
 ): { stage: StageRecord[]; rejects: RejectedRecord[] } {
   const stage: StageRecord[] = [];
   // an item that is not a record is kept as the value, so that the
   // quarantine names it (unless PostgreSQL cannot store it either)
-  const rejects: RejectedRecord[] = invalid.map(({ item, reason }) => {
-    const id = (item as { id?: unknown })?.id;
+  const rejects: RejectedRecord[] = invalid.map(({ item, reason, id: key }) => {
+    const id = key ?? (item as { id?: unknown })?.id;
     return { airtable_id: typeof id === 'string' && id ? id : '(no record id)', field: null, value: unstorable(item) || item === undefined ? null : item, reason };
   });
   for (const record of records) {
@@ -100,7 +100,7 @@ export function prepareRecords(
       });
       continue;
     }
-    stage.push({ id: record.id, created_time: record.createdTime, fields: record.fields, hash: contentHash(record.fields) });
+    stage.push({ id: record.id, created_time: record.createdTime ?? null, fields: record.fields, hash: contentHash(record.fields) });
   }
   return { stage, rejects };
 }

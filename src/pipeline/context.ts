@@ -1,12 +1,15 @@
 /**
  * Everything a sync command or task needs, opened once: configuration,
  * mapping, the database (migrated at start-up), a pool acting as
- * airlift_sync with the actor set for the audit trail, and the Airtable
- * client of the base.
+ * airlift_sync with the actor set for the audit trail, and the mapping's
+ * source (an Airtable base's client, a directory of exports).
  */
-import { AirtableClient } from '../airtable/client.ts';
+import { AirtableClient } from '../sources/airtable/client.ts';
+import { AirtableSource } from '../sources/airtable/source.ts';
+import type { Source } from '../sources/source.ts';
 import { loadMapping, DEFAULT_MAPPING_FILE, type Mapping } from '../mapping.ts';
-import { loadEnvironment, requireAirtable, type Environment } from '../config.ts';
+import { ConfigurationError, loadEnvironment, requireAirtable, type Environment } from '../config.ts';
+import { FilesSource } from '../sources/files/source.ts';
 import { connect, prepareDatabase, resolveDatabase, type DatabaseTarget } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import type { Sql } from 'postgres';
@@ -17,8 +20,10 @@ export interface SyncContext {
   /** Pool acting as airlift_sync; every change it makes is audited with the actor. */
   sql: Sql;
   mapping: Mapping;
-  client: AirtableClient;
-  baseId: string;
+  /** The mapping's source behind the seam (src/sources/): what pulls list. */
+  source: Source;
+  /** The Airtable base's client, for the push (two-way sync); throws for a one-way source. */
+  airtable(): { client: AirtableClient; baseId: string };
   actor: string;
   log: Logger;
   close(): Promise<void>;
@@ -35,8 +40,9 @@ export function urlWithSession(url: string, role: string, settings: Record<strin
 
 export async function openSyncContext(options: { actor: string; log: Logger; env?: Environment; poolSize?: number }): Promise<SyncContext> {
   const env = options.env ?? loadEnvironment();
-  const airtable = requireAirtable(env);
   const mapping = await loadMapping(env.AIRLIFT_MAPPING ?? DEFAULT_MAPPING_FILE);
+  // Airtable settings are needed (and checked) only when the mapping's source is a base
+  const airtable = mapping.source.kind === 'airtable' ? requireAirtable(env) : undefined;
   const target = await resolveDatabase(env, (line) => options.log.debug({ component: 'postgres' }, line));
   try {
     await prepareDatabase(target);
@@ -48,20 +54,26 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
     max: options.poolSize ?? 4,
     connection: { application_name: `airlift ${options.actor}` },
   });
-  const client = new AirtableClient({
-    ...airtable,
-    onEvent: (event) =>
-      options.log.warn({ baseId: airtable.baseId, ...event }, event.kind === 'rate_limited' ? 'rate limited: waiting out the penalty' : 'retrying'),
-  });
+  const client = airtable
+    ? new AirtableClient({
+        ...airtable,
+        onEvent: (event) =>
+          options.log.warn({ baseId: airtable.baseId, ...event }, event.kind === 'rate_limited' ? 'rate limited: waiting out the penalty' : 'retrying'),
+      })
+    : undefined;
+  const source: Source = client ? new AirtableSource(client) : new FilesSource((mapping.source as { path: string }).path);
   return {
     env,
     target,
     sql,
     mapping,
-    client,
-    baseId: airtable.baseId,
+    source,
     actor: options.actor,
     log: options.log,
+    airtable: () => {
+      if (!client) throw new ConfigurationError(`the mapping ${mapping.file} reads ${mapping.source.kind}, a one-way source: only an Airtable base is pushed to`);
+      return { client, baseId: client.baseId };
+    },
     close: async () => {
       await sql.end({ timeout: 5 });
       await target.server?.stop();
