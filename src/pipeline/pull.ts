@@ -1,6 +1,6 @@
 /**
  * A pull: Airtable to PostgreSQL for one base. TypeScript only moves pages;
- * the SQL functions of migrations/fixtures/sync_functions.sql do the work.
+ * the SQL functions of migrations/fixtures/staging/ and merge/ do the work.
  *
  *   lock the base -> close what a dead push of the base left -> resume an
  *   interrupted run or start one -> write the mapping -> check drift ->

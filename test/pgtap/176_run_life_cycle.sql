@@ -1,4 +1,4 @@
--- The run life cycle's SQL API (migrations/fixtures/run_functions.sql), the
+-- The run life cycle's SQL API (migrations/fixtures/runs/), the
 -- one writer of sync.runs and sync.checkpoints: a run opened, annotated,
 -- reopened, cancelled and completed; a checkpoint opened (idempotently),
 -- annotated, advanced, resumed and completed; a job started and scheduled.
