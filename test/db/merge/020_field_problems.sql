@@ -12,13 +12,9 @@
 BEGIN;
 select plan(16);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appProblemsTest01', 'tblProblemClients', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "annual_budget": "fldAaSynzxQzeTNAI", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "annual_budget": "Annual Budget", "airtable_modified_at": "Last Modified"}', '{}', 'fld62rLIbyozCjTuf'),
-  ('products', 'appProblemsTest01', 'tblProblemProduct', 'Products',
-   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
-   '{"name": "Product Name", "client_id": "Client", "airtable_modified_at": "Last Modified"}', '{}', 'fldeqFJkIqQxjVyxf');
+select tests.seed_delta_mapping(entities => array['clients', 'products'],
+  columns => array['name', 'annual_budget', 'client_id', 'airtable_modified_at'], attachments => false,
+  base_id => 'appProblemsTest01', table_ids => '{"clients": "tblProblemClients", "products": "tblProblemProduct"}');
 insert into sync.runs (id, run_type, status, metadata) overriding system value values
   (9801, 'full', 'running', '{"base_id": "appProblemsTest01"}'),
   (9802, 'incremental', 'running', '{"base_id": "appProblemsTest01"}'),

@@ -8,11 +8,7 @@
 BEGIN;
 select plan(9);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "email": "fldwvK9BoMpuwDLuw", "notes": "fld4nncVN1i1Qbxro", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "email": "Email", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'client_code', 'status', 'email', 'notes', 'airtable_modified_at']);
 insert into sync.runs (id, run_type, status, metadata) overriding system value values
   (9650, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
   (9651, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),

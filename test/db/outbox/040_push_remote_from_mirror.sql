@@ -10,11 +10,7 @@
 BEGIN;
 select plan(6);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "notes": "fld4nncVN1i1Qbxro", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at']);
 insert into sync.runs (id, run_type, status) overriding system value values
   (9760, 'full', 'running'), (9761, 'incremental', 'running'), (9762, 'push', 'running');
 

@@ -14,11 +14,8 @@
 BEGIN;
 select plan(12);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appRejectedTest01', 'tblRejectClients1', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "notes": "fld4nncVN1i1Qbxro", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at'],
+  base_id => 'appRejectedTest01', table_ids => '{"clients": "tblRejectClients1"}');
 insert into sync.runs (id, run_type, status, metadata) overriding system value values
   (9701, 'full', 'running', '{"base_id": "appRejectedTest01"}'),
   (9702, 'incremental', 'running', '{"base_id": "appRejectedTest01"}'),

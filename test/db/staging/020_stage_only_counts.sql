@@ -9,10 +9,8 @@
 BEGIN;
 select plan(8);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appStageOnlyTest1', 'tblStageOnlyClnts', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "airtable_modified_at": "Last Modified"}', '{}', 'fld62rLIbyozCjTuf');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'airtable_modified_at'],
+  base_id => 'appStageOnlyTest1', table_ids => '{"clients": "tblStageOnlyClnts"}');
 insert into sync.runs (id, run_type, status, metadata) overriding system value values
   (9801, 'full', 'running', '{"base_id": "appStageOnlyTest1", "stage_only": true}'),
   (9802, 'full', 'running', '{"base_id": "appStageOnlyTest1"}');
