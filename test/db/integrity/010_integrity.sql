@@ -37,11 +37,10 @@ select isnt(sync.table_checksum(array['a' || repeat('0', 63)]), sync.table_check
 -- ---------------------------------------------------------------------------
 select tests.seed_delta_mapping(entities => array['clients']);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9201, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9202, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9203, 'rollback', 'running', '{"rolls_back": 9202}'),
-  (9204, 'verify', 'running', '{}');
+select tests.open_run('full', 9201, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9202, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('rollback', 9203, '{"rolls_back": 9202}');
+select tests.open_run('verify', 9204);
 insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
   (9201, 'sync_operation', 'clients', 'in_progress'),
   (9202, 'sync_operation', 'clients', 'in_progress');

@@ -54,10 +54,9 @@ insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, para
   ('registrations.expiration_date.after_renewal', 'registrations', 'expiration_date', 'field_order', '{"after": "renewal_date"}',
    'warning', 'relationship_integrity', 'sql', 'must be after the renewal date', true);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9401, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9402, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9403, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9401, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9402, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9403, '{"base_id": "appDeltaTest00001"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status)
 select 9401, 'sync_operation', entity, 'in_progress'
 from (values ('clients'), ('state_regulators'), ('products'), ('registrations')) as e (entity);

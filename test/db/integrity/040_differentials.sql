@@ -161,18 +161,17 @@ delete from app.clients where airtable_id = 'recTRIGGERROW0007';
 -- ---------------------------------------------------------------------------
 -- Fixtures for differentials: runs 9450 and 9451 (full), 9452 (incremental)
 -- ---------------------------------------------------------------------------
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9450, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9451, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9452, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9453, 'differential', 'running', '{}'),
-  (9454, 'differential', 'running', '{}'),
-  (9455, 'differential', 'running', '{}'),
-  (9456, 'differential', 'running', '{}'),
-  (9457, 'differential', 'running', '{}'),
-  (9458, 'differential', 'running', '{}'),
-  (9459, 'differential', 'running', '{}'),
-  (9460, 'differential', 'running', '{}');
+select tests.open_run('full', 9450, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9451, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9452, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('differential', 9453);
+select tests.open_run('differential', 9454);
+select tests.open_run('differential', 9455);
+select tests.open_run('differential', 9456);
+select tests.open_run('differential', 9457);
+select tests.open_run('differential', 9458);
+select tests.open_run('differential', 9459);
+select tests.open_run('differential', 9460);
 insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
   (9450, 'sync_operation', 'clients', 'in_progress'),
   (9451, 'sync_operation', 'clients', 'in_progress'),

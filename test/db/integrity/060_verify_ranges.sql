@@ -16,14 +16,13 @@ select plan(28);
 
 select tests.seed_delta_mapping(entities => array['clients', 'products']);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9501, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9502, 'verify', 'running', '{}'),
-  (9503, 'verify', 'running', '{}'),
-  (9504, 'verify', 'running', '{}'),
-  (9505, 'verify', 'running', '{}'),
-  (9506, 'verify', 'running', '{}'),
-  (9507, 'verify', 'running', '{}');
+select tests.open_run('full', 9501, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('verify', 9502);
+select tests.open_run('verify', 9503);
+select tests.open_run('verify', 9504);
+select tests.open_run('verify', 9505);
+select tests.open_run('verify', 9506);
+select tests.open_run('verify', 9507);
 insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
   (9501, 'sync_operation', 'clients', 'in_progress'),
   (9501, 'sync_operation', 'products', 'in_progress');

@@ -21,13 +21,12 @@ select plan(92);
 -- ---------------------------------------------------------------------------
 select tests.seed_delta_mapping();
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9101, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9102, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9104, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9105, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9106, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9107, 'full', 'running', '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9101, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9102, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9104, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9105, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9106, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9107, '{"base_id": "appDeltaTest00001"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status)
 select run, 'sync_operation', entity, 'in_progress'
 from (values (9101), (9102), (9105), (9106), (9107)) as r (run)

@@ -15,10 +15,9 @@ select plan(16);
 select tests.seed_delta_mapping(entities => array['clients', 'products'],
   columns => array['name', 'annual_budget', 'client_id', 'airtable_modified_at'], attachments => false,
   base_id => 'appProblemsTest01', table_ids => '{"clients": "tblProblemClients", "products": "tblProblemProduct"}');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9801, 'full', 'running', '{"base_id": "appProblemsTest01"}'),
-  (9802, 'incremental', 'running', '{"base_id": "appProblemsTest01"}'),
-  (9803, 'full', 'running', '{"base_id": "appProblemsTest01"}');
+select tests.open_run('full', 9801, '{"base_id": "appProblemsTest01"}');
+select tests.open_run('incremental', 9802, '{"base_id": "appProblemsTest01"}');
+select tests.open_run('full', 9803, '{"base_id": "appProblemsTest01"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status)
 select r, 'sync_operation', e, 'in_progress' from (values (9801), (9802), (9803)) as runs (r), (values ('clients'), ('products')) as entities (e);
 

@@ -9,10 +9,9 @@ BEGIN;
 select plan(9);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'client_code', 'status', 'email', 'notes', 'airtable_modified_at']);
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9650, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9651, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9652, 'full', 'running', '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9650, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9651, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9652, '{"base_id": "appDeltaTest00001"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status)
 values (9651, 'sync_operation', 'clients', 'in_progress'), (9652, 'sync_operation', 'clients', 'in_progress');
 

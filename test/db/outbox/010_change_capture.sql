@@ -20,9 +20,11 @@ select plan(64);
 -- ---------------------------------------------------------------------------
 select tests.seed_delta_mapping(omit_columns => array['federal_tax_id'], field_names => false, attachments => false);
 
-insert into sync.runs (id, run_type, status) overriding system value values
-  (9600, 'full', 'running'), (9601, 'incremental', 'running'), (9602, 'push', 'running'), (9603, 'push', 'running'),
-  (9604, 'push', 'running');
+select tests.open_run('full', 9600);
+select tests.open_run('incremental', 9601);
+select tests.open_run('push', 9602);
+select tests.open_run('push', 9603);
+select tests.open_run('push', 9604);
 
 -- The sync's own writes (run 9600): none of them is captured.
 select set_config('airlift.run_id', '9600', true);

@@ -11,7 +11,8 @@
 BEGIN;
 select plan(14);
 
-insert into sync.runs (id, run_type, status) overriding system value values (9620, 'full', 'running'), (9621, 'push', 'running');
+select tests.open_run('full', 9620);
+select tests.open_run('push', 9621);
 
 select is_empty($$select from sync.entity_mappings$$, 'no mapping is loaded yet');
 

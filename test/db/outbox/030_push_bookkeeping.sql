@@ -11,8 +11,10 @@ select plan(8);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'status', 'notes', 'phone', 'airtable_modified_at']);
 insert into sync.conflict_policies (entity, column_name, policy) values ('clients', 'notes', 'newest_wins'), ('clients', 'phone', 'manual');
-insert into sync.runs (id, run_type, status) overriding system value values
-  (9750, 'full', 'running'), (9751, 'incremental', 'running'), (9752, 'push', 'running'), (9753, 'push', 'running');
+select tests.open_run('full', 9750);
+select tests.open_run('incremental', 9751);
+select tests.open_run('push', 9752);
+select tests.open_run('push', 9753);
 
 select set_config('airlift.run_id', '9750', true);
 insert into app.clients (id, airtable_id, name, status, notes, phone, airtable_modified_at) values

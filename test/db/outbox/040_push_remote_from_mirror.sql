@@ -11,8 +11,9 @@ BEGIN;
 select plan(6);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at']);
-insert into sync.runs (id, run_type, status) overriding system value values
-  (9760, 'full', 'running'), (9761, 'incremental', 'running'), (9762, 'push', 'running');
+select tests.open_run('full', 9760);
+select tests.open_run('incremental', 9761);
+select tests.open_run('push', 9762);
 
 select set_config('airlift.run_id', '9760', true);
 insert into app.clients (id, airtable_id, name, status, notes) values

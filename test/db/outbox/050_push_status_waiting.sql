@@ -9,7 +9,8 @@ BEGIN;
 select plan(4);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at']);
-insert into sync.runs (id, run_type, status) overriding system value values (9760, 'full', 'running'), (9761, 'push', 'running');
+select tests.open_run('full', 9760);
+select tests.open_run('push', 9761);
 
 select set_config('airlift.run_id', '9760', true);
 insert into app.clients (id, airtable_id, name) values

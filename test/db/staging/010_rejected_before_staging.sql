@@ -16,12 +16,11 @@ select plan(12);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at'],
   base_id => 'appRejectedTest01', table_ids => '{"clients": "tblRejectClients1"}');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9701, 'full', 'running', '{"base_id": "appRejectedTest01"}'),
-  (9702, 'incremental', 'running', '{"base_id": "appRejectedTest01"}'),
-  (9703, 'full', 'running', '{"base_id": "appRejectedTest01"}'),
-  (9704, 'verify', 'running', '{}'),
-  (9705, 'incremental', 'running', '{"base_id": "appRejectedTest01"}');
+select tests.open_run('full', 9701, '{"base_id": "appRejectedTest01"}');
+select tests.open_run('incremental', 9702, '{"base_id": "appRejectedTest01"}');
+select tests.open_run('full', 9703, '{"base_id": "appRejectedTest01"}');
+select tests.open_run('verify', 9704);
+select tests.open_run('incremental', 9705, '{"base_id": "appRejectedTest01"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status)
 select id, 'sync_operation', 'clients', 'in_progress' from sync.runs where id in (9701, 9702, 9703, 9705);
 

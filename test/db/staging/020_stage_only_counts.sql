@@ -11,9 +11,8 @@ select plan(8);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'airtable_modified_at'],
   base_id => 'appStageOnlyTest1', table_ids => '{"clients": "tblStageOnlyClnts"}');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9801, 'full', 'running', '{"base_id": "appStageOnlyTest1", "stage_only": true}'),
-  (9802, 'full', 'running', '{"base_id": "appStageOnlyTest1"}');
+select tests.open_run('full', 9801, '{"base_id": "appStageOnlyTest1", "stage_only": true}');
+select tests.open_run('full', 9802, '{"base_id": "appStageOnlyTest1"}');
 insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
   (9801, 'sync_operation', 'clients', 'in_progress'),
   (9802, 'sync_operation', 'clients', 'in_progress');
