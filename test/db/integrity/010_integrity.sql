@@ -41,9 +41,8 @@ select tests.open_run('full', 9201, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('incremental', 9202, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('rollback', 9203, '{"rolls_back": 9202}');
 select tests.open_run('verify', 9204);
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9201, 'sync_operation', 'clients', 'in_progress'),
-  (9202, 'sync_operation', 'clients', 'in_progress');
+select tests.open_checkpoints(9201, 'clients');
+select tests.open_checkpoints(9202, 'clients');
 
 create function pg_temp.client(p_id text, p_name text, p_budget numeric, p_since text) returns jsonb
 language sql as $$

@@ -57,12 +57,9 @@ insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, para
 select tests.open_run('full', 9401, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('incremental', 9402, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('incremental', 9403, '{"base_id": "appDeltaTest00001"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select 9401, 'sync_operation', entity, 'in_progress'
-from (values ('clients'), ('state_regulators'), ('products'), ('registrations')) as e (entity);
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9402, 'sync_operation', 'clients', 'in_progress'),
-  (9403, 'sync_operation', 'clients', 'in_progress');
+select tests.open_checkpoints(9401, 'clients', 'state_regulators', 'products', 'registrations');
+select tests.open_checkpoints(9402, 'clients');
+select tests.open_checkpoints(9403, 'clients');
 
 -- Cells by column name -> fields by the mapping's field ids.
 create function pg_temp.cells(p_entity text, p_cells jsonb) returns jsonb

@@ -172,11 +172,9 @@ select tests.open_run('differential', 9457);
 select tests.open_run('differential', 9458);
 select tests.open_run('differential', 9459);
 select tests.open_run('differential', 9460);
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9450, 'sync_operation', 'clients', 'in_progress'),
-  (9451, 'sync_operation', 'clients', 'in_progress'),
-  (9451, 'sync_operation', 'state_regulators', 'in_progress'),
-  (9452, 'sync_operation', 'clients', 'in_progress');
+select tests.open_checkpoints(9450, 'clients');
+select tests.open_checkpoints(9451, 'clients', 'state_regulators');
+select tests.open_checkpoints(9452, 'clients');
 
 create function pg_temp.client(p_id text, p_name text, p_budget numeric, p_since text) returns jsonb
 language sql as $$

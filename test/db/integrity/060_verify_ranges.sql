@@ -23,9 +23,7 @@ select tests.open_run('verify', 9504);
 select tests.open_run('verify', 9505);
 select tests.open_run('verify', 9506);
 select tests.open_run('verify', 9507);
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9501, 'sync_operation', 'clients', 'in_progress'),
-  (9501, 'sync_operation', 'products', 'in_progress');
+select tests.open_checkpoints(9501, 'clients', 'products');
 
 -- a blocking rule keeps one client out (a record with a problem of its own lands, flagged)
 insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, parameters, severity, validation_type, origin, description) values

@@ -27,10 +27,8 @@ select tests.open_run('full', 9104, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('full', 9105, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('full', 9106, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('full', 9107, '{"base_id": "appDeltaTest00001"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select run, 'sync_operation', entity, 'in_progress'
-from (values (9101), (9102), (9105), (9106), (9107)) as r (run)
-cross join (values ('clients'), ('state_regulators'), ('products'), ('registrations')) as e (entity);
+select tests.open_checkpoints(run, 'clients', 'state_regulators', 'products', 'registrations')
+from unnest(array[9101, 9102, 9105, 9106, 9107]) as run;
 insert into sync.checkpoints (run_id, operation_type, entity_type, status, records_processed, last_processed_id, metadata) values
   (9104, 'sync_operation', 'clients', 'in_progress', 250, 'recCLIENT00000250',
    '{"offset": "itr9/recCLIENT00000250", "pages": 3, "untouched": 40, "rejected": 2, "high_water_mark": "2026-11-01T00:00:00+00:00"}'),

@@ -18,8 +18,7 @@ select tests.seed_delta_mapping(entities => array['clients', 'products'],
 select tests.open_run('full', 9801, '{"base_id": "appProblemsTest01"}');
 select tests.open_run('incremental', 9802, '{"base_id": "appProblemsTest01"}');
 select tests.open_run('full', 9803, '{"base_id": "appProblemsTest01"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select r, 'sync_operation', e, 'in_progress' from (values (9801), (9802), (9803)) as runs (r), (values ('clients'), ('products')) as entities (e);
+select tests.open_checkpoints(run, 'clients', 'products') from unnest(array[9801, 9802, 9803]) as run;
 
 create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
 language sql as $$

@@ -12,8 +12,8 @@ select tests.seed_delta_mapping(entities => array['clients'], columns => array['
 select tests.open_run('full', 9650, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('full', 9651, '{"base_id": "appDeltaTest00001"}');
 select tests.open_run('full', 9652, '{"base_id": "appDeltaTest00001"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-values (9651, 'sync_operation', 'clients', 'in_progress'), (9652, 'sync_operation', 'clients', 'in_progress');
+select tests.open_checkpoints(9651, 'clients');
+select tests.open_checkpoints(9652, 'clients');
 
 -- The rows as the sync wrote them (not captured).
 select set_config('airlift.run_id', '9650', true);

@@ -21,8 +21,7 @@ select tests.open_run('incremental', 9702, '{"base_id": "appRejectedTest01"}');
 select tests.open_run('full', 9703, '{"base_id": "appRejectedTest01"}');
 select tests.open_run('verify', 9704);
 select tests.open_run('incremental', 9705, '{"base_id": "appRejectedTest01"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select id, 'sync_operation', 'clients', 'in_progress' from sync.runs where id in (9701, 9702, 9703, 9705);
+select tests.open_checkpoints(run, 'clients') from unnest(array[9701, 9702, 9703, 9705]) as run;
 
 create function pg_temp.client(p_id text, p_name text, p_notes text) returns jsonb
 language sql as $$

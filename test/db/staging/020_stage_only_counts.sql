@@ -13,9 +13,8 @@ select tests.seed_delta_mapping(entities => array['clients'], columns => array['
   base_id => 'appStageOnlyTest1', table_ids => '{"clients": "tblStageOnlyClnts"}');
 select tests.open_run('full', 9801, '{"base_id": "appStageOnlyTest1", "stage_only": true}');
 select tests.open_run('full', 9802, '{"base_id": "appStageOnlyTest1"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9801, 'sync_operation', 'clients', 'in_progress'),
-  (9802, 'sync_operation', 'clients', 'in_progress');
+select tests.open_checkpoints(9801, 'clients');
+select tests.open_checkpoints(9802, 'clients');
 
 create function pg_temp.client(p_id text, p_name text) returns jsonb
 language sql as $$
