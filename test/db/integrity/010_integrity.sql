@@ -46,10 +46,8 @@ select tests.open_checkpoints(9202, 'clients');
 
 create function pg_temp.client(p_id text, p_name text, p_budget numeric, p_since text) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z',
-    'fields', f, 'hash', encode(sha256(convert_to(f::text, 'UTF8')), 'hex'))
-  from (select jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fldAaSynzxQzeTNAI', p_budget, 'fldOKlvaggwBuA1DW', p_since,
-                                                    'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')) as f) x
+  select tests.airtable_record(p_id, jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fldAaSynzxQzeTNAI', p_budget, 'fldOKlvaggwBuA1DW', p_since,
+                                                                         'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')))
 $$;
 
 select sync.stage_page(9201, 'clients', jsonb_build_array(

@@ -153,8 +153,7 @@ insert into fixture values
 -- A page as the runner sends it: [{id, created_time, fields, hash}].
 create function pg_temp.page(p_entity text, p_version text) returns jsonb
 language sql as $$
-  select jsonb_agg(jsonb_build_object('id', f.id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', x.fields,
-                                      'hash', encode(sha256(convert_to(x.fields::text, 'UTF8')), 'hex')) order by f.id)
+  select jsonb_agg(tests.airtable_record(f.id, x.fields) order by f.id)
   from fixture f cross join lateral (select pg_temp.cells(f.entity, f.cells) as fields) x
   where f.entity = p_entity and f.version = p_version
 $$;

@@ -31,8 +31,7 @@ insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, para
 
 create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', p_fields,
-                            'hash', encode(sha256(convert_to(p_fields::text, 'UTF8')), 'hex'))
+  select tests.airtable_record(p_id, p_fields)
 $$;
 
 select sync.stage_page(9501, 'clients', jsonb_build_array(

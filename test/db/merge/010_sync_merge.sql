@@ -90,8 +90,7 @@ insert into fixture values
 -- A page as the runner sends it: [{id, created_time, fields, hash}], hash = sha256 of the fields.
 create function pg_temp.page(p_entity text, p_version text, variadic p_ids text[]) returns jsonb
 language sql as $$
-  select jsonb_agg(jsonb_build_object('id', f.id, 'created_time', '2019-03-15T09:30:00.000Z', 'fields', f.fields,
-                                      'hash', encode(sha256(convert_to(f.fields::text, 'UTF8')), 'hex')) order by f.id)
+  select jsonb_agg(tests.airtable_record(f.id, f.fields, '2019-03-15T09:30:00.000Z') order by f.id)
   from fixture f where f.entity = p_entity and f.version = p_version and f.id = any (p_ids)
 $$;
 

@@ -22,8 +22,7 @@ select tests.open_checkpoints(run, 'clients', 'products') from unnest(array[9801
 
 create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2026-01-01T00:00:00.000Z', 'fields', p_fields,
-                            'hash', encode(sha256(convert_to(p_fields::text, 'UTF8')), 'hex'))
+  select tests.airtable_record(p_id, p_fields, '2026-01-01T00:00:00.000Z')
 $$;
 create function pg_temp.checksums_agree(p_id text) returns boolean
 language sql as $$

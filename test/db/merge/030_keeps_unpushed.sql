@@ -31,8 +31,7 @@ update app.clients set deleted_at = now() where id = '00000000-0000-4000-8000-00
 -- Beta's status, and Gamma's notes.
 create function pg_temp.page(p_records jsonb) returns jsonb
 language sql as $$
-  select jsonb_agg(jsonb_build_object('id', r.key, 'created_time', '2019-03-15T09:30:00.000Z', 'fields', r.value,
-                                      'hash', encode(sha256(convert_to(r.value::text, 'UTF8')), 'hex')) order by r.key)
+  select jsonb_agg(tests.airtable_record(r.key, r.value, '2019-03-15T09:30:00.000Z') order by r.key)
   from jsonb_each(p_records) r
 $$;
 select lives_ok(

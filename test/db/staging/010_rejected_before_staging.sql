@@ -25,10 +25,8 @@ select tests.open_checkpoints(run, 'clients') from unnest(array[9701, 9702, 9703
 
 create function pg_temp.client(p_id text, p_name text, p_notes text) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z',
-    'fields', f, 'hash', encode(sha256(convert_to(f::text, 'UTF8')), 'hex'))
-  from (select jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fld4nncVN1i1Qbxro', p_notes,
-                                                    'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')) as f) x
+  select tests.airtable_record(p_id, jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fld4nncVN1i1Qbxro', p_notes,
+                                                                         'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')))
 $$;
 -- a page as the runner stages it: sync.stage_page, then the rejects marked, in one transaction
 create function pg_temp.stage(p_run bigint, p_records jsonb, p_rejects jsonb, p_full boolean) returns void
