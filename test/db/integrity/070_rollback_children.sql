@@ -11,11 +11,10 @@
 BEGIN;
 select plan(12);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9600, 'full', 'running', '{"base_id": "appRollbackKids1"}'),
-  (9601, 'incremental', 'running', '{"base_id": "appRollbackKids1"}'),
-  (9602, 'incremental', 'running', '{"base_id": "appRollbackKids1"}'),
-  (9603, 'rollback', 'running', '{"rolls_back": 9601}');
+select tests.open_run('full', 9600, '{"base_id": "appRollbackKids1"}');
+select tests.open_run('incremental', 9601, '{"base_id": "appRollbackKids1"}');
+select tests.open_run('incremental', 9602, '{"base_id": "appRollbackKids1"}');
+select tests.open_run('rollback', 9603, '{"rolls_back": 9601}');
 
 -- before run 9601: a client, a regulator, a product
 select set_config('airlift.run_id', '9600', true), set_config('airlift.actor', 'worker', true);

@@ -11,7 +11,8 @@
 BEGIN;
 select plan(14);
 
-insert into sync.runs (id, run_type, status) overriding system value values (9620, 'full', 'running'), (9621, 'push', 'running');
+select tests.open_run('full', 9620);
+select tests.open_run('push', 9621);
 
 select is_empty($$select from sync.entity_mappings$$, 'no mapping is loaded yet');
 
@@ -61,13 +62,7 @@ select is((select f.fields from sync.airtable_fields('clients', array['00000000-
 -- The mapping is loaded (clients leaves federal_tax_id unmapped; no state
 -- regulators mapped): the push plans the entries over the mapped columns
 -- ---------------------------------------------------------------------------
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{}', '{}', 'fld62rLIbyozCjTuf'),
-  ('products', 'appDeltaTest00001', 'tblTtyLvxr2Ta4SfO', 'Products',
-   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "epa_registration_number": "fldIDSraJoY8Q7bP4", "product_type": "fld7R2F44pjr4HOTx", "active_ingredients": "fldlfnfaf4aov6djj", "signal_word": "fld2ryBoRxCP6rela", "discontinued": "flddjxYm3lLnbsGPN", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
-   '{}', '{}', 'fldeqFJkIqQxjVyxf');
+select tests.seed_delta_mapping(entities => array['clients', 'products'], omit_columns => array['federal_tax_id'], field_names => false, attachments => false);
 
 select is((select count(*)::int from sync.push_columns('clients') where field_id is null or column_name = 'federal_tax_id'), 0,
   'with the mapping loaded, push_columns gives the mapped pushable columns only, each with its field id');

@@ -18,23 +18,13 @@ select plan(64);
 -- Fixtures: mappings (field ids from mappings/delta.json; the clients
 -- mapping leaves federal_tax_id unmapped), and rows as the sync wrote them.
 -- ---------------------------------------------------------------------------
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{}', '{}', 'fld62rLIbyozCjTuf'),
-  ('state_regulators', 'appDeltaTest00001', 'tbljwculB4C3VOXW3', 'State Regulators',
-   '{"agency_name": "fldtmASk12fGsd6OS", "state": "fldvJBbLeJT9yad38", "agency_type": "fld2IWNJn0u5vKUvN", "contact_name": "fldxwDWfezJn3hIQ7", "contact_email": "fldctgC938Csv6bJw", "phone": "fldzWDJBhn6ZibaaK", "website": "fldeSJue0fwJAwMVF", "submission_portal": "fldHoCpAgdWoXGc91", "renewal_cycle": "fldBSIVVhIf8psxUO", "renewal_month": "fldoQh2Z9dzm14DkC", "registration_fee": "fldFvLh05ueJLjrcd", "late_fee": "fld4V4sAYjz3SxR1b", "requires_wet_signature": "fld3zYxcXGGSE8h2S", "product_types_regulated": "fldb0z4gETllchxoI", "notes": "fldZinc4iyZgiBpYa", "airtable_modified_at": "fldw7PqcIkPbQuj95"}',
-   '{}', '{}', 'fldw7PqcIkPbQuj95'),
-  ('products', 'appDeltaTest00001', 'tblTtyLvxr2Ta4SfO', 'Products',
-   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "epa_registration_number": "fldIDSraJoY8Q7bP4", "product_type": "fld7R2F44pjr4HOTx", "active_ingredients": "fldlfnfaf4aov6djj", "signal_word": "fld2ryBoRxCP6rela", "discontinued": "flddjxYm3lLnbsGPN", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
-   '{}', '{}', 'fldeqFJkIqQxjVyxf'),
-  ('registrations', 'appDeltaTest00001', 'tblmNqfo6lv6OCavM', 'Registrations',
-   '{"client_id": "flddw2j5Mu2TJtX7Q", "product_id": "fldZawXe2RiH9oSci", "state_regulator_id": "fldUF86Yp8B0Aea5U", "state": "fldmiaUjYsE4lzH9y", "status": "fldaeH9V1UBJK7tSW", "registration_type": "fldHNUoPRoouBCa5N", "state_registration_number": "fldoW6e4UMxIOza8A", "submitted_date": "fldlwKx8C5WVAJ2Nt", "approved_date": "fldUsOARR7hF2Iu6K", "expiration_date": "fldFUnYOjlHNdzRKr", "fee_paid": "fldYhg9rHaOArcpNI", "invoice_number": "fldXLXCmjDVPxX7Ok", "priority": "fldZu0JXcyOOEs3H1", "tags": "fldQLBPSEUDUZuZxO", "assigned_to_id": "fldgMx8UeILqd0Uqf", "notes": "fldAyIsjK0FfnseyZ", "airtable_modified_at": "fld425nv1ODHaAQNP"}',
-   '{}', '{}', 'fld425nv1ODHaAQNP');
+select tests.seed_delta_mapping(omit_columns => array['federal_tax_id'], field_names => false, attachments => false);
 
-insert into sync.runs (id, run_type, status) overriding system value values
-  (9600, 'full', 'running'), (9601, 'incremental', 'running'), (9602, 'push', 'running'), (9603, 'push', 'running'),
-  (9604, 'push', 'running');
+select tests.open_run('full', 9600);
+select tests.open_run('incremental', 9601);
+select tests.open_run('push', 9602);
+select tests.open_run('push', 9603);
+select tests.open_run('push', 9604);
 
 -- The sync's own writes (run 9600): none of them is captured.
 select set_config('airlift.run_id', '9600', true);

@@ -33,9 +33,8 @@ select throws_ok($$insert into sync.snapshots (label, taken_by) values ('  ', 'm
 -- ---------------------------------------------------------------------------
 -- Fixtures: a run before the snapshot, and data in every kind of table
 -- ---------------------------------------------------------------------------
-insert into sync.runs (id, run_type, status, metadata, started_at) overriding system value values
-  (9501, 'full', 'running', '{"base_id": "appSnapshotTest01"}', '2024-01-01');
-update sync.runs set status = 'completed', finished_at = '2024-01-01 00:10' where id = 9501;
+select tests.open_run('full', 9501, '{"base_id": "appSnapshotTest01"}');
+update sync.runs set started_at = '2024-01-01', status = 'completed', finished_at = '2024-01-01 00:10' where id = 9501;
 
 insert into app.collaborators (id, airtable_user_id, name, updated_at) values
   ('15000000-0000-4000-8000-000000000001', 'usrSNAPSHOTUSER01', 'Casey', '2024-01-01');
@@ -125,11 +124,10 @@ reset role;
 -- ---------------------------------------------------------------------------
 -- Changes after the snapshot, in run 9502 and by hand
 -- ---------------------------------------------------------------------------
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9502, 'incremental', 'running', '{"base_id": "appSnapshotTest01"}'),
-  (9503, 'rollback', 'running', '{"restore_snapshot": true}'),
-  (9504, 'incremental', 'running', '{"base_id": "appSnapshotTest01"}'),
-  (9505, 'verify', 'running', '{}');
+select tests.open_run('incremental', 9502, '{"base_id": "appSnapshotTest01"}');
+select tests.open_run('rollback', 9503, '{"restore_snapshot": true}');
+select tests.open_run('incremental', 9504, '{"base_id": "appSnapshotTest01"}');
+select tests.open_run('verify', 9505);
 select set_config('airlift.run_id', '9502', true);
 -- parents: a client renamed, a product and a client made, a regulator soft-deleted
 update app.clients set name = 'Alpha Labs Inc', annual_budget = 999 where id = '15000000-0000-4000-8000-000000000101';

@@ -21,15 +21,7 @@ select plan(71);
 -- mappings/delta.json), and helpers that read the stored checksums and
 -- rebuild them from the app rows (sync.target_canonical_sql).
 -- ---------------------------------------------------------------------------
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "federal_tax_id": "fldxPp0psGj5j1gUm", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "primary_contact": "Primary Contact", "email": "Email", "phone": "Phone", "mailing_address": "Mailing Address", "federal_tax_id": "Federal Tax ID", "account_manager_id": "Account Manager", "client_since": "Client Since", "annual_budget": "Annual Budget", "notes": "Notes", "airtable_created_at": "Created", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf'),
-  ('state_regulators', 'appDeltaTest00001', 'tbljwculB4C3VOXW3', 'State Regulators',
-   '{"agency_name": "fldtmASk12fGsd6OS", "state": "fldvJBbLeJT9yad38", "agency_type": "fld2IWNJn0u5vKUvN", "contact_name": "fldxwDWfezJn3hIQ7", "contact_email": "fldctgC938Csv6bJw", "phone": "fldzWDJBhn6ZibaaK", "website": "fldeSJue0fwJAwMVF", "submission_portal": "fldHoCpAgdWoXGc91", "renewal_cycle": "fldBSIVVhIf8psxUO", "renewal_month": "fldoQh2Z9dzm14DkC", "registration_fee": "fldFvLh05ueJLjrcd", "late_fee": "fld4V4sAYjz3SxR1b", "requires_wet_signature": "fld3zYxcXGGSE8h2S", "product_types_regulated": "fldb0z4gETllchxoI", "notes": "fldZinc4iyZgiBpYa", "airtable_modified_at": "fldw7PqcIkPbQuj95"}',
-   '{"agency_name": "Agency Name", "state": "State", "agency_type": "Agency Type", "contact_name": "Contact Name", "contact_email": "Contact Email", "phone": "Phone", "website": "Website", "submission_portal": "Submission Portal", "renewal_cycle": "Renewal Cycle", "renewal_month": "Renewal Month", "registration_fee": "Registration Fee", "late_fee": "Late Fee", "requires_wet_signature": "Requires Wet Signature", "product_types_regulated": "Product Types Regulated", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fldw7PqcIkPbQuj95');
+select tests.seed_delta_mapping(entities => array['clients', 'state_regulators']);
 
 -- The entries sync.target_checksums holds for an entity ...
 create function pg_temp.stored(p_entity text) returns table (airtable_id text, row_id uuid, checksum text, deleted boolean)
@@ -169,30 +161,25 @@ delete from app.clients where airtable_id = 'recTRIGGERROW0007';
 -- ---------------------------------------------------------------------------
 -- Fixtures for differentials: runs 9450 and 9451 (full), 9452 (incremental)
 -- ---------------------------------------------------------------------------
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9450, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9451, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9452, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9453, 'differential', 'running', '{}'),
-  (9454, 'differential', 'running', '{}'),
-  (9455, 'differential', 'running', '{}'),
-  (9456, 'differential', 'running', '{}'),
-  (9457, 'differential', 'running', '{}'),
-  (9458, 'differential', 'running', '{}'),
-  (9459, 'differential', 'running', '{}'),
-  (9460, 'differential', 'running', '{}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9450, 'sync_operation', 'clients', 'in_progress'),
-  (9451, 'sync_operation', 'clients', 'in_progress'),
-  (9451, 'sync_operation', 'state_regulators', 'in_progress'),
-  (9452, 'sync_operation', 'clients', 'in_progress');
+select tests.open_run('full', 9450, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9451, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9452, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('differential', 9453);
+select tests.open_run('differential', 9454);
+select tests.open_run('differential', 9455);
+select tests.open_run('differential', 9456);
+select tests.open_run('differential', 9457);
+select tests.open_run('differential', 9458);
+select tests.open_run('differential', 9459);
+select tests.open_run('differential', 9460);
+select tests.open_checkpoints(9450, 'clients');
+select tests.open_checkpoints(9451, 'clients', 'state_regulators');
+select tests.open_checkpoints(9452, 'clients');
 
 create function pg_temp.client(p_id text, p_name text, p_budget numeric, p_since text) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z',
-    'fields', f, 'hash', encode(sha256(convert_to(f::text, 'UTF8')), 'hex'))
-  from (select jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fldAaSynzxQzeTNAI', p_budget, 'fldOKlvaggwBuA1DW', p_since,
-                                                    'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')) as f) x
+  select tests.airtable_record(p_id, jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fldAaSynzxQzeTNAI', p_budget, 'fldOKlvaggwBuA1DW', p_since,
+                                                                         'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')))
 $$;
 
 -- a blocking rule keeps a client without a name out (quarantined); other

@@ -9,14 +9,12 @@
 BEGIN;
 select plan(8);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "status": "fldAxUQDrygYjpbpO", "notes": "fld4nncVN1i1Qbxro", "phone": "fldqa4xrGdS4F1c8m", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "status": "Status", "notes": "Notes", "phone": "Phone", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'status', 'notes', 'phone', 'airtable_modified_at']);
 insert into sync.conflict_policies (entity, column_name, policy) values ('clients', 'notes', 'newest_wins'), ('clients', 'phone', 'manual');
-insert into sync.runs (id, run_type, status) overriding system value values
-  (9750, 'full', 'running'), (9751, 'incremental', 'running'), (9752, 'push', 'running'), (9753, 'push', 'running');
+select tests.open_run('full', 9750);
+select tests.open_run('incremental', 9751);
+select tests.open_run('push', 9752);
+select tests.open_run('push', 9753);
 
 select set_config('airlift.run_id', '9750', true);
 insert into app.clients (id, airtable_id, name, status, notes, phone, airtable_modified_at) values

@@ -4,7 +4,7 @@
 -- statements from, the tables a snapshot copies, and the advisory locks
 -- that keep pulls out of a snapshot or a restore. (The canonical forms of
 -- staged records, and the mapped columns they are made of, are in
--- 130_integrity.sql, with its staged fixtures.)
+-- integrity/010_integrity.sql, with its staged fixtures.)
 BEGIN;
 select plan(17);
 

@@ -12,24 +12,17 @@
 BEGIN;
 select plan(16);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appProblemsTest01', 'tblProblemClients', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "annual_budget": "fldAaSynzxQzeTNAI", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "annual_budget": "Annual Budget", "airtable_modified_at": "Last Modified"}', '{}', 'fld62rLIbyozCjTuf'),
-  ('products', 'appProblemsTest01', 'tblProblemProduct', 'Products',
-   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
-   '{"name": "Product Name", "client_id": "Client", "airtable_modified_at": "Last Modified"}', '{}', 'fldeqFJkIqQxjVyxf');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9801, 'full', 'running', '{"base_id": "appProblemsTest01"}'),
-  (9802, 'incremental', 'running', '{"base_id": "appProblemsTest01"}'),
-  (9803, 'full', 'running', '{"base_id": "appProblemsTest01"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select r, 'sync_operation', e, 'in_progress' from (values (9801), (9802), (9803)) as runs (r), (values ('clients'), ('products')) as entities (e);
+select tests.seed_delta_mapping(entities => array['clients', 'products'],
+  columns => array['name', 'annual_budget', 'client_id', 'airtable_modified_at'], attachments => false,
+  base_id => 'appProblemsTest01', table_ids => '{"clients": "tblProblemClients", "products": "tblProblemProduct"}');
+select tests.open_run('full', 9801, '{"base_id": "appProblemsTest01"}');
+select tests.open_run('incremental', 9802, '{"base_id": "appProblemsTest01"}');
+select tests.open_run('full', 9803, '{"base_id": "appProblemsTest01"}');
+select tests.open_checkpoints(run, 'clients', 'products') from unnest(array[9801, 9802, 9803]) as run;
 
 create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2026-01-01T00:00:00.000Z', 'fields', p_fields,
-                            'hash', encode(sha256(convert_to(p_fields::text, 'UTF8')), 'hex'))
+  select tests.airtable_record(p_id, p_fields, '2026-01-01T00:00:00.000Z')
 $$;
 create function pg_temp.checksums_agree(p_id text) returns boolean
 language sql as $$

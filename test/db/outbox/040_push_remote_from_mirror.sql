@@ -10,13 +10,10 @@
 BEGIN;
 select plan(6);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "notes": "fld4nncVN1i1Qbxro", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
-insert into sync.runs (id, run_type, status) overriding system value values
-  (9760, 'full', 'running'), (9761, 'incremental', 'running'), (9762, 'push', 'running');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at']);
+select tests.open_run('full', 9760);
+select tests.open_run('incremental', 9761);
+select tests.open_run('push', 9762);
 
 select set_config('airlift.run_id', '9760', true);
 insert into app.clients (id, airtable_id, name, status, notes) values

@@ -8,17 +8,12 @@
 BEGIN;
 select plan(9);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "email": "fldwvK9BoMpuwDLuw", "notes": "fld4nncVN1i1Qbxro", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "email": "Email", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9650, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9651, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9652, 'full', 'running', '{"base_id": "appDeltaTest00001"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-values (9651, 'sync_operation', 'clients', 'in_progress'), (9652, 'sync_operation', 'clients', 'in_progress');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'client_code', 'status', 'email', 'notes', 'airtable_modified_at']);
+select tests.open_run('full', 9650, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9651, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('full', 9652, '{"base_id": "appDeltaTest00001"}');
+select tests.open_checkpoints(9651, 'clients');
+select tests.open_checkpoints(9652, 'clients');
 
 -- The rows as the sync wrote them (not captured).
 select set_config('airlift.run_id', '9650', true);
@@ -36,8 +31,7 @@ update app.clients set deleted_at = now() where id = '00000000-0000-4000-8000-00
 -- Beta's status, and Gamma's notes.
 create function pg_temp.page(p_records jsonb) returns jsonb
 language sql as $$
-  select jsonb_agg(jsonb_build_object('id', r.key, 'created_time', '2019-03-15T09:30:00.000Z', 'fields', r.value,
-                                      'hash', encode(sha256(convert_to(r.value::text, 'UTF8')), 'hex')) order by r.key)
+  select jsonb_agg(tests.airtable_record(r.key, r.value, '2019-03-15T09:30:00.000Z') order by r.key)
   from jsonb_each(p_records) r
 $$;
 select lives_ok(

@@ -14,28 +14,16 @@
 BEGIN;
 select plan(28);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "federal_tax_id": "fldxPp0psGj5j1gUm", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "primary_contact": "Primary Contact", "email": "Email", "phone": "Phone", "mailing_address": "Mailing Address", "federal_tax_id": "Federal Tax ID", "account_manager_id": "Account Manager", "client_since": "Client Since", "annual_budget": "Annual Budget", "notes": "Notes", "airtable_created_at": "Created", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-('products', 'appDeltaTest00001', 'tblTtyLvxr2Ta4SfO', 'Products',
-   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "epa_registration_number": "fldIDSraJoY8Q7bP4", "product_type": "fld7R2F44pjr4HOTx", "active_ingredients": "fldlfnfaf4aov6djj", "signal_word": "fld2ryBoRxCP6rela", "discontinued": "flddjxYm3lLnbsGPN", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
-   '{"name": "Product Name", "client_id": "Client", "epa_registration_number": "EPA Registration Number", "product_type": "Product Type", "active_ingredients": "Active Ingredients", "signal_word": "Signal Word", "discontinued": "Discontinued", "airtable_modified_at": "Last Modified"}',
-   '{"label": "fldm98vOtlVmdetoO"}', 'fldeqFJkIqQxjVyxf');
+select tests.seed_delta_mapping(entities => array['clients', 'products']);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9501, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9502, 'verify', 'running', '{}'),
-  (9503, 'verify', 'running', '{}'),
-  (9504, 'verify', 'running', '{}'),
-  (9505, 'verify', 'running', '{}'),
-  (9506, 'verify', 'running', '{}'),
-  (9507, 'verify', 'running', '{}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9501, 'sync_operation', 'clients', 'in_progress'),
-  (9501, 'sync_operation', 'products', 'in_progress');
+select tests.open_run('full', 9501, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('verify', 9502);
+select tests.open_run('verify', 9503);
+select tests.open_run('verify', 9504);
+select tests.open_run('verify', 9505);
+select tests.open_run('verify', 9506);
+select tests.open_run('verify', 9507);
+select tests.open_checkpoints(9501, 'clients', 'products');
 
 -- a blocking rule keeps one client out (a record with a problem of its own lands, flagged)
 insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, parameters, severity, validation_type, origin, description) values
@@ -43,8 +31,7 @@ insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, para
 
 create function pg_temp.record(p_id text, p_fields jsonb) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', p_fields,
-                            'hash', encode(sha256(convert_to(p_fields::text, 'UTF8')), 'hex'))
+  select tests.airtable_record(p_id, p_fields)
 $$;
 
 select sync.stage_page(9501, 'clients', jsonb_build_array(

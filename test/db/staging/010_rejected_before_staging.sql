@@ -14,26 +14,19 @@
 BEGIN;
 select plan(12);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appRejectedTest01', 'tblRejectClients1', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "notes": "fld4nncVN1i1Qbxro", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9701, 'full', 'running', '{"base_id": "appRejectedTest01"}'),
-  (9702, 'incremental', 'running', '{"base_id": "appRejectedTest01"}'),
-  (9703, 'full', 'running', '{"base_id": "appRejectedTest01"}'),
-  (9704, 'verify', 'running', '{}'),
-  (9705, 'incremental', 'running', '{"base_id": "appRejectedTest01"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select id, 'sync_operation', 'clients', 'in_progress' from sync.runs where id in (9701, 9702, 9703, 9705);
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at'],
+  base_id => 'appRejectedTest01', table_ids => '{"clients": "tblRejectClients1"}');
+select tests.open_run('full', 9701, '{"base_id": "appRejectedTest01"}');
+select tests.open_run('incremental', 9702, '{"base_id": "appRejectedTest01"}');
+select tests.open_run('full', 9703, '{"base_id": "appRejectedTest01"}');
+select tests.open_run('verify', 9704);
+select tests.open_run('incremental', 9705, '{"base_id": "appRejectedTest01"}');
+select tests.open_checkpoints(run, 'clients') from unnest(array[9701, 9702, 9703, 9705]) as run;
 
 create function pg_temp.client(p_id text, p_name text, p_notes text) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z',
-    'fields', f, 'hash', encode(sha256(convert_to(f::text, 'UTF8')), 'hex'))
-  from (select jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fld4nncVN1i1Qbxro', p_notes,
-                                                    'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')) as f) x
+  select tests.airtable_record(p_id, jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fld4nncVN1i1Qbxro', p_notes,
+                                                                         'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')))
 $$;
 -- a page as the runner stages it: sync.stage_page, then the rejects marked, in one transaction
 create function pg_temp.stage(p_run bigint, p_records jsonb, p_rejects jsonb, p_full boolean) returns void

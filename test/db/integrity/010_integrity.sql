@@ -35,27 +35,19 @@ select isnt(sync.table_checksum(array['a' || repeat('0', 63)]), sync.table_check
 -- ---------------------------------------------------------------------------
 -- Fixtures: the clients mapping, run 9201 (full) staged and merged
 -- ---------------------------------------------------------------------------
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "federal_tax_id": "fldxPp0psGj5j1gUm", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "primary_contact": "Primary Contact", "email": "Email", "phone": "Phone", "mailing_address": "Mailing Address", "federal_tax_id": "Federal Tax ID", "account_manager_id": "Account Manager", "client_since": "Client Since", "annual_budget": "Annual Budget", "notes": "Notes", "airtable_created_at": "Created", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf');
+select tests.seed_delta_mapping(entities => array['clients']);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9201, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9202, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9203, 'rollback', 'running', '{"rolls_back": 9202}'),
-  (9204, 'verify', 'running', '{}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9201, 'sync_operation', 'clients', 'in_progress'),
-  (9202, 'sync_operation', 'clients', 'in_progress');
+select tests.open_run('full', 9201, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9202, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('rollback', 9203, '{"rolls_back": 9202}');
+select tests.open_run('verify', 9204);
+select tests.open_checkpoints(9201, 'clients');
+select tests.open_checkpoints(9202, 'clients');
 
 create function pg_temp.client(p_id text, p_name text, p_budget numeric, p_since text) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z',
-    'fields', f, 'hash', encode(sha256(convert_to(f::text, 'UTF8')), 'hex'))
-  from (select jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fldAaSynzxQzeTNAI', p_budget, 'fldOKlvaggwBuA1DW', p_since,
-                                                    'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')) as f) x
+  select tests.airtable_record(p_id, jsonb_strip_nulls(jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fldAaSynzxQzeTNAI', p_budget, 'fldOKlvaggwBuA1DW', p_since,
+                                                                         'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z')))
 $$;
 
 select sync.stage_page(9201, 'clients', jsonb_build_array(

@@ -21,23 +21,7 @@ select plan(128);
 -- Fixtures: mappings (field ids from mappings/delta.json; clients without
 -- federal_tax_id), rules, runs, checkpoints, helpers
 -- ---------------------------------------------------------------------------
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appDeltaTest00001', 'tblZaclZULDATjmXm', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "client_code": "fldPlUSdlUpal2YU2", "status": "fldAxUQDrygYjpbpO", "primary_contact": "fld4TzQXVp4I3JsJY", "email": "fldwvK9BoMpuwDLuw", "phone": "fldqa4xrGdS4F1c8m", "mailing_address": "fldLCmTDVbhK0iSy8", "account_manager_id": "fldIcvtGQXI6ZQK25", "client_since": "fldOKlvaggwBuA1DW", "annual_budget": "fldAaSynzxQzeTNAI", "notes": "fld4nncVN1i1Qbxro", "airtable_created_at": "fldCEwXPTULg5Yy0O", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "client_code": "Client Code", "status": "Status", "primary_contact": "Primary Contact", "email": "Email", "phone": "Phone", "mailing_address": "Mailing Address", "account_manager_id": "Account Manager", "client_since": "Client Since", "annual_budget": "Annual Budget", "notes": "Notes", "airtable_created_at": "Created", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld62rLIbyozCjTuf'),
-  ('state_regulators', 'appDeltaTest00001', 'tbljwculB4C3VOXW3', 'State Regulators',
-   '{"agency_name": "fldtmASk12fGsd6OS", "state": "fldvJBbLeJT9yad38", "agency_type": "fld2IWNJn0u5vKUvN", "contact_name": "fldxwDWfezJn3hIQ7", "contact_email": "fldctgC938Csv6bJw", "phone": "fldzWDJBhn6ZibaaK", "website": "fldeSJue0fwJAwMVF", "submission_portal": "fldHoCpAgdWoXGc91", "renewal_cycle": "fldBSIVVhIf8psxUO", "renewal_month": "fldoQh2Z9dzm14DkC", "registration_fee": "fldFvLh05ueJLjrcd", "late_fee": "fld4V4sAYjz3SxR1b", "requires_wet_signature": "fld3zYxcXGGSE8h2S", "product_types_regulated": "fldb0z4gETllchxoI", "notes": "fldZinc4iyZgiBpYa", "airtable_modified_at": "fldw7PqcIkPbQuj95"}',
-   '{"agency_name": "Agency Name", "state": "State", "agency_type": "Agency Type", "contact_name": "Contact Name", "contact_email": "Contact Email", "phone": "Phone", "website": "Website", "submission_portal": "Submission Portal", "renewal_cycle": "Renewal Cycle", "renewal_month": "Renewal Month", "registration_fee": "Registration Fee", "late_fee": "Late Fee", "requires_wet_signature": "Requires Wet Signature", "product_types_regulated": "Product Types Regulated", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fldw7PqcIkPbQuj95'),
-  ('products', 'appDeltaTest00001', 'tblTtyLvxr2Ta4SfO', 'Products',
-   '{"name": "flditdl13jzXqvGJG", "client_id": "fldeHngYQ2AQ2a41D", "epa_registration_number": "fldIDSraJoY8Q7bP4", "product_type": "fld7R2F44pjr4HOTx", "active_ingredients": "fldlfnfaf4aov6djj", "signal_word": "fld2ryBoRxCP6rela", "discontinued": "flddjxYm3lLnbsGPN", "airtable_modified_at": "fldeqFJkIqQxjVyxf"}',
-   '{"name": "Product Name", "client_id": "Client", "epa_registration_number": "EPA Registration Number", "product_type": "Product Type", "active_ingredients": "Active Ingredients", "signal_word": "Signal Word", "discontinued": "Discontinued", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fldeqFJkIqQxjVyxf'),
-  ('registrations', 'appDeltaTest00001', 'tblmNqfo6lv6OCavM', 'Registrations',
-   '{"client_id": "flddw2j5Mu2TJtX7Q", "product_id": "fldZawXe2RiH9oSci", "state_regulator_id": "fldUF86Yp8B0Aea5U", "state": "fldmiaUjYsE4lzH9y", "status": "fldaeH9V1UBJK7tSW", "registration_type": "fldHNUoPRoouBCa5N", "state_registration_number": "fldoW6e4UMxIOza8A", "submitted_date": "fldlwKx8C5WVAJ2Nt", "approved_date": "fldUsOARR7hF2Iu6K", "expiration_date": "fldFUnYOjlHNdzRKr", "fee_paid": "fldYhg9rHaOArcpNI", "invoice_number": "fldXLXCmjDVPxX7Ok", "priority": "fldZu0JXcyOOEs3H1", "tags": "fldQLBPSEUDUZuZxO", "assigned_to_id": "fldgMx8UeILqd0Uqf", "notes": "fldAyIsjK0FfnseyZ", "airtable_modified_at": "fld425nv1ODHaAQNP"}',
-   '{"client_id": "Client", "product_id": "Product", "state_regulator_id": "State Regulator", "state": "State", "status": "Status", "registration_type": "Registration Type", "state_registration_number": "State Registration Number", "submitted_date": "Submitted Date", "approved_date": "Approved Date", "expiration_date": "Expiration Date", "fee_paid": "Fee Paid", "invoice_number": "Invoice Number", "priority": "Priority", "tags": "Tags", "assigned_to_id": "Assigned To", "notes": "Notes", "airtable_modified_at": "Last Modified"}',
-   '{}', 'fld425nv1ODHaAQNP');
+select tests.seed_delta_mapping(omit_columns => array['federal_tax_id'], attachments => false);
 
 -- The rules of the test, besides the three the migration seeds for
 -- registrations (approved_date.not_before_submission, a field order that is
@@ -70,16 +54,12 @@ insert into sync.validation_rules (rule_id, entity, column_name, rule_kind, para
   ('registrations.expiration_date.after_renewal', 'registrations', 'expiration_date', 'field_order', '{"after": "renewal_date"}',
    'warning', 'relationship_integrity', 'sql', 'must be after the renewal date', true);
 
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9401, 'full', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9402, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}'),
-  (9403, 'incremental', 'running', '{"base_id": "appDeltaTest00001"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status)
-select 9401, 'sync_operation', entity, 'in_progress'
-from (values ('clients'), ('state_regulators'), ('products'), ('registrations')) as e (entity);
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9402, 'sync_operation', 'clients', 'in_progress'),
-  (9403, 'sync_operation', 'clients', 'in_progress');
+select tests.open_run('full', 9401, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9402, '{"base_id": "appDeltaTest00001"}');
+select tests.open_run('incremental', 9403, '{"base_id": "appDeltaTest00001"}');
+select tests.open_checkpoints(9401, 'clients', 'state_regulators', 'products', 'registrations');
+select tests.open_checkpoints(9402, 'clients');
+select tests.open_checkpoints(9403, 'clients');
 
 -- Cells by column name -> fields by the mapping's field ids.
 create function pg_temp.cells(p_entity text, p_cells jsonb) returns jsonb
@@ -173,8 +153,7 @@ insert into fixture values
 -- A page as the runner sends it: [{id, created_time, fields, hash}].
 create function pg_temp.page(p_entity text, p_version text) returns jsonb
 language sql as $$
-  select jsonb_agg(jsonb_build_object('id', f.id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', x.fields,
-                                      'hash', encode(sha256(convert_to(x.fields::text, 'UTF8')), 'hex')) order by f.id)
+  select jsonb_agg(tests.airtable_record(f.id, x.fields) order by f.id)
   from fixture f cross join lateral (select pg_temp.cells(f.entity, f.cells) as fields) x
   where f.entity = p_entity and f.version = p_version
 $$;

@@ -9,22 +9,16 @@
 BEGIN;
 select plan(8);
 
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id) values
-  ('clients', 'appStageOnlyTest1', 'tblStageOnlyClnts', 'Clients',
-   '{"name": "fldcRQ5EWmHA7hkmK", "airtable_modified_at": "fld62rLIbyozCjTuf"}',
-   '{"name": "Client Name", "airtable_modified_at": "Last Modified"}', '{}', 'fld62rLIbyozCjTuf');
-insert into sync.runs (id, run_type, status, metadata) overriding system value values
-  (9801, 'full', 'running', '{"base_id": "appStageOnlyTest1", "stage_only": true}'),
-  (9802, 'full', 'running', '{"base_id": "appStageOnlyTest1"}');
-insert into sync.checkpoints (run_id, operation_type, entity_type, status) values
-  (9801, 'sync_operation', 'clients', 'in_progress'),
-  (9802, 'sync_operation', 'clients', 'in_progress');
+select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'airtable_modified_at'],
+  base_id => 'appStageOnlyTest1', table_ids => '{"clients": "tblStageOnlyClnts"}');
+select tests.open_run('full', 9801, '{"base_id": "appStageOnlyTest1", "stage_only": true}');
+select tests.open_run('full', 9802, '{"base_id": "appStageOnlyTest1"}');
+select tests.open_checkpoints(9801, 'clients');
+select tests.open_checkpoints(9802, 'clients');
 
 create function pg_temp.client(p_id text, p_name text) returns jsonb
 language sql as $$
-  select jsonb_build_object('id', p_id, 'created_time', '2020-01-01T00:00:00.000Z', 'fields', f,
-                            'hash', encode(sha256(convert_to(f::text, 'UTF8')), 'hex'))
-  from (select jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z') as f) x
+  select tests.airtable_record(p_id, jsonb_build_object('fldcRQ5EWmHA7hkmK', p_name, 'fld62rLIbyozCjTuf', '2026-11-01T00:00:00.000Z'))
 $$;
 
 -- two pages: two records, then one record and a reject
