@@ -44,7 +44,7 @@ async function regenerateSchemaDump(): Promise<number> {
     return 0;
   } catch (error) {
     process.stderr.write(
-      `airlift: the migrations are committed, but db/schema.sql could not be regenerated: ${(error as Error).message}\n` +
+      `airlift: graphile-migrate succeeded, but db/schema.sql could not be regenerated: ${(error as Error).message}\n` +
         'Fix that, then run `npm run db:schema` and commit db/schema.sql (CI checks it).\n',
     );
     return 1;
