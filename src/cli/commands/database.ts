@@ -1,6 +1,7 @@
 /**
  * `airlift migrate`, `airlift start` and `airlift gm`: the database itself
- * (roles, migrations, graphile-migrate).
+ * (roles, migrations, graphile-migrate; `gm commit` and `gm uncommit` also
+ * regenerate db/schema.sql).
  */
 
 import { spawn } from 'node:child_process';
@@ -20,6 +21,35 @@ import {
 } from '../../db/database.ts';
 import { describeDatabase, formatDescription } from '../../db/describe.ts';
 import { log, withDatabase } from '../shared.ts';
+
+/** graphile-migrate commands that change migrations/committed/, and so db/schema.sql. */
+const SCHEMA_CHANGING_COMMANDS = new Set(['commit', 'uncommit']);
+
+/**
+ * After `gm commit` or `gm uncommit`: db/schema.sql made again from the
+ * committed migrations (tools/db/dump-schema.ts, a PostgreSQL 15 cluster of
+ * its own), to be committed with the migration. Returns the exit code.
+ */
+async function regenerateSchemaDump(): Promise<number> {
+  const started = Date.now();
+  process.stdout.write('airlift: regenerating db/schema.sql from the committed migrations (PostgreSQL 15)...\n');
+  try {
+    const { writeSchemaDump } = await import('../../../tools/db/dump-schema.ts');
+    const result = await writeSchemaDump();
+    process.stdout.write(
+      result.changed
+        ? `airlift: db/schema.sql regenerated and changed (${Date.now() - started} ms): commit it along with migrations/committed/.\n`
+        : `airlift: db/schema.sql regenerated, unchanged (${Date.now() - started} ms).\n`,
+    );
+    return 0;
+  } catch (error) {
+    process.stderr.write(
+      `airlift: graphile-migrate succeeded, but db/schema.sql could not be regenerated: ${(error as Error).message}\n` +
+        'Fix that, then run `npm run db:schema` and commit db/schema.sql (CI checks it).\n',
+    );
+    return 1;
+  }
+}
 
 /** migrate, start, gm. */
 export function registerDatabaseCommands(program: Command): void {
@@ -65,17 +95,17 @@ export function registerDatabaseCommands(program: Command): void {
 
   program
     .command('gm')
-    .description('Run graphile-migrate (watch, commit, uncommit, status, ...) against this database, e.g. `airlift gm commit -m "add x"`.')
+    .description('Run graphile-migrate (watch, commit, uncommit, status, ...) against this database, e.g. `airlift gm commit -m "add x"`; commit and uncommit then regenerate db/schema.sql.')
     .allowUnknownOption()
     .helpOption(false)
     .argument('[args...]', 'graphile-migrate arguments')
     .action(async (args: string[]) => {
-      await withDatabase(async (target) => {
+      const code = await withDatabase(async (target) => {
         await bootstrapRoles(target.rootUrl);
         const settings = await migrationSettings(target, false);
         if (target.shadowUrl && target.server) await ensureDatabaseExists(target.rootUrl, databaseName(target.shadowUrl));
         const cli = createRequire(import.meta.url).resolve('graphile-migrate/dist/cli.js');
-        const code = await new Promise<number>((resolve) => {
+        return new Promise<number>((resolve) => {
           const child = spawn(process.execPath, [cli, ...args], {
             cwd: PROJECT_ROOT,
             stdio: 'inherit',
@@ -88,7 +118,9 @@ export function registerDatabaseCommands(program: Command): void {
           });
           child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
         });
-        process.exitCode = code;
       });
+      process.exitCode = code;
+      // Once the embedded server is stopped: the dump has a cluster of its own.
+      if (code === 0 && SCHEMA_CHANGING_COMMANDS.has(args[0])) process.exitCode = await regenerateSchemaDump();
     });
 }
