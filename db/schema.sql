@@ -880,6 +880,46 @@ $_$;
 COMMENT ON FUNCTION sync.apply_airtable_cells(p_run_id bigint, p_entity text, p_cells jsonb) IS 'Writes Airtable cells into app rows: p_cells is {row id: {column: Airtable cell}}, converted exactly as the merge converts them (a link resolved to the live row with that Airtable id). A sync write under p_run_id, so it is audited but not captured in the outbox. Returns the rows written.';
 
 --
+-- Name: attach_target_triggers(text); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.attach_target_triggers(p_entity text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  target regclass;
+begin
+  select e.target_table into target from sync.entities e where e.entity = p_entity;
+  if target is null then
+    raise exception 'no entity %: register it in sync.entities first', p_entity using errcode = 'undefined_object';
+  end if;
+  perform audit.enable_for(target);
+  execute format('drop trigger if exists _800_target_checksums_insert on %s', target);
+  execute format('drop trigger if exists _800_target_checksums_update on %s', target);
+  execute format('drop trigger if exists _800_target_checksums_delete on %s', target);
+  execute format('drop trigger if exists _800_target_checksums_truncate on %s', target);
+  execute format('create trigger _800_target_checksums_insert after insert on %s referencing new table as new_rows '
+                 'for each statement execute function sync.tg__maintain_target_checksums(%L)', target, p_entity);
+  execute format('create trigger _800_target_checksums_update after update on %s referencing new table as new_rows '
+                 'for each statement execute function sync.tg__maintain_target_checksums(%L)', target, p_entity);
+  execute format('create trigger _800_target_checksums_delete after delete on %s referencing old table as old_rows '
+                 'for each statement execute function sync.tg__maintain_target_checksums(%L)', target, p_entity);
+  execute format('create trigger _800_target_checksums_truncate after truncate on %s '
+                 'for each statement execute function sync.tg__maintain_target_checksums(%L)', target, p_entity);
+  -- ENABLE ALWAYS, as on the app tables: a replica session must not skip them
+  execute format('alter table %s enable always trigger _800_target_checksums_insert, enable always trigger _800_target_checksums_update, '
+                 'enable always trigger _800_target_checksums_delete, enable always trigger _800_target_checksums_truncate', target);
+end;
+$$;
+
+--
+-- Name: FUNCTION attach_target_triggers(p_entity text); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.attach_target_triggers(p_entity text) IS 'Attaches to a registered entity''s target table the statement-level triggers every synced table has: target checksums (sync.tg__maintain_target_checksums, ENABLE ALWAYS) and the audit trail (audit.enable_for). Idempotent. Used by the migration that creates a new target schema.';
+
+--
 -- Name: cancel_run(bigint, text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -1089,9 +1129,12 @@ CREATE FUNCTION sync.cell_problem(cell jsonb, conversion text) RETURNS text
     when conversion = 'collaborator' then
       case when jsonb_typeof(cell) <> 'object' or coalesce(cell ->> 'id', '') !~ '^usr[A-Za-z0-9]{14}$' then format('expected a collaborator {id, email, name}, got %s', cell) end
     when conversion = 'link' then
-      case when jsonb_typeof(cell) <> 'array' then format('expected a list of linked record ids, got %s', cell)
-           when jsonb_path_exists(cell, 'strict $[*] ? (@.type() != "string" || !(@ like_regex "^rec[A-Za-z0-9]{14}$"))')
-             then format('expected linked record ids, got %s', cell) end
+      -- any source's record keys (Airtable's rec... ids, a wallet address, a
+      -- legacy integer id as text): a key that names no record is a
+      -- dangling link, found by the merge, not a conversion problem
+      case when jsonb_typeof(cell) <> 'array' then format('expected a list of linked record keys, got %s', cell)
+           when jsonb_path_exists(cell, 'strict $[*] ? (@.type() != "string" || @ == "")')
+             then format('expected linked record keys (non-empty text), got %s', cell) end
     when conversion = 'attachments' then
       case when jsonb_typeof(cell) <> 'array' then format('expected a list of attachments, got %s', cell)
            when jsonb_path_exists(cell, 'lax $[*] ? (@.type() != "object"
@@ -2208,11 +2251,11 @@ COMMENT ON FUNCTION sync.lock_out_pulls(p_doing text) IS 'Takes, until the end o
 -- Name: mapped_columns(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.mapped_columns(p_entity text) RETURNS TABLE(column_name text, field_id text, conversion text, linked_table regclass)
+CREATE FUNCTION sync.mapped_columns(p_entity text) RETURNS TABLE(column_name text, field_id text, conversion text, linked_table regclass, linked_key_column text)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-  select ec.column_name, m.field_ids ->> ec.column_name, ec.conversion, linked.target_table
+  select ec.column_name, m.field_ids ->> ec.column_name, ec.conversion, linked.target_table, linked.source_key_column
   from sync.entity_mappings m
   join sync.entity_columns ec on ec.entity = m.entity and m.field_ids ? ec.column_name
   left join sync.entities linked on linked.entity = ec.linked_entity
@@ -2223,7 +2266,7 @@ $$;
 -- Name: FUNCTION mapped_columns(p_entity text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.mapped_columns(p_entity text) IS 'The columns of an entity that its mapping fills, with their Airtable field id, conversion and, for links, the linked app table: what a canonical form is made of.';
+COMMENT ON FUNCTION sync.mapped_columns(p_entity text) IS 'The columns of an entity that its mapping fills, with their source field id, conversion and, for links, the linked table and the column holding its records'' source keys: what a canonical form is made of.';
 
 --
 -- Name: mark_outbox_failed(bigint, jsonb, integer); Type: FUNCTION; Schema: sync; Owner: -
@@ -2535,8 +2578,8 @@ begin
                          then format('%I.id as %I', 'ref__' || ec.column_name, ec.column_name)
                          else format('c0.%I', ec.column_name) end, ', ' order by ec.column_name),
          string_agg(case ec.conversion
-                      when 'link' then format(' left join %1$s %2$I on %2$I.airtable_id = c0.%3$I and %2$I.deleted_at is null',
-                                              linked.target_table, 'ref__' || ec.column_name, 'key__' || ec.column_name)
+                      when 'link' then format(' left join %1$s %2$I on %2$I.%4$I = c0.%3$I and %2$I.deleted_at is null',
+                                              linked.target_table, 'ref__' || ec.column_name, 'key__' || ec.column_name, linked.source_key_column)
                       when 'collaborator' then format(' left join app.collaborators %1$I on %1$I.airtable_user_id = c0.%2$I',
                                                       'ref__' || ec.column_name, 'key__' || ec.column_name)
                     end, '' order by ec.column_name),
@@ -2576,11 +2619,12 @@ begin
            -- kept, for a later merge to resolve (sync.resolve_dangling_links)
            case when ec.conversion = 'link' then
              format('case when c0.%1$I is not null and %2$I.id is null then jsonb_build_object(''field'', %3$L, ''column'', %7$L, ''rule'', ''dangling_link'', ''landed'', ''empty'', ''value'', c0.%4$I, ''canonical'', to_jsonb(c0.%1$I), ''link_key'', c0.%1$I, ''reason'', format(%5$L, c0.%1$I, '
-                    || 'case when exists (select from %6$s d where d.airtable_id = c0.%1$I) then ''was deleted'' '
+                    || 'case when exists (select from %6$s d where d.%8$I = c0.%1$I) then ''was deleted'' '
                     || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.airtable_id = c0.%1$I) then ''is in quarantine'' '
                     || 'else ''does not exist'' end)) end',
                     'key__' || ec.column_name, 'ref__' || ec.column_name, field_name, 'raw__' || ec.column_name,
-                    field_name || ' links to %s, which %s in ' || linked.entity || ': the link is left empty until it does', linked.target_table, ec.column_name) end,
+                    field_name || ' links to %s, which %s in ' || linked.entity || ': the link is left empty until it does', linked.target_table, ec.column_name,
+                    linked.source_key_column) end,
            -- more than one linked record where the column holds one: the
            -- first lands, the others are named
            case when ec.conversion = 'link' then
@@ -2605,10 +2649,15 @@ begin
     raise exception 'the mapping for % maps no column', p_entity using errcode = 'undefined_object';
   end if;
   -- Only a blocking validation rule keeps a record out (quarantined whole,
-  -- in sync.record_errors), and a record whose id is not an Airtable id,
-  -- which no row can hold.
+  -- in sync.record_errors), and a record whose key is not one its source
+  -- gives (the mapping's record_key_pattern: an Airtable record id), which
+  -- no row can hold.
   blocking_problems := concat_ws(', ',
-    $b$case when c0.airtable_id !~ '^rec[A-Za-z0-9]{14}$' then jsonb_build_object('field', null, 'value', to_jsonb(c0.airtable_id), 'reason', 'not an Airtable record id') end$b$,
+    case when mapping.record_key_pattern is not null then
+      format($b$case when c0.airtable_id !~ %L then jsonb_build_object('field', null, 'value', to_jsonb(c0.airtable_id), 'reason', %L) end$b$,
+             mapping.record_key_pattern,
+             case when mapping.source_kind = 'airtable' then 'not an Airtable record id' else format('not a %s record key (%s)', mapping.source_kind, mapping.record_key_pattern) end)
+    end,
     sync.rule_checks_sql(p_entity, 'blocking'));
 
   select coalesce(string_agg(format('s.fields -> %L as %I', a.value, 'attachments__' || a.key), ', '), 'null::jsonb as no_attachments'),
@@ -2724,10 +2773,10 @@ begin
                   where k.entity = $1 and k.status = 'open') x
             group by x.row_id) h
       join %2$s t on t.id = h.row_id
-      where c.airtable_id = t.airtable_id
+      where c.airtable_id = t.%3$I
     $sql$, (select string_agg(format('%1$I = case when h.held_columns @> array[%1$L] then t.%1$I else c.%1$I end', ec.column_name), ', ')
             from sync.entity_columns ec where ec.entity = p_entity and mapping.field_ids ? ec.column_name),
-       entity.target_table) using p_entity;
+       entity.target_table, entity.source_key_column) using p_entity;
   end if;
 
   -- The field problems of the records that land: new ones recorded, changed
@@ -2749,15 +2798,15 @@ begin
   create temp table merge_written (airtable_id text primary key, id uuid not null, was_inserted boolean) on commit drop;
   upsert := format($sql$
     with written as (
-      insert into %1$s as t (airtable_id, open_problem_count, %2$s)
+      insert into %1$s as t (%6$I, open_problem_count, %2$s)
       select airtable_id, problem_count, %2$s from merge_candidates
       where blocking_problems = '[]'::jsonb and not held_deleted and position between $1 and $2
-      on conflict (airtable_id) do update set %3$s, open_problem_count = excluded.open_problem_count, deleted_at = null
+      on conflict (%6$I) do update set %3$s, open_problem_count = excluded.open_problem_count, deleted_at = null
       where row(%4$s, t.open_problem_count, t.deleted_at) is distinct from row(%5$s, excluded.open_problem_count, null::timestamptz)
-      returning t.airtable_id, t.id, (t.xmax = 0) as was_inserted
+      returning t.%6$I, t.id, (t.xmax = 0) as was_inserted
     )
-    insert into merge_written select airtable_id, id, was_inserted from written
-  $sql$, entity.target_table, columns, assignments, compared_old, compared_new);
+    insert into merge_written select * from written
+  $sql$, entity.target_table, columns, assignments, compared_old, compared_new, entity.source_key_column);
 
   select count(*) into candidate_count from merge_candidates;
   begin
@@ -2800,11 +2849,11 @@ begin
     insert into sync.id_map as m (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum)
     select $1, c.airtable_id, t.id, $2, $3, $4, c.checksum
     from merge_candidates c
-    join %s t on t.airtable_id = c.airtable_id
+    join %s t on t.%I = c.airtable_id
     where c.blocking_problems = '[]'::jsonb
     on conflict (entity_type, legacy_id) do update set checksum = excluded.checksum, uuid_id = excluded.uuid_id
     where row(m.checksum, m.uuid_id) is distinct from row(excluded.checksum, excluded.uuid_id)
-  $sql$, entity.target_table) using p_entity, p_run_id, mapping.table_id, entity.target_table::text;
+  $sql$, entity.target_table, entity.source_key_column) using p_entity, p_run_id, mapping.table_id, entity.target_table::text;
 
   -- Attachments of the clean candidates: one row per file, soft-deleted when
   -- gone from the cell. The download URL changes on every read, so it is
@@ -2815,7 +2864,7 @@ begin
       select distinct on (t.id, file ->> 'id')
              file ->> 'id', t.id, $1, (n - 1)::smallint, file ->> 'filename', (file ->> 'size')::bigint, file ->> 'type', file ->> 'url', now()
       from merge_candidates c
-      join %2$s t on t.airtable_id = c.airtable_id
+      join %2$s t on t.%4$I = c.airtable_id
       cross join lateral jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) with ordinality as cell (file, n)
       where c.blocking_problems = '[]'::jsonb
         and not c.problems @> jsonb_build_array(jsonb_build_object('field', $1::text, 'rule', 'cell_conversion'))
@@ -2829,15 +2878,15 @@ begin
                        then excluded.url_fetched_at else a.url_fetched_at end
       where row(a.position, a.filename, a.size_bytes, a.mime_type, a.deleted_at)
             is distinct from row(excluded.position, excluded.filename, excluded.size_bytes, excluded.mime_type, null::timestamptz)
-    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name) using attachment.field_name;
+    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name, entity.source_key_column) using attachment.field_name;
 
     execute format($sql$
       update app.attachments a set deleted_at = now()
-      from merge_candidates c join %2$s t on t.airtable_id = c.airtable_id
+      from merge_candidates c join %2$s t on t.%4$I = c.airtable_id
       where a.%1$I = t.id and a.field_name = $1 and a.deleted_at is null and c.blocking_problems = '[]'::jsonb
         and not c.problems @> jsonb_build_array(jsonb_build_object('field', $1::text, 'rule', 'cell_conversion'))
         and not exists (select from jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) as file where file ->> 'id' = a.airtable_attachment_id)
-    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name) using attachment.field_name;
+    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name, entity.source_key_column) using attachment.field_name;
   end loop;
 
   -- A row whose problems changed while the row itself did not (a value
@@ -3486,12 +3535,13 @@ CREATE FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_airt
     AS $_$
 declare
   target regclass;
+  key_column text;
   recounted bigint;
 begin
   if coalesce(cardinality(p_airtable_ids), 0) = 0 then
     return 0;
   end if;
-  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
   -- The rows' counts of open problems (a row written this way gets its
   -- target checksum from its trigger)...
@@ -3500,8 +3550,8 @@ begin
     from (select i.airtable_id, (select count(*) from sync.field_problems fp
                                  where fp.entity = $1 and fp.airtable_id = i.airtable_id and fp.resolved_at is null)::integer as open_problems
           from unnest($2) as i (airtable_id)) n
-    where t.airtable_id = n.airtable_id and t.open_problem_count <> n.open_problems
-  $sql$, target) using p_entity, p_airtable_ids;
+    where t.%2$I = n.airtable_id and t.open_problem_count <> n.open_problems
+  $sql$, target, key_column) using p_entity, p_airtable_ids;
   get diagnostics recounted = row_count;
   -- ...and the target checksums of the rows whose problems changed while
   -- the row did not (the canonical form puts an emptied column's source
@@ -3513,7 +3563,7 @@ begin
     on conflict (entity, airtable_id) do update
       set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
       where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
-  $sql$, sync.target_canonical_sql(p_entity, format('(select x.* from %s x where x.airtable_id = any ($2))', target)))
+  $sql$, sync.target_canonical_sql(p_entity, format('(select x.* from %s x where x.%I = any ($2))', target, key_column)))
   using p_entity, p_airtable_ids;
   return recounted;
 end;
@@ -3892,18 +3942,19 @@ CREATE FUNCTION sync.resolve_dangling_links(p_run_id bigint, p_entity text) RETU
     AS $_$
 declare
   target regclass;
+  key_column text;
   candidates text;
   picks text;
   resolved bigint;
 begin
-  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   -- per link column: its open dangling links whose record now exists
   select string_agg(format($part$
            select fp.id as problem_id, fp.airtable_id, %1$L::text as column_name, linked.id as linked_id
            from sync.field_problems fp
-           join %2$s linked on linked.airtable_id = fp.link_key and linked.deleted_at is null
+           join %2$s linked on linked.%3$I = fp.link_key and linked.deleted_at is null
            where fp.entity = $1 and fp.column_name = %1$L and fp.rule = 'dangling_link' and fp.resolved_at is null$part$,
-           ec.column_name, linked.target_table), ' union all '),
+           ec.column_name, linked.target_table, linked.source_key_column), ' union all '),
          string_agg(format('%1$I = case when t.%1$I is null then coalesce(r.%1$I, t.%1$I) else t.%1$I end', ec.column_name), ', ')
     into candidates, picks
   from sync.entity_columns ec
@@ -3930,12 +3981,12 @@ begin
     )
     update %3$s t set %4$s, open_problem_count = greatest(t.open_problem_count - r.links, 0)
     from per_row r
-    where t.airtable_id = r.airtable_id
+    where t.%5$I = r.airtable_id
   $sql$, candidates,
      (select string_agg(format('(array_agg(f.linked_id) filter (where f.column_name = %1$L))[1] as %1$I', ec.column_name), ', ')
       from sync.entity_columns ec join sync.entity_mappings m on m.entity = ec.entity and m.field_ids ? ec.column_name
       where ec.entity = p_entity and ec.conversion = 'link'),
-     target, picks)
+     target, picks, key_column)
   using p_entity, p_run_id;
   get diagnostics resolved = row_count;
   return resolved;
@@ -3959,6 +4010,7 @@ CREATE FUNCTION sync.resolve_differentials(p_run_id bigint, p_entity text, p_str
 declare
   mapping sync.entity_mappings;
   target regclass;
+  key_column text;
   page_number bigint;
   remerge text[];
   gone text[];
@@ -3972,7 +4024,7 @@ begin
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
-  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   -- A differential is resolved against the snapshot it was computed from:
   -- once a newer snapshot exists, the source may have moved on.
   if sync.source_snapshot_run(p_entity) > p_run_id then
@@ -3997,7 +4049,7 @@ begin
     -- parked conflicts decided for Airtable, so the merge below holds no
     -- column back and nothing is pushed over the source afterwards.
     execute format($sql$
-      with rows as (select t.id from %s t where t.airtable_id = any ($2)),
+      with rows as (select t.id from %1$s t where t.%2$I = any ($2)),
       closed as (
         update sync.outbox o set status = 'superseded', last_error = $3
         from rows r where o.entity = $1 and o.row_id = r.id and o.status in ('pending', 'failed')
@@ -4007,7 +4059,7 @@ begin
       set status = 'resolved', resolution = 'airtable', resolved_value = k.remote_value, decided_by_rule = 'source_wins',
           decided_by = coalesce(audit.current_actor(), audit.acting_role()), resolved_by_run_id = $4, resolved_at = now()
       from rows r where k.entity = $1 and k.row_id = r.id and k.status = 'open'
-    $sql$, target) using p_entity, remerge || gone, format('overwritten by the source: differential resolution of run %s (source_wins)', p_run_id), p_run_id;
+    $sql$, target, key_column) using p_entity, remerge || gone, format('overwritten by the source: differential resolution of run %s (source_wins)', p_run_id), p_run_id;
     if cardinality(remerge) > 0 then
       page_number := nextval('staging.page_seq');
       update staging.airtable_records s set run_id = p_run_id, page_seq = page_number
@@ -4022,7 +4074,7 @@ begin
     end if;
     -- Deleted records: gone from the source, soft-deleted in the target.
     if cardinality(gone) > 0 then
-      execute format('update %s t set deleted_at = now() where t.airtable_id = any ($1) and t.deleted_at is null', target) using gone;
+      execute format('update %s t set deleted_at = now() where t.%I = any ($1) and t.deleted_at is null', target, key_column) using gone;
       get diagnostics deleted = row_count;
       insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, metadata)
       values (p_run_id, 'sync_operation', p_entity, 'in_progress', now(), jsonb_build_object('deleted', deleted, 'resolution', p_strategy))
@@ -5403,10 +5455,11 @@ CREATE FUNCTION sync.sweep_deleted(p_run_id bigint, p_entity text) RETURNS bigin
 declare
   mapping sync.entity_mappings;
   target regclass;
+  key_column text;
   swept bigint;
 begin
   select * into strict mapping from sync.entity_mappings m where m.entity = p_entity;
-  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
   perform sync.analyze_if_stale('staging.airtable_records');
   perform sync.analyze_if_stale(target);
@@ -5419,20 +5472,20 @@ begin
   execute format($sql$
     with swept as (
       update %s t set deleted_at = now(), open_problem_count = 0
-      where t.deleted_at is null and t.airtable_id is not null
+      where t.deleted_at is null and t.%2$I is not null
         and not exists (select from staging.airtable_records s
-                        where s.table_id = $1 and s.airtable_id = t.airtable_id and s.run_id = $2)
-        -- listed but rejected before staging: the record exists in Airtable
+                        where s.table_id = $1 and s.airtable_id = t.%2$I and s.run_id = $2)
+        -- listed but rejected before staging: the record exists in the source
         and not exists (select from sync.record_errors e
-                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.airtable_id = t.airtable_id)
-      returning t.airtable_id
+                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.airtable_id = t.%2$I)
+      returning t.%2$I as airtable_id
     ), closed as (
       update sync.field_problems fp set resolved_at = now(), resolved_by_run_id = $2
       from swept w
       where fp.entity = $3 and fp.airtable_id = w.airtable_id and fp.resolved_at is null
     )
     select count(*) from swept
-  $sql$, target) using mapping.table_id, p_run_id, p_entity into swept;
+  $sql$, target, key_column) using mapping.table_id, p_run_id, p_entity into swept;
   update sync.checkpoints cp
   set metadata = cp.metadata || jsonb_build_object('phase', 'swept', 'deleted', swept)
   where cp.run_id = p_run_id and cp.operation_type = 'sync_operation' and cp.entity_type = p_entity;
@@ -5575,17 +5628,18 @@ CREATE FUNCTION sync.target_canonical_sql(p_entity text, p_rows text DEFAULT NUL
     AS $_$
 declare
   target regclass;
+  key_column text;
   pairs text;
   joins text;
 begin
-  select e.target_table into target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into target, key_column from sync.entities e where e.entity = p_entity;
   if target is null then
     raise exception 'no entity %', p_entity using errcode = 'undefined_object';
   end if;
   select string_agg(format('%L, %s', mc.column_name,
            case mc.conversion
              when 'timestamp' then format('to_jsonb(t.%I at time zone ''UTC'')', mc.column_name)
-             when 'link' then format('to_jsonb(%I.airtable_id)', 'ref__' || mc.column_name)
+             when 'link' then format('to_jsonb(%I.%I)', 'ref__' || mc.column_name, mc.linked_key_column)
              when 'collaborator' then format('to_jsonb(%I.airtable_user_id)', 'ref__' || mc.column_name)
              else format('to_jsonb(t.%I)', mc.column_name)
            end), ', ' order by mc.column_name),
@@ -5602,12 +5656,15 @@ begin
   -- source holds: the value its open problem keeps (looked up only for
   -- rows with open problems, and only while the column is still empty, so
   -- a value set here since counts as the row's own).
-  return format('select t.id, t.airtable_id, t.deleted_at, b.base || coalesce(case when t.open_problem_count > 0 then '
+  -- The record's source key is read from the column the entity keeps it in
+  -- (Delta's airtable_id; a wallet address), and named airtable_id in the
+  -- statement's output, the name every caller reads.
+  return format('select t.id, t.%5$I as airtable_id, t.deleted_at, b.base || coalesce(case when t.open_problem_count > 0 then '
                 || '(select jsonb_object_agg(fp.column_name, fp.source_canonical) from sync.field_problems fp '
-                || 'where fp.entity = %L and fp.airtable_id = t.airtable_id and fp.resolved_at is null and fp.landed = ''empty'' '
+                || 'where fp.entity = %1$L and fp.airtable_id = t.%5$I and fp.resolved_at is null and fp.landed = ''empty'' '
                 || 'and fp.column_name is not null and b.base -> fp.column_name = ''null''::jsonb) end, ''{}'') as canonical '
-                || 'from %s t%s cross join lateral (select jsonb_build_object(%s) as base) b where t.airtable_id is not null',
-                p_entity, coalesce(p_rows, target::text), coalesce(joins, ''), pairs);
+                || 'from %2$s t%3$s cross join lateral (select jsonb_build_object(%4$s) as base) b where t.%5$I is not null',
+                p_entity, coalesce(p_rows, target::text), coalesce(joins, ''), pairs, key_column);
 end;
 $_$;
 
@@ -5615,7 +5672,7 @@ $_$;
 -- Name: FUNCTION target_canonical_sql(p_entity text, p_rows text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) IS 'The statement that rebuilds, set-based, the canonical form of every app row of an entity that has an Airtable id (id, airtable_id, deleted_at, canonical): the target side of verification and differentials. A column an open field problem left empty counts as the source value the problem keeps, so a record that landed with problems compares equal to its source. p_rows names another relation of the table''s row type to read instead (a trigger''s transition table).';
+COMMENT ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) IS 'The statement that rebuilds, set-based, the canonical form of every row of an entity''s table that has a source key (id, airtable_id: the source key from the entity''s source_key_column, deleted_at, canonical): the target side of verification and differentials. A column an open field problem left empty counts as the source value the problem keeps, so a record that landed with problems compares equal to its source. p_rows names another relation of the table''s row type to read instead (a trigger''s transition table).';
 
 --
 -- Name: tg__capture_changes(); Type: FUNCTION; Schema: sync; Owner: -
@@ -5790,6 +5847,7 @@ CREATE FUNCTION sync.tg__maintain_target_checksums() RETURNS trigger
     AS $_$
 declare
   v_entity text := tg_argv[0];
+  key_column text := (select e.source_key_column from sync.entities e where e.entity = tg_argv[0]);
   rekeyed uuid[];
   child record;
 begin
@@ -5812,13 +5870,17 @@ begin
     -- Only looked for when some mapped table links to this one.
     if exists (select from sync.entity_columns ec join sync.entity_mappings m on m.entity = ec.entity and m.field_ids ? ec.column_name
                where ec.linked_entity = v_entity and ec.conversion = 'link') then
-      rekeyed := array(select n.id from new_rows n
-                       left join sync.target_checksums c on c.entity = v_entity and c.row_id = n.id
-                       where n.airtable_id is not null and (c.row_id is null or c.airtable_id is distinct from n.airtable_id));
+      execute format($sql$
+        select array(select n.id from new_rows n
+                     left join sync.target_checksums c on c.entity = $1 and c.row_id = n.id
+                     where n.%1$I is not null and (c.row_id is null or c.airtable_id is distinct from n.%1$I))
+      $sql$, key_column) using v_entity into rekeyed;
     end if;
-    -- a row whose Airtable id changed leaves its old key
-    delete from sync.target_checksums c using new_rows n
-    where c.entity = v_entity and c.row_id = n.id and c.airtable_id is distinct from n.airtable_id;
+    -- a row whose source key changed leaves its old key
+    execute format($sql$
+      delete from sync.target_checksums c using new_rows n
+      where c.entity = $1 and c.row_id = n.id and c.airtable_id is distinct from n.%1$I
+    $sql$, key_column) using v_entity;
   end if;
   execute format($sql$
     insert into sync.target_checksums as c (entity, airtable_id, row_id, checksum, deleted)
@@ -5922,6 +5984,7 @@ CREATE FUNCTION sync.validate_entity(p_run_id bigint, p_entity text, p_whole_sna
 declare
   mapping sync.entity_mappings;
   target regclass;
+  key_column text;
   started timestamptz := clock_timestamp();
   snapshot bigint := coalesce(sync.source_snapshot_run(p_entity), 0);
   checks text := sync.rule_checks_sql(p_entity, 'warning');
@@ -5944,7 +6007,7 @@ begin
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
-  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   rules_now := (select coalesce(jsonb_agg(jsonb_build_object('rule', r.rule_id, 'kind', r.rule_kind, 'severity', r.severity, 'parameters', r.parameters) order by r.rule_id), '[]')
                 from sync.validation_rules r where r.entity = p_entity and r.enabled and mapping.field_ids ? r.column_name);
   -- Idempotent: a resumed run validates its tables again and keeps one report.
@@ -6083,7 +6146,7 @@ begin
     select r.*, coalesce(mapping.field_names ->> r.column_name, r.column_name) as field_name,
            mapping.field_ids ->> r.column_name as field_id, mapping.field_ids ->> (r.parameters ->> 'link') as link_field_id,
            linked.table_id as linked_table_id, linked.field_ids ->> (r.parameters ->> 'linked_column') as linked_field_id,
-           linked.entity as linked_entity, linked_target.target_table as linked_table, ec.conversion
+           linked.entity as linked_entity, linked_target.target_table as linked_table, linked_target.source_key_column as linked_key_column, ec.conversion
     from sync.validation_rules r
     join sync.entity_columns link_column on link_column.entity = r.entity and link_column.column_name = r.parameters ->> 'link'
     join sync.entity_mappings linked on linked.entity = link_column.linked_entity
@@ -6128,8 +6191,8 @@ begin
       group by x.id;
       execute format($sql$
         insert into validate_link_scope
-        select t.airtable_id from %s t join %s p on p.id = t.%I
-        where t.airtable_id is not null and p.airtable_id in (
+        select t.%4$I from %1$s t join %2$s p on p.id = t.%3$I
+        where t.%4$I is not null and p.%5$I in (
           select d ->> 'record' from sync.validation_reports vr cross join lateral jsonb_array_elements(vr.discrepancy_details) d
           where vr.run_id = $1 and vr.source_entity = $2 and vr.validation_type in ('completeness_check', 'data_integrity')
             and coalesce(vr.validation_criteria ->> 'check', '') <> 'validation_rules'
@@ -6137,7 +6200,7 @@ begin
           select fp.airtable_id from sync.field_problems fp
           where fp.entity = $2 and fp.resolved_at is null and fp.landed = 'empty' and fp.column_name = $3)
         on conflict do nothing
-      $sql$, target, rule.linked_table, rule.parameters ->> 'link') using p_run_id, rule.linked_entity, rule.parameters ->> 'linked_column';
+      $sql$, target, rule.linked_table, rule.parameters ->> 'link', key_column, rule.linked_key_column) using p_run_id, rule.linked_entity, rule.parameters ->> 'linked_column';
       -- the target's answer for the others
       insert into validate_findings
       select d ->> 'record', rule.validation_type,
@@ -6547,6 +6610,7 @@ CREATE FUNCTION sync.verify_relationships(p_run_id bigint, p_entity text, p_afte
 declare
   mapping sync.entity_mappings;
   target regclass;
+  key_column text;
   started timestamptz := clock_timestamp();
   snapshot bigint := coalesce(sync.source_snapshot_run(p_entity), 0);
   in_range text := '(%1$s > $4 or $4 is null) and (%1$s <= $5 or $5 is null)';
@@ -6567,7 +6631,7 @@ begin
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
-  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   criteria := jsonb_build_object('entity', p_entity, 'source_snapshot_run', nullif(snapshot, 0),
                                  'after_key', p_after_key, 'upto_key', p_upto_key,
                                  'target', 'the live app rows and the rows they link to');
@@ -6584,7 +6648,7 @@ begin
   -- The pass collects only the ids of the rows each check finds (text
   -- arrays aggregate in parallel workers); the details are built after,
   -- for those rows only.
-  for link in select mc.column_name, mc.linked_table from sync.mapped_columns(p_entity) mc where mc.conversion = 'link' order by mc.column_name loop
+  for link in select mc.column_name, mc.linked_table, mc.linked_key_column from sync.mapped_columns(p_entity) mc where mc.conversion = 'link' order by mc.column_name loop
     check_number := check_number + 1;
     -- no deleted row in the linked table, no link to one: no join
     execute format('select exists (select from %s p where p.deleted_at is not null)', link.linked_table) into linked_deleted;
@@ -6594,13 +6658,14 @@ begin
       link_checks := link_checks || format(' || array_agg(%L || t.id::text) filter (where %I.id is not null)', check_number || ':', 'gone__' || link.column_name);
     end if;
     detail_queries := detail_queries || format($f$
-      select jsonb_build_object('record', t.airtable_id, 'field', %1$L, 'value', p.airtable_id, 'rule', %2$L)
+      select jsonb_build_object('record', t.%5$I, 'field', %1$L, 'value', p.%6$I, 'rule', %2$L)
       from %3$s t join %4$s p on p.id = t.%1$I where t.id = any ($1)$f$,
-      link.column_name, format('links to a deleted row of %s', link.linked_table), target, link.linked_table);
+      link.column_name, format('links to a deleted row of %s', link.linked_table), target, link.linked_table, key_column, link.linked_key_column);
   end loop;
   for rule in
     select r.rule_id, r.column_name, r.description, r.parameters ->> 'link' as link_column, r.parameters ->> 'linked_column' as linked_column,
-           linked.target_table as linked_table, referred.target_table as referred_table
+           linked.target_table as linked_table, linked.source_key_column as linked_key_column,
+           referred.target_table as referred_table, referred.source_key_column as referred_key_column
     from sync.validation_rules r
     join sync.entity_columns link_column on link_column.entity = r.entity and link_column.column_name = r.parameters ->> 'link'
     join sync.entities linked on linked.entity = link_column.linked_entity
@@ -6616,15 +6681,16 @@ begin
                                          check_number || ':', rule.column_name, 'rule__' || rule.rule_id, rule.linked_column);
     -- a link column names the linked row by its Airtable id, as the source does
     detail_queries := detail_queries || format($f$
-      select jsonb_build_object('record', t.airtable_id, 'field', %1$L, 'value', %2$s, 'linked_record', l.airtable_id,
+      select jsonb_build_object('record', t.%9$I, 'field', %1$L, 'value', %2$s, 'linked_record', l.%10$I,
                                 'linked_value', %3$s, 'rule', %4$L, 'rule_id', %5$L)
       from %6$s t join %7$s l on l.id = t.%8$I where t.id = any ($1)$f$,
       rule.column_name,
-      case when rule.referred_table is not null then format('(select to_jsonb(x.airtable_id) from %s x where x.id = t.%I)', rule.referred_table, rule.column_name)
+      case when rule.referred_table is not null then format('(select to_jsonb(x.%I) from %s x where x.id = t.%I)', rule.referred_key_column, rule.referred_table, rule.column_name)
            else format('to_jsonb(t.%I)', rule.column_name) end,
-      case when rule.referred_table is not null then format('(select to_jsonb(x.airtable_id) from %s x where x.id = l.%I)', rule.referred_table, rule.linked_column)
+      case when rule.referred_table is not null then format('(select to_jsonb(x.%I) from %s x where x.id = l.%I)', rule.referred_key_column, rule.referred_table, rule.linked_column)
            else format('to_jsonb(l.%I)', rule.linked_column) end,
-      format('%s %s (rule %s)', rule.column_name, rule.description, rule.rule_id), rule.rule_id, target, rule.linked_table, rule.link_column);
+      format('%s %s (rule %s)', rule.column_name, rule.description, rule.rule_id), rule.rule_id, target, rule.linked_table, rule.link_column,
+      key_column, rule.linked_key_column);
   end loop;
   -- A bounded range reads its rows through the Airtable id index: a
   -- sequential scan would compare every row's key with both bounds (the
@@ -6635,8 +6701,8 @@ begin
   execute format($sql$
     select count(*) as live, coalesce('{}'::text[] %s, '{}') as found
     from %s t%s
-    where t.deleted_at is null and t.airtable_id is not null and %s
-  $sql$, link_checks, target, link_joins, format(in_range, 't.airtable_id'))
+    where t.deleted_at is null and t.%5$I is not null and %4$s
+  $sql$, link_checks, target, link_joins, format(in_range, format('t.%I', key_column)), key_column)
   into relationships using null::text, null::text, null::text, p_after_key, p_upto_key;
   perform set_config('enable_seqscan', 'on', true);
   for check_number in 1 .. coalesce(array_length(detail_queries, 1), 0) loop
@@ -7964,7 +8030,7 @@ CREATE TABLE staging.airtable_records (
     table_id text NOT NULL,
     airtable_id text NOT NULL,
     fields jsonb NOT NULL,
-    created_time timestamp with time zone NOT NULL,
+    created_time timestamp with time zone,
     content_hash text NOT NULL,
     run_id bigint,
     fetched_at timestamp with time zone DEFAULT now() NOT NULL,
@@ -8156,7 +8222,9 @@ CREATE TABLE sync.entities (
     target_table regclass NOT NULL,
     merge_rank integer NOT NULL,
     attachment_owner_column text,
-    CONSTRAINT entities_name_format CHECK ((entity ~ '^[a-z_]+$'::text))
+    source_key_column text DEFAULT 'airtable_id'::text NOT NULL,
+    CONSTRAINT entities_name_format CHECK ((entity ~ '^[a-z_]+$'::text)),
+    CONSTRAINT entities_source_key_column_format CHECK ((source_key_column ~ '^[a-z_][a-z0-9_]*$'::text))
 );
 
 --
@@ -8188,6 +8256,12 @@ COMMENT ON COLUMN sync.entities.merge_rank IS 'Merge order: lower ranks first, s
 --
 
 COMMENT ON COLUMN sync.entities.attachment_owner_column IS 'The app.attachments column that points at this entity''s rows, when it has attachment fields.';
+
+--
+-- Name: COLUMN entities.source_key_column; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.entities.source_key_column IS 'The column of the target table that holds each row''s key in its source (unique): airtable_id for Delta''s app tables, a natural key such as a wallet address for an export''s. The merge upserts on it, links resolve through it, and verification reads it.';
 
 --
 -- Name: entity_columns; Type: TABLE; Schema: sync; Owner: -
@@ -8273,12 +8347,14 @@ CREATE TABLE sync.entity_mappings (
     field_ids jsonb NOT NULL,
     field_names jsonb DEFAULT '{}'::jsonb NOT NULL,
     attachment_field_ids jsonb DEFAULT '{}'::jsonb NOT NULL,
-    last_modified_field_id text NOT NULL,
+    last_modified_field_id text,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     push_deletes boolean DEFAULT false NOT NULL,
+    source_kind text DEFAULT 'airtable'::text NOT NULL,
+    record_key_pattern text,
     CONSTRAINT entity_mappings_attachments_is_object CHECK ((jsonb_typeof(attachment_field_ids) = 'object'::text)),
     CONSTRAINT entity_mappings_field_ids_is_object CHECK ((jsonb_typeof(field_ids) = 'object'::text)),
-    CONSTRAINT entity_mappings_table_id_format CHECK ((table_id ~ '^tbl[A-Za-z0-9]{14}$'::text))
+    CONSTRAINT entity_mappings_source_kind_format CHECK ((source_kind ~ '^[a-z_]+$'::text))
 );
 
 --
@@ -8303,7 +8379,7 @@ COMMENT ON COLUMN sync.entity_mappings.base_id IS 'Airtable base id (app...).';
 -- Name: COLUMN entity_mappings.table_id; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.entity_mappings.table_id IS 'Airtable table id (tbl...).';
+COMMENT ON COLUMN sync.entity_mappings.table_id IS 'The table''s id in its source: an Airtable table id (tbl...), an export''s file name. Checked by the source''s own mapping schema.';
 
 --
 -- Name: COLUMN entity_mappings.table_name; Type: COMMENT; Schema: sync; Owner: -
@@ -8346,6 +8422,18 @@ COMMENT ON COLUMN sync.entity_mappings.updated_at IS 'When the runner last wrote
 --
 
 COMMENT ON COLUMN sync.entity_mappings.push_deletes IS 'Whether rows deleted here (soft or hard) are deleted in Airtable too. Default false: the delete is captured, not sent, and reported as skipped in sync.outbox.';
+
+--
+-- Name: COLUMN entity_mappings.source_kind; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.entity_mappings.source_kind IS 'The kind of source the table is read from (airtable, files): names the source in messages, and what a record key must look like.';
+
+--
+-- Name: COLUMN entity_mappings.record_key_pattern; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.entity_mappings.record_key_pattern IS 'A regular expression every record key of the source matches (Airtable: ^rec[A-Za-z0-9]{14}$); a staged record whose key does not is quarantined. Null: any non-empty key.';
 
 --
 -- Name: field_problems; Type: TABLE; Schema: sync; Owner: -
@@ -10776,6 +10864,13 @@ GRANT ALL ON FUNCTION sync.annotate_run(p_run_id bigint, p_metadata jsonb) TO ai
 
 REVOKE ALL ON FUNCTION sync.apply_airtable_cells(p_run_id bigint, p_entity text, p_cells jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.apply_airtable_cells(p_run_id bigint, p_entity text, p_cells jsonb) TO airlift_sync;
+
+--
+-- Name: FUNCTION attach_target_triggers(p_entity text); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.attach_target_triggers(p_entity text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.attach_target_triggers(p_entity text) TO airlift_sync;
 
 --
 -- Name: FUNCTION cancel_run(p_run_id bigint, p_reason text); Type: ACL; Schema: sync; Owner: -

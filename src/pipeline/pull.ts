@@ -253,20 +253,23 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
     return {
       ...row,
       base_id: baseId,
+      source_kind: options.source.kind,
+      record_key_pattern: options.source.recordKeyPattern,
       table_name: names?.name ?? row.table_name,
       field_names: Object.fromEntries(table.fields.filter((f) => f.column).map((f) => [f.column!, names?.fields.get(f.fieldId) ?? f.name])),
     };
   });
   const remapped = await sql<{ entity: string }[]>`
-    insert into sync.entity_mappings as m (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
-    select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
-    from jsonb_to_recordset(${sql.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
-                                                     field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)
-    on conflict (entity) do update set base_id = excluded.base_id, table_id = excluded.table_id, table_name = excluded.table_name,
+    insert into sync.entity_mappings as m (entity, base_id, source_kind, record_key_pattern, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+    select entity, base_id, source_kind, record_key_pattern, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
+    from jsonb_to_recordset(${sql.json(rows as never)}) as r (entity text, base_id text, source_kind text, record_key_pattern text, table_id text, table_name text,
+                                                     field_ids jsonb, field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)
+    on conflict (entity) do update set base_id = excluded.base_id, source_kind = excluded.source_kind, record_key_pattern = excluded.record_key_pattern,
+      table_id = excluded.table_id, table_name = excluded.table_name,
       field_ids = excluded.field_ids, field_names = excluded.field_names, attachment_field_ids = excluded.attachment_field_ids,
       last_modified_field_id = excluded.last_modified_field_id, updated_at = now()
-    where row(m.base_id, m.table_id, m.table_name, m.field_ids, m.field_names, m.attachment_field_ids, m.last_modified_field_id)
-      is distinct from row(excluded.base_id, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
+    where row(m.base_id, m.source_kind, m.record_key_pattern, m.table_id, m.table_name, m.field_ids, m.field_names, m.attachment_field_ids, m.last_modified_field_id)
+      is distinct from row(excluded.base_id, excluded.source_kind, excluded.record_key_pattern, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
                            excluded.attachment_field_ids, excluded.last_modified_field_id)
     returning m.entity`;
   // A new or changed mapping changes what a canonical form holds: the target

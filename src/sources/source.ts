@@ -82,6 +82,8 @@ export interface Source {
   readonly kind: string;
   /** Identifies this source among others (an Airtable base id, a directory): the lock key and the runs' `source`. */
   readonly id: string;
+  /** A regular expression every record key of the source matches (Airtable's record ids); null when any non-empty key will do. */
+  readonly recordKeyPattern: string | null;
   /** Reads the source's metadata and checks the mapping against it (drift). Throws on a wrong token or an unreachable source. */
   check(mapping: Mapping): Promise<SourceCheck>;
   /** Decides, before listing, whether a table needs listing and whether its listing is complete. */

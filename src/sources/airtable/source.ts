@@ -50,6 +50,7 @@ interface AirtableListingState {
 export class AirtableSource implements Source {
   readonly kind = 'airtable';
   readonly id: string;
+  readonly recordKeyPattern = '^rec[A-Za-z0-9]{14}$';
 
   constructor(readonly client: AirtableClient) {
     this.id = client.baseId;

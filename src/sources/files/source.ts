@@ -71,6 +71,7 @@ interface FilesListingState {
 export class FilesSource implements Source {
   readonly kind = 'files';
   readonly id: string;
+  readonly recordKeyPattern = null;
 
   constructor(readonly directory: string) {
     this.id = `files:${path.resolve(directory)}`;

@@ -5,7 +5,7 @@
 -- convert. All of them are immutable plain SQL, so the merge can inline them,
 -- and none may raise on any input: one bad cell must not abort a merge.
 BEGIN;
-select plan(100);
+select plan(103);
 
 -- ---------------------------------------------------------------------------
 -- text and select
@@ -129,9 +129,12 @@ select is(sync.cell_problem('{"id":"usrSHORT"}', 'collaborator'), 'expected a co
 -- ---------------------------------------------------------------------------
 select is(sync.cell_problem('["recAAAAAAAAAAAAAA"]', 'link'), null, 'link: a list of record ids is valid');
 select is(sync.cell_first_link('["recAAAAAAAAAAAAAA","recBBBBBBBBBBBBBB"]'), 'recAAAAAAAAAAAAAA', 'cell_first_link returns the first record id');
-select is(sync.cell_problem('["nope"]', 'link'), 'expected linked record ids, got ["nope"]', 'link: a list holding a non-id is rejected');
-select is(sync.cell_problem('"recAAAAAAAAAAAAAA"', 'link'), 'expected a list of linked record ids, got "recAAAAAAAAAAAAAA"', 'link: a bare id (not a list) is rejected');
-select is(sync.cell_first_link('["nope"]'), null, 'cell_first_link of ["nope"] is null');
+select is(sync.cell_problem('[""]', 'link'), 'expected linked record keys (non-empty text), got [""]', 'link: a list holding an empty key is rejected');
+select is(sync.cell_problem('"recAAAAAAAAAAAAAA"', 'link'), 'expected a list of linked record keys, got "recAAAAAAAAAAAAAA"', 'link: a bare id (not a list) is rejected');
+select is(sync.cell_problem('["0x5258365fb17281e9cc6344ecaca41ff826737010", "42"]', 'link'), null, 'link: any source''s keys are valid (a wallet address, a legacy integer id as text): one that names no record is a dangling link for the merge');
+select is(sync.cell_problem('[42]', 'link'), 'expected linked record keys (non-empty text), got [42]', 'link: a key that is not text is rejected');
+select is(sync.cell_first_link('["nope"]'), 'nope', 'cell_first_link of ["nope"] is nope: any source''s key (the merge finds it names no record)');
+select is(sync.cell_first_link('[""]'), null, 'cell_first_link of [""] is null: an empty key is not one');
 select is(sync.cell_first_link('[]'), null, 'cell_first_link of an empty list is null');
 
 -- ---------------------------------------------------------------------------
