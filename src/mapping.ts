@@ -48,6 +48,8 @@ export interface FieldMapping {
   airtableType?: string;
   /** Files: a text cell holding a list, split on this separator (a multi_select from CSV). */
   split?: string;
+  /** Files: a link's keys lowercased. */
+  keyCase?: 'lower' | 'as-is';
 }
 
 /** A mapped table, in the pipeline's terms (see FieldMapping). */
@@ -66,7 +68,7 @@ export interface TableMapping {
   typecast: boolean;
   upsertOn?: string[];
   /** Files: how the export is read (format, key path, where the records are in a JSON document). */
-  file?: { name: string; format?: 'json' | 'jsonl' | 'csv'; key: string; recordsPath?: string };
+  file?: { name: string; format?: 'json' | 'jsonl' | 'csv'; key: string; recordsPath?: string; keyCase?: 'lower' | 'as-is' };
 }
 
 /** Where the records come from: the mapping's `source`. */

@@ -24,6 +24,8 @@ const fieldSchema = z
     linkedEntity: entityName.optional(),
     /** A text value holding a list (a CSV cell "a;b"), split on this separator: for multi_select. */
     split: z.string().min(1).max(5).optional(),
+    /** A link's keys lowercased, as the linked table's keyCase makes its keys (wallet addresses written in either case). */
+    keyCase: z.enum(['lower', 'as-is']).default('as-is'),
     validate: z.array(ruleSchema).default([]),
   })
   .strict();
@@ -34,6 +36,8 @@ const tableSchema = z
     file: z.string().min(1).refine((f) => !f.includes('/') && !f.includes('\\') && f !== '..' && f !== '.', 'expected a file name inside the source directory'),
     format: z.enum(['json', 'jsonl', 'csv']).optional(),
     key: fieldPath.describe('the key field (dot path), or "$key" for a JSON object keyed by id'),
+    /** Record keys lowercased (keys whose case means nothing, such as hex wallet addresses). */
+    keyCase: z.enum(['lower', 'as-is']).default('as-is'),
     recordsPath: z.string().min(1).optional(),
     target: targetTable,
     fields: z.array(fieldSchema).min(1),
@@ -51,6 +55,7 @@ const mappingSchema = z
 
 function fieldProblems(_table: TableMapping, field: FieldMapping, at: string): string[] {
   if (field.split && field.convert !== 'multi_select') return [`${at}.split: only a multi_select value is split, not a ${field.convert}`];
+  if (field.keyCase === 'lower' && field.convert !== 'link') return [`${at}.keyCase: only a link's keys are lowercased, not a ${field.convert}`];
   return [];
 }
 
@@ -69,7 +74,7 @@ export function readFilesMapping(raw: unknown, mappingDir: string): MappingRead<
           tableId: table.file,
           tableName: table.file,
           target: table.target,
-          file: { name: table.file, format: table.format, key: table.key, recordsPath: table.recordsPath },
+          file: { name: table.file, format: table.format, key: table.key, recordsPath: table.recordsPath, keyCase: table.keyCase },
           fields: table.fields.map((field): FieldMapping => ({
             fieldId: field.path,
             name: field.path,
@@ -77,6 +82,7 @@ export function readFilesMapping(raw: unknown, mappingDir: string): MappingRead<
             convert: field.convert,
             linkedEntity: field.linkedEntity,
             split: field.split,
+            keyCase: field.keyCase,
             validate: field.validate,
           })),
           unmappedFields: [],

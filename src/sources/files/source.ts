@@ -26,7 +26,7 @@ const TRUE = new Set(['true', 'yes', 'y', '1', 'on', 'x']);
 const FALSE = new Set(['false', 'no', 'n', '0', 'off', '']);
 
 /** A value typed as its field's conversion expects it, where it reads as that type; otherwise as it is. */
-export function typedValue(value: unknown, field: Pick<FieldMapping, 'convert' | 'split'>): unknown {
+export function typedValue(value: unknown, field: Pick<FieldMapping, 'convert' | 'split' | 'keyCase'>): unknown {
   if (value === undefined || value === null) return value;
   switch (field.convert) {
     case 'text':
@@ -42,11 +42,13 @@ export function typedValue(value: unknown, field: Pick<FieldMapping, 'convert' |
     case 'multi_select':
       if (typeof value === 'string' && field.split) return value.split(field.split).map((v) => v.trim()).filter(Boolean);
       return value;
-    case 'link':
-      if (typeof value === 'string') return value.trim() === '' ? [] : [value];
+    case 'link': {
+      const key = (v: unknown) => (typeof v === 'number' ? String(v) : typeof v === 'string' && field.keyCase === 'lower' ? v.toLowerCase() : v);
+      if (typeof value === 'string') return value.trim() === '' ? [] : [key(value)];
       if (typeof value === 'number') return [String(value)];
-      if (Array.isArray(value)) return value.map((v) => (typeof v === 'number' ? String(v) : v));
+      if (Array.isArray(value)) return value.map(key);
       return value;
+    }
     default:
       return value;
   }
@@ -144,7 +146,8 @@ export class FilesSource implements Source {
           continue;
         }
         read++;
-        records.push({ id: record.key, createdTime: null, fields: stagedFields(record.fields, table.fields) });
+        const id = table.file?.keyCase === 'lower' ? record.key.toLowerCase() : record.key;
+        records.push({ id, createdTime: null, fields: stagedFields(record.fields, table.fields) });
       }
       for (const reject of batch.rejects) {
         if (skip > 0 && read < skip) {
