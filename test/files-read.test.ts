@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileSha256, readFileRecords, valueAtPath, type FileRecord, type FileReject, type FileTableSpec } from '../src/sources/files/read.ts';
 import { generateOpportunitiesFile, generateOpportunitiesFileOfSize } from '../tools/generator/files.ts';
@@ -430,6 +431,50 @@ describe('the opportunities generator', () => {
     }
     const other = await generateOpportunitiesFile({ rows: 3000, out: path.join(dir, 'gen-c.csv'), seed: 6 });
     expect(await readFile(other.path)).not.toEqual(await readFile(path.join(dir, 'gen-a.csv')));
+  });
+});
+
+describe('the wallet app example', () => {
+  const data = fileURLToPath(new URL('../examples/wallet-app/data', import.meta.url));
+  const edited = fileURLToPath(new URL('../examples/wallet-app/data-edited', import.meta.url));
+  const WALLET = /^0x[0-9a-fA-F]{40}$/;
+
+  it('reads every export, rejecting only the broken JSON Lines line, and links up as the README says', async () => {
+    const users = await readAll({ file: path.join(data, 'users.json'), key: '$key' });
+    const opportunities = await readAll({ file: path.join(data, 'opportunities.csv'), key: 'id' });
+    const logs = await readAll({ file: path.join(data, 'admin_logs.jsonl'), key: 'id' });
+    const kyc = await readAll({ file: path.join(data, 'kyc_documents.json'), key: 'id', recordsPath: 'documents' });
+    expect([users.records.length, opportunities.records.length, logs.records.length, kyc.records.length]).toEqual([40, 30, 28, 34]);
+    expect([...users.rejects, ...opportunities.rejects, ...kyc.rejects]).toEqual([]);
+    expect(logs.rejects).toHaveLength(1);
+    expect(logs.rejects[0]).toMatchObject({ key: null, position: 'admin_logs.jsonl line 18' });
+    expect(logs.rejects[0].reason).toMatch(/^line is not valid JSON: /);
+
+    const wallets = new Set(users.records.map((r) => r.key.toLowerCase()));
+    expect(users.records.every((r) => WALLET.test(r.key))).toBe(true);
+    expect(users.records.filter((r) => r.key !== r.key.toLowerCase()).map((r) => r.fields.name)).toEqual(['Ravi Shankar']);
+    expect(users.records.find((r) => String((r.fields.phone as { mobile: string }).mobile).includes(' '))?.fields.name).toBe('Noah Williams');
+    const dangling = users.records.filter((r) => r.fields.referrer !== null && !wallets.has(String(r.fields.referrer)));
+    expect(dangling.map((r) => r.fields.name)).toEqual(['Grace Mwangi']);
+    expect(opportunities.records.filter((r) => !/^\d+\.\d{2}$/.test(String(r.fields.amount))).map((r) => [r.key, r.fields.amount, r.position])).toEqual([
+      ['opp-1008', 'TBD', 'opportunities.csv line 9'],
+    ]);
+    expect(opportunities.records.find((r) => r.fields.closes_on === '2025-02-30')?.key).toBe('opp-1013');
+    expect(opportunities.records.every((r) => wallets.has(String(r.fields.owner)))).toBe(true);
+    expect(logs.records.every((r) => wallets.has(String(r.fields.admin)) && wallets.has(String(r.fields.target)))).toBe(true);
+    expect(kyc.records.every((r) => wallets.has(String(r.fields.user)))).toBe(true);
+    expect(kyc.records[0].fields.checks).toMatchObject({ provider: 'idv-sandbox' });
+  });
+
+  it('has an edited copy with one user changed, one opportunity deleted and one added', async () => {
+    const byKey = async (dir: string, name: string, key: string) => new Map((await readAll({ file: path.join(dir, name), key })).records.map((r) => [r.key, JSON.stringify(r.fields)]));
+    const [u0, u1] = [await byKey(data, 'users.json', '$key'), await byKey(edited, 'users.json', '$key')];
+    expect([...u0.keys()]).toEqual([...u1.keys()]);
+    expect([...u0.keys()].filter((k) => u0.get(k) !== u1.get(k))).toEqual(['0x5258365fb17281e9cc6344ecaca41ff826737010']);
+    const [o0, o1] = [await byKey(data, 'opportunities.csv', 'id'), await byKey(edited, 'opportunities.csv', 'id')];
+    expect([...o0.keys()].filter((k) => !o1.has(k))).toEqual(['opp-1006']);
+    expect([...o1.keys()].filter((k) => !o0.has(k))).toEqual(['opp-1031']);
+    expect([...o0.keys()].filter((k) => o1.has(k) && o0.get(k) !== o1.get(k))).toEqual([]);
   });
 });
 
