@@ -64,6 +64,12 @@ function csvCell(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** Cents as a decimal string with two places (toFixed is several times slower). */
+function money(cents: number): string {
+  const rest = cents % 100;
+  return `${(cents - rest) / 100}.${rest < 10 ? '0' : ''}${rest}`;
+}
+
 /** A row generator: deterministic for its seed. */
 export function opportunityRows(seed = 1) {
   const random = mulberry32(seed);
@@ -91,7 +97,7 @@ export function opportunityRows(seed = 1) {
       id: `opp-${String(index + 1).padStart(8, '0')}`,
       title: random() < 0.05 ? `${adjective} ${pick(NOUNS)}, "phase ${1 + Math.floor(random() * 3)}"` : `${adjective} ${pick(NOUNS)} #${index + 1}`,
       owner: owners[Math.floor(random() * owners.length)],
-      amount: (Math.floor(random() * 50_000_000) / 100).toFixed(2),
+      amount: money(Math.floor(random() * 50_000_000)),
       currency: pick(CURRENCIES),
       status: pick(STATUSES),
       opens_on: days[opens],
