@@ -77,6 +77,18 @@ CREATE SCHEMA sync;
 COMMENT ON SCHEMA sync IS 'Control of migration and synchronization: jobs, runs, checkpoints, the Airtable id map, differentials, validation reports and quarantined records.';
 
 --
+-- Name: wallet_app; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA wallet_app;
+
+--
+-- Name: SCHEMA wallet_app; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA wallet_app IS 'The example files source''s target (examples/wallet-app): a wallet/marketplace application''s users, opportunities, admin actions and KYC documents, moved from its JSON and CSV exports.';
+
+--
 -- Name: merge_result; Type: TYPE; Schema: sync; Owner: -
 --
 
@@ -9147,6 +9159,438 @@ COMMENT ON COLUMN sync.worker_processes.started_at IS 'When the worker started.'
 COMMENT ON COLUMN sync.worker_processes.heartbeat_at IS 'Last sign of life; refreshed every minute.';
 
 --
+-- Name: admin_actions; Type: TABLE; Schema: wallet_app; Owner: -
+--
+
+CREATE TABLE wallet_app.admin_actions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    source_id text NOT NULL,
+    acted_at timestamp with time zone,
+    admin_id uuid,
+    action text,
+    target_user_id uuid,
+    reason text,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE admin_actions; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON TABLE wallet_app.admin_actions IS 'What administrators did (admin_logs.jsonl).';
+
+--
+-- Name: COLUMN admin_actions.id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN admin_actions.source_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.source_id IS 'The log entry''s id (log-...): the source key.';
+
+--
+-- Name: COLUMN admin_actions.acted_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.acted_at IS 'When the action was taken (at).';
+
+--
+-- Name: COLUMN admin_actions.admin_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.admin_id IS 'The administrator (admin, a wallet address).';
+
+--
+-- Name: COLUMN admin_actions.action; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.action IS 'What was done (user.suspend, kyc.approve, role.change, ...).';
+
+--
+-- Name: COLUMN admin_actions.target_user_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.target_user_id IS 'The user acted on (target, a wallet address).';
+
+--
+-- Name: COLUMN admin_actions.reason; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.reason IS 'The reason given, where the action has one (details.reason).';
+
+--
+-- Name: COLUMN admin_actions.open_problem_count; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN admin_actions.created_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN admin_actions.updated_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN admin_actions.deleted_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.admin_actions.deleted_at IS 'When it disappeared from the export (soft delete).';
+
+--
+-- Name: kyc_documents; Type: TABLE; Schema: wallet_app; Owner: -
+--
+
+CREATE TABLE wallet_app.kyc_documents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    source_id text NOT NULL,
+    user_id uuid,
+    document_type text,
+    country text,
+    status text,
+    submitted_at timestamp with time zone,
+    verified_at timestamp with time zone,
+    document_authentic boolean DEFAULT false NOT NULL,
+    face_match boolean DEFAULT false NOT NULL,
+    sanctions_screen text,
+    provider text,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE kyc_documents; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON TABLE wallet_app.kyc_documents IS 'Identity documents users submitted for know-your-customer checks (kyc_documents.json, under documents).';
+
+--
+-- Name: COLUMN kyc_documents.id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN kyc_documents.source_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.source_id IS 'The document''s id (kyc-...): the source key.';
+
+--
+-- Name: COLUMN kyc_documents.user_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.user_id IS 'The user it identifies (user, a wallet address).';
+
+--
+-- Name: COLUMN kyc_documents.document_type; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.document_type IS 'passport, national_id, driver_license, ...';
+
+--
+-- Name: COLUMN kyc_documents.country; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.country IS 'Issuing country, ISO 3166 alpha-2.';
+
+--
+-- Name: COLUMN kyc_documents.status; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.status IS 'verified, pending or rejected.';
+
+--
+-- Name: COLUMN kyc_documents.submitted_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.submitted_at IS 'When it was submitted.';
+
+--
+-- Name: COLUMN kyc_documents.verified_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.verified_at IS 'When it was verified; null unless verified.';
+
+--
+-- Name: COLUMN kyc_documents.document_authentic; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.document_authentic IS 'The provider found the document authentic (checks.document_authentic).';
+
+--
+-- Name: COLUMN kyc_documents.face_match; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.face_match IS 'The selfie matched the document (checks.face_match).';
+
+--
+-- Name: COLUMN kyc_documents.sanctions_screen; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.sanctions_screen IS 'Result of the sanctions screening (checks.sanctions_screen).';
+
+--
+-- Name: COLUMN kyc_documents.provider; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.provider IS 'The identity verification provider (checks.provider).';
+
+--
+-- Name: COLUMN kyc_documents.open_problem_count; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN kyc_documents.created_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN kyc_documents.updated_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN kyc_documents.deleted_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.kyc_documents.deleted_at IS 'When it disappeared from the export (soft delete).';
+
+--
+-- Name: opportunities; Type: TABLE; Schema: wallet_app; Owner: -
+--
+
+CREATE TABLE wallet_app.opportunities (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    source_id text NOT NULL,
+    title text,
+    owner_id uuid,
+    amount numeric(12,2),
+    currency text,
+    status text,
+    opens_on date,
+    closes_on date,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE opportunities; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON TABLE wallet_app.opportunities IS 'Funding opportunities users post (opportunities.csv).';
+
+--
+-- Name: COLUMN opportunities.id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN opportunities.source_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.source_id IS 'The export''s id (opp-...): the source key.';
+
+--
+-- Name: COLUMN opportunities.title; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.title IS 'Title.';
+
+--
+-- Name: COLUMN opportunities.owner_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.owner_id IS 'The user who posted it (owner, a wallet address).';
+
+--
+-- Name: COLUMN opportunities.amount; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.amount IS 'Amount asked for, in currency.';
+
+--
+-- Name: COLUMN opportunities.currency; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.currency IS 'ISO 4217 currency code.';
+
+--
+-- Name: COLUMN opportunities.status; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.status IS 'open, funded, closed or draft.';
+
+--
+-- Name: COLUMN opportunities.opens_on; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.opens_on IS 'First day it takes applications.';
+
+--
+-- Name: COLUMN opportunities.closes_on; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.closes_on IS 'Last day it takes applications.';
+
+--
+-- Name: COLUMN opportunities.tags; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.tags IS 'Tags (a ;-separated cell in the export).';
+
+--
+-- Name: COLUMN opportunities.open_problem_count; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN opportunities.created_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN opportunities.updated_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN opportunities.deleted_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.opportunities.deleted_at IS 'When it disappeared from the export (soft delete).';
+
+--
+-- Name: users; Type: TABLE; Schema: wallet_app; Owner: -
+--
+
+CREATE TABLE wallet_app.users (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    wallet_address text NOT NULL,
+    name text,
+    email text,
+    phone text,
+    phone_verified boolean DEFAULT false NOT NULL,
+    role text,
+    referrer_id uuid,
+    joined_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT users_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT users_wallet_address_format CHECK ((wallet_address ~ '^0x[0-9a-f]{40}$'::text))
+);
+
+--
+-- Name: TABLE users; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON TABLE wallet_app.users IS 'The app''s users (users.json, an object keyed by wallet address).';
+
+--
+-- Name: COLUMN users.id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN users.wallet_address; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.wallet_address IS 'The user''s wallet address, lowercase hex: the export''s key (sync.entities.source_key_column).';
+
+--
+-- Name: COLUMN users.name; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.name IS 'Display name.';
+
+--
+-- Name: COLUMN users.email; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.email IS 'Email as exported; validation reports, never rewrites, values that are not addresses.';
+
+--
+-- Name: COLUMN users.phone; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.phone IS 'Mobile number as exported (phone.mobile).';
+
+--
+-- Name: COLUMN users.phone_verified; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.phone_verified IS 'Whether the app verified the mobile number (phone.verified).';
+
+--
+-- Name: COLUMN users.role; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.role IS 'member, creator, reviewer or admin.';
+
+--
+-- Name: COLUMN users.referrer_id; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.referrer_id IS 'The user who referred this one (referrer, a wallet address).';
+
+--
+-- Name: COLUMN users.joined_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.joined_at IS 'When the user signed up (createdAt).';
+
+--
+-- Name: COLUMN users.open_problem_count; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.open_problem_count IS 'Open field problems of the row (sync.field_problems): what landed empty or was flagged.';
+
+--
+-- Name: COLUMN users.created_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN users.updated_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN users.deleted_at; Type: COMMENT; Schema: wallet_app; Owner: -
+--
+
+COMMENT ON COLUMN wallet_app.users.deleted_at IS 'When the user disappeared from the export (soft delete); null while present.';
+
+--
 -- Name: attachments attachments_pkey; Type: CONSTRAINT; Schema: app; Owner: -
 --
 
@@ -9411,6 +9855,62 @@ ALTER TABLE ONLY sync.validation_rules
 
 ALTER TABLE ONLY sync.worker_processes
     ADD CONSTRAINT worker_processes_pkey PRIMARY KEY (worker_id);
+
+--
+-- Name: admin_actions admin_actions_pkey; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.admin_actions
+    ADD CONSTRAINT admin_actions_pkey PRIMARY KEY (id);
+
+--
+-- Name: admin_actions admin_actions_source_id_key; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.admin_actions
+    ADD CONSTRAINT admin_actions_source_id_key UNIQUE (source_id);
+
+--
+-- Name: kyc_documents kyc_documents_pkey; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.kyc_documents
+    ADD CONSTRAINT kyc_documents_pkey PRIMARY KEY (id);
+
+--
+-- Name: kyc_documents kyc_documents_source_id_key; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.kyc_documents
+    ADD CONSTRAINT kyc_documents_source_id_key UNIQUE (source_id);
+
+--
+-- Name: opportunities opportunities_pkey; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.opportunities
+    ADD CONSTRAINT opportunities_pkey PRIMARY KEY (id);
+
+--
+-- Name: opportunities opportunities_source_id_key; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.opportunities
+    ADD CONSTRAINT opportunities_source_id_key UNIQUE (source_id);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: users users_wallet_address_key; Type: CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.users
+    ADD CONSTRAINT users_wallet_address_key UNIQUE (wallet_address);
 
 --
 -- Name: attachments_product_file_key; Type: INDEX; Schema: app; Owner: -
@@ -10457,6 +10957,254 @@ CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.validation_reports REFEREN
 CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.validation_rules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('rule_id');
 
 --
+-- Name: admin_actions _100_set_updated_at; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON wallet_app.admin_actions FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: kyc_documents _100_set_updated_at; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON wallet_app.kyc_documents FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: opportunities _100_set_updated_at; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON wallet_app.opportunities FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: users _100_set_updated_at; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON wallet_app.users FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: admin_actions _800_target_checksums_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON wallet_app.admin_actions REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_admin_actions');
+
+ALTER TABLE wallet_app.admin_actions ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: kyc_documents _800_target_checksums_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON wallet_app.kyc_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_kyc_documents');
+
+ALTER TABLE wallet_app.kyc_documents ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: opportunities _800_target_checksums_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON wallet_app.opportunities REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_opportunities');
+
+ALTER TABLE wallet_app.opportunities ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: users _800_target_checksums_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON wallet_app.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_users');
+
+ALTER TABLE wallet_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: admin_actions _800_target_checksums_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON wallet_app.admin_actions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_admin_actions');
+
+ALTER TABLE wallet_app.admin_actions ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: kyc_documents _800_target_checksums_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON wallet_app.kyc_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_kyc_documents');
+
+ALTER TABLE wallet_app.kyc_documents ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: opportunities _800_target_checksums_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON wallet_app.opportunities REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_opportunities');
+
+ALTER TABLE wallet_app.opportunities ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: users _800_target_checksums_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON wallet_app.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_users');
+
+ALTER TABLE wallet_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: admin_actions _800_target_checksums_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON wallet_app.admin_actions FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_admin_actions');
+
+ALTER TABLE wallet_app.admin_actions ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: kyc_documents _800_target_checksums_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON wallet_app.kyc_documents FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_kyc_documents');
+
+ALTER TABLE wallet_app.kyc_documents ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: opportunities _800_target_checksums_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON wallet_app.opportunities FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_opportunities');
+
+ALTER TABLE wallet_app.opportunities ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: users _800_target_checksums_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON wallet_app.users FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_users');
+
+ALTER TABLE wallet_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: admin_actions _800_target_checksums_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON wallet_app.admin_actions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_admin_actions');
+
+ALTER TABLE wallet_app.admin_actions ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: kyc_documents _800_target_checksums_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON wallet_app.kyc_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_kyc_documents');
+
+ALTER TABLE wallet_app.kyc_documents ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: opportunities _800_target_checksums_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON wallet_app.opportunities REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_opportunities');
+
+ALTER TABLE wallet_app.opportunities ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: users _800_target_checksums_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON wallet_app.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('wallet_users');
+
+ALTER TABLE wallet_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: admin_actions _900_audit_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON wallet_app.admin_actions REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: kyc_documents _900_audit_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON wallet_app.kyc_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: opportunities _900_audit_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON wallet_app.opportunities REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: users _900_audit_delete; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON wallet_app.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: admin_actions _900_audit_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON wallet_app.admin_actions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: kyc_documents _900_audit_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON wallet_app.kyc_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: opportunities _900_audit_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON wallet_app.opportunities REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: users _900_audit_insert; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON wallet_app.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: admin_actions _900_audit_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON wallet_app.admin_actions FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: kyc_documents _900_audit_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON wallet_app.kyc_documents FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: opportunities _900_audit_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON wallet_app.opportunities FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: users _900_audit_truncate; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON wallet_app.users FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: admin_actions _900_audit_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON wallet_app.admin_actions REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: kyc_documents _900_audit_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON wallet_app.kyc_documents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: opportunities _900_audit_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON wallet_app.opportunities REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: users _900_audit_update; Type: TRIGGER; Schema: wallet_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON wallet_app.users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
 -- Name: attachments attachments_product_id_fkey; Type: FK CONSTRAINT; Schema: app; Owner: -
 --
 
@@ -10702,6 +11450,41 @@ ALTER TABLE ONLY sync.validation_rules
     ADD CONSTRAINT validation_rules_entity_fkey FOREIGN KEY (entity) REFERENCES sync.entities(entity) ON DELETE CASCADE;
 
 --
+-- Name: admin_actions admin_actions_admin_id_fkey; Type: FK CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.admin_actions
+    ADD CONSTRAINT admin_actions_admin_id_fkey FOREIGN KEY (admin_id) REFERENCES wallet_app.users(id) ON DELETE SET NULL;
+
+--
+-- Name: admin_actions admin_actions_target_user_id_fkey; Type: FK CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.admin_actions
+    ADD CONSTRAINT admin_actions_target_user_id_fkey FOREIGN KEY (target_user_id) REFERENCES wallet_app.users(id) ON DELETE SET NULL;
+
+--
+-- Name: kyc_documents kyc_documents_user_id_fkey; Type: FK CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.kyc_documents
+    ADD CONSTRAINT kyc_documents_user_id_fkey FOREIGN KEY (user_id) REFERENCES wallet_app.users(id) ON DELETE SET NULL;
+
+--
+-- Name: opportunities opportunities_owner_id_fkey; Type: FK CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.opportunities
+    ADD CONSTRAINT opportunities_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES wallet_app.users(id) ON DELETE SET NULL;
+
+--
+-- Name: users users_referrer_id_fkey; Type: FK CONSTRAINT; Schema: wallet_app; Owner: -
+--
+
+ALTER TABLE ONLY wallet_app.users
+    ADD CONSTRAINT users_referrer_id_fkey FOREIGN KEY (referrer_id) REFERENCES wallet_app.users(id) ON DELETE SET NULL;
+
+--
 -- Name: SCHEMA app; Type: ACL; Schema: -; Owner: -
 --
 
@@ -10735,6 +11518,14 @@ GRANT USAGE ON SCHEMA staging TO airlift_sync;
 
 GRANT USAGE ON SCHEMA sync TO airlift_sync;
 GRANT USAGE ON SCHEMA sync TO airlift_auditor;
+
+--
+-- Name: SCHEMA wallet_app; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA wallet_app TO airlift_app;
+GRANT USAGE ON SCHEMA wallet_app TO airlift_readonly;
+GRANT USAGE ON SCHEMA wallet_app TO airlift_sync;
 
 --
 -- Name: FUNCTION tg__set_updated_at(); Type: ACL; Schema: app; Owner: -
@@ -11746,6 +12537,38 @@ GRANT SELECT ON TABLE sync.target_checksums TO airlift_auditor;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE sync.worker_processes TO airlift_sync;
 GRANT SELECT ON TABLE sync.worker_processes TO airlift_auditor;
+
+--
+-- Name: TABLE admin_actions; Type: ACL; Schema: wallet_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE wallet_app.admin_actions TO airlift_app;
+GRANT SELECT ON TABLE wallet_app.admin_actions TO airlift_readonly;
+GRANT SELECT ON TABLE wallet_app.admin_actions TO airlift_sync;
+
+--
+-- Name: TABLE kyc_documents; Type: ACL; Schema: wallet_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE wallet_app.kyc_documents TO airlift_app;
+GRANT SELECT ON TABLE wallet_app.kyc_documents TO airlift_readonly;
+GRANT SELECT ON TABLE wallet_app.kyc_documents TO airlift_sync;
+
+--
+-- Name: TABLE opportunities; Type: ACL; Schema: wallet_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE wallet_app.opportunities TO airlift_app;
+GRANT SELECT ON TABLE wallet_app.opportunities TO airlift_readonly;
+GRANT SELECT ON TABLE wallet_app.opportunities TO airlift_sync;
+
+--
+-- Name: TABLE users; Type: ACL; Schema: wallet_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE wallet_app.users TO airlift_app;
+GRANT SELECT ON TABLE wallet_app.users TO airlift_readonly;
+GRANT SELECT ON TABLE wallet_app.users TO airlift_sync;
 
 --
 -- Name: DEFAULT PRIVILEGES FOR TABLES; Type: DEFAULT ACL; Schema: app; Owner: -
