@@ -1990,6 +1990,34 @@ $$;
 COMMENT ON FUNCTION sync.entity_checksums(p_entity text) IS 'Whole-table checksums of an entity, rebuilt from the app rows: the source snapshot (quarantine left out) and the live target rows; equal when the target holds exactly what the source says.';
 
 --
+-- Name: entity_row_counts(); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.entity_row_counts() RETURNS TABLE(entity text, live bigint, gone bigint, flagged bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  statement text;
+begin
+  select string_agg(format('select %L::text, count(*) filter (where t.deleted_at is null), count(*) filter (where t.deleted_at is not null), '
+                           || 'count(*) filter (where t.deleted_at is null and t.open_problem_count > 0) from %s t', e.entity, e.target_table),
+                    ' union all ' order by e.merge_rank, e.entity)
+    into statement
+  from sync.entities e;
+  if statement is not null then
+    return query execute statement;
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION entity_row_counts(); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.entity_row_counts() IS 'Live, soft-deleted and flagged (open field problems) rows of every entity''s target table, one statement over the catalogue: what `airlift status` counts. Security definer: reads target schemas the caller may not be granted.';
+
+--
 -- Name: fail_run(bigint, text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -11865,6 +11893,13 @@ GRANT ALL ON FUNCTION sync.drop_snapshot(p_snapshot_id bigint) TO airlift_sync;
 
 REVOKE ALL ON FUNCTION sync.entity_checksums(p_entity text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.entity_checksums(p_entity text) TO airlift_sync;
+
+--
+-- Name: FUNCTION entity_row_counts(); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.entity_row_counts() FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.entity_row_counts() TO airlift_sync;
 
 --
 -- Name: FUNCTION fail_run(p_run_id bigint, p_error text); Type: ACL; Schema: sync; Owner: -

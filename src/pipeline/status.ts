@@ -48,7 +48,8 @@ export interface StatusReport {
   failedPushes: Array<{ id: string; entity: string; airtable_id: string | null; operation: string; attempts: number; last_error: string; updated_at: Date }>;
 }
 
-export async function statusReport(sql: Sql): Promise<StatusReport> {
+/** The report; `entities` limits the tables to those of the mapping in use (all registered entities when absent). */
+export async function statusReport(sql: Sql, entities?: string[]): Promise<StatusReport> {
   const tables = await sql<TableStatus[]>`
     with last_checkpoint as (
       select distinct on (c.entity_type) c.entity_type, c.run_id, c.metadata, r.run_type, r.status, r.finished_at
@@ -61,14 +62,7 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
       where c.operation_type = 'sync_operation' and c.status = 'completed' and r.status = 'completed'
       group by c.entity_type
     ), rows as (
-      select 'clients' as entity, count(*) filter (where deleted_at is null) as live, count(*) filter (where deleted_at is not null) as gone,
-             count(*) filter (where deleted_at is null and open_problem_count > 0) as flagged from app.clients
-      union all select 'state_regulators', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
-             count(*) filter (where deleted_at is null and open_problem_count > 0) from app.state_regulators
-      union all select 'products', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
-             count(*) filter (where deleted_at is null and open_problem_count > 0) from app.products
-      union all select 'registrations', count(*) filter (where deleted_at is null), count(*) filter (where deleted_at is not null),
-             count(*) filter (where deleted_at is null and open_problem_count > 0) from app.registrations
+      select * from sync.entity_row_counts()
     )
     select e.entity, m.table_name, lc.run_id::text as last_run_id, lc.run_type as last_run_type, lc.status as last_run_status,
            lc.finished_at as last_run_finished_at,
@@ -89,6 +83,7 @@ export async function statusReport(sql: Sql): Promise<StatusReport> {
     left join last_checkpoint lc on lc.entity_type = e.entity
     left join last_success ls on ls.entity_type = e.entity
     left join rows rw on rw.entity = e.entity
+    where ${entities ? sql`e.entity = any (${entities}::text[])` : sql`true`}
     order by e.merge_rank, e.entity`;
   const recentRuns = await sql<StatusReport['recentRuns']>`
     select r.id::text, r.run_type, r.status, r.started_at, r.finished_at, r.fetched::int, r.inserted::int, r.updated::int, r.unchanged::int,

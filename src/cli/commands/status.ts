@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { connect, prepareDatabase, urlWithRole } from '../../db/database.ts';
 import { formatStatus, statusReport } from '../../pipeline/status.ts';
+import { loadEnvironment } from '../../config.ts';
+import { DEFAULT_MAPPING_FILE, loadMapping } from '../../mapping.ts';
 import { withDatabase } from '../shared.ts';
 
 /** status. */
@@ -16,7 +18,9 @@ export function registerStatusCommand(program: Command): void {
         await prepareDatabase(target);
         const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: 1 });
         try {
-          const report = await statusReport(sql);
+          // the tables of the mapping in use (AIRLIFT_MAPPING); one that cannot be read shows every table
+          const mapping = await loadMapping(loadEnvironment().AIRLIFT_MAPPING ?? DEFAULT_MAPPING_FILE).catch(() => undefined);
+          const report = await statusReport(sql, mapping?.tables.map((t) => t.entity));
           process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
         } finally {
           await sql.end();
