@@ -4434,7 +4434,7 @@ begin
   with touched as (
     select c.table_name, c.record_id, max(c.id) as last_change
     from audit.changes c
-    where c.run_id = p_run_id and c.record_id is not null and (c.table_name like 'app.%' or c.table_name in ('sync.id_map', 'sync.field_problems'))
+    where c.run_id = p_run_id and c.record_id is not null and (c.table_name like 'app.%' or c.table_name in (select e.target_table::text from sync.entities e) or c.table_name in ('sync.id_map', 'sync.field_problems'))
     group by c.table_name, c.record_id
   )
   select distinct on (t.table_name, t.record_id) t.table_name, t.record_id, coalesce(later.actor, later.db_role), later.run_id, later.changed_at,
@@ -4457,9 +4457,11 @@ begin
     join pg_attribute a on a.attrelid = con.conrelid and a.attnum = con.conkey[1]
     join pg_attribute pa on pa.attrelid = con.confrelid and pa.attnum = con.confkey[1]
     where con.contype = 'f' and cardinality(con.conkey) = 1 and pa.attname = 'id'
-      and con.connamespace = 'app'::regnamespace
+      -- the domain: schema app and every entity's target table (a files source's schema)
+      and (con.connamespace = 'app'::regnamespace or con.conrelid in (select e.target_table from sync.entities e))
       and con.confrelid::regclass::text in (select distinct c.table_name from audit.changes c
-                                            where c.run_id = p_run_id and c.op = 'INSERT' and c.table_name like 'app.%')
+                                            where c.run_id = p_run_id and c.op = 'INSERT'
+                                              and (c.table_name like 'app.%' or c.table_name in (select e.target_table::text from sync.entities e)))
     order by 1, 3
   loop
     return query execute format($sql$
@@ -4591,7 +4593,7 @@ begin
   create temp table rollback_first_changes on commit drop as
     select distinct on (c.table_name, c.record_id) c.table_name, c.record_id, c.op, c.old_values
     from audit.changes c
-    where c.run_id = p_run_id and c.record_id is not null and (c.table_name like 'app.%' or c.table_name in ('sync.id_map', 'sync.field_problems'))
+    where c.run_id = p_run_id and c.record_id is not null and (c.table_name like 'app.%' or c.table_name in (select e.target_table::text from sync.entities e) or c.table_name in ('sync.id_map', 'sync.field_problems'))
     order by c.table_name, c.record_id, c.id;
 
   -- Children before the parents they link to (a table's depth is the
@@ -5042,6 +5044,7 @@ CREATE FUNCTION sync.snapshot_source_tables() RETURNS TABLE(source_table regclas
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
   where (n.nspname = 'app' and c.relkind in ('r', 'p') and not c.relispartition)
+     or c.oid in (select e.target_table from sync.entities e)
      or c.oid in ('sync.id_map'::regclass, 'staging.airtable_records'::regclass)
   order by n.nspname, c.relname
 $$;
@@ -5050,7 +5053,7 @@ $$;
 -- Name: FUNCTION snapshot_source_tables(); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.snapshot_source_tables() IS 'What a snapshot copies: every table of schema app, sync.id_map and staging.airtable_records, each with the name of its copy (<schema>__<table>).';
+COMMENT ON FUNCTION sync.snapshot_source_tables() IS 'What a snapshot copies: every table of schema app and every entity''s target table (a files source''s schema), sync.id_map and staging.airtable_records, each with the name of its copy (<schema>__<table>).';
 
 --
 -- Name: source_canonical(text, text[]); Type: FUNCTION; Schema: sync; Owner: -
