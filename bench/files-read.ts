@@ -2,10 +2,12 @@
  * Files source readers: bounded memory and throughput on large exports.
  * Generates an opportunities export of FILES_MB megabytes (default 200) in
  * each format (CSV, JSON Lines, JSON array) with tools/generator/files.ts,
- * reads it with readFileRecords, and prints records, wall time, MB/s and the
- * peak growth of the process's resident set (sampled on every batch) over
- * its size before reading. Fails if a format's growth reaches
- * MAX_GROWTH_MB (default 100) or a record is rejected or missing.
+ * reads it with readFileRecords in a fresh child process
+ * (bench/files-read-probe.ts), and prints records, wall and CPU time, MB/s
+ * and the peak growth of the reader's resident set over its size before
+ * reading, and of its live heap (heapUsed after a forced collection, every
+ * 50 batches). Fails if a format's growth reaches MAX_GROWTH_MB (default 100) or
+ * a row is rejected or missing.
  *
  *   npm run bench:files
  *   FILES_MB=1024 npm run bench:files        # the 1 GB case
@@ -14,7 +16,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readFileRecords } from '../src/sources/files/read.ts';
+import { probeRead } from './files-read-run.ts';
 import { generateOpportunitiesFileOfSize, type GeneratedFormat } from '../tools/generator/files.ts';
 
 const megabytes = Number(process.env.FILES_MB ?? '200');
@@ -26,26 +28,15 @@ let failed = false;
 try {
   for (const format of formats) {
     const file = await generateOpportunitiesFileOfSize({ out: path.join(dir, `opportunities.${format}`), bytes: megabytes * 1024 * 1024, seed: 7 });
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    let records = 0;
-    let rejects = 0;
-    const started = performance.now();
-    const cpu = process.cpuUsage();
-    for await (const batch of readFileRecords({ file: file.path, key: 'id' }, { batchSize: 1000 })) {
-      records += batch.records.length;
-      rejects += batch.rejects.length;
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const used = process.cpuUsage(cpu);
-    const growth = (peak - before) / 1024 / 1024;
-    const mb = file.bytes / 1024 / 1024;
+    const probe = await probeRead(file.path, 'id');
+    const growth = (probe.rssPeak - probe.rssBefore) / 1048576;
+    const live = (probe.livePeak! - probe.liveBefore!) / 1048576;
+    const mb = file.bytes / 1048576;
     process.stdout.write(
-      `${format.padEnd(5)} ${mb.toFixed(0)} MB, ${records} records, ${rejects} rejects: ${seconds.toFixed(1)} s wall (${(mb / seconds).toFixed(1)} MB/s), ` +
-        `${((used.user + used.system) / 1e6).toFixed(1)} s CPU, rss ${(before / 1048576).toFixed(0)} MB before, peak growth ${growth.toFixed(1)} MB\n`,
+      `${format.padEnd(5)} ${mb.toFixed(0)} MB, ${probe.records} records, ${probe.rejects} rejects: ${probe.seconds.toFixed(1)} s wall (${(mb / probe.seconds).toFixed(1)} MB/s), ` +
+        `${probe.cpuSeconds.toFixed(1)} s CPU, rss ${(probe.rssBefore / 1048576).toFixed(0)} MB before, peak growth ${growth.toFixed(1)} MB, live heap growth ${live.toFixed(1)} MB\n`,
     );
-    if (growth >= maxGrowthMb || rejects !== 0 || records !== file.rows) {
+    if (growth >= maxGrowthMb || probe.rejects !== 0 || probe.records !== file.rows) {
       process.stdout.write(`  FAILED: growth must stay under ${maxGrowthMb} MB and every one of ${file.rows} rows be read\n`);
       failed = true;
     }

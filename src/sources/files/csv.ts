@@ -204,7 +204,7 @@ export async function* readCsv(file: string, keyColumn: string, signal?: AbortSi
     return items;
   };
 
-  const stream = createReadStream(file, { highWaterMark: 256 * 1024, signal });
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024, signal });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       lines.add(chunk);
