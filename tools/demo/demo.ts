@@ -103,7 +103,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const first = await pull('full');
     say(`  ${summaryLine(first)}  [${seconds()}]`);
     // every record lands, its problems flagged on the field, none hidden
-    const landedAll = await everyRecordLanded(context.sql, base, say);
+    const landedAll = await everyRecordLanded(context.sql, context.mapping.tables.map((t) => t.entity), base, say);
     say('  data problems, by table, field and rule (sync.field_problems; the rows carry open_problem_count):');
     for (const line of formatProblemGroups(await problemGroups(context.sql, { examples: 1 }), '    ')) say(line);
 
@@ -156,7 +156,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say(`  soft-deleted ${full.run.deleted} registrations (expected ${doomed.length}) ${sweptExactly ? '- exactly the deleted ones' : '- MISMATCH'}`);
 
     say('\n5. Status');
-    const report = await statusReport(context.sql);
+    const report = await statusReport(context.sql, context.mapping.tables.map((t) => t.entity));
     process.stdout.write(indented(formatStatus(report)));
 
     say('\n6. Reports');
@@ -252,9 +252,9 @@ const indented = (text: string) => text.replace(/^(?=.)/gm, '  ');
  * (the shipped mapping has no blocking rule, so nothing is quarantined).
  * Says so per table, and whether it holds.
  */
-async function everyRecordLanded(sql: SyncContext['sql'], base: GeneratedBase, say: (line?: string) => void): Promise<boolean> {
-  // the status report's counts per table: live rows, rows flagged, quarantine
-  const { tables } = await statusReport(sql);
+async function everyRecordLanded(sql: SyncContext['sql'], entities: string[], base: GeneratedBase, say: (line?: string) => void): Promise<boolean> {
+  // the status report's counts per table of the mapping: live rows, rows flagged, quarantine
+  const { tables } = await statusReport(sql, entities);
   const quarantined = tables.reduce((sum, t) => sum + t.open_quarantine, 0);
   let all = quarantined === 0;
   for (const t of tables) {
