@@ -158,4 +158,33 @@ describe('files source: the wallet app example', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('tables.1.fields.0.convert');
   });
+
+  it('an export holding two records with one key keeps the first read and quarantines the other, naming both lines', async () => {
+    const dupDir = await mkdtemp(path.join(os.tmpdir(), 'airlift-files-dup-'));
+    try {
+      await cp(path.join(PROJECT_DIR, 'examples', 'wallet-app'), dupDir, { recursive: true });
+      const csv = path.join(dupDir, 'data', 'opportunities.csv');
+      const lines = (await readFile(csv, 'utf8')).trimEnd().split('\n');
+      const second = lines.find((l) => l.startsWith('opp-1003,'))!;
+      await writeFile(csv, `${lines.join('\n')}\n${second.replace('opp-1003,', 'opp-1003,A second opportunity under the same id ').replace(/^opp-1003,A second opportunity under the same id [^,]*,/, 'opp-1003,A second opportunity under the same id,')}\n`);
+      const dupDb = await cloneTestDatabase();
+      const dupSql = connect(dupDb.url, { max: 1 });
+      try {
+        const out = await runAirlift(['pull', '--full', '--table', 'wallet_users', 'wallet_opportunities'], { DATABASE_URL: dupDb.url, AIRLIFT_MAPPING: path.join(dupDir, 'mapping.json') });
+        expect(out.code, out.stderr).toBe(0);
+        expect(out.stdout).toMatch(/wallet_opportunities fetched +31 +\+30 ~0 =0 -0 !1/);
+        const [row] = await dupSql`select title from wallet_app.opportunities where source_id = 'opp-1003'`;
+        expect(row!.title).toBe('Open-source tutoring app');
+        const quarantine = await dupSql`select airtable_id, reason from sync.record_errors where resolved_at is null and source_table = 'opportunities.csv'`;
+        expect(quarantine).toEqual([{ airtable_id: 'opp-1003', reason: `duplicate key opp-1003 at opportunities.csv line ${lines.length + 1}: the record read first (opportunities.csv line 4) has the same key and is the one kept` }]);
+        const verified = await runAirlift(['verify', '--json', '--table', 'wallet_users', 'wallet_opportunities'], { DATABASE_URL: dupDb.url, AIRLIFT_MAPPING: path.join(dupDir, 'mapping.json') });
+        expect((JSON.parse(verified.stdout) as { discrepancies: number }).discrepancies).toBe(0);
+      } finally {
+        await dupSql.end();
+        await dupDb.drop();
+      }
+    } finally {
+      await rm(dupDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -14,12 +14,12 @@
  * idempotent the result equals that of one clean run.
  */
 import type { Sql } from 'postgres';
-import type { Source } from '../sources/source.ts';
+import type { ListedPage, Source } from '../sources/source.ts';
 import { checkMappingAgainstCatalogue, entityMappingRow, selectTables, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
 import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
-import { prepareRecords } from './records.ts';
+import { prepareRecords, type RejectedRecord, type StageRecord } from './records.ts';
 
 export type PullMode = 'full' | 'incremental';
 
@@ -570,6 +570,11 @@ async function listTable(
     const prepared = prepareRecords(page.records, page.invalid, fieldNames);
     const { rejects } = prepared;
     let { stage } = prepared;
+    if (!source.uniqueKeys && !page.mayRepeat && stage.length) {
+      // A source that may hold two records with one key (an export): the
+      // first one read stays, the others are quarantined naming both places.
+      stage = await keepFirstOfEachKey(sql, run.id, table, page, stage, rejects);
+    }
     for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
     const stagingStarted = Date.now();
     if (page.mayRepeat && stage.length) {
@@ -603,4 +608,40 @@ async function listTable(
     if (options.signal?.aborted) throw new Error('the pull was asked to stop');
   }
   return stagingMs;
+}
+
+/**
+ * The records of a page whose key no earlier record of the listing had
+ * (earlier on the page, or staged by this run from an earlier page); the
+ * others are added to `rejects`, naming where each was read and where the
+ * kept one was.
+ */
+async function keepFirstOfEachKey(sql: Sql, runId: string, table: TableMapping, page: ListedPage, stage: StageRecord[], rejects: RejectedRecord[]): Promise<StageRecord[]> {
+  // where each occurrence of a key was read, in order
+  const positions = new Map<string, Array<string | undefined>>();
+  for (const record of page.records) positions.set(record.id, [...(positions.get(record.id) ?? []), record.position]);
+  const stagedBefore = new Set(
+    (await sql<{ key: string }[]>`
+      select s.airtable_id as key from unnest(${stage.map((r) => r.id)}::text[]) as k (key)
+      join staging.airtable_records s on s.table_id = ${table.tableId} and s.airtable_id = k.key and s.run_id = ${runId}`).map((r) => r.key),
+  );
+  const occurrences = new Map<string, number>();
+  const kept: StageRecord[] = [];
+  for (const record of stage) {
+    const n = occurrences.get(record.id) ?? 0;
+    occurrences.set(record.id, n + 1);
+    if (!stagedBefore.has(record.id) && n === 0) {
+      kept.push(record);
+      continue;
+    }
+    const at = positions.get(record.id)?.[n];
+    const first = stagedBefore.has(record.id) ? 'an earlier page of the listing' : (positions.get(record.id)?.[0] ?? 'earlier on the page');
+    rejects.push({
+      airtable_id: record.id,
+      field: null,
+      value: null,
+      reason: `duplicate key ${record.id}${at ? ` at ${at}` : ''}: the record read first (${first}) has the same key and is the one kept`,
+    });
+  }
+  return kept;
 }

@@ -20,6 +20,8 @@ export interface SourceRecord {
   /** When the source created it, where the source knows (Airtable's createdTime). */
   createdTime?: string | null;
   fields: Record<string, unknown>;
+  /** Where the source holds it, for messages (a file and line). */
+  position?: string;
 }
 
 /** One page of a table's listing, staged by the pipeline in one transaction with the checkpoint. */
@@ -84,6 +86,8 @@ export interface Source {
   readonly id: string;
   /** A regular expression every record key of the source matches (Airtable's record ids); null when any non-empty key will do. */
   readonly recordKeyPattern: string | null;
+  /** The source guarantees one record per key in a listing (Airtable); otherwise the pipeline keeps the first and quarantines the others. */
+  readonly uniqueKeys: boolean;
   /** Reads the source's metadata and checks the mapping against it (drift). Throws on a wrong token or an unreachable source. */
   check(mapping: Mapping): Promise<SourceCheck>;
   /** Decides, before listing, whether a table needs listing and whether its listing is complete. */

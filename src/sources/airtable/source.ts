@@ -51,6 +51,7 @@ export class AirtableSource implements Source {
   readonly kind = 'airtable';
   readonly id: string;
   readonly recordKeyPattern = '^rec[A-Za-z0-9]{14}$';
+  readonly uniqueKeys = true;
 
   constructor(readonly client: AirtableClient) {
     this.id = client.baseId;

@@ -74,6 +74,8 @@ export class FilesSource implements Source {
   readonly kind = 'files';
   readonly id: string;
   readonly recordKeyPattern = null;
+  /** An export may hold two records with one key: the pipeline keeps the first. */
+  readonly uniqueKeys = false;
 
   constructor(readonly directory: string) {
     this.id = `files:${path.resolve(directory)}`;
@@ -147,7 +149,7 @@ export class FilesSource implements Source {
         }
         read++;
         const id = table.file?.keyCase === 'lower' ? record.key.toLowerCase() : record.key;
-        records.push({ id, createdTime: null, fields: stagedFields(record.fields, table.fields) });
+        records.push({ id, createdTime: null, fields: stagedFields(record.fields, table.fields), position: record.position });
       }
       for (const reject of batch.rejects) {
         if (skip > 0 && read < skip) {
