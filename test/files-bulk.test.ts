@@ -93,7 +93,7 @@ describe('files source: large exports staged with COPY', () => {
     ]);
     return { staging, opportunities, users, others, problems, quarantine, idMap };
   };
-  const runCounts = (run: Record<string, unknown>) => ({
+  const runCounts = (run: { fetched: string; inserted: string; updated: string; unchanged: string; deleted: string; quarantined: string }) => ({
     fetched: Number(run.fetched), inserted: Number(run.inserted), updated: Number(run.updated), unchanged: Number(run.unchanged),
     deleted: Number(run.deleted), quarantined: Number(run.quarantined),
   });
