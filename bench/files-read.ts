@@ -9,9 +9,9 @@
  * 50 batches). Fails if a format's growth reaches MAX_GROWTH_MB (default 100) or
  * a row is rejected or missing.
  *
- *   npm run bench:files
- *   FILES_MB=1024 npm run bench:files        # the 1 GB case
- *   FILES_FORMATS=csv,jsonl npm run bench:files
+ *   npm run bench:files:read
+ *   FILES_MB=1024 npm run bench:files:read   # the 1 GB case
+ *   FILES_FORMATS=csv,jsonl npm run bench:files:read
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

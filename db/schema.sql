@@ -3050,6 +3050,38 @@ $$;
 COMMENT ON FUNCTION sync.open_checkpoint(p_run_id bigint, p_operation text, p_entity text, p_batch_size integer, p_records_total bigint, p_metadata jsonb) IS 'Opens a run''s checkpoint of an operation on an entity, in progress since now; idempotent: when the run has it already, returns it as it stands (unchanged: a failed one is taken up by sync.resume_checkpoint).';
 
 --
+-- Name: open_copied_records(); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.open_copied_records() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  drop table if exists pg_temp.copied_records;
+  create temp table copied_records (
+    position bigint not null,
+    is_reject boolean not null,
+    id text,
+    created_time timestamptz,
+    fields jsonb,
+    hash text,
+    reject_key text,
+    reject_field text,
+    reject_value jsonb,
+    reject_reason text,
+    previous_run bigint
+  ) on commit drop;
+end;
+$$;
+
+--
+-- Name: FUNCTION open_copied_records(); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.open_copied_records() IS 'Creates, for the current transaction, the session''s temporary table pg_temp.copied_records that a chunk of records is COPYed into (position in the listing, whether it is a reject, the record''s id, created time, fields and content hash, or the reject''s key, field, value and reason; previous_run is sync.stage_copied''s) before sync.stage_copied stages it. Dropped at commit.';
+
+--
 -- Name: open_run(text, text, jsonb, uuid); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -5114,6 +5146,137 @@ $$;
 --
 
 COMMENT ON FUNCTION sync.source_snapshot_run(p_entity text) IS 'The last completed full run that listed an entity: staging rows seen by it or by a later run make up the latest source snapshot (a row last seen earlier is gone from the source).';
+
+--
+-- Name: stage_copied(bigint, text, boolean, text, boolean); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean DEFAULT false) RETURNS TABLE(written integer, already_in_run integer, untouched integer, rejected integer, skipped integer)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  mapping sync.entity_mappings;
+  page_number bigint := nextval('staging.page_seq');
+  canonical text;
+  chunk_size integer;
+  last_id text;
+  rejects jsonb;
+begin
+  select * into strict mapping from sync.entity_mappings where entity = p_entity;
+  perform set_config('airlift.run_id', p_run_id::text, true);
+  if to_regclass('pg_temp.copied_records') is null then
+    raise exception 'no copied records: COPY the chunk into pg_temp.copied_records in this transaction first'
+      using errcode = 'undefined_table';
+  end if;
+
+  -- A listing started again (the export changed while a killed run was
+  -- reading it): records this run staged already with the same content are
+  -- left out, so nothing is merged or counted twice.
+  skipped := 0;
+  if p_may_repeat then
+    delete from pg_temp.copied_records c
+    using staging.airtable_records s
+    where not c.is_reject and s.table_id = mapping.table_id and s.airtable_id = c.id and s.run_id = p_run_id and s.content_hash = c.hash;
+    get diagnostics skipped = row_count;
+  end if;
+
+  select count(*) filter (where not c.is_reject)::int, count(*) filter (where c.is_reject)::int,
+         (array_agg(c.id order by c.position desc) filter (where not c.is_reject))[1]
+    into chunk_size, rejected, last_id
+  from pg_temp.copied_records c;
+
+  -- The record's checksum: SHA-256 of its canonical form, built exactly as
+  -- sync.stage_page builds it (every mapped column, converted by
+  -- sync.cell_canonical), written out as one jsonb_build_object so that
+  -- each conversion is inlined rather than aggregated record by record.
+  select format('sync.checksum(jsonb_build_object(%s))',
+                string_agg(format('%L, sync.cell_canonical(c.fields -> %L, %L)', mc.column_name, mc.field_id, mc.conversion), ', ' order by mc.column_name))
+    into canonical
+  from sync.mapped_columns(p_entity) mc;
+
+  -- What staging held before: the run that last staged each record (the
+  -- planner knows the chunk's size once it is analyzed).
+  analyze pg_temp.copied_records;
+  update pg_temp.copied_records c set previous_run = s.run_id
+  from staging.airtable_records s
+  where not c.is_reject and s.table_id = mapping.table_id and s.airtable_id = c.id;
+
+  -- The upsert, with the same rule as sync.stage_page for rewriting a row.
+  execute format($sql$
+    insert into staging.airtable_records as s (base_id, table_id, airtable_id, fields, created_time, content_hash, checksum, run_id, fetched_at, page_seq)
+    select $1, $2, c.id, c.fields, c.created_time, c.hash, %1$s, $3, now(), $4
+    from pg_temp.copied_records c
+    where not c.is_reject
+    on conflict (table_id, airtable_id) do update
+      set base_id = excluded.base_id, fields = excluded.fields, created_time = excluded.created_time,
+          content_hash = excluded.content_hash, checksum = excluded.checksum, run_id = excluded.run_id,
+          fetched_at = excluded.fetched_at, page_seq = excluded.page_seq
+      where s.content_hash <> excluded.content_hash
+         or s.checksum is distinct from excluded.checksum
+         or ($5 and s.run_id is distinct from excluded.run_id)
+         or exists (select from sync.record_errors e
+                    where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id)
+         or (s.run_id is distinct from excluded.run_id
+             and not exists (select from sync.id_map m
+                             where m.entity_type = $6 and m.legacy_id = s.airtable_id and m.checksum = s.checksum))
+  $sql$, coalesce(canonical, 'null::text'))
+    using mapping.base_id, mapping.table_id, p_run_id, page_number, p_full, p_entity;
+  get diagnostics written = row_count;
+  -- staged by this run already and left as they were (a listing started
+  -- again): the rows of the run not rewritten now (rare; counted only then)
+  already_in_run := 0;
+  if exists (select from pg_temp.copied_records c where c.previous_run = p_run_id) then
+    select count(*)::int into already_in_run
+    from pg_temp.copied_records c
+    join staging.airtable_records s on s.table_id = mapping.table_id and s.airtable_id = c.id
+    where c.previous_run = p_run_id and s.page_seq is distinct from page_number;
+  end if;
+  untouched := chunk_size - written - already_in_run;
+
+  -- The rejects, quarantined with their reason once, and marked as
+  -- rejected before staging, as for a page (sync.mark_rejected_before_staging).
+  if rejected > 0 then
+    select jsonb_agg(jsonb_build_object('airtable_id', c.reject_key, 'field', c.reject_field, 'value', c.reject_value, 'reason', c.reject_reason) order by c.position)
+      into rejects
+    from pg_temp.copied_records c where c.is_reject;
+    insert into sync.record_errors (run_id, source_table, airtable_id, field, value, reason)
+    select distinct on (c.reject_key, c.reject_field, c.reject_reason) p_run_id, mapping.table_id, c.reject_key, c.reject_field, c.reject_value, c.reject_reason
+    from pg_temp.copied_records c
+    where c.is_reject
+      and not exists (select from sync.record_errors e
+                      where e.resolved_at is null and e.source_table = mapping.table_id and e.airtable_id = c.reject_key
+                        and e.field is not distinct from c.reject_field and e.reason = c.reject_reason)
+    order by c.reject_key, c.reject_field, c.reject_reason, c.position;
+    perform sync.mark_rejected_before_staging(p_run_id, p_entity, rejects);
+  end if;
+
+  -- The checkpoint moves in the same transaction as the chunk it records.
+  update sync.checkpoints c
+  set records_processed = c.records_processed + chunk_size + rejected,
+      last_processed_id = coalesce(last_id, c.last_processed_id),
+      metadata = c.metadata || jsonb_build_object(
+        'offset', p_next_offset,
+        'phase', case when p_next_offset is null then 'listed' else 'listing' end,
+        'last_page_seq', page_number,
+        'pages', coalesce((c.metadata ->> 'pages')::int, 0) + 1,
+        'untouched', coalesce((c.metadata ->> 'untouched')::int, 0) + untouched,
+        'rejected', coalesce((c.metadata ->> 'rejected')::int, 0) + rejected)
+  where c.run_id = p_run_id and c.operation_type = 'sync_operation' and c.entity_type = p_entity;
+  if not found then
+    raise exception 'no checkpoint for run % entity %: start the table before staging records', p_run_id, p_entity
+      using errcode = 'no_data_found';
+  end if;
+  truncate pg_temp.copied_records;
+  return next;
+end;
+$_$;
+
+--
+-- Name: FUNCTION stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean) IS 'Stages a chunk of records the runner streamed with COPY into the session''s pg_temp.copied_records (id, created_time, fields, hash, or a reject''s key, field, value and reason, in file order): the bulk counterpart of sync.stage_page for large listings. In one call and the caller''s transaction: checksums from the same canonical form, the upsert into staging.airtable_records under one staging.page_seq number with stage_page''s rule for rewriting a row, the rejects quarantined once and marked rejected before staging, and the checkpoint moved (records, offset, pages, untouched, rejected; no next offset marks the table listed). With p_may_repeat (a listing started again) records this run staged already with the same content are left out and counted as skipped. Returns how many rows were written, were already staged by this run, were left untouched (unchanged), were rejects (quarantined) and were skipped.';
 
 --
 -- Name: stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamp with time zone); Type: FUNCTION; Schema: sync; Owner: -
@@ -12031,6 +12194,13 @@ REVOKE ALL ON FUNCTION sync.open_checkpoint(p_run_id bigint, p_operation text, p
 GRANT ALL ON FUNCTION sync.open_checkpoint(p_run_id bigint, p_operation text, p_entity text, p_batch_size integer, p_records_total bigint, p_metadata jsonb) TO airlift_sync;
 
 --
+-- Name: FUNCTION open_copied_records(); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.open_copied_records() FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.open_copied_records() TO airlift_sync;
+
+--
 -- Name: FUNCTION open_run(p_run_type text, p_actor text, p_metadata jsonb, p_job_id uuid); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -12253,6 +12423,13 @@ GRANT ALL ON FUNCTION sync.source_canonical(p_entity text, p_airtable_ids text[]
 
 REVOKE ALL ON FUNCTION sync.source_snapshot_run(p_entity text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.source_snapshot_run(p_entity text) TO airlift_sync;
+
+--
+-- Name: FUNCTION stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean) TO airlift_sync;
 
 --
 -- Name: FUNCTION stage_page(p_run_id bigint, p_entity text, p_records jsonb, p_rejects jsonb, p_full boolean, p_next_offset text, p_high_water_mark timestamp with time zone); Type: ACL; Schema: sync; Owner: -

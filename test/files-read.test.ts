@@ -488,7 +488,7 @@ describe('the wallet app example', () => {
  * also counts how far V8 lets the heap grow before collecting (50 to 80 MB
  * in a fresh process, whatever it reads), by less than 100 MB. Holding the
  * file would take several times its size. The 200 MB and 1 GB runs are
- * `npm run bench:files` (FILES_MB=1024).
+ * `npm run bench:files:read` (FILES_MB=1024).
  */
 describe('memory', () => {
   const megabytes = Number(process.env.FILES_TEST_MB ?? '128');

@@ -14,12 +14,14 @@
  * idempotent the result equals that of one clean run.
  */
 import type { Sql } from 'postgres';
-import type { ListedPage, Source } from '../sources/source.ts';
+import type { Source } from '../sources/source.ts';
 import { checkMappingAgainstCatalogue, entityMappingRow, selectTables, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
 import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
-import { prepareRecords, type RejectedRecord, type StageRecord } from './records.ts';
+import { prepareRecords } from './records.ts';
+import { stageInBulk } from './bulk.ts';
+import { keepFirstOfEachKey } from './duplicates.ts';
 
 export type PullMode = 'full' | 'incremental';
 
@@ -49,6 +51,8 @@ export interface PullOptions {
   waitForLock?: boolean;
   /** Staged records that make a batch worth merging while the listing goes on (default 1,000). */
   mergeBatchRecords?: number;
+  /** Records per COPY chunk when a source's plan says bulk (default BULK_CHUNK_RECORDS, src/pipeline/bulk.ts). */
+  bulkChunkRecords?: number;
   /**
    * A full listing into staging only, nothing merged or swept: a fresh source
    * snapshot for `airlift diff`. Its records merge with the next full pull,
@@ -112,7 +116,7 @@ export class PullFailed extends Error {
 /** Checkpoint metadata keys the pipeline owns; the other keys are the source's resume state. */
 const PIPELINE_CHECKPOINT_KEYS = new Set([
   'phase', 'offset', 'since', 'high_water_mark', 'merge', 'listing_attempt', 'untouched', 'rejected', 'deleted', 'staged', 'flagged',
-  'complete', 'unchanged', 'source_state', 'table_id', 'pages', 'last_page_seq', 'merged_through', 'merge_batches',
+  'complete', 'unchanged', 'source_state', 'table_id', 'pages', 'last_page_seq', 'merged_through', 'merge_batches', 'bulk',
 ]);
 
 interface CheckpointRow {
@@ -130,6 +134,8 @@ interface CheckpointRow {
     complete?: boolean;
     /** The source found the table unchanged since the last run: nothing was listed or swept. */
     unchanged?: boolean;
+    /** The source's plan: the listing is staged in bulk, with COPY (src/pipeline/bulk.ts). */
+    bulk?: boolean;
     /** What the source keeps with the table's completed listing (given back to it next run). */
     source_state?: Record<string, unknown>;
     listing_attempt?: number;
@@ -423,7 +429,7 @@ async function listPhase(
     complete = plan.complete;
     [checkpoint] = await sql<CheckpointRow[]>`
       select id, status, records_processed, last_processed_id, metadata
-      from sync.annotate_checkpoint(${checkpoint.id}, ${sql.json({ complete: plan.complete, unchanged: plan.unchanged, source_state: plan.state } as never)})`;
+      from sync.annotate_checkpoint(${checkpoint.id}, ${sql.json({ complete: plan.complete, unchanged: plan.unchanged, source_state: plan.state, bulk: plan.bulk ?? false } as never)})`;
     if (plan.unchanged) {
       options.log.info({ runId: run.id, entity }, 'unchanged since the last run: not listed');
       [checkpoint] = await sql<CheckpointRow[]>`
@@ -449,7 +455,13 @@ async function listPhase(
       timings.merge_ms += Date.now() - batchStarted;
     });
   };
-  timings.stage_ms = await listTable(options, run, mode, table, checkpoint, fieldNames, complete, onPageStaged);
+  timings.stage_ms = checkpoint.metadata.bulk
+    ? await stageInBulk({
+        sql, source: options.source, log: options.log, signal: options.signal, runId: run.id, mode, table, checkpoint, fieldNames, complete,
+        sourceState: Object.fromEntries(Object.entries(checkpoint.metadata).filter(([key]) => !PIPELINE_CHECKPOINT_KEYS.has(key))),
+        chunkRecords: options.bulkChunkRecords, onChunkStaged: onPageStaged, onProgress: (fetched) => options.progress?.pageStaged(entity, fetched),
+      })
+    : await listTable(options, run, mode, table, checkpoint, fieldNames, complete, onPageStaged);
   timings.list_ms = Date.now() - started;
   return { checkpoint, tableName, timings };
 }
@@ -608,40 +620,4 @@ async function listTable(
     if (options.signal?.aborted) throw new Error('the pull was asked to stop');
   }
   return stagingMs;
-}
-
-/**
- * The records of a page whose key no earlier record of the listing had
- * (earlier on the page, or staged by this run from an earlier page); the
- * others are added to `rejects`, naming where each was read and where the
- * kept one was.
- */
-async function keepFirstOfEachKey(sql: Sql, runId: string, table: TableMapping, page: ListedPage, stage: StageRecord[], rejects: RejectedRecord[]): Promise<StageRecord[]> {
-  // where each occurrence of a key was read, in order
-  const positions = new Map<string, Array<string | undefined>>();
-  for (const record of page.records) positions.set(record.id, [...(positions.get(record.id) ?? []), record.position]);
-  const stagedBefore = new Set(
-    (await sql<{ key: string }[]>`
-      select s.airtable_id as key from unnest(${stage.map((r) => r.id)}::text[]) as k (key)
-      join staging.airtable_records s on s.table_id = ${table.tableId} and s.airtable_id = k.key and s.run_id = ${runId}`).map((r) => r.key),
-  );
-  const occurrences = new Map<string, number>();
-  const kept: StageRecord[] = [];
-  for (const record of stage) {
-    const n = occurrences.get(record.id) ?? 0;
-    occurrences.set(record.id, n + 1);
-    if (!stagedBefore.has(record.id) && n === 0) {
-      kept.push(record);
-      continue;
-    }
-    const at = positions.get(record.id)?.[n];
-    const first = stagedBefore.has(record.id) ? 'an earlier page of the listing' : (positions.get(record.id)?.[0] ?? 'earlier on the page');
-    rejects.push({
-      airtable_id: record.id,
-      field: null,
-      value: null,
-      reason: `duplicate key ${record.id}${at ? ` at ${at}` : ''}: the record read first (${first}) has the same key and is the one kept`,
-    });
-  }
-  return kept;
 }

@@ -69,6 +69,13 @@ export interface ListingPlan {
   expected?: number | null;
   /** The source's state to keep with the table's checkpoint (given back as `previous` next run). */
   state: Record<string, unknown>;
+  /**
+   * The listing is large and may be staged in bulk: the pipeline streams its
+   * pages into staging with COPY, in chunks of many pages, each chunk one
+   * transaction with the checkpoint (src/pipeline/bulk.ts). The pages and
+   * their cursors are the same; only how they are staged changes.
+   */
+  bulk?: boolean;
 }
 
 /** What a source's metadata says about the mapping: errors stop the run, warnings are recorded with it. */

@@ -9,7 +9,12 @@
  * written with backpressure (await 'drain' when write() says so), so memory
  * stays flat however many rows are asked for.
  *
- *   tsx tools/generator/files.ts --rows 1000000 --out /tmp/x.csv [--format csv|jsonl|json] [--seed 1]
+ *   tsx tools/generator/files.ts --rows 1000000 --out /tmp/x.csv [--format csv|jsonl|json] [--seed 1] [--users-out /tmp/users.json]
+ *
+ * Owners are drawn from a pool of 4,096 wallet addresses that no users
+ * export holds, unless --users-out writes one holding them all (a JSON
+ * object keyed by address, as the wallet app's users.json): without it, a
+ * pull of the rows lands every owner as a dangling link (a field problem).
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -70,16 +75,39 @@ function money(cents: number): string {
   return `${(cents - rest) / 100}.${rest < 10 ? '0' : ''}${rest}`;
 }
 
-/** A row generator: deterministic for its seed. */
-export function opportunityRows(seed = 1) {
-  const random = mulberry32(seed);
-  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
-  // A pool of owners, so that owners repeat like real data.
-  const owners = Array.from({ length: 4096 }, () => {
+/** A pool of owners (wallet addresses), so that owners repeat like real data: the first draws of the seed's stream. */
+function ownerPool(random: () => number): string[] {
+  return Array.from({ length: 4096 }, () => {
     let hex = '0x';
     for (let i = 0; i < 40; i++) hex += HEX[Math.floor(random() * 16)];
     return hex;
   });
+}
+
+/** The wallet addresses the rows of a seed take their owners from (4,096, lowercase hex). */
+export function opportunityOwners(seed = 1): string[] {
+  return ownerPool(mulberry32(seed));
+}
+
+/**
+ * A users export (a JSON object keyed by wallet address, as the wallet
+ * app's users.json) holding every owner of a seed's rows, so that the
+ * rows' owner links resolve instead of landing as dangling links.
+ */
+export async function writeOwnersUsersFile(out: string, seed = 1): Promise<number> {
+  const owners = opportunityOwners(seed);
+  const users = Object.fromEntries(owners.map((address, i) => [address, { name: `Owner ${i + 1}`, email: `owner${i + 1}@example.org`, role: 'creator' }]));
+  const stream = createWriteStream(out);
+  stream.end(JSON.stringify(users, null, 1) + '\n');
+  await once(stream, 'finish');
+  return owners.length;
+}
+
+/** A row generator: deterministic for its seed. */
+export function opportunityRows(seed = 1) {
+  const random = mulberry32(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
+  const owners = ownerPool(random);
   // Dates as text, computed once: opening within two years of 2024-01-01, closing 7 to 126 days later.
   const day0 = Date.UTC(2024, 0, 1);
   const days = Array.from({ length: 730 + 127 }, (_, i) => new Date(day0 + i * 86_400_000).toISOString().slice(0, 10));
@@ -169,14 +197,17 @@ async function main(argv: string[]) {
   const rows = Number(args.get('rows') ?? '1000');
   const out = args.get('out');
   if (!out || !Number.isInteger(rows) || rows < 0) {
-    throw new Error('usage: tsx tools/generator/files.ts --rows N --out FILE [--format csv|jsonl|json] [--seed N]');
+    throw new Error('usage: tsx tools/generator/files.ts --rows N --out FILE [--format csv|jsonl|json] [--seed N] [--users-out FILE]');
   }
   const format = args.get('format') as GeneratedFormat | undefined;
   if (format && !['csv', 'jsonl', 'json'].includes(format)) throw new Error(`unknown format ${JSON.stringify(format)}`);
   const started = performance.now();
-  const file = await generateOpportunitiesFile({ rows, out, format, seed: Number(args.get('seed') ?? '1') });
+  const seed = Number(args.get('seed') ?? '1');
+  const file = await generateOpportunitiesFile({ rows, out, format, seed });
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${file.path}: ${file.rows} rows, ${file.format}, ${(file.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s\n`);
+  const usersOut = args.get('users-out');
+  if (usersOut) process.stdout.write(`${usersOut}: ${await writeOwnersUsersFile(usersOut, seed)} users, every owner of the rows\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -21,6 +21,14 @@ import { fileSha256, readFileRecords, valueAtPath, type FileTableSpec } from './
 /** Records per staged page: big enough that a page's round trip is cheap, small enough to keep memory flat. */
 const PAGE_RECORDS = 2_000;
 
+/** Exports at least this large are staged in bulk, with COPY (ListingPlan.bulk). */
+export const BULK_MIN_BYTES = 8 * 1024 * 1024;
+
+export interface FilesSourceOptions {
+  /** Exports of at least this many bytes are staged with COPY (default BULK_MIN_BYTES; 0 always, Infinity never). */
+  bulkMinBytes?: number;
+}
+
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const TRUE = new Set(['true', 'yes', 'y', '1', 'on', 'x']);
 const FALSE = new Set(['false', 'no', 'n', '0', 'off', '']);
@@ -77,8 +85,11 @@ export class FilesSource implements Source {
   /** An export may hold two records with one key: the pipeline keeps the first. */
   readonly uniqueKeys = false;
 
-  constructor(readonly directory: string) {
+  private readonly bulkMinBytes: number;
+
+  constructor(readonly directory: string, options: FilesSourceOptions = {}) {
     this.id = `files:${path.resolve(directory)}`;
+    this.bulkMinBytes = options.bulkMinBytes ?? BULK_MIN_BYTES;
   }
 
   private spec(table: TableMapping): FileTableSpec {
@@ -110,7 +121,7 @@ export class FilesSource implements Source {
     const file = this.spec(request.table).file;
     const [sha, info] = await Promise.all([fileSha256(file), stat(file)]);
     const unchanged = request.mode === 'incremental' && request.previous?.file_sha256 === sha;
-    return { unchanged, complete: true, state: { file_sha256: sha, file_bytes: info.size } };
+    return { unchanged, complete: true, state: { file_sha256: sha, file_bytes: info.size }, bulk: info.size >= this.bulkMinBytes };
   }
 
   /**
