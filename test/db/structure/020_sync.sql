@@ -148,8 +148,9 @@ select set_eq(
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
            ('sync.validation_reports'), ('sync.record_errors'), ('sync.field_problems'), ('sync.entity_mappings'), ('sync.validation_rules'),
-           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts')$$,
-  'the audited tables are exactly the six app tables and the thirteen sync control tables');
+           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts'),
+           ('wallet_app.users'), ('wallet_app.opportunities'), ('wallet_app.admin_actions'), ('wallet_app.kyc_documents')$$,
+  'the audited tables are exactly the six app tables, the thirteen sync control tables and the files example''s four target tables (wallet_app)');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,
