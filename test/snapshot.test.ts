@@ -175,6 +175,6 @@ describe('airlift snapshot', () => {
     }
     const taken = await runAirlift(['snapshot', 'create'], env);
     expect(taken.code, taken.stderr).toBe(0);
-    expect(taken.stdout).toMatch(/^Snapshot #\d+ "manual" taken .* in schema airlift_snapshot_\d+: \d+ rows in 8 tables\n/);
+    expect(taken.stdout).toMatch(/^Snapshot #\d+ "manual" taken .* in schema airlift_snapshot_\d+: \d+ rows in 12 tables\n/);
   });
 });
