@@ -119,6 +119,11 @@ const PIPELINE_CHECKPOINT_KEYS = new Set([
   'complete', 'unchanged', 'source_state', 'table_id', 'pages', 'last_page_seq', 'merged_through', 'merge_batches', 'bulk',
 ]);
 
+/** What a source keeps in a checkpoint's metadata: every key but the pipeline's. */
+function sourceStateOf(metadata: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(metadata).filter(([key]) => !PIPELINE_CHECKPOINT_KEYS.has(key)));
+}
+
 interface CheckpointRow {
   id: string;
   status: string;
@@ -458,7 +463,7 @@ async function listPhase(
   timings.stage_ms = checkpoint.metadata.bulk
     ? await stageInBulk({
         sql, source: options.source, log: options.log, signal: options.signal, runId: run.id, mode, table, checkpoint, fieldNames, complete,
-        sourceState: Object.fromEntries(Object.entries(checkpoint.metadata).filter(([key]) => !PIPELINE_CHECKPOINT_KEYS.has(key))),
+        sourceState: sourceStateOf(checkpoint.metadata),
         chunkRecords: options.bulkChunkRecords, onChunkStaged: onPageStaged, onProgress: (fetched) => options.progress?.pageStaged(entity, fetched),
       })
     : await listTable(options, run, mode, table, checkpoint, fieldNames, complete, onPageStaged);
@@ -562,7 +567,7 @@ async function listTable(
   let stagingMs = 0;
   const { offset, since, listing_attempt } = meta;
   // what the source keeps with each page; the rest of the metadata is the pipeline's
-  const sourceState = Object.fromEntries(Object.entries(meta).filter(([key]) => !PIPELINE_CHECKPOINT_KEYS.has(key)));
+  const sourceState = sourceStateOf(meta);
   const pages = source.listTable({
     runId: run.id,
     table,

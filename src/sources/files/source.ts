@@ -152,22 +152,16 @@ export class FilesSource implements Source {
       state: state as Record<string, unknown>,
       mayRepeat: request.resume.attempt > 1,
     });
+    // an item counts towards the cursor whether it is read now or skipped (read before the stop)
+    const fresh = () => read++ >= skip;
     for await (const batch of readFileRecords(spec, { batchSize: PAGE_RECORDS, signal: request.signal })) {
       for (const record of batch.records) {
-        if (skip > 0 && read < skip) {
-          read++;
-          continue;
-        }
-        read++;
+        if (!fresh()) continue;
         const id = table.file?.keyCase === 'lower' ? record.key.toLowerCase() : record.key;
         records.push({ id, createdTime: null, fields: stagedFields(record.fields, table.fields), position: record.position });
       }
       for (const reject of batch.rejects) {
-        if (skip > 0 && read < skip) {
-          read++;
-          continue;
-        }
-        read++;
+        if (!fresh()) continue;
         invalid.push({ id: reject.key ?? `(${reject.position})`, item: reject.value ?? null, reason: `${reject.position}: ${reject.reason}` });
       }
       if (records.length + invalid.length >= PAGE_RECORDS) {
