@@ -7,6 +7,8 @@
  *
  *   tsx bench/files-load-run.ts '{"url": "...", "mapping": "/tmp/x/mapping.json", "tables": ["wallet_opportunities"]}'
  */
+// first, as in bin/airlift.js: the pull runs with the CLI's heap settings
+import '../bin/small-heap.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { connect } from '../src/db/database.ts';
