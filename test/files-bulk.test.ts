@@ -10,7 +10,7 @@
  * nothing; a bulk load stopped in its second chunk resumes after the first
  * and ends where one clean load ends.
  */
-import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,5 +194,57 @@ describe('files source: large exports staged with COPY', () => {
     const after = await state(resumed.admin);
     expect(after.opportunities).toEqual(pagedState.opportunities);
     expect(after.staging.filter((s) => s.table_id === 'opportunities.csv')).toEqual(pagedState.staging.filter((s) => s.table_id === 'opportunities.csv'));
+  });
+
+  it('a key read twice is quarantined the same way in bulk as page by page: within a chunk and across chunks, the first record read is kept', async () => {
+    // an export of 2,200 generated opportunities where opp-00000011 comes
+    // again on line 22 (the same page and chunk) and opp-00000003 again on
+    // line 2,102 (the second chunk: a chunk of one page here), each time
+    // with another title
+    const dupDir = path.join(dir, 'dup');
+    await cp(path.join(dir, 'data'), dupDir, { recursive: true });
+    const generated = path.join(dir, 'dup-generated.csv');
+    await generateOpportunitiesFile({ rows: 2_200, out: generated, seed: 5 });
+    const [header, ...rows] = (await readFile(generated, 'utf8')).trimEnd().split('\n');
+    const retitled = (line: string) => line.replace(/^([^,]*),([^,]*),/, '$1,Second copy of $2,');
+    rows.splice(20, 0, retitled(rows[10]!));
+    rows.splice(2_100, 0, retitled(rows[2]!));
+    await writeFile(path.join(dupDir, 'opportunities.csv'), [header, ...rows].join('\n') + '\n');
+    await rm(generated);
+
+    const load = async (inBulk: boolean) => {
+      const b = await bed();
+      const pulled = await runPull({
+        sql: b.sql, source: new FilesSource(dupDir, { bulkMinBytes: inBulk ? 0 : Infinity }), mapping, mode: 'full', tables: ['wallet_opportunities'],
+        actor: 'test', overlapSeconds: 60, log: silentLog, bulkChunkRecords: 1,
+      });
+      const quarantine = await b.admin<{ airtable_id: string; reason: string; rejected_before_staging: boolean }[]>`
+        select airtable_id, reason, rejected_before_staging from sync.record_errors where resolved_at is null order by airtable_id`;
+      const kept = await b.admin<{ source_id: string; title: string }[]>`
+        select source_id, title from wallet_app.opportunities where source_id in ('opp-00000003', 'opp-00000011') order by source_id`;
+      const [pages] = await b.admin<{ pages: number; bulk: boolean }[]>`
+        select (metadata ->> 'pages')::int as pages, (metadata ->> 'bulk')::boolean as bulk from sync.checkpoints
+        where run_id = ${pulled.run.id} and entity_type = 'wallet_opportunities'`;
+      return { run: runCounts(pulled.run), quarantine, kept, pages };
+    };
+    const byPage = await load(false);
+    const inBulk = await load(true);
+    // the bulk load took two chunks (2,000 records, then 202), so the second duplicate crossed one
+    expect(inBulk.pages).toEqual({ pages: 2, bulk: true });
+    expect(byPage.pages.bulk).toBe(false);
+    expect(inBulk.run).toEqual(byPage.run);
+    expect(inBulk.run).toMatchObject({ fetched: 2_202, inserted: 2_200, quarantined: 2 });
+    expect(inBulk.kept).toEqual([
+      { source_id: 'opp-00000003', title: expect.not.stringMatching(/^Second copy/) },
+      { source_id: 'opp-00000011', title: expect.not.stringMatching(/^Second copy/) },
+    ]);
+    expect(inBulk.kept).toEqual(byPage.kept);
+    expect(inBulk.quarantine.map((q) => [q.airtable_id, q.rejected_before_staging])).toEqual([['opp-00000003', true], ['opp-00000011', true]]);
+    // named where the second copy was read; the page by page path names the
+    // same line (the kept record's place may be told differently: "an
+    // earlier page of the listing" when it was staged by an earlier page)
+    expect(inBulk.quarantine[0]!.reason).toMatch(/^duplicate key opp-00000003 at opportunities\.csv line 2102: the record read first \(.+\) has the same key and is the one kept$/);
+    expect(inBulk.quarantine[1]!.reason).toBe('duplicate key opp-00000011 at opportunities.csv line 22: the record read first (opportunities.csv line 12) has the same key and is the one kept');
+    expect(byPage.quarantine.map((q) => q.reason.split(':')[0])).toEqual(inBulk.quarantine.map((q) => q.reason.split(':')[0]));
   });
 });
