@@ -96,7 +96,7 @@ export function airtablePushTask(context: WorkerContext): Task {
     const log = context.log.child({ task: 'airtable_push', job: helpers.job.id, attempt: helpers.job.attempts });
     const summary = await runPush({
       sql: context.sql,
-      ...context.airtable(),
+      source: context.source,
       mapping: context.mapping,
       actor: context.actor,
       tables,
