@@ -10,7 +10,7 @@
  *
  * Jobs come from the crontab (queue airtable:<base>, so one job per base at a
  * time and a push never beside a pull) or from `add_job`. A payload carries
- * ids only; the task re-reads state from sync.* and does nothing when the job
+ * ids only (graphile-worker adds `_cron` to the jobs its crontab queues); the task re-reads state from sync.* and does nothing when the job
  * is stale. A failed or interrupted pull leaves a resumable run, and what a
  * failed push did not send stays in the outbox; graphile-worker retries the
  * job with backoff.
@@ -29,12 +29,16 @@ export interface WorkerContext extends SyncContext {
   jobIds: Record<'incremental' | 'full' | 'push', string>;
 }
 
+/** What graphile-worker's crontab adds to the payload of each job it queues. */
+const cronMarker = z.object({ ts: z.string(), backfilled: z.boolean() }).partial().optional();
+
 const pullPayload = z
   .object({
     mode: z.enum(['incremental', 'full']).default('incremental'),
     tables: z.array(z.string()).optional(),
     /** Set when the job was queued to resume an interrupted run: it does nothing if that run has finished meanwhile. */
     resume_run: z.string().regex(/^[0-9]+$/).optional(),
+    _cron: cronMarker,
   })
   .strict();
 
@@ -42,6 +46,7 @@ const pushPayload = z
   .object({
     tables: z.array(z.string()).optional(),
     retry_failed: z.boolean().optional(),
+    _cron: cronMarker,
   })
   .strict();
 
