@@ -224,7 +224,7 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     crontab: crontabFor(source, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL, env.AIRLIFT_CRON_PUSH),
     logger: quietWorkerLogger,
   });
-  log.info({ baseId, kind: source.kind, tasks: Object.keys(taskList), ...crons }, 'worker started');
+  log.info({ baseId, kind: source.kind, queue: schedule[0]!.queue, tasks: Object.keys(taskList), ...crons }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -269,7 +269,7 @@ async function runScheduleOnce(options: {
   const { log, schedule } = options;
   const completed = new Map<string, unknown>();
   options.events.on('job:complete', ({ job, error }) => completed.set(String(job.id), error ?? null));
-  log.info({ baseId: options.baseId, kind: options.kind, tasks: Object.keys(options.taskList), jobs: schedule.map((j) => j.jobKey) }, 'worker started once: running each scheduled job once');
+  log.info({ baseId: options.baseId, kind: options.kind, queue: schedule[0]!.queue, tasks: Object.keys(options.taskList), jobs: schedule.map((j) => j.jobKey) }, 'worker started once: running each scheduled job once');
   const utils = await makeWorkerUtils({ connectionString: options.workerUrl, logger: quietWorkerLogger });
   try {
     for (const scheduled of schedule) {
