@@ -314,7 +314,7 @@ try {
     await emulator.resetStats();
     loopDelay.reset();
     const started = now();
-    const summary = await runPush({ sql: sync, client, mapping, baseId, actor: 'bench', log });
+    const summary = await runPush({ sql: sync, source: new AirtableSource(client), mapping, actor: 'bench', log });
     const ms = now() - started;
     const stallMs = loopDelay.max / 1e6;
     const s = await emulator.stats();
@@ -493,7 +493,7 @@ try {
     const mark = await lastAudit();
     await emulator.resetStats();
     const pulled = await runPull({ sql: sync, source: new AirtableSource(client), mapping, mode: 'incremental', actor: 'bench', overlapSeconds: 60, log });
-    const pushed = await runPush({ sql: sync, client, mapping, baseId, actor: 'bench', log });
+    const pushed = await runPush({ sql: sync, source: new AirtableSource(client), mapping, actor: 'bench', log });
     const written = await root<{ table_name: string; op: string; columns: string[] | null; n: number }[]>`
       select table_name, op, array(select distinct unnest(array_agg(changed_columns)) order by 1) as columns, count(*)::int as n
       from audit.changes where id > ${mark} and table_name like 'app.%' group by table_name, op order by table_name, op`;

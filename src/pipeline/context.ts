@@ -8,7 +8,7 @@ import { AirtableClient } from '../sources/airtable/client.ts';
 import { AirtableSource } from '../sources/airtable/source.ts';
 import type { Source } from '../sources/source.ts';
 import { loadMapping, DEFAULT_MAPPING_FILE, type Mapping } from '../mapping.ts';
-import { ConfigurationError, loadEnvironment, requireAirtable, type Environment } from '../config.ts';
+import { loadEnvironment, requireAirtable, type Environment } from '../config.ts';
 import { FilesSource } from '../sources/files/source.ts';
 import { connect, prepareDatabase, resolveDatabase, type DatabaseTarget } from '../db/database.ts';
 import type { Logger } from '../log.ts';
@@ -20,10 +20,8 @@ export interface SyncContext {
   /** Pool acting as airlift_sync; every change it makes is audited with the actor. */
   sql: Sql;
   mapping: Mapping;
-  /** The mapping's source behind the seam (src/sources/): what pulls list. */
+  /** The mapping's source behind the seam (src/sources/): what pulls list, and what pushes write to when it has a writer (two-way). */
   source: Source;
-  /** The Airtable base's client, for the push (two-way sync); throws for a one-way source. */
-  airtable(): { client: AirtableClient; baseId: string };
   actor: string;
   log: Logger;
   close(): Promise<void>;
@@ -70,10 +68,6 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
     source,
     actor: options.actor,
     log: options.log,
-    airtable: () => {
-      if (!client) throw new ConfigurationError(`the mapping ${mapping.file} reads ${mapping.source.kind}, a one-way source: only an Airtable base is pushed to`);
-      return { client, baseId: client.baseId };
-    },
     close: async () => {
       await sql.end({ timeout: 5 });
       await target.server?.stop();

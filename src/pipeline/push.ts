@@ -1,61 +1,67 @@
 /**
- * A push: PostgreSQL to Airtable for one base. The outbox (sync.outbox,
- * filled by the capture triggers) is drained table by table in merge order,
- * so a new row's links find their targets already created:
+ * A push: PostgreSQL to a two-way source (an Airtable base) for one source.
+ * It knows no source: it reads and writes through the source's writer
+ * (src/sources/source.ts, SourceWriter), and a one-way source is refused
+ * (requireWriter). The outbox (sync.outbox, filled by the capture
+ * triggers) is drained table by table in merge order, so a new row's links
+ * find their targets already created:
  *
- *   lock the base -> free entries a dead push left in flight and close its
- *   run (failed, interrupted) -> per table,
- *   in windows: claim up to 250 due entries -> read Airtable's current
+ *   lock the source -> free entries a dead push left in flight and close
+ *   its run (failed, interrupted) -> per table,
+ *   in windows: claim up to 250 due entries -> read the source's current
  *   version of the updated records -> sync.plan_push decides field by field
- *   (conflicts by policy, logged) -> POST / PATCH / DELETE in requests of
- *   at most 10 records through the base's rate limiter -> mark each
- *   request's entries pushed (a created row gets its Airtable id in the same
- *   statement) or failed -> finish the run.
+ *   (conflicts by policy, logged) -> create / update / delete in requests
+ *   of at most the writer's maxRecordsPerWrite records (Airtable: 10, through
+ *   the base's rate limiter) -> mark each request's entries pushed (a
+ *   created row gets its source key in the same statement) or failed ->
+ *   finish the run.
  *
- * The read before pushing asks only for what changed: one formula request
- * returns those of the window's records whose Last Modified is later than
- * the staging mirror's version of them (sync.push_remote_marks); for the
- * rest Airtable has just confirmed the mirror, which plan_push takes as the
- * remote side. Records the mirror does not hold (created since the last
- * pull) are read by id. So a window of 250 updates costs one read request,
- * not three, when nothing changed in Airtable meanwhile.
+ * The read before pushing asks only for what changed: one request
+ * (Airtable: a formula) returns those of the window's records whose Last
+ * Modified is later than the staging mirror's version of them
+ * (sync.push_remote_marks); for the rest the source has just confirmed the
+ * mirror, which plan_push takes as the remote side. Records the mirror does
+ * not hold (created since the last pull) are read by key. So a window of 250
+ * updates costs one read request, not three, when nothing changed in the
+ * source meanwhile.
  *
  * Windows overlap: the next window is claimed and read while the current
- * one's last writes (about four seconds of the limiter's pace) are still
+ * one's last writes (about four seconds of the source's pace) are still
  * queued, so the limiter never idles between windows. A window is planned
  * only after every window before it that created records has settled (a
  * new row's links must find their target's id): tables go in merge order.
  *
- * Failures: a request Airtable refuses (422) is split into single records,
- * so only the records it refuses fail, with its message, and the rest go
- * on. Transient errors are retried by the client; what still fails goes
- * back to pending with backoff (sync.mark_outbox_failed). A create whose
- * answer was lost is not sent again unless the table has an upsert key
- * (mapping `upsertOn`): it may exist in Airtable already, so it is failed
- * for a person to check. Nothing is dropped.
+ * Failures, as the writer classifies them: a request the source refuses
+ * (Airtable: 422) is split into single records, so only the records it
+ * refuses fail, with its message, and the rest go on. Transient errors are
+ * retried by the source's client; what still fails goes back to pending with
+ * backoff (sync.mark_outbox_failed). A create whose answer was lost is not
+ * sent again unless the table has an upsert key (mapping `upsertOn`): it may
+ * exist in the source already, so it is failed for a person to check.
+ * Nothing is dropped.
  */
 import type { Sql } from 'postgres';
-import { AirtableRequestError, type AirtableClient } from '../sources/airtable/client.ts';
 import { checkMappingAgainstCatalogue, selectTables, writePushSettings, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
+import { requireWriter, type Source, type SourceWriter, type WriteFailure } from '../sources/source.ts';
 import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
 
 export interface PushOptions {
   /** Pool connected as airlift_sync, with airlift.actor set for the session. */
   sql: Sql;
-  client: AirtableClient;
+  /** A two-way source (with a writer); its id is the lock key and the runs' `base_id`. */
+  source: Source;
   mapping: Mapping;
-  baseId: string;
   actor: string;
   log: Logger;
-  /** Entities (or Airtable table names or ids) to push; all mapped tables when absent. */
+  /** Entities (or the source's table names or ids) to push; all mapped tables when absent. */
   tables?: string[];
   jobId?: string;
   /** Stops the push between batches; what is claimed is settled first. */
   signal?: AbortSignal;
   /** Wait for another pull or push of the base to finish instead of failing. */
   waitForLock?: boolean;
-  /** Entries claimed per window (1 to 250; default 250: one read request per window when nothing changed in Airtable). */
+  /** Entries claimed per window (1 to 250; default 250: one read request per window when nothing changed in the source). */
   batchSize?: number;
   /** Attempts before a transiently failing entry is failed for good. */
   maxAttempts?: number;
@@ -117,9 +123,9 @@ export interface PushSummary {
   waiting: PushWaiting;
   tables: PushTableSummary[];
   conflicts: PushConflict[];
-  /** Requests sent to Airtable by this push (reads and writes). */
+  /** Requests sent to the source by this push (reads and writes). */
   requests: number;
-  /** Write requests (POST, PATCH, DELETE) among them. */
+  /** Write requests (creates, updates, deletes; Airtable's POST, PATCH, DELETE) among them. */
   writeRequests: number;
 }
 
@@ -160,20 +166,9 @@ interface Failure {
   permanent: boolean;
 }
 
-/** Airtable's error types for a record that does not exist (any more). */
-const RECORD_GONE = ['MODEL_ID_NOT_FOUND', 'ROW_DOES_NOT_EXIST', 'NOT_FOUND'];
-
-/** An error that stops the whole push (wrong token, base or table gone): retrying record by record cannot help. */
-function stopsThePush(error: unknown): error is AirtableRequestError {
-  if (!(error instanceof AirtableRequestError)) return false;
-  if (error.kind === 'authentication') return true;
-  // 404 for a record is the record's problem; for the table or base, everyone's
-  return error.kind === 'not_found' && !RECORD_GONE.includes(error.type);
-}
-
-function airtableMessage(error: unknown): string {
-  if (error instanceof AirtableRequestError) return error.message;
-  return error instanceof Error ? error.message : String(error);
+/** The push's options with the source's writer (requireWriter). */
+interface Pushing extends PushOptions {
+  writer: SourceWriter;
 }
 
 /**
@@ -197,8 +192,11 @@ function emptySummary(entity: string): PushTableSummary {
   return { entity, created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, retrying: 0, deferred: 0, conflicts: 0 };
 }
 
-export async function runPush(options: PushOptions): Promise<PushSummary> {
-  const { sql, baseId, log } = options;
+export async function runPush(pushOptions: PushOptions): Promise<PushSummary> {
+  // a one-way source is bad configuration (exit 2), refused before anything is locked or recorded
+  const options: Pushing = { ...pushOptions, writer: requireWriter(pushOptions.source, pushOptions.mapping) };
+  const { sql, log } = options;
+  const baseId = options.source.id;
   const batchSize = options.batchSize ?? WINDOW_MAX;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > WINDOW_MAX) throw new PushFailed(`the push batch size must be 1 to ${WINDOW_MAX}, got ${batchSize}`, null);
   const tables = selectTables(options.mapping, options.tables, (message) => new PushFailed(message, null));
@@ -271,13 +269,13 @@ async function waitingEntries(sql: Sql, tables: TableMapping[]): Promise<PushWai
 /** Entries claimed per window: at most what one modified-since read covers. */
 const WINDOW_MAX = 250;
 
-/** Claimed entries of one table with Airtable's current version of the records they update. */
+/** Claimed entries of one table with the source's current version of the records they update. */
 interface Window {
   table: TableMapping;
   claimed: ClaimedEntry[];
-  /** Records read from Airtable: {record id: fields}. */
+  /** Records read from the source: {record key: fields}. */
   remote: Record<string, Record<string, unknown>>;
-  /** Records Airtable confirmed unchanged since the staging mirror's version. */
+  /** Records the source confirmed unchanged since the staging mirror's version. */
   fromMirror: string[];
 }
 
@@ -304,15 +302,15 @@ class Outstanding {
   }
 }
 
-async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMapping[], batchSize: number): Promise<Omit<PushSummary, 'waiting'>> {
-  const { sql, client, log } = options;
-  const requestsBefore = client.requests;
+async function executeRun(options: Pushing, run: PushRunRow, tables: TableMapping[], batchSize: number): Promise<Omit<PushSummary, 'waiting'>> {
+  const { sql, writer, log } = options;
+  const requestsBefore = writer.requests;
   let writeRequests = 0;
   const summaries = new Map(tables.map((t) => [t.entity, emptySummary(t.entity)]));
   const done = (s: PushTableSummary) => s.created + s.updated + s.deleted + s.skipped + s.failed + s.retrying + s.deferred;
   // Queued writes worth about four seconds of the limiter: the next window
   // is claimed and read once the current one is down to these.
-  const prefetchAt = Math.max(1, Math.ceil(client.limiter.requestsPerSecond * 4));
+  const prefetchAt = Math.max(1, Math.ceil(writer.requestsPerSecond * 4));
 
   // The next window, table by table in merge order; none once everything
   // due is claimed (or the push was asked to stop).
@@ -372,15 +370,15 @@ async function executeRun(options: PushOptions, run: PushRunRow, tables: TableMa
   for (const summary of summaries.values()) if (done(summary)) log.info({ runId: run.id, ...summary }, 'table pushed');
 
   const [finished] = await sql<PushRunRow[]>`select * from sync.finish_push_run(${run.id})`;
-  await sql`select sync.annotate_run(${run.id}, ${sql.json({ requests: client.requests - requestsBefore, write_requests: writeRequests })})`;
+  await sql`select sync.annotate_run(${run.id}, ${sql.json({ requests: writer.requests - requestsBefore, write_requests: writeRequests })})`;
   const conflicts = await sql<PushConflict[]>`
     select id, entity, airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
-  return { run: finished, tables: [...summaries.values()], conflicts, requests: client.requests - requestsBefore, writeRequests };
+  return { run: finished, tables: [...summaries.values()], conflicts, requests: writer.requests - requestsBefore, writeRequests };
 }
 
 /** Puts a window's claimed entries back in the outbox (pending, retried later). */
-async function releaseWindow(options: PushOptions, runId: string, window: Window, cause: unknown): Promise<void> {
-  const message = `push interrupted: ${airtableMessage(cause)}`;
+async function releaseWindow(options: Pushing, runId: string, window: Window, cause: unknown): Promise<void> {
+  const message = `push interrupted: ${options.writer.classify(cause).message}`;
   await options.sql`
     select count(*) from sync.mark_outbox_failed(${runId}, ${options.sql.json(window.claimed.map((c) => ({ id: c.id, error: message, permanent: false })) as never)}, ${options.maxAttempts ?? 10})`.catch(
     (e) => options.log.error({ err: e }, 'could not put claimed outbox entries back'),
@@ -388,13 +386,14 @@ async function releaseWindow(options: PushOptions, runId: string, window: Window
 }
 
 /**
- * Claims the next window of a table and reads Airtable's current version of
- * the records it updates: by Last Modified against the mirror where the
- * mirror holds a version, by id where it does not (or where Airtable refuses
- * the formula, e.g. the Last Modified field was renamed since the last pull).
+ * Claims the next window of a table and reads the source's current version
+ * of the records it updates: by Last Modified against the mirror where the
+ * mirror holds a version, by key where it does not (or where the source
+ * cannot tell, e.g. Airtable refuses the formula because the Last Modified
+ * field was renamed since the last pull).
  */
-async function fetchWindow(options: PushOptions, runId: string, table: TableMapping, size: number): Promise<Window | null> {
-  const { sql, client, log } = options;
+async function fetchWindow(options: Pushing, runId: string, table: TableMapping, size: number): Promise<Window | null> {
+  const { sql, writer, log } = options;
   const claimed = await sql<ClaimedEntry[]>`
     select id, entity, row_id, airtable_id, operation from sync.claim_outbox(${runId}, ${table.entity}, null, ${size})`;
   if (!claimed.length) return null;
@@ -405,28 +404,20 @@ async function fetchWindow(options: PushOptions, runId: string, table: TableMapp
     let byId = marks.filter((m) => !m.mirror_last_modified || !m.last_modified_field_name).map((m) => m.airtable_id);
     const bySince = marks.filter((m) => m.mirror_last_modified && m.last_modified_field_name);
     if (bySince.length) {
-      try {
-        const changed = await client.readRecordsModifiedSince(
-          table.tableId,
-          bySince[0]!.last_modified_field_name!,
-          bySince.map((m) => ({ id: m.airtable_id, since: m.mirror_last_modified })),
-        );
-        if (changed) {
-          for (const record of changed) window.remote[record.id] = record.fields;
-          window.fromMirror = bySince.map((m) => m.airtable_id).filter((id) => !(id in window.remote));
-        } else {
-          // its check record did not come back (gone, or the formula not understood)
-          byId = marks.map((m) => m.airtable_id);
-        }
-      } catch (error) {
-        if (!(error instanceof AirtableRequestError && error.type === 'INVALID_FILTER_BY_FORMULA')) throw error;
-        log.warn({ entity: table.entity, err: error.message }, 'Airtable refused the modified-since formula; reading the records by id');
+      const changed = await writer.readChangedSince(
+        table,
+        bySince.map((m) => ({ id: m.airtable_id, since: m.mirror_last_modified })),
+        { lastModifiedField: bySince[0]!.last_modified_field_name!, log },
+      );
+      if (changed) {
+        for (const record of changed) window.remote[record.id] = record.fields;
+        window.fromMirror = bySince.map((m) => m.airtable_id).filter((id) => !(id in window.remote));
+      } else {
+        // the source cannot tell (the filter refused, its check record gone or not understood): read by key
         byId = marks.map((m) => m.airtable_id);
       }
     }
-    for (const ids of chunks(byId, 100)) {
-      for (const record of await client.readRecords(table.tableId, ids)) window.remote[record.id] = record.fields;
-    }
+    for (const record of await writer.readByKeys(table, byId)) window.remote[record.id] = record.fields;
     return window;
   } catch (error) {
     await releaseWindow(options, runId, window, error);
@@ -445,11 +436,12 @@ interface BatchOutcome extends Omit<PushTableSummary, 'entity'> {
  * when a request failed in a way that stops the push (it then rejects).
  */
 async function planAndSend(
-  options: PushOptions,
+  options: Pushing,
   runId: string,
   window: Window,
 ): Promise<{ settled: Promise<BatchOutcome>; outstanding: Outstanding; creates: boolean }> {
-  const { sql, client } = options;
+  const { sql, writer } = options;
+  const label = options.source.label;
   const { table, claimed, remote } = window;
   const outcome: BatchOutcome = { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, retrying: 0, deferred: 0, conflicts: 0, writeRequests: 0 };
   const outstanding = new Outstanding();
@@ -471,7 +463,7 @@ async function planAndSend(
   };
   // Whatever is still claimed goes back to the outbox, retried later.
   const putBack = async (error: unknown) => {
-    const message = `push interrupted: ${airtableMessage(error)}`;
+    const message = `push interrupted: ${writer.classify(error).message}`;
     await fail([...unsettled].map((id) => ({ id, error: message, permanent: false }))).catch((e) =>
       options.log.error({ err: e }, 'could not put claimed outbox entries back'),
     );
@@ -496,102 +488,99 @@ async function planAndSend(
     if (['skip', 'fail', 'defer'].includes(entry.action)) unsettled.delete(entry.outbox_id);
   }
 
-  const typecast = table.typecast;
-  const upsertOn = table.upsertOn?.map((column) => table.fields.find((f) => f.column === column)!.fieldId);
   const creates = plan.filter((p) => p.action === 'create');
   const updates = plan.filter((p) => p.action === 'update');
   const deletes = plan.filter((p) => p.action === 'delete');
 
-  // Every request of the window at once: the limiter paces them.
-  // POST for creates (PATCH with performUpsert when the table has an
-  // upsert key), PATCH of the fields to send for updates.
-  const sendWrites = (method: 'POST' | 'PATCH') => {
+  // Every request of the window at once: the source's limiter paces them.
+  // Creates (Airtable: POST, or PATCH with performUpsert when the table has
+  // an upsert key), updates of the fields to send (PATCH).
+  const sendWrites = (operation: 'create' | 'update') => {
     const send = async (entries: PlannedEntry[]): Promise<void> => {
       outcome.writeRequests++;
       outstanding.add();
       try {
-        const records = await client.writeRecords(
-          table.tableId,
-          method,
-          entries.map((e) => (method === 'PATCH' ? { id: e.airtable_id!, fields: e.fields ?? {} } : { fields: e.fields ?? {} })),
-          { typecast, upsertOn: method === 'POST' ? upsertOn : undefined },
-        );
+        const records =
+          operation === 'update'
+            ? await writer.update(table, entries.map((e) => ({ id: e.airtable_id!, fields: e.fields ?? {} })))
+            : await writer.create(table, entries.map((e) => ({ fields: e.fields ?? {} })));
         await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
-        if (method === 'POST') outcome.created += entries.length;
+        if (operation === 'create') outcome.created += entries.length;
         else outcome.updated += entries.length;
       } catch (error) {
-        if (stopsThePush(error)) throw error;
-        await settleWriteFailure(error, entries, send, method === 'PATCH' || Boolean(upsertOn));
+        const failure = writer.classify(error);
+        if (failure.stopsThePush) throw error;
+        await settleWriteFailure(failure, entries, send, operation === 'update' || writer.createIsRepeatable(table));
       } finally {
         outstanding.done();
       }
     };
     return send;
   };
-  const sendCreates = sendWrites('POST');
-  const sendUpdates = sendWrites('PATCH');
+  const sendCreates = sendWrites('create');
+  const sendUpdates = sendWrites('update');
   const sendDeletes = async (entries: PlannedEntry[]): Promise<void> => {
     outcome.writeRequests++;
     outstanding.add();
     try {
-      const deleted = await client.deleteRecords(table.tableId, entries.map((e) => e.airtable_id!));
+      const deleted = await writer.delete(table, entries.map((e) => e.airtable_id!));
       await pushed(entries.map((e) => ({ id: e.outbox_id, airtable_id: e.airtable_id!, response: { id: e.airtable_id, deleted: deleted.includes(e.airtable_id!) } })));
       outcome.deleted += entries.length;
     } catch (error) {
-      if (stopsThePush(error)) throw error;
-      // Already gone from Airtable (deleted there too): what was asked is done.
-      if (entries.length === 1 && error instanceof AirtableRequestError && RECORD_GONE.includes(error.type)) {
-        await pushed([{ id: entries[0]!.outbox_id, airtable_id: entries[0]!.airtable_id!, response: { id: entries[0]!.airtable_id, deleted: true, already_gone: error.type } }]);
+      const failure = writer.classify(error);
+      if (failure.stopsThePush) throw error;
+      // Already gone from the source (deleted there too): what was asked is done.
+      if (entries.length === 1 && failure.gone) {
+        await pushed([{ id: entries[0]!.outbox_id, airtable_id: entries[0]!.airtable_id!, response: { id: entries[0]!.airtable_id, deleted: true, already_gone: failure.code } }]);
         outcome.deleted++;
         return;
       }
-      await settleWriteFailure(error, entries, sendDeletes, true);
+      await settleWriteFailure(failure, entries, sendDeletes, true);
     } finally {
       outstanding.done();
     }
   };
   /**
-   * A request that failed: Airtable refuses a whole request for one bad
-   * record, so a refused request of several records is sent again record
-   * by record; a refused single record is failed with Airtable's message.
-   * What failed transiently goes back to pending with backoff, except a
-   * create that may have reached Airtable without an upsert key to make
-   * sending it again safe.
+   * A request that failed: the source (Airtable) refuses a whole request for
+   * one bad record, so a refused request of several records is sent again
+   * record by record; a refused single record is failed with the source's
+   * message. What failed transiently goes back to pending with backoff,
+   * except a create that may have reached the source without an upsert key
+   * to make sending it again safe.
    */
   const settleWriteFailure = async (
-    error: unknown,
+    failure: WriteFailure,
     entries: PlannedEntry[],
     again: (entries: PlannedEntry[]) => Promise<void>,
     safeToRepeat: boolean,
   ): Promise<void> => {
-    const refused = error instanceof AirtableRequestError && (error.kind === 'rejected' || error.kind === 'not_found');
+    const { refused, message } = failure;
     if (refused && entries.length > 1) {
       await allSettledOrThrow(entries.map((e) => again([e])));
       return;
     }
-    const message = airtableMessage(error);
-    // An update of a record deleted in Airtable since the mirror's version
+    // An update of a record deleted in the source since the mirror's version
     // (the modified-since read does not see deletions): failed as plan_push
     // fails one it knows is gone.
-    const gone = error instanceof AirtableRequestError && RECORD_GONE.includes(error.type) && entries.length === 1 && entries[0]!.action === 'update';
+    const gone = failure.gone && entries.length === 1 && entries[0]!.action === 'update';
     await fail(
       entries.map((e) => ({
         id: e.outbox_id,
         error: gone
-          ? `record ${e.airtable_id} is not in Airtable any more (deleted there?): ${message}`
+          ? `record ${e.airtable_id} is not in ${label} any more (deleted there?): ${message}`
           : refused || safeToRepeat
             ? message
-            : `${message}; the record may have been created in Airtable: check it there, then retry (airlift push --retry-failed)`,
-        response: error instanceof AirtableRequestError ? { type: error.type, status: error.statusCode } : undefined,
+            : `${message}; the record may have been created in ${label}: check it there, then retry (airlift push --retry-failed)`,
+        response: failure.response,
         permanent: refused || !safeToRepeat,
       })),
     );
   };
 
   const settled = allSettledOrThrow([
-    ...chunks(creates, 10).map((c) => sendCreates(c)),
-    ...chunks(updates, 10).map((c) => sendUpdates(c)),
-    ...chunks(deletes, 10).map((c) => sendDeletes(c)),
+    ...chunks(creates, writer.maxRecordsPerWrite).map((c) => sendCreates(c)),
+    ...chunks(updates, writer.maxRecordsPerWrite).map((c) => sendUpdates(c)),
+    ...chunks(deletes, writer.maxRecordsPerWrite).map((c) => sendDeletes(c)),
   ]).then(
     () => {
       outstanding.end();

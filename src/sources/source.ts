@@ -7,10 +7,15 @@
  * A source knows its own client, its own vocabulary (field ids, types,
  * conversions) and how to list a table so that a listing can resume.
  *
- * Not behind the seam yet: writing back (the push is Airtable's own, in
- * src/pipeline/push.ts) and reading records by key (the push's read before
- * it writes).
+ * Writing back is an optional capability of the seam: a two-way source
+ * (Airtable) has a `writer` (SourceWriter), which the push
+ * (src/pipeline/push.ts) uses to read records by key, read what changed
+ * since the mirror's version, create, update and delete, and to classify
+ * its errors in the push's terms. A one-way source (a directory of exports)
+ * has none: the push refuses it (requireWriter) and the worker schedules
+ * only its pulls.
  */
+import { ConfigurationError } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Mapping, TableMapping } from '../mapping.ts';
 
@@ -89,6 +94,8 @@ export interface SourceCheck {
 export interface Source {
   /** The mapping's source kind. */
   readonly kind: string;
+  /** Names the source in messages ("Airtable"). */
+  readonly label: string;
   /** Identifies this source among others (an Airtable base id, a directory): the lock key and the runs' `source`. */
   readonly id: string;
   /** A regular expression every record key of the source matches (Airtable's record ids); null when any non-empty key will do. */
@@ -101,4 +108,85 @@ export interface Source {
   plan(request: ListingRequest): Promise<ListingPlan>;
   /** Lists a table page by page from the request's resume point. */
   listTable(request: ListingRequest): AsyncGenerator<ListedPage>;
+  /** Writing back (two-way sync): absent for a one-way source. */
+  readonly writer?: SourceWriter;
+}
+
+/**
+ * What went wrong with a read or write of the push, in the push's terms.
+ * Each source maps its own errors (Airtable's error types and statuses) to
+ * this; an error that is not the source's (a database error) is none of
+ * refused, gone or stopsThePush.
+ */
+export interface WriteFailure {
+  /**
+   * The source refused the request for what it holds (a bad value, a
+   * record that does not exist): a request of several records is sent
+   * again record by record, and a single record refused is failed for good
+   * with the message.
+   */
+  refused: boolean;
+  /** The record the request names is not in the source (any more). */
+  gone: boolean;
+  /** Nothing else can succeed either (a wrong token, the table or base gone): the push stops, what it claimed goes back to the outbox. */
+  stopsThePush: boolean;
+  /** The message recorded with the entry. */
+  message: string;
+  /** The source's own code for the error (Airtable's error type), if it has one. */
+  code: string | null;
+  /** The source's answer, recorded with a failed entry (Airtable: its error type and HTTP status). */
+  response?: unknown;
+}
+
+/** A record to write: its key for an update (none for a create), its fields by the mapping's field ids. */
+export interface RecordToWrite {
+  id?: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The write side of the seam: what the push needs of a two-way source.
+ * Writes are sent a request at a time, of at most `maxRecordsPerWrite`
+ * records; the source paces and retries its own requests.
+ */
+export interface SourceWriter {
+  /** Requests sent to the source so far (reads and writes), for the push's counts. */
+  readonly requests: number;
+  /** The pace the source's requests go at (requests a second): the push keeps about four seconds of writes queued. */
+  readonly requestsPerSecond: number;
+  /** Records in one create, update or delete request at most. */
+  readonly maxRecordsPerWrite: number;
+  /** The source's current version of records of a table, by key (the push's read before it writes); records it no longer has are absent. */
+  readByKeys(table: TableMapping, keys: string[]): Promise<SourceRecord[]>;
+  /**
+   * Of up to 250 records of a table, those modified since a given time
+   * each (`since` null: always returned), by the table's last-modified
+   * field (`lastModifiedField`, its name in the source). Records absent
+   * were not modified since their time, or are gone. Undefined when the
+   * source cannot tell (it refused the filter, or did not understand it as
+   * meant): the caller reads the records by key instead.
+   */
+  readChangedSince(
+    table: TableMapping,
+    marks: Array<{ id: string; since: string | null }>,
+    options: { lastModifiedField: string; log: Logger },
+  ): Promise<SourceRecord[] | undefined>;
+  /** Creates records (upserts them where the table has an upsert key); returns them as written, with their keys, in order. */
+  create(table: TableMapping, records: RecordToWrite[]): Promise<SourceRecord[]>;
+  /** Updates the fields sent of records by key; returns them as written, in order. */
+  update(table: TableMapping, records: Array<Required<RecordToWrite>>): Promise<SourceRecord[]>;
+  /** Deletes records by key; returns the keys deleted. */
+  delete(table: TableMapping, keys: string[]): Promise<string[]>;
+  /** A create of this table may be sent again after its answer was lost (an upsert): it cannot make a second record. */
+  createIsRepeatable(table: TableMapping): boolean;
+  /** An error of a read or write in the push's terms. */
+  classify(error: unknown): WriteFailure;
+}
+
+/** The source's writer, or a ConfigurationError (exit 2) for a one-way source: it is not pushed to. */
+export function requireWriter(source: Source, mapping: Pick<Mapping, 'file'>): SourceWriter {
+  if (!source.writer) {
+    throw new ConfigurationError(`the mapping ${mapping.file} reads ${source.kind}, a one-way source: only an Airtable base is pushed to`);
+  }
+  return source.writer;
 }

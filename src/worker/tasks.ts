@@ -2,18 +2,22 @@
  * The worker's graphile-worker tasks, built in code from functions that close
  * over the worker's context (no task directory, no module-level context):
  * runWorker() opens the context and hands taskListFor(context) to run().
+ * Task names carry the source's kind (taskNamesFor): `airtable_pull` and
+ * `airtable_push` for an Airtable base, `files_pull` for a directory of
+ * exports, which is one-way and has no push task.
  *
- * - `airtable_pull`: one pull of the worker's base. Payload:
+ * - `<kind>_pull`: one pull of the worker's source. Payload:
  *   {"mode": "incremental" | "full", "tables"?: [names], "resume_run"?: id}.
- * - `airtable_push`: one push of the outbox to Airtable. Payload:
- *   {"tables"?: [names], "retry_failed"?: true}.
+ * - `<kind>_push` (two-way sources only): one push of the outbox to the
+ *   source. Payload: {"tables"?: [names], "retry_failed"?: true}.
  *
- * Jobs come from the crontab (queue airtable:<base>, so one job per base at a
- * time and a push never beside a pull) or from `add_job`. A payload carries
- * ids only; the task re-reads state from sync.* and does nothing when the job
- * is stale. A failed or interrupted pull leaves a resumable run, and what a
- * failed push did not send stays in the outbox; graphile-worker retries the
- * job with backoff.
+ * Jobs come from the crontab (queue <kind>:<source>, e.g. airtable:<base>,
+ * so one job per source at a time and a push never beside a pull) or from
+ * `add_job`. A payload carries ids only (graphile-worker adds `_cron` to the
+ * jobs its crontab queues); the task re-reads state from sync.* and does
+ * nothing when the job is stale. A failed or interrupted pull leaves a
+ * resumable run, and what a failed push did not send stays in the outbox;
+ * graphile-worker retries the job with backoff.
  */
 import type { Task, TaskList } from 'graphile-worker';
 import { CronExpressionParser } from 'cron-parser';
@@ -25,9 +29,17 @@ import { runPush } from '../pipeline/push.ts';
 export interface WorkerContext extends SyncContext {
   /** Aborted on SIGTERM/SIGINT: pulls stop at the next page, resumable. */
   signal: AbortSignal;
-  /** sync.jobs ids of the scheduled jobs, by mode. */
-  jobIds: Record<'incremental' | 'full' | 'push', string>;
+  /** sync.jobs ids of the scheduled jobs, by mode (no push for a one-way source). */
+  jobIds: { incremental: string; full: string; push?: string };
 }
+
+/** The worker's task names for a source kind: `airtable_pull` and `airtable_push` for Airtable. */
+export function taskNamesFor(kind: string): { pull: string; push: string } {
+  return { pull: `${kind}_pull`, push: `${kind}_push` };
+}
+
+/** What graphile-worker's crontab adds to the payload of each job it queues. */
+const cronMarker = z.object({ ts: z.string(), backfilled: z.boolean() }).partial().optional();
 
 const pullPayload = z
   .object({
@@ -35,6 +47,7 @@ const pullPayload = z
     tables: z.array(z.string()).optional(),
     /** Set when the job was queued to resume an interrupted run: it does nothing if that run has finished meanwhile. */
     resume_run: z.string().regex(/^[0-9]+$/).optional(),
+    _cron: cronMarker,
   })
   .strict();
 
@@ -42,15 +55,16 @@ const pushPayload = z
   .object({
     tables: z.array(z.string()).optional(),
     retry_failed: z.boolean().optional(),
+    _cron: cronMarker,
   })
   .strict();
 
-/** `airtable_pull`: one pull of the worker's base. */
-export function airtablePullTask(context: WorkerContext): Task {
+/** `<kind>_pull` (`airtable_pull`): one pull of the worker's source. */
+export function pullTask(context: WorkerContext, name = taskNamesFor(context.source.kind).pull): Task {
   return async (payload, helpers) => {
     const parsed = pullPayload.safeParse(payload ?? {});
     if (!parsed.success) {
-      throw new Error(`airtable_pull: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(`${name}: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const { mode, tables, resume_run: resumeRun } = parsed.data;
     if (resumeRun) {
@@ -61,7 +75,7 @@ export function airtablePullTask(context: WorkerContext): Task {
       }
     }
     const jobId = tables?.length ? undefined : context.jobIds[mode];
-    const log = context.log.child({ task: 'airtable_pull', job: helpers.job.id, attempt: helpers.job.attempts, mode });
+    const log = context.log.child({ task: name, job: helpers.job.id, attempt: helpers.job.attempts, mode });
     const summary = await runPull({
       sql: context.sql,
       source: context.source,
@@ -84,19 +98,19 @@ export function airtablePullTask(context: WorkerContext): Task {
   };
 }
 
-/** `airtable_push`: one push of the worker's base (sync.outbox to Airtable); an empty outbox costs one query and no request. */
-export function airtablePushTask(context: WorkerContext): Task {
+/** `<kind>_push` (`airtable_push`): one push of the worker's source (sync.outbox to Airtable); an empty outbox costs one query and no request. */
+export function pushTask(context: WorkerContext, name = taskNamesFor(context.source.kind).push): Task {
   return async (payload, helpers) => {
     const parsed = pushPayload.safeParse(payload ?? {});
     if (!parsed.success) {
-      throw new Error(`airtable_push: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(`${name}: bad payload ${JSON.stringify(payload)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const { tables, retry_failed: retryFailed } = parsed.data;
     const jobId = tables?.length ? undefined : context.jobIds.push;
-    const log = context.log.child({ task: 'airtable_push', job: helpers.job.id, attempt: helpers.job.attempts });
+    const log = context.log.child({ task: name, job: helpers.job.id, attempt: helpers.job.attempts });
     const summary = await runPush({
       sql: context.sql,
-      ...context.airtable(),
+      source: context.source,
       mapping: context.mapping,
       actor: context.actor,
       tables,
@@ -116,10 +130,14 @@ export function airtablePushTask(context: WorkerContext): Task {
   };
 }
 
-/** graphile-worker's task list for run({ taskList }): the identifiers the crontab (crontabFor) and add_job name. */
+/**
+ * graphile-worker's task list for run({ taskList }): the identifiers the
+ * crontab (crontabFor) and add_job name. A one-way source (no writer) has
+ * no push task.
+ */
 export function taskListFor(context: WorkerContext): TaskList {
-  return {
-    airtable_pull: airtablePullTask(context),
-    airtable_push: airtablePushTask(context),
-  };
+  const names = taskNamesFor(context.source.kind);
+  const tasks: TaskList = { [names.pull]: pullTask(context, names.pull) };
+  if (context.source.writer) tasks[names.push] = pushTask(context, names.push);
+  return tasks;
 }

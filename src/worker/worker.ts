@@ -2,65 +2,134 @@
  * `airlift worker`: graphile-worker running the tasks of ./tasks.ts
  * (a task list built in code over the worker's context) on a
  * crontab (incremental pulls every 5 minutes, a full pull nightly, a push of
- * the outbox every minute; all configurable), as airlift_sync. Work for one base is serialized by its
- * queue (airtable:<base>) and a job key per mode, so a table is never pulled
- * by two jobs at once, even with several worker processes on one database.
+ * the outbox every minute; all configurable), as airlift_sync. The worker
+ * serves the mapping's source, whatever its kind: work for one source is
+ * serialized by its queue (`airtable:<base>`, `files:<directory>`) and a job
+ * key per mode, so a table is never pulled by two jobs at once, even with
+ * several worker processes on one database. A one-way source (a directory
+ * of exports: no writer) gets its pulls only, no push.
  * SIGTERM/SIGINT stop it gracefully: a pull in progress stops at the next
- * page boundary and resumes at the next start.
+ * page boundary and resumes at the next start. `--once` (runWorker({ once:
+ * true })) queues each scheduled job once, runs what is queued, and stops.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { makeWorkerUtils, run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { makeWorkerUtils, run, runOnce, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import { CronExpressionParser } from 'cron-parser';
 import { quietWorkerLogger } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { openSyncContext, urlWithSession } from '../pipeline/context.ts';
 import { findUnfinishedRun } from '../pipeline/pull.ts';
-import { taskListFor } from './tasks.ts';
+import type { Source } from '../sources/source.ts';
+import { taskListFor, taskNamesFor, type WorkerContext } from './tasks.ts';
 
-export function crontabFor(baseId: string, incremental: string, full: string, push = '* * * * *'): string {
-  const queue = `airtable:${baseId}`;
+/** What the worker needs to know of a source to schedule it. */
+export type ScheduledSource = Pick<Source, 'kind' | 'id' | 'writer'>;
+
+/** graphile-worker's queue names are at most 128 characters of [-a-zA-Z0-9_:] (its crontab's rule). */
+const QUEUE_NAME_MAX = 128;
+
+/**
+ * The source's name in queues and job keys: its id (an Airtable base id,
+ * kept exactly as it is) with what graphile-worker does not take in a queue
+ * name replaced, and then a short hash of the id, so two ids never share a
+ * queue (`files:/srv/exports/wallet` gives `srv_exports_wallet-1a2b3c4d`).
+ */
+export function sourceQueueKey(source: Pick<Source, 'kind' | 'id'>): string {
+  const id = source.id.startsWith(`${source.kind}:`) ? source.id.slice(source.kind.length + 1) : source.id;
+  const room = QUEUE_NAME_MAX - source.kind.length - 1;
+  if (/^[-a-zA-Z0-9_:]+$/.test(id) && id.length <= room) return id;
+  const hash = createHash('sha256').update(source.id).digest('hex').slice(0, 8);
+  const safe = id.replace(/[^-a-zA-Z0-9_:]+/g, '_').replace(/^_+|_+$/g, '');
+  // a long path keeps its end, the part that tells directories apart
+  return `${safe.slice(-(room - hash.length - 1))}-${hash}`.replace(/^[_-]+/, '');
+}
+
+/** One schedule of the worker: a graphile-worker crontab item and its row in sync.jobs. */
+export interface ScheduledJob {
+  mode: 'incremental' | 'full' | 'push';
+  cron: string;
+  task: string;
+  /** The crontab item's identifier (graphile-worker's known crontabs). */
+  identifier: string;
+  queue: string;
+  jobKey: string;
+  payload: { mode: 'incremental' | 'full' } | null;
+  /** The scheduled job's name in sync.jobs. */
+  jobName: string;
+}
+
+/**
+ * The worker's schedules for a source (a string is an Airtable base id):
+ * incremental and full pulls, and the push for a two-way source only. One
+ * queue per source (`airtable:<base id>`), a job key per mode.
+ */
+export function scheduleFor(
+  source: ScheduledSource | string,
+  crons: { incremental: string; full: string; push?: string },
+): ScheduledJob[] {
+  // a base id alone is an Airtable base, which is two-way
+  const { kind, id, twoWay } = typeof source === 'string' ? { kind: 'airtable', id: source, twoWay: true } : { ...source, twoWay: Boolean(source.writer) };
+  const key = sourceQueueKey({ kind, id });
+  const queue = `${kind}:${key}`;
+  const tasks = taskNamesFor(kind);
+  const jobs: ScheduledJob[] = (['incremental', 'full'] as const).map((mode) => ({
+    mode,
+    cron: crons[mode],
+    task: tasks.pull,
+    identifier: `${kind}_${mode}`,
+    queue,
+    jobKey: `${tasks.pull}:${key}:${mode}`,
+    payload: { mode },
+    jobName: `${queue}:${mode}`,
+  }));
+  if (twoWay) {
+    jobs.push({ mode: 'push', cron: crons.push ?? '* * * * *', task: tasks.push, identifier: `${kind}_push`, queue, jobKey: `${tasks.push}:${key}`, payload: null, jobName: `${queue}:push` });
+  }
+  return jobs;
+}
+
+/** The worker's crontab for a source (a string is an Airtable base id): see scheduleFor. */
+export function crontabFor(source: ScheduledSource | string, incremental: string, full: string, push = '* * * * *'): string {
   // jobKey per mode: a schedule that fires while its previous job still
   // waits replaces it instead of piling up; the queue runs one at a time,
-  // so a push never runs beside a pull of the same base.
-  return [
-    `${incremental} airtable_pull ?id=airtable_incremental&queue=${queue}&jobKey=airtable_pull:${baseId}:incremental&max=10 {"mode":"incremental"}`,
-    `${full} airtable_pull ?id=airtable_full&queue=${queue}&jobKey=airtable_pull:${baseId}:full&max=10 {"mode":"full"}`,
-    `${push} airtable_push ?id=airtable_push&queue=${queue}&jobKey=airtable_push:${baseId}&max=10`,
-  ].join('\n');
+  // so a push never runs beside a pull of the same source.
+  return scheduleFor(source, { incremental, full, push })
+    .map((j) => `${j.cron} ${j.task} ?id=${j.identifier}&queue=${j.queue}&jobKey=${j.jobKey}&max=10${j.payload ? ` ${JSON.stringify(j.payload)}` : ''}`)
+    .join('\n');
 }
 
 export async function runWorker(options: { log: Logger; once?: boolean }): Promise<void> {
   const { log } = options;
   const context = await openSyncContext({ actor: 'worker', log });
-  const { env, sql } = context;
-  // the scheduled worker serves an Airtable base (pull and push); a files source is run from the command line
-  const { baseId } = context.airtable();
+  const { env, sql, source } = context;
+  const baseId = source.id;
+  const schedule = scheduleFor(source, { incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL, push: env.AIRLIFT_CRON_PUSH });
+  const pullTaskName = taskNamesFor(source.kind).pull;
   const abort = new AbortController();
+  if (!source.writer) log.info({ baseId, kind: source.kind }, `${source.label} is a one-way source: its pulls are scheduled, no push`);
 
   // The scheduled jobs on record in sync.jobs, one per mode.
   await sql`
     insert into sync.jobs as j (job_name, job_type, schedule_config, entities_to_sync, sync_direction, conflict_resolution, max_records_per_batch, status, next_run_at)
     select r.job_name, 'scheduled_sync', r.schedule_config, r.entities, r.direction, 'source_wins', 100, 'scheduled', r.next_run_at
     from jsonb_to_recordset(${sql.json(
-      (['incremental', 'full', 'push'] as const).map((mode) => {
-        const cron = { full: env.AIRLIFT_CRON_FULL, incremental: env.AIRLIFT_CRON_INCREMENTAL, push: env.AIRLIFT_CRON_PUSH }[mode];
-        return {
-          job_name: `airtable:${baseId}:${mode}`,
-          schedule_config: { cron, mode, base_id: baseId },
-          entities: context.mapping.mergeOrder.map((t) => t.entity),
-          direction: mode === 'push' ? 'bidirectional' : 'source_to_target',
-          next_run_at: CronExpressionParser.parse(cron, { tz: 'UTC' }).next().toISOString(),
-        };
-      }),
+      schedule.map(({ mode, cron, jobName }) => ({
+        job_name: jobName,
+        schedule_config: { cron, mode, base_id: baseId },
+        entities: context.mapping.mergeOrder.map((t) => t.entity),
+        direction: mode === 'push' ? 'bidirectional' : 'source_to_target',
+        next_run_at: CronExpressionParser.parse(cron, { tz: 'UTC' }).next().toISOString(),
+      })),
     )}) as r (job_name text, schedule_config jsonb, entities text[], direction text, next_run_at timestamptz)
     on conflict (job_name) do update
       set schedule_config = excluded.schedule_config, entities_to_sync = excluded.entities_to_sync, next_run_at = excluded.next_run_at
       where row(j.schedule_config, j.entities_to_sync, j.next_run_at) is distinct from row(excluded.schedule_config, excluded.entities_to_sync, excluded.next_run_at)`;
   const jobs = await sql<{ id: string; mode: 'incremental' | 'full' | 'push' }[]>`
     select id, schedule_config ->> 'mode' as mode
-    from sync.jobs where job_name in (${`airtable:${baseId}:incremental`}, ${`airtable:${baseId}:full`}, ${`airtable:${baseId}:push`})`;
-  const jobIds = Object.fromEntries(jobs.map((j) => [j.mode, j.id])) as Record<'incremental' | 'full' | 'push', string>;
+    from sync.jobs where job_name in ${sql(schedule.map((j) => j.jobName))}`;
+  const jobIds = Object.fromEntries(jobs.map((j) => [j.mode, j.id])) as WorkerContext['jobIds'];
   const taskList = taskListFor({ ...context, signal: abort.signal, jobIds });
 
   // graphile-worker's own queue tables are owned by airlift_owner and guarded
@@ -70,7 +139,7 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
 
   // Free what crashed workers hold: graphile-worker keeps a dead worker's
   // job and queue locked for four hours, which would stop every pull of
-  // the base. A worker is gone when its process on this host is gone, or
+  // the source. A worker is gone when its process on this host is gone, or
   // when it has sent no heartbeat for ten minutes.
   const hostname = os.hostname();
   const known = await sql<{ worker_id: string; hostname: string; pid: number; stale: boolean }[]>`
@@ -100,9 +169,10 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
         log.warn({ workers: dead }, 'released the jobs and queues of crashed workers');
       }
       if (interrupted) {
-        await utils.addJob('airtable_pull', { mode: interrupted.run_type, resume_run: String(interrupted.id) }, {
-          queueName: `airtable:${baseId}`,
-          jobKey: `airtable_pull:${baseId}:${interrupted.run_type}`,
+        const scheduled = schedule.find((j) => j.mode === interrupted.run_type)!;
+        await utils.addJob(pullTaskName, { mode: interrupted.run_type, resume_run: String(interrupted.id) }, {
+          queueName: scheduled.queue,
+          jobKey: scheduled.jobKey,
           maxAttempts: 10,
         });
         log.info({ runId: interrupted.id, mode: interrupted.run_type }, 'queued the interrupted run to resume');
@@ -131,6 +201,19 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     }
   }, 60_000);
 
+  const crons = { incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL, push: source.writer ? env.AIRLIFT_CRON_PUSH : null };
+  if (options.once) {
+    // a pull in progress stops at the next page, resumable; the process then ends
+    process.once('SIGTERM', () => abort.abort());
+    process.once('SIGINT', () => abort.abort());
+    await runScheduleOnce({ log, workerUrl, events, concurrency: env.AIRLIFT_WORKER_CONCURRENCY, taskList, schedule, baseId, kind: source.kind }).finally(async () => {
+      clearInterval(heartbeat);
+      if (workerIds.length) await sql`delete from sync.worker_processes where worker_id in ${sql(workerIds)}`.catch(() => undefined);
+      await context.close();
+    });
+    return;
+  }
+
   const runner: Runner = await run({
     connectionString: workerUrl,
     events,
@@ -138,10 +221,10 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     noHandleSignals: true,
     pollInterval: 2_000,
     taskList,
-    crontab: crontabFor(baseId, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL, env.AIRLIFT_CRON_PUSH),
+    crontab: crontabFor(source, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL, env.AIRLIFT_CRON_PUSH),
     logger: quietWorkerLogger,
   });
-  log.info({ baseId, tasks: Object.keys(taskList), incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL, push: env.AIRLIFT_CRON_PUSH }, 'worker started');
+  log.info({ baseId, kind: source.kind, queue: schedule[0]!.queue, tasks: Object.keys(taskList), ...crons }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -164,4 +247,48 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     await stop('exit');
     log.info('worker stopped');
   }
+}
+
+/**
+ * `airlift worker --once`: each schedule's job queued now (the task,
+ * queue, job key and payload its crontab entry queues at a tick) and run by
+ * graphile-worker, one after the other (they share the source's queue),
+ * then it stops. A job that fails stops it (exit 1), naming the job;
+ * graphile-worker keeps the job, to be retried by the next worker.
+ */
+async function runScheduleOnce(options: {
+  log: Logger;
+  workerUrl: string;
+  events: WorkerEvents;
+  concurrency: number;
+  taskList: TaskList;
+  schedule: ScheduledJob[];
+  baseId: string;
+  kind: string;
+}): Promise<void> {
+  const { log, schedule } = options;
+  const completed = new Map<string, unknown>();
+  options.events.on('job:complete', ({ job, error }) => completed.set(String(job.id), error ?? null));
+  log.info({ baseId: options.baseId, kind: options.kind, queue: schedule[0]!.queue, tasks: Object.keys(options.taskList), jobs: schedule.map((j) => j.jobKey) }, 'worker started once: running each scheduled job once');
+  const utils = await makeWorkerUtils({ connectionString: options.workerUrl, logger: quietWorkerLogger });
+  try {
+    for (const scheduled of schedule) {
+      const job = await utils.addJob(scheduled.task, scheduled.payload ?? {}, { queueName: scheduled.queue, jobKey: scheduled.jobKey, maxAttempts: 10 });
+      await runOnce({
+        connectionString: options.workerUrl,
+        events: options.events,
+        concurrency: options.concurrency,
+        noHandleSignals: true,
+        taskList: options.taskList,
+        logger: quietWorkerLogger,
+      });
+      const id = String(job.id);
+      if (!completed.has(id)) throw new Error(`the ${scheduled.mode} job (${scheduled.task}) did not run: another worker holds the queue ${scheduled.queue}; the job stays queued`);
+      const error = completed.get(id);
+      if (error) throw new Error(`the ${scheduled.mode} job (${scheduled.task}) failed (graphile-worker retries it): ${(error as Error)?.message ?? String(error)}`);
+    }
+  } finally {
+    await utils.release();
+  }
+  log.info({ jobs: schedule.length }, 'worker ran each scheduled job once');
 }

@@ -38,7 +38,7 @@ export async function syncBed(options: { seed?: number; registrations?: number; 
   /** A pull of the base; `client` pulls through another client of the base (a broken one, a watched one). */
   const pull = (mode: 'full' | 'incremental', { client: through, ...extra }: Partial<PullOptions> & { client?: AirtableClient } = {}) =>
     runPull({ sql, source: new AirtableSource(through ?? client), mapping, mode, actor: 'test', overlapSeconds: 60, log: silentLog, ...extra });
-  const push = (extra: Partial<PushOptions> = {}) => runPush({ sql, client, mapping, baseId, actor: 'test', log: silentLog, ...extra });
+  const push = (extra: Partial<PushOptions> = {}) => runPush({ sql, source: new AirtableSource(client), mapping, actor: 'test', log: silentLog, ...extra });
   const tableCounts = () =>
     Object.fromEntries(base.tables.map((t) => [t.name, emulator.base(baseId).table(t.id).list().length])) as Record<string, number>;
   return {

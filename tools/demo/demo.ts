@@ -353,7 +353,7 @@ async function demoTwoWay(options: {
   }
   say('  PostgreSQL: 1 registration approved, 1 registration created, 4 client fields changed; Airtable: the same 4 client fields changed differently');
 
-  const push = () => runPush({ sql: context.sql, ...context.airtable(), mapping: context.mapping, actor: 'demo', log });
+  const push = () => runPush({ sql: context.sql, source: context.source, mapping: context.mapping, actor: 'demo', log });
   await runPull({ sql: context.sql, source: context.source, mapping: context.mapping, mode: 'incremental', actor: 'demo', overlapSeconds: 60, log });
   const pushed = await push();
   const run = pushed.run!;

@@ -79,7 +79,7 @@ export function registerSyncCommands(program: Command): void {
       process.once('SIGTERM', interrupt);
       try {
         const summary = await runPush({
-          sql: context.sql, ...context.airtable(), mapping: context.mapping, actor: context.actor, log,
+          sql: context.sql, source: context.source, mapping: context.mapping, actor: context.actor, log,
           tables: options.table, retryFailed: Boolean(options.retryFailed), signal: abort.signal,
         });
         process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatPushSummary(summary));
@@ -119,7 +119,7 @@ export function registerSyncCommands(program: Command): void {
         });
         progress.stop();
         const pushed = await runPush({
-          sql: context.sql, ...context.airtable(), mapping: context.mapping, actor: context.actor, log,
+          sql: context.sql, source: context.source, mapping: context.mapping, actor: context.actor, log,
           tables: options.table, signal: abort.signal,
         });
         process.stdout.write(options.json ? `${JSON.stringify({ pull: pulled, push: pushed }, null, 2)}\n` : formatPullSummary(pulled) + formatPushSummary(pushed));

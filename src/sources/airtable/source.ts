@@ -1,13 +1,15 @@
 /**
  * Airtable behind the source seam: the base's metadata checked against the
- * mapping (drift), and a table listed page by page, sorted by its Last
+ * mapping (drift), a table listed page by page, sorted by its Last
  * Modified field so that a listing Airtable expires resumes where it was,
- * with a formula, instead of from the beginning.
+ * with a formula, instead of from the beginning, and the write side for the
+ * push (./writer.ts): Airtable is a two-way source.
  */
 import type { Mapping } from '../../mapping.ts';
 import type { ListedPage, ListingPlan, ListingRequest, Source, SourceCheck } from '../source.ts';
 import { AirtableRequestError, type AirtableClient, type RecordPage } from './client.ts';
 import { checkDrift } from './drift.ts';
+import { AirtableWriter } from './writer.ts';
 
 /** Ids kept in a listing's resume point at most (a formula names each one). */
 const MAX_RESUME_IDS = 1_000;
@@ -49,12 +51,16 @@ interface AirtableListingState {
 
 export class AirtableSource implements Source {
   readonly kind = 'airtable';
+  readonly label = 'Airtable';
   readonly id: string;
   readonly recordKeyPattern = '^rec[A-Za-z0-9]{14}$';
   readonly uniqueKeys = true;
+  /** The push writes back through the same client (and rate limiter) as the pull reads. */
+  readonly writer: AirtableWriter;
 
   constructor(readonly client: AirtableClient) {
     this.id = client.baseId;
+    this.writer = new AirtableWriter(client);
   }
 
   async check(mapping: Mapping): Promise<SourceCheck> {

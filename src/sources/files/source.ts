@@ -78,8 +78,10 @@ interface FilesListingState {
   file_sha256?: string;
 }
 
+/** One-way: no writer, so the push refuses it and the worker schedules only its pulls. */
 export class FilesSource implements Source {
   readonly kind = 'files';
+  readonly label = 'the files source';
   readonly id: string;
   readonly recordKeyPattern = null;
   /** An export may hold two records with one key: the pipeline keeps the first. */
