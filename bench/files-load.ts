@@ -190,6 +190,9 @@ try {
            (select count(*) from wallet_app.opportunities where owner_id is not null)::text as linked,
            (select count(*) from sync.field_problems where entity = 'wallet_opportunities' and resolved_at is null)::text as problems,
            (select count(*) from sync.id_map where entity_type = 'wallet_opportunities')::text as id_map`;
+  // what the run wrote to the audit trail, per table: the cost the audit adds
+  const audited = await root<{ table_name: string; n: string }[]>`
+    select table_name, count(*)::text as n from audit.changes where run_id = ${pulled.run.id} group by table_name order by count(*) desc, table_name`;
   await root.end();
 
   const t = pulled.tables[0]!;
@@ -201,6 +204,7 @@ try {
     `  pipeline (runPull, FilesSource, full pull, child process): ${secs(pulled.wallMs)}`,
     `    fetched ${fmt(Number(t.fetched))}, inserted ${fmt(Number(t.inserted))}, updated ${fmt(Number(t.updated))}, unchanged ${fmt(Number(t.unchanged))}, quarantined ${fmt(Number(t.quarantined))}, landed with problems ${fmt(Number(t.withProblems))}`,
     `    in the target: ${fmt(Number(landed!.rows))} rows, ${fmt(Number(landed!.linked))} with their owner linked, ${fmt(Number(landed!.id_map))} in the id map, ${fmt(Number(landed!.problems))} open field problems`,
+    `    audit rows written by the run: ${audited.map((a) => `${a.table_name} ${fmt(Number(a.n))}`).join(', ')}`,
     `    phases: ${Object.entries(timing).filter(([k]) => k.endsWith('_ms')).map(([k, v]) => `${k.replace(/_ms$/, '')} ${secs(Number(v))}`).join(', ')}`,
     `  baseline A: COPY ... FROM STDIN (format csv, header, force_not_null (tags)) into bench.opportunities_copy (like wallet_app.opportunities including all; owner_id, tags as text; no triggers): ${secs(copyA1)} before, ${secs(copyA2)} after, mean ${secs(copyA)}`,
     `  baseline B: the same with the target's statement-level audit triggers: ${secs(copyB1)} before, ${secs(copyB2)} after, mean ${secs(copyB)}`,
