@@ -68,7 +68,17 @@ export interface TableMapping {
   typecast: boolean;
   upsertOn?: string[];
   /** Files: how the export is read (format, key path, where the records are in a JSON document). */
-  file?: { name: string; format?: 'json' | 'jsonl' | 'csv'; key: string; recordsPath?: string; keyCase?: 'lower' | 'as-is' };
+  file?: {
+    name: string;
+    format?: 'json' | 'jsonl' | 'csv';
+    key: string;
+    recordsPath?: string;
+    keyCase?: 'lower' | 'as-is';
+    /** The files source: what the export is written in (default UTF-8, checked). */
+    encoding?: 'utf8' | 'latin1' | 'windows-1252' | 'utf16le';
+    /** The files source, CSV: the character between cells. */
+    delimiter?: ',' | ';' | '\t' | '|';
+  };
 }
 
 /** Where the records come from: the mapping's `source`. */

@@ -373,6 +373,62 @@ describe('CSV', () => {
   });
 });
 
+describe('encodings and delimiters', () => {
+  const latin1 = (text: string) => Buffer.from(text, 'latin1');
+
+  it('stops on bytes that are not UTF-8, naming the file, line and byte, in every format, instead of landing U+FFFD', async () => {
+    // "René" written in Latin-1: the single byte 0xE9
+    const csv = await file('latin.csv', Buffer.concat([Buffer.from('id,name\nu1,Ann\nu2,Ren'), latin1('é'), Buffer.from('\n')]));
+    await expect(readAll({ file: csv, key: 'id' })).rejects.toThrow(
+      'latin.csv line 3: not valid UTF-8 (byte 0xe9 at byte 21 of the file); if the export is written in another encoding, name it with "encoding" on the table (latin1, windows-1252, utf16le)',
+    );
+    const jsonl = await file('latin.jsonl', Buffer.concat([Buffer.from('{"id":"a"}\n{"id":"b","n":"Ren'), latin1('é'), Buffer.from('"}\n')]));
+    await expect(readAll({ file: jsonl, key: 'id' })).rejects.toThrow(/^latin\.jsonl line 2: not valid UTF-8 \(byte 0xe9 at byte 29 of the file\)/);
+    const json = await file('latin.json', Buffer.concat([Buffer.from('[{"id":"a","n":"Ren'), latin1('é'), Buffer.from('"}]')]));
+    await expect(readAll({ file: json, key: 'id' })).rejects.toThrow(/^latin\.json line 1: not valid UTF-8 \(byte 0xe9 at byte 19 of the file\)/);
+    // a file cut inside a character
+    const cut = await file('cut.jsonl', Buffer.concat([Buffer.from('{"id":"a"}\n'), Buffer.from('é', 'utf8').subarray(0, 1)]));
+    await expect(readAll({ file: cut, key: 'id' })).rejects.toThrow('cut.jsonl line 2: not valid UTF-8: the file ends inside a character (byte 11 of the file)');
+  });
+
+  it('reads UTF-8 whose characters straddle the read chunks, and finds a bad byte far into a file', async () => {
+    // the CSV reader reads 64 KiB chunks: the first byte of "é" is the file's
+    // last byte of the first chunk (offset 65,535), its second the first of the next
+    const head = 'id,name\n' + 'x'.repeat(65_535 - 8 - 3 - 5) + ',a\n';
+    const f = await file('straddle.csv', head + 'y,Renée €\n');
+    expect(Buffer.from(head + 'y,Ren').length).toBe(65_535);
+    const { records } = await readAll({ file: f, key: 'id' });
+    expect(records.at(-1)).toMatchObject({ key: 'y', fields: { id: 'y', name: 'Renée €' } });
+    const far = await file('far.jsonl', Buffer.concat([Buffer.from('{"id":"a"}\n'.repeat(30_000)), Buffer.from('{"id":"b","n":"'), Buffer.from([0xff]), Buffer.from('"}\n')]));
+    await expect(readAll({ file: far, key: 'id' })).rejects.toThrow(/^far\.jsonl line 30001: not valid UTF-8 \(byte 0xff at byte 330015 of the file\)/);
+  });
+
+  it('decodes Latin-1, Windows-1252 and UTF-16LE exports when the table names the encoding', async () => {
+    const l1 = await file('l1.csv', Buffer.concat([Buffer.from('id,name\nu1,'), latin1('René Müller'), Buffer.from('\n')]));
+    expect((await readAll({ file: l1, key: 'id', encoding: 'latin1' })).records[0]!.fields).toEqual({ id: 'u1', name: 'René Müller' });
+    // Windows-1252: 0x93 and 0x94 are curly quotes, 0x80 the euro sign (control characters in Latin-1)
+    const w = await file('w.jsonl', Buffer.concat([Buffer.from('{"id":"a","n":"'), Buffer.from([0x93, 0x48, 0x69, 0x94, 0x20, 0x80]), Buffer.from('"}\n')]));
+    expect((await readAll({ file: w, key: 'id', encoding: 'windows-1252' })).records[0]!.fields).toEqual({ id: 'a', n: '\u201cHi\u201d \u20ac' });
+    const u16 = await file('u16.json', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('[{"id":"z","n":"Zoë"}]', 'utf16le')]));
+    expect((await readAll({ file: u16, key: 'id', encoding: 'utf16le' })).records[0]!.fields).toEqual({ id: 'z', n: 'Zoë' });
+    // UTF-16 read as UTF-8 is refused, not misread
+    await expect(readAll({ file: u16, key: 'id' })).rejects.toThrow(/^u16\.json line 1: not valid UTF-8 \(byte 0xff at byte 0 of the file\)/);
+  });
+
+  it('reads CSV with semicolons, tabs (.tsv by default) and pipes, and refuses a delimiter on JSON', async () => {
+    const semi = await file('semi.csv', 'id;name;amount\nu1;"Smith; John";1,50\n');
+    expect((await readAll({ file: semi, key: 'id', delimiter: ';' })).records[0]!.fields).toEqual({ id: 'u1', name: 'Smith; John', amount: '1,50' });
+    const tsv = await file('users.tsv', 'id\tname\nu1\tAnn, B.\n');
+    expect((await readAll({ file: tsv, key: 'id' })).records[0]!.fields).toEqual({ id: 'u1', name: 'Ann, B.' });
+    const pipes = await file('pipes.csv', 'id|name\nu1|Ann\n');
+    expect((await readAll({ file: pipes, key: 'id', delimiter: '|' })).records[0]!.fields).toEqual({ id: 'u1', name: 'Ann' });
+    // read with the wrong delimiter, the header has no key column: a clear stop
+    await expect(readAll({ file: semi, key: 'id' })).rejects.toThrow('semi.csv line 1: the key column "id" is not in the CSV header ("id;name;amount")');
+    const json = await file('d.json', '[]');
+    await expect(readAll({ file: json, key: 'id', delimiter: ';' })).rejects.toThrow('d.json: delimiter applies to CSV only, not json');
+  });
+});
+
 describe('the reader', () => {
   it('tells the format from the extension, or as told, and refuses what it cannot tell or apply', async () => {
     const txt = await file('users.txt', '{"id": "t1"}\n');

@@ -159,6 +159,44 @@ describe('files source: the wallet app example', () => {
     expect(bad.stderr).toContain('tables.1.fields.0.convert');
   });
 
+  it('an export in Latin-1 stops the pull naming the line and the byte, and lands intact once the mapping names its encoding; a bad encoding is a mapping error', async () => {
+    const latinDir = await mkdtemp(path.join(os.tmpdir(), 'airlift-files-latin1-'));
+    try {
+      await cp(path.join(PROJECT_DIR, 'examples', 'wallet-app'), latinDir, { recursive: true });
+      // the users export as a Latin-1 system writes it: "Tomás" holds the single byte 0xE1
+      const users = path.join(latinDir, 'data', 'users.json');
+      await writeFile(users, Buffer.from(await readFile(users, 'utf8'), 'latin1'));
+      const latinDb = await cloneTestDatabase();
+      const latinSql = connect(latinDb.url, { max: 1 });
+      try {
+        const latinEnv = { DATABASE_URL: latinDb.url, AIRLIFT_MAPPING: path.join(latinDir, 'mapping.json') };
+        const refused = await runAirlift(['pull', '--full', '--table', 'wallet_users'], latinEnv);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(/users\.json line \d+: not valid UTF-8 \(byte 0xe1 at byte \d+ of the file\); if the export is written in another encoding, name it with "encoding" on the table/);
+        expect((await latinSql<{ n: number }[]>`select count(*)::int as n from wallet_app.users`)[0]!.n).toBe(0);
+
+        const mapping = JSON.parse(await readFile(path.join(latinDir, 'mapping.json'), 'utf8'));
+        mapping.tables[0].encoding = 'ebcdic';
+        await writeFile(path.join(latinDir, 'mapping.json'), JSON.stringify(mapping));
+        const badMapping = await runAirlift(['pull', '--full', '--table', 'wallet_users'], latinEnv);
+        expect(badMapping.code).toBe(2);
+        expect(badMapping.stderr).toContain('tables.0.encoding');
+
+        mapping.tables[0].encoding = 'latin1';
+        await writeFile(path.join(latinDir, 'mapping.json'), JSON.stringify(mapping));
+        const pulled = await runAirlift(['pull', '--full', '--table', 'wallet_users'], latinEnv);
+        expect(pulled.code, pulled.stderr).toBe(0);
+        const names = await latinSql<{ name: string }[]>`select name from wallet_app.users where name like 'Tom%s Novak'`;
+        expect(names).toEqual([{ name: 'Tomás Novak' }]);
+      } finally {
+        await latinSql.end();
+        await latinDb.drop();
+      }
+    } finally {
+      await rm(latinDir, { recursive: true, force: true });
+    }
+  });
+
   it('an export holding two records with one key keeps the first read and quarantines the other, naming both lines', async () => {
     const dupDir = await mkdtemp(path.join(os.tmpdir(), 'airlift-files-dup-'));
     try {

@@ -19,10 +19,10 @@
  * row with the wrong number of cells, or that the parser could not read (a
  * quote inside an unquoted cell, a quote never closed), is a reject.
  */
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { parse, type CsvError } from 'csv-parse';
 import { keyText } from './keys.ts';
+import { utf8Chunks, type FileEncoding } from './text.ts';
 import { FileReadError, type RawItem } from './types.ts';
 
 type Parsed = { kind: 'record'; cells: string[]; end: number } | { kind: 'skip'; error: CsvError };
@@ -124,12 +124,18 @@ function countNewlines(cells: string[]): number {
   return count;
 }
 
-export async function* readCsv(file: string, keyColumn: string, signal?: AbortSignal): AsyncGenerator<RawItem[]> {
+export async function* readCsv(
+  file: string,
+  keyColumn: string,
+  options: { signal?: AbortSignal; encoding?: FileEncoding; delimiter?: string } = {},
+): AsyncGenerator<RawItem[]> {
+  const { signal } = options;
   const name = path.basename(file);
   const queue: Parsed[] = [];
   let failure: Error | null = null;
   const parser = parse({
     bom: true,
+    delimiter: options.delimiter ?? ',',
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
@@ -204,9 +210,9 @@ export async function* readCsv(file: string, keyColumn: string, signal?: AbortSi
     return items;
   };
 
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024, signal });
+  const chunks = utf8Chunks(file, { encoding: options.encoding, signal, highWaterMark: 64 * 1024 });
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       lines.add(chunk);
       await new Promise<void>((resolve) => parser.write(chunk, () => resolve()));
       const items = drain();
@@ -219,7 +225,7 @@ export async function* readCsv(file: string, keyColumn: string, signal?: AbortSi
     const items = drain();
     if (items.length) yield items;
   } finally {
-    stream.destroy();
+    await chunks.return(undefined);
     parser.destroy();
   }
 }

@@ -14,6 +14,7 @@
  * blank) file holds no records.
  */
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import chain from 'stream-chain';
 import { none, flushable } from 'stream-chain/defs.js';
@@ -22,6 +23,7 @@ import Assembler from 'stream-json/assembler.js';
 import { verifier } from 'stream-json/utils/verifier.js';
 import type { Token } from 'stream-json/parser.js';
 import { parsePath } from './path.ts';
+import { utf8Chunks, type FileEncoding } from './text.ts';
 import { FileReadError, type RawItem } from './types.ts';
 
 const CHUNK = 512;
@@ -37,6 +39,7 @@ export interface JsonDocumentOptions {
   /** Called once the records container is found: an array, or an object keyed by id. */
   onContainer?: (kind: 'array' | 'object') => void;
   signal?: AbortSignal;
+  encoding?: FileEncoding;
 }
 
 export async function* readJsonDocument(file: string, options: JsonDocumentOptions = {}): AsyncGenerator<RawItem[]> {
@@ -125,7 +128,7 @@ export async function* readJsonDocument(file: string, options: JsonDocumentOptio
   };
 
   const pipeline = chain([
-    createReadStream(file, { highWaterMark: 256 * 1024, signal: options.signal }),
+    Readable.from(utf8Chunks(file, { encoding: options.encoding, signal: options.signal, highWaterMark: 256 * 1024 }), { objectMode: false }),
     parser({ streamValues: false }),
     flushable((token: Token) => consume(token), () => flushItems()),
   ], { readableHighWaterMark: 2 });
@@ -135,7 +138,7 @@ export async function* readJsonDocument(file: string, options: JsonDocumentOptio
   } catch (error) {
     if (error instanceof FileReadError || options.signal?.aborted) throw error;
     if (!sawToken && (await isBlank(file))) return; // an empty export: no records
-    throw await syntaxError(file, error as Error);
+    throw await syntaxError(file, error as Error, options.encoding);
   } finally {
     pipeline.destroy();
   }
@@ -173,10 +176,10 @@ function describeToken(token: Token): string {
 }
 
 /** The parser's error, positioned by a second pass with the Verifier. */
-async function syntaxError(file: string, error: Error): Promise<Error> {
+async function syntaxError(file: string, error: Error, encoding?: FileEncoding): Promise<Error> {
   const name = path.basename(file);
   try {
-    const check = chain([createReadStream(file), verifier()]);
+    const check = chain([Readable.from(utf8Chunks(file, { encoding }), { objectMode: false }), verifier()]);
     for await (const _ of check as AsyncIterable<unknown>) void _;
   } catch (found) {
     const e = found as Error & { line?: number; pos?: number; offset?: number };

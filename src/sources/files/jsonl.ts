@@ -5,13 +5,14 @@
  * blank lines are skipped; the last line needs no newline. A line that does
  * not parse is a reject carrying the line's text, and reading goes on.
  */
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { utf8Chunks, type FileEncoding } from './text.ts';
 import type { RawItem } from './types.ts';
 
-export async function* readJsonLines(file: string, signal?: AbortSignal): AsyncGenerator<RawItem[]> {
+export async function* readJsonLines(file: string, options: { signal?: AbortSignal; encoding?: FileEncoding } = {}): AsyncGenerator<RawItem[]> {
   const name = path.basename(file);
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024, signal });
+  // whole characters in every chunk (text.ts), so each decodes on its own
+  const chunks = utf8Chunks(file, { encoding: options.encoding, signal: options.signal, highWaterMark: 256 * 1024 });
   let pending = '';
   let lineNumber = 0;
   let first = true;
@@ -36,7 +37,8 @@ export async function* readJsonLines(file: string, signal?: AbortSignal): AsyncG
   };
 
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
+    for await (const bytes of chunks) {
+      const chunk = bytes.toString('utf8');
       const items: RawItem[] = [];
       let start = 0;
       let newline = chunk.indexOf('\n');
@@ -58,6 +60,6 @@ export async function* readJsonLines(file: string, signal?: AbortSignal): AsyncG
       if (items.length) yield items;
     }
   } finally {
-    stream.destroy();
+    await chunks.return(undefined);
   }
 }

@@ -6,6 +6,7 @@
  * Read into the pipeline's shape (src/mapping.ts): the file's name is the
  * table id and the path is the field id.
  */
+import { FILE_ENCODINGS } from './text.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FieldMapping, Mapping, TableMapping } from '../../mapping.ts';
@@ -39,6 +40,10 @@ const tableSchema = z
     /** Record keys lowercased (keys whose case means nothing, such as hex wallet addresses). */
     keyCase: z.enum(['lower', 'as-is']).default('as-is'),
     recordsPath: z.string().min(1).optional(),
+    /** What the export is written in; UTF-8 (the default) is checked, never assumed. */
+    encoding: z.enum(FILE_ENCODINGS).optional(),
+    /** CSV: the character between cells (default ",", a tab for .tsv). */
+    delimiter: z.enum([',', ';', '\t', '|']).optional(),
     target: targetTable,
     fields: z.array(fieldSchema).min(1),
   })
@@ -74,7 +79,10 @@ export function readFilesMapping(raw: unknown, mappingDir: string): MappingRead<
           tableId: table.file,
           tableName: table.file,
           target: table.target,
-          file: { name: table.file, format: table.format, key: table.key, recordsPath: table.recordsPath, keyCase: table.keyCase },
+          file: {
+            name: table.file, format: table.format, key: table.key, recordsPath: table.recordsPath, keyCase: table.keyCase,
+            encoding: table.encoding, delimiter: table.delimiter,
+          },
           fields: table.fields.map((field): FieldMapping => ({
             fieldId: field.path,
             name: field.path,

@@ -29,7 +29,7 @@ export { valueAtPath } from './path.ts';
 export { FileReadError } from './types.ts';
 export type { FileFormat, FileRecord, FileReject, FileTableSpec } from './types.ts';
 
-const EXTENSIONS: Record<string, FileFormat> = { '.json': 'json', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv' };
+const EXTENSIONS: Record<string, FileFormat> = { '.json': 'json', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv', '.tsv': 'csv' };
 
 /** The spec's format, or the one its extension names. */
 export function fileFormat(spec: Pick<FileTableSpec, 'file' | 'format'>): FileFormat {
@@ -56,17 +56,23 @@ export async function* readFileRecords(spec: FileTableSpec, options: ReadOptions
   if (spec.recordsPath !== undefined && format !== 'json') {
     throw new FileReadError(`${name}: recordsPath applies to JSON documents only, not ${format}`, spec.file);
   }
+  if (spec.delimiter !== undefined && format !== 'csv') {
+    throw new FileReadError(`${name}: delimiter applies to CSV only, not ${format}`, spec.file);
+  }
+  // a .tsv export is CSV with tabs unless the mapping names the delimiter
+  const delimiter = spec.delimiter ?? (path.extname(spec.file).toLowerCase() === '.tsv' ? '\t' : ',');
   if (keyer.byProperty && format !== 'json') {
     throw new FileReadError(`${name}: the key "${PROPERTY_KEY}" (the property name) needs a JSON object keyed by id, not ${format}`, spec.file);
   }
 
   let source: AsyncGenerator<RawItem[]>;
-  if (format === 'csv') source = readCsv(spec.file, spec.key, signal);
-  else if (format === 'jsonl') source = readJsonLines(spec.file, signal);
+  if (format === 'csv') source = readCsv(spec.file, spec.key, { signal, encoding: spec.encoding, delimiter });
+  else if (format === 'jsonl') source = readJsonLines(spec.file, { signal, encoding: spec.encoding });
   else {
     source = readJsonDocument(spec.file, {
       recordsPath: spec.recordsPath,
       signal,
+      encoding: spec.encoding,
       onContainer: (kind) => {
         if (kind === 'array' && keyer.byProperty) {
           const where = spec.recordsPath ? `recordsPath ${JSON.stringify(spec.recordsPath)}` : 'the document root';

@@ -96,7 +96,14 @@ export class FilesSource implements Source {
 
   private spec(table: TableMapping): FileTableSpec {
     if (!table.file) throw new Error(`table ${table.entity} has no file in the mapping`);
-    return { file: path.join(this.directory, table.file.name), format: table.file.format, key: table.file.key, recordsPath: table.file.recordsPath };
+    return {
+      file: path.join(this.directory, table.file.name),
+      format: table.file.format,
+      key: table.file.key,
+      recordsPath: table.file.recordsPath,
+      encoding: table.file.encoding,
+      delimiter: table.file.delimiter,
+    };
   }
 
   async check(mapping: Mapping): Promise<SourceCheck> {

@@ -3,6 +3,8 @@
  * read.ts) and the error a reader throws when a file cannot be read on.
  */
 
+import type { FileEncoding } from './text.ts';
+
 export type FileFormat = 'json' | 'jsonl' | 'csv';
 
 export interface FileTableSpec {
@@ -18,6 +20,10 @@ export interface FileTableSpec {
   key: string;
   /** JSON only: dot path to the array or object holding the records; default the document root. */
   recordsPath?: string;
+  /** What the file is written in (default UTF-8, checked): see text.ts. */
+  encoding?: FileEncoding;
+  /** CSV only: the character between cells (default ",", tab for .tsv). */
+  delimiter?: string;
 }
 
 export interface FileRecord {
