@@ -11,13 +11,13 @@ import { entityMappingRow, writeValidationRules, type Mapping } from '../src/map
 export async function writeMapping(sync: Sql, mapping: Mapping, baseId: string): Promise<void> {
   const rows = mapping.tables.map((t) => ({
     ...entityMappingRow(t),
-    base_id: baseId,
+    source_id: baseId,
     field_names: Object.fromEntries(t.fields.filter((f) => f.column).map((f) => [f.column!, f.name])),
   }));
   await sync`
-    insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
-    select entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
-    from jsonb_to_recordset(${sync.json(rows)}) as r (entity text, base_id text, table_id text, table_name text, field_ids jsonb,
+    insert into sync.entity_mappings (entity, source_id, source_table, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+    select entity, source_id, source_table, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
+    from jsonb_to_recordset(${sync.json(rows)}) as r (entity text, source_id text, source_table text, table_name text, field_ids jsonb,
                                                       field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)`;
   await writeValidationRules(sync, mapping);
 }

@@ -7,7 +7,7 @@
  *     deleted): sync.compute_differentials in one call over all keys, and
  *     runDiff (airlift diff) in key ranges of 50,000, against baseline A, a
  *     plain count(*) over the differential's own key join (the same two
- *     filtered inputs, full join on airtable_id). Target: at most 3x.
+ *     filtered inputs, full join on source_key). Target: at most 3x.
  *  2. Verification of products and registrations: sync.verify_entity and
  *     sync.summarize_verification, and with validate_entity over the whole
  *     snapshot (the full report of airlift verify), against baseline B,
@@ -245,7 +245,7 @@ try {
   const [finished] = await sync<{ fetched: string; inserted: string; quarantined: string }[]>`select fetched, inserted, quarantined from sync.finish_run(${run.id})`;
   quarantined = Number(finished.quarantined);
   const [{ openErrors }] = await root<{ openErrors: number }[]>`select count(*)::int as "openErrors" from sync.record_errors where resolved_at is null`;
-  const vacuumTables = 'staging.airtable_records, app.registrations, app.products, app.clients, app.state_regulators, sync.target_checksums, sync.record_errors';
+  const vacuumTables = 'staging.source_records, app.registrations, app.products, app.clients, app.state_regulators, sync.target_checksums, sync.record_errors';
   const [vacuumMs] = await timed(() => root.unsafe(`vacuum (analyze) ${vacuumTables}`));
 
   const newRun = async (type: 'differential' | 'verify') => {
@@ -276,7 +276,7 @@ try {
              notes = case when hashtext(airtable_id) % 2 = 0 then 'edited in PostgreSQL' else notes end
       where airtable_id in (${pick(1)})`);
     const missing = await root.unsafe(`update app.registrations set deleted_at = now() where airtable_id in (${pick(2)})`);
-    const deleted = await root.unsafe(`update staging.airtable_records set run_id = ${earlier.id} where table_id = '${TBL}' and airtable_id in (${pick(3)})`);
+    const deleted = await root.unsafe(`update staging.source_records set run_id = ${earlier.id} where source_table = '${TBL}' and source_key in (${pick(3)})`);
     return { conflicted_records: conflicted.count, missing_records: missing.count, deleted_records: deleted.count };
   });
   await root.unsafe(`vacuum (analyze) ${vacuumTables}`);
@@ -294,8 +294,8 @@ try {
   const a = open(urlWithRole(url, 'airlift_sync'));
   await a`set work_mem = '128MB'`; // what compute_differentials runs with
   const BASELINE_A = `
-    select count(*) from (select s.airtable_id, s.checksum from staging.airtable_records s where s.table_id = '${TBL}' and s.run_id >= ${snapshotRun}) s
-    full join (select c.airtable_id, c.checksum, c.deleted from sync.target_checksums c where c.entity = '${ENTITY}') t on t.airtable_id = s.airtable_id`;
+    select count(*) from (select s.source_key, s.checksum from staging.source_records s where s.source_table = '${TBL}' and s.run_id >= ${snapshotRun}) s
+    full join (select c.source_key, c.checksum, c.deleted from sync.target_checksums c where c.entity = '${ENTITY}') t on t.source_key = s.source_key`;
   // as airlift diff and airlift verify connect (diff: a reserved session for its lock, and one to work)
   const cliDiff = open(urlWithRole(url, 'airlift_sync'), 2);
   const cliVerify = open(urlWithRole(url, 'airlift_sync'), 3); // a lock and two checks side by side (airlift verify's default)
@@ -326,12 +326,12 @@ try {
   await b`set enable_bitmapscan = off`;
   await b`set enable_indexonlyscan = off`;
   const BASELINE_B: Array<[string, string]> = [
-    [`staging.airtable_records (${ENTITY})`, `select count(*) from staging.airtable_records where table_id = '${TBL}'`],
+    [`staging.source_records (${ENTITY})`, `select count(*) from staging.source_records where source_table = '${TBL}'`],
     ['app.registrations', 'select count(*) from app.registrations'],
     [`sync.target_checksums (${ENTITY})`, `select count(*) from sync.target_checksums where entity = '${ENTITY}'`],
     // the products, verified too (the registrations' rules about their product read its report)
-    ['staging.airtable_records, app.products, sync.target_checksums (products)',
-     `select (select count(*) from staging.airtable_records where table_id = (select table_id from sync.entity_mappings where entity = 'products'))
+    ['staging.source_records, app.products, sync.target_checksums (products)',
+     `select (select count(*) from staging.source_records where source_table = (select source_table from sync.entity_mappings where entity = 'products'))
            + (select count(*) from app.products) + (select count(*) from sync.target_checksums where entity = 'products')`],
   ];
   for (const [, q] of BASELINE_B) await b.unsafe(q); // warm
@@ -390,7 +390,7 @@ try {
     union all
     select c.oid::regclass::text, pg_total_relation_size(c.oid)::text
     from pg_class c
-    where c.oid in ('staging.airtable_records'::regclass, 'app.registrations'::regclass, 'sync.target_checksums'::regclass,
+    where c.oid in ('staging.source_records'::regclass, 'app.registrations'::regclass, 'sync.target_checksums'::regclass,
                     'audit.changes'::regclass, 'sync.id_map'::regclass, 'app.attachments'::regclass)`;
 
   // ---- report ----------------------------------------------------------------

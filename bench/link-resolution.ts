@@ -100,7 +100,7 @@ try {
         await sync`update sync.checkpoints set status = 'completed', completed_at = now() where run_id = ${run.id} and entity_type = ${t.entity}`;
       }
       await sync`select sync.finish_run(${run.id})`;
-      await root`vacuum (analyze) app.registrations, app.products, sync.field_problems, staging.airtable_records, sync.target_checksums`;
+      await root`vacuum (analyze) app.registrations, app.products, sync.field_problems, staging.source_records, sync.target_checksums`;
       const [{ dangling, registrations }] = await root<{ dangling: number; registrations: number }[]>`
         select (select count(*)::int from sync.field_problems where rule = 'dangling_link' and resolved_at is null) as dangling,
                (select count(*)::int from app.registrations) as registrations`;
@@ -151,7 +151,7 @@ try {
           await tx`
             update app.registrations r set product_id = p.id
             from sync.field_problems fp join app.products p on p.airtable_id = fp.link_key
-            where fp.rule = 'dangling_link' and fp.resolved_at is null and fp.column_name = 'product_id' and r.airtable_id = fp.airtable_id`;
+            where fp.rule = 'dangling_link' and fp.resolved_at is null and fp.column_name = 'product_id' and r.airtable_id = fp.source_key`;
         }));
         baseline.push(ms);
       }

@@ -81,9 +81,9 @@ try {
     const [{ live }] = await admin<{ live: number }[]>`select count(*)::int as live from ${admin(target)} where deleted_at is null`;
     // kept out by its own problem: a quarantine entry that is not about a link to a quarantined record
     const [{ own, other }] = await admin<{ own: number; other: number }[]>`
-      select count(distinct e.airtable_id) filter (where e.reason !~ 'which is in quarantine')::int as own,
-             count(distinct e.airtable_id) filter (where e.reason ~ 'which is in quarantine'
-               and not exists (select from sync.record_errors o where o.airtable_id = e.airtable_id and o.resolved_at is null and o.reason !~ 'which is in quarantine'))::int as other
+      select count(distinct e.source_key) filter (where e.reason !~ 'which is in quarantine')::int as own,
+             count(distinct e.source_key) filter (where e.reason ~ 'which is in quarantine'
+               and not exists (select from sync.record_errors o where o.source_key = e.source_key and o.resolved_at is null and o.reason !~ 'which is in quarantine'))::int as other
       from sync.record_errors e where e.resolved_at is null and e.source_table = ${t.id}`;
     const flagged = hasProblems
       ? (await admin<{ n: number }[]>`select count(*)::int as n from ${admin(target)} where deleted_at is null and open_problem_count > 0`)[0]!.n

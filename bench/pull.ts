@@ -105,7 +105,7 @@ try {
     ['app.products', 'id, airtable_id, name, client_id, epa_registration_number, product_type, active_ingredients, signal_word, discontinued, airtable_modified_at, created_at, updated_at, deleted_at'],
     ['app.registrations', 'id, airtable_id, client_id, product_id, state_regulator_id, state, status, registration_type, state_registration_number, submitted_date, approved_date, expiration_date, fee_paid, invoice_number, priority, tags, assigned_to_id, notes, airtable_modified_at, created_at, updated_at, deleted_at'],
     ['app.attachments', 'id, airtable_attachment_id, product_id, registration_id, field_name, position, filename, size_bytes, mime_type, url, url_fetched_at, created_at, updated_at, deleted_at'],
-    ['staging.airtable_records', 'base_id, table_id, airtable_id, fields, created_time, content_hash, fetched_at'],
+    ['staging.source_records', 'source_id, source_table, source_key, fields, created_time, content_hash, fetched_at'],
   ];
   const superuser = connect(pullUrl, { max: 1 });
   for (const [table, columns] of tables) {

@@ -226,7 +226,7 @@ try {
 
   // Rows merged cleanly (not quarantined), live, with an Airtable id.
   const clean = (alias: string) => `${alias}.deleted_at is null and ${alias}.airtable_id is not null
-    and not exists (select from sync.record_errors e where e.airtable_id = ${alias}.airtable_id and e.resolved_at is null)`;
+    and not exists (select from sync.record_errors e where e.source_key = ${alias}.airtable_id and e.resolved_at is null)`;
   const products = await root<{ id: string; airtable_id: string; client_id: string; client_airtable_id: string }[]>`
     select p.id, p.airtable_id, c.id as client_id, c.airtable_id as client_airtable_id
     from app.products p join app.clients c on c.id = p.client_id

@@ -584,7 +584,7 @@ COMMENT ON FUNCTION sync.advance_checkpoint(p_checkpoint_id uuid, p_last_process
 -- Name: airtable_fields(text, uuid[]); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.airtable_fields(p_entity text, p_row_ids uuid[]) RETURNS TABLE(row_id uuid, airtable_id text, fields jsonb, unresolved_links text[])
+CREATE FUNCTION sync.airtable_fields(p_entity text, p_row_ids uuid[]) RETURNS TABLE(row_id uuid, source_key text, fields jsonb, unresolved_links text[])
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -592,7 +592,7 @@ declare
   target regclass;
 begin
   select e.target_table into strict target from sync.entities e where e.entity = p_entity;
-  return query execute format('select r.id, r.airtable_id, r.fields, r.unresolved_links from (%s) r',
+  return query execute format('select r.id, r.source_key, r.fields, r.unresolved_links from (%s) r',
     sync.push_rows_sql(p_entity, format('(select * from %s where id = any ($1))', target))) using p_row_ids;
 end;
 $_$;
@@ -1247,7 +1247,7 @@ CREATE TABLE sync.outbox (
     id bigint NOT NULL,
     entity text NOT NULL,
     row_id uuid NOT NULL,
-    airtable_id text,
+    source_key text,
     operation text NOT NULL,
     changed_columns text[] DEFAULT '{}'::text[] NOT NULL,
     before_values jsonb DEFAULT '{}'::jsonb NOT NULL,
@@ -1264,13 +1264,13 @@ CREATE TABLE sync.outbox (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     pushed_at timestamp with time zone,
-    CONSTRAINT outbox_airtable_id_format CHECK ((airtable_id ~ '^rec[A-Za-z0-9]{14}$'::text)),
     CONSTRAINT outbox_attempts_not_negative CHECK ((attempts >= 0)),
     CONSTRAINT outbox_before_values_is_object CHECK ((jsonb_typeof(before_values) = 'object'::text)),
     CONSTRAINT outbox_failure_has_message CHECK (((status <> 'failed'::text) OR (last_error IS NOT NULL))),
     CONSTRAINT outbox_in_flight_is_claimed CHECK (((status <> 'in_flight'::text) OR (claimed_at IS NOT NULL))),
     CONSTRAINT outbox_operation_is_known CHECK ((operation = ANY (ARRAY['create'::text, 'update'::text, 'delete'::text]))),
     CONSTRAINT outbox_pushed_has_time CHECK (((status = 'pushed'::text) = (pushed_at IS NOT NULL))),
+    CONSTRAINT outbox_source_key_format CHECK ((source_key ~ '^rec[A-Za-z0-9]{14}$'::text)),
     CONSTRAINT outbox_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'in_flight'::text, 'pushed'::text, 'skipped'::text, 'failed'::text, 'superseded'::text])))
 );
 
@@ -1299,10 +1299,10 @@ COMMENT ON COLUMN sync.outbox.entity IS 'The entity (sync.entities) of the chang
 COMMENT ON COLUMN sync.outbox.row_id IS 'The app row''s id. No foreign key: a hard-deleted row must still be deleted in Airtable.';
 
 --
--- Name: COLUMN outbox.airtable_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN outbox.source_key; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.outbox.airtable_id IS 'The row''s Airtable record id; null for a row not yet in Airtable (filled when its create is pushed).';
+COMMENT ON COLUMN sync.outbox.source_key IS 'The row''s record id in the source it is pushed to (an Airtable record id, rec...); null for a row not yet there (filled when its create is pushed).';
 
 --
 -- Name: COLUMN outbox.operation; Type: COMMENT; Schema: sync; Owner: -
@@ -1415,7 +1415,7 @@ CREATE FUNCTION sync.claim_outbox(p_run_id bigint, p_entity text, p_operation te
       and (p_operation is null or o.operation = p_operation)
       and (o.next_attempt_at is null or o.next_attempt_at <= now())
       -- an update or delete waits for its row's create to bring the Airtable id
-      and (o.operation = 'create' or o.airtable_id is not null)
+      and (o.operation = 'create' or o.source_key is not null)
       -- at most once per run: an entry deferred or retried by this run waits for the next
       and o.run_id is distinct from p_run_id
       -- one push at a time per row
@@ -1459,7 +1459,7 @@ COMMENT ON FUNCTION sync.column_list(p_alias text, p_columns text[]) IS 'Quoted 
 -- Name: compare_records(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.compare_records(p_entity text) RETURNS TABLE(airtable_id text, in_source boolean, in_target boolean, target_deleted boolean, quarantined boolean, source_checksum text, target_checksum text, target_canonical jsonb)
+CREATE FUNCTION sync.compare_records(p_entity text) RETURNS TABLE(source_key text, in_source boolean, in_target boolean, target_deleted boolean, quarantined boolean, source_checksum text, target_checksum text, target_canonical jsonb)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -1473,20 +1473,20 @@ begin
   end if;
   return query execute format($sql$
     with source as (
-      select s.airtable_id, s.checksum from staging.airtable_records s
-      where s.table_id = $1 and s.run_id >= $2
+      select s.source_key, s.checksum from staging.source_records s
+      where s.source_table = $1 and s.run_id >= $2
     ), target as (%s
     ), quarantine as (
-      select distinct e.airtable_id from sync.record_errors e where e.resolved_at is null and e.source_table = $1
+      select distinct e.source_key from sync.record_errors e where e.resolved_at is null and e.source_table = $1
     )
-    select coalesce(s.airtable_id, t.airtable_id),
-           s.airtable_id is not null, t.airtable_id is not null and t.deleted_at is null, t.deleted_at is not null,
-           q.airtable_id is not null,
+    select coalesce(s.source_key, t.source_key),
+           s.source_key is not null, t.source_key is not null and t.deleted_at is null, t.deleted_at is not null,
+           q.source_key is not null,
            s.checksum, sync.checksum(t.canonical), t.canonical
     from source s
-    full join target t on t.airtable_id = s.airtable_id
-    left join quarantine q on q.airtable_id = coalesce(s.airtable_id, t.airtable_id)
-  $sql$, sync.target_canonical_sql(p_entity)) using mapping.table_id, coalesce(snapshot, 0);
+    full join target t on t.source_key = s.source_key
+    left join quarantine q on q.source_key = coalesce(s.source_key, t.source_key)
+  $sql$, sync.target_canonical_sql(p_entity)) using mapping.source_table, coalesce(snapshot, 0);
 end;
 $_$;
 
@@ -1701,31 +1701,31 @@ begin
   -- once, without hashing a million keys.
   perform set_config('enable_hashjoin', 'off', true);
   create temp table differential_records on commit drop as
-  select coalesce(s.airtable_id, t.airtable_id) as airtable_id,
-         case when t.airtable_id is null or t.deleted then 'missing_records'
-              when s.airtable_id is null then 'deleted_records'
+  select coalesce(s.source_key, t.source_key) as source_key,
+         case when t.source_key is null or t.deleted then 'missing_records'
+              when s.source_key is null then 'deleted_records'
               else 'conflicted_records' end as comparison_type
-  from (select s.airtable_id, s.checksum from staging.airtable_records s
-        where s.table_id = mapping.table_id and s.run_id >= snapshot
-          and (p_after_key is null or s.airtable_id > p_after_key) and (p_upto_key is null or s.airtable_id <= p_upto_key)) s
-  full join (select c.airtable_id, c.checksum, c.deleted from sync.target_checksums c
+  from (select s.source_key, s.checksum from staging.source_records s
+        where s.source_table = mapping.source_table and s.run_id >= snapshot
+          and (p_after_key is null or s.source_key > p_after_key) and (p_upto_key is null or s.source_key <= p_upto_key)) s
+  full join (select c.source_key, c.checksum, c.deleted from sync.target_checksums c
              where c.entity = p_entity
-               and (p_after_key is null or c.airtable_id > p_after_key) and (p_upto_key is null or c.airtable_id <= p_upto_key)) t
-    on t.airtable_id = s.airtable_id
-  where (s.airtable_id is null and not t.deleted)
-     or (s.airtable_id is not null and (t.airtable_id is null or t.deleted or s.checksum is distinct from t.checksum)
+               and (p_after_key is null or c.source_key > p_after_key) and (p_upto_key is null or c.source_key <= p_upto_key)) t
+    on t.source_key = s.source_key
+  where (s.source_key is null and not t.deleted)
+     or (s.source_key is not null and (t.source_key is null or t.deleted or s.checksum is distinct from t.checksum)
          and not exists (select from sync.record_errors e
-                         where e.resolved_at is null and e.source_table = mapping.table_id and e.airtable_id = s.airtable_id));
+                         where e.resolved_at is null and e.source_table = mapping.source_table and e.source_key = s.source_key));
 
   perform set_config('enable_hashjoin', 'on', true);
 
   -- The fields in which each conflicted record differs, both values.
-  conflicted := array(select d.airtable_id from differential_records d where d.comparison_type = 'conflicted_records');
+  conflicted := array(select d.source_key from differential_records d where d.comparison_type = 'conflicted_records');
   if cardinality(conflicted) > 0 then
     execute format($sql$
-      select jsonb_object_agg(sc.airtable_id, diff.fields)
+      select jsonb_object_agg(sc.source_key, diff.fields)
       from sync.source_canonical($1, $2) sc
-      join (select x.airtable_id, x.canonical from (%s) x where x.airtable_id = any ($2) offset 0) tc on tc.airtable_id = sc.airtable_id  -- offset 0: each canonical form built once, not once per field
+      join (select x.source_key, x.canonical from (%s) x where x.source_key = any ($2) offset 0) tc on tc.source_key = sc.source_key  -- offset 0: each canonical form built once, not once per field
       cross join lateral (
         select jsonb_object_agg(k.key, jsonb_build_object('source', k.value, 'target', tc.canonical -> k.key)) as fields
         from jsonb_each(sc.canonical) k where k.value is distinct from tc.canonical -> k.key
@@ -1737,10 +1737,10 @@ begin
   return query
   insert into sync.data_differentials (run_id, source_table, target_table, comparison_type, legacy_ids, record_count,
                                        comparison_criteria, resolution_strategy, metadata)
-  select p_run_id, mapping.table_id, target::text, d.comparison_type,
-         jsonb_agg(d.airtable_id order by d.airtable_id), count(*),
-         jsonb_build_object('entity', p_entity, 'key', 'airtable_id', 'after_key', p_after_key, 'upto_key', p_upto_key,
-                            'source_snapshot_run', nullif(snapshot, 0), 'source', 'staging.airtable_records.checksum',
+  select p_run_id, mapping.source_table, target::text, d.comparison_type,
+         jsonb_agg(d.source_key order by d.source_key), count(*),
+         jsonb_build_object('entity', p_entity, 'key', 'source_key', 'after_key', p_after_key, 'upto_key', p_upto_key,
+                            'source_snapshot_run', nullif(snapshot, 0), 'source', 'staging.source_records.checksum',
                             'target', 'sync.target_checksums (rebuilt from the app rows)', 'checksum', 'sha256 of the canonical form',
                             'quarantine', 'left out'),
          'source_wins',
@@ -1758,7 +1758,7 @@ $_$;
 -- Name: FUNCTION compute_differentials(p_run_id bigint, p_entity text, p_after_key text, p_upto_key text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.compute_differentials(p_run_id bigint, p_entity text, p_after_key text, p_upto_key text) IS 'Compares the latest source snapshot of an entity with the target over one key range (airtable_id in (p_after_key, p_upto_key]; null bounds are open), set-based in one join of stored checksums, quarantined records left out, and stores one sync.data_differentials row per comparison type found (missing_records, conflicted_records with the differing fields, deleted_records) under run p_run_id. Returns the rows stored. Security definer: reads app and staging for the sync role.';
+COMMENT ON FUNCTION sync.compute_differentials(p_run_id bigint, p_entity text, p_after_key text, p_upto_key text) IS 'Compares the latest source snapshot of an entity with the target over one key range (source_key in (p_after_key, p_upto_key]; null bounds are open), set-based in one join of stored checksums, quarantined records left out, and stores one sync.data_differentials row per comparison type found (missing_records, conflicted_records with the differing fields, deleted_records) under run p_run_id. Returns the rows stored. Security definer: reads app and staging for the sync role.';
 
 --
 -- Name: conflict_policy_for(text, text); Type: FUNCTION; Schema: sync; Owner: -
@@ -1869,7 +1869,7 @@ CREATE TABLE sync.snapshots (
 -- Name: TABLE snapshots; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON TABLE sync.snapshots IS 'Safety snapshots taken inside the database (the embedded server has no pg_dump): each is a private schema holding a copy of every app table, sync.id_map and staging.airtable_records, restorable with sync.restore_snapshot.';
+COMMENT ON TABLE sync.snapshots IS 'Safety snapshots taken inside the database (the embedded server has no pg_dump): each is a private schema holding a copy of every app table, sync.id_map and staging.source_records, restorable with sync.restore_snapshot.';
 
 --
 -- Name: COLUMN snapshots.id; Type: COMMENT; Schema: sync; Owner: -
@@ -2287,12 +2287,12 @@ begin
   -- The key is the one runPull holds for the whole pull (src/sync/pull.ts:
   -- 'airlift:pull:' || base id). Taken here until the end of the
   -- transaction, so that no pull starts meanwhile either.
-  select string_agg(b.base_id, ', ' order by b.base_id) into busy_bases
-  from (select m.base_id from sync.entity_mappings m
+  select string_agg(b.source_id, ', ' order by b.source_id) into busy_bases
+  from (select m.source_id from sync.entity_mappings m
         union
         select r.metadata ->> 'base_id' from sync.runs r where r.status in ('pending', 'running')) b
-  where b.base_id is not null
-    and not pg_try_advisory_xact_lock(hashtextextended('airlift:pull:' || b.base_id, 0));
+  where b.source_id is not null
+    and not pg_try_advisory_xact_lock(hashtextextended('airlift:pull:' || b.source_id, 0));
   if busy_bases is not null then
     raise exception 'cannot % while a pull of base % is running', p_doing, busy_bases
       using errcode = 'lock_not_available', hint = 'Try again when the pull has ended.';
@@ -2399,50 +2399,50 @@ begin
   -- The Airtable ids written below are sync writes: never captured.
   perform set_config('airlift.run_id', p_run_id::text, true);
   if to_regclass('pg_temp.outbox_pushed') is null then
-    create temp table outbox_pushed (id bigint, entity text, row_id uuid, operation text, airtable_id text) on commit drop;
+    create temp table outbox_pushed (id bigint, entity text, row_id uuid, operation text, source_key text) on commit drop;
   end if;
   truncate outbox_pushed;
   with results as (
-    select r.id, r.airtable_id, r.response from jsonb_to_recordset(p_results) as r (id bigint, airtable_id text, response jsonb)
+    select r.id, r.source_key, r.response from jsonb_to_recordset(p_results) as r (id bigint, source_key text, response jsonb)
   ), marked as (
     update sync.outbox o
     set status = 'pushed', pushed_at = now(), airtable_response = r.response, last_error = null, next_attempt_at = null,
-        airtable_id = coalesce(o.airtable_id, r.airtable_id), run_id = p_run_id
+        source_key = coalesce(o.source_key, r.source_key), run_id = p_run_id
     from results r
     where o.id = r.id and o.status = 'in_flight'
-    returning o.id, o.entity, o.row_id, o.operation, o.airtable_id
+    returning o.id, o.entity, o.row_id, o.operation, o.source_key
   )
   insert into outbox_pushed select * from marked;
 
-  if exists (select from outbox_pushed p where p.operation = 'create' and p.airtable_id is null) then
+  if exists (select from outbox_pushed p where p.operation = 'create' and p.source_key is null) then
     raise exception 'a pushed create needs the new Airtable record id'
-      using errcode = 'not_null_violation', detail = (select string_agg(p.id::text, ', ') from outbox_pushed p where p.operation = 'create' and p.airtable_id is null);
+      using errcode = 'not_null_violation', detail = (select string_agg(p.id::text, ', ') from outbox_pushed p where p.operation = 'create' and p.source_key is null);
   end if;
 
   -- Created records: the Airtable id into the row (one statement per table)
   -- and the id map, and into the row's later entries that waited for it.
   for e in select distinct p.entity, t.target_table from outbox_pushed p join sync.entities t on t.entity = p.entity where p.operation = 'create' loop
     execute format($sql$
-      update %s t set airtable_id = p.airtable_id
+      update %s t set airtable_id = p.source_key
       from outbox_pushed p
-      where p.entity = $1 and p.operation = 'create' and t.id = p.row_id and t.airtable_id is distinct from p.airtable_id
+      where p.entity = $1 and p.operation = 'create' and t.id = p.row_id and t.airtable_id is distinct from p.source_key
     $sql$, e.target_table) using e.entity;
   end loop;
 
   insert into sync.id_map as m (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum)
-  select p.entity, p.airtable_id, p.row_id, p_run_id, mp.table_id, t.target_table::text, c.checksum
+  select p.entity, p.source_key, p.row_id, p_run_id, mp.source_table, t.target_table::text, c.checksum
   from outbox_pushed p
   join sync.entities t on t.entity = p.entity
   join sync.entity_mappings mp on mp.entity = p.entity
-  left join sync.target_checksums c on c.entity = p.entity and c.airtable_id = p.airtable_id
+  left join sync.target_checksums c on c.entity = p.entity and c.source_key = p.source_key
   where p.operation = 'create'
   on conflict (entity_type, legacy_id) do update set uuid_id = excluded.uuid_id, checksum = coalesce(excluded.checksum, m.checksum)
   where m.uuid_id is distinct from excluded.uuid_id;
 
   update sync.outbox o
-  set airtable_id = p.airtable_id
+  set source_key = p.source_key
   from outbox_pushed p
-  where p.operation = 'create' and o.entity = p.entity and o.row_id = p.row_id and o.airtable_id is null
+  where p.operation = 'create' and o.entity = p.entity and o.row_id = p.row_id and o.source_key is null
     and o.status in ('pending', 'failed', 'in_flight');
 
   -- What Airtable computed for the pushed records (created and last-modified
@@ -2471,7 +2471,7 @@ $_$;
 -- Name: FUNCTION mark_outbox_pushed(p_run_id bigint, p_results jsonb); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.mark_outbox_pushed(p_run_id bigint, p_results jsonb) IS 'Records what Airtable accepted: p_results is a JSON array of {id, airtable_id, response}. Entries become pushed. For a create, the new record id is stored in the app row and in sync.id_map as a sync write under p_run_id (not captured: no new outbox entry), and given to the row''s later entries that waited for it. What Airtable computed for each record (created and last-modified times, lookups: from the response, fields keyed by field id) is written to the row, so the next pull finds nothing to change. Returns the entries marked.';
+COMMENT ON FUNCTION sync.mark_outbox_pushed(p_run_id bigint, p_results jsonb) IS 'Records what Airtable accepted: p_results is a JSON array of {id, source_key, response}. Entries become pushed. For a create, the new record id is stored in the app row and in sync.id_map as a sync write under p_run_id (not captured: no new outbox entry), and given to the row''s later entries that waited for it. What Airtable computed for each record (created and last-modified times, lookups: from the response, fields keyed by field id) is written to the row, so the next pull finds nothing to change. Returns the entries marked.';
 
 --
 -- Name: mark_rejected_before_staging(bigint, text, jsonb); Type: FUNCTION; Schema: sync; Owner: -
@@ -2491,20 +2491,20 @@ begin
   -- written them, or an earlier run did) are rejections before staging.
   update sync.record_errors e
   set rejected_before_staging = true
-  from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (airtable_id text, field text, reason text)
-  where e.resolved_at is null and not e.rejected_before_staging and e.source_table = mapping.table_id
-    and e.airtable_id = r.airtable_id and e.field is not distinct from r.field and e.reason = r.reason;
+  from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (source_key text, field text, reason text)
+  where e.resolved_at is null and not e.rejected_before_staging and e.source_table = mapping.source_table
+    and e.source_key = r.source_key and e.field is not distinct from r.field and e.reason = r.reason;
   get diagnostics marked = row_count;
   -- A record read again and rejected for another reason: its earlier
   -- rejections no longer say what is wrong with it. (Items without a
   -- record id share one placeholder id across pages, so only real ids.)
   update sync.record_errors e
   set resolved_at = now(), resolved_by_run_id = p_run_id
-  where e.resolved_at is null and e.rejected_before_staging and e.source_table = mapping.table_id
-    and e.airtable_id ~ '^rec[A-Za-z0-9]{14}$'
-    and e.airtable_id in (select r.airtable_id from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (airtable_id text))
-    and not exists (select from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (airtable_id text, field text, reason text)
-                    where r.airtable_id = e.airtable_id and r.field is not distinct from e.field and r.reason = e.reason);
+  where e.resolved_at is null and e.rejected_before_staging and e.source_table = mapping.source_table
+    and e.source_key ~ '^rec[A-Za-z0-9]{14}$'
+    and e.source_key in (select r.source_key from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (source_key text))
+    and not exists (select from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (source_key text, field text, reason text)
+                    where r.source_key = e.source_key and r.field is not distinct from e.field and r.reason = e.reason);
   return marked;
 end;
 $_$;
@@ -2610,20 +2610,20 @@ begin
       using errcode = 'no_data_found';
   end if;
 
-  perform sync.analyze_if_stale('staging.airtable_records');
+  perform sync.analyze_if_stale('staging.source_records');
   perform sync.analyze_if_stale(entity.target_table);
 
   -- Collaborators named in this run's records, upserted first so that the
   -- merge can resolve them to ids.
   insert into app.collaborators as c (airtable_user_id, email, name)
   select distinct on (cell ->> 'id') cell ->> 'id', cell ->> 'email', cell ->> 'name'
-  from staging.airtable_records s
+  from staging.source_records s
   cross join lateral (
     select s.fields -> (mapping.field_ids ->> ec.column_name) as cell
     from sync.entity_columns ec
     where ec.entity = p_entity and ec.conversion = 'collaborator' and mapping.field_ids ? ec.column_name
   ) cells
-  where s.table_id = mapping.table_id and s.run_id = p_run_id and s.page_seq > merged_through and s.page_seq <= merge_upto
+  where s.source_table = mapping.source_table and s.run_id = p_run_id and s.page_seq > merged_through and s.page_seq <= merge_upto
     and cell is not null and sync.cell_problem(cell, 'collaborator') is null
   order by cell ->> 'id'
   on conflict (airtable_user_id) do update set email = excluded.email, name = excluded.name
@@ -2679,7 +2679,7 @@ begin
            case when ec.conversion = 'link' then
              format('case when c0.%1$I is not null and %2$I.id is null then jsonb_build_object(''field'', %3$L, ''column'', %7$L, ''rule'', ''dangling_link'', ''landed'', ''empty'', ''value'', c0.%4$I, ''canonical'', to_jsonb(c0.%1$I), ''link_key'', c0.%1$I, ''reason'', format(%5$L, c0.%1$I, '
                     || 'case when exists (select from %6$s d where d.%8$I = c0.%1$I) then ''was deleted'' '
-                    || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.airtable_id = c0.%1$I) then ''is in quarantine'' '
+                    || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.source_key = c0.%1$I) then ''is in quarantine'' '
                     || 'else ''does not exist'' end)) end',
                     'key__' || ec.column_name, 'ref__' || ec.column_name, field_name, 'raw__' || ec.column_name,
                     field_name || ' links to %s, which %s in ' || linked.entity || ': the link is left empty until it does', linked.target_table, ec.column_name,
@@ -2713,7 +2713,7 @@ begin
   -- no row can hold.
   blocking_problems := concat_ws(', ',
     case when mapping.record_key_pattern is not null then
-      format($b$case when c0.airtable_id !~ %L then jsonb_build_object('field', null, 'value', to_jsonb(c0.airtable_id), 'reason', %L) end$b$,
+      format($b$case when c0.source_key !~ %L then jsonb_build_object('field', null, 'value', to_jsonb(c0.source_key), 'reason', %L) end$b$,
              mapping.record_key_pattern,
              case when mapping.source_kind = 'airtable' then 'not an Airtable record id' else format('not a %s record key (%s)', mapping.source_kind, mapping.record_key_pattern) end)
     end,
@@ -2736,7 +2736,7 @@ begin
   execute format($sql$
     create temp table merge_candidates on commit drop as
     select row_number() over () as position,
-           c0.airtable_id,
+           c0.source_key,
            c0.fetched_this_run,
            c0.checksum,
            -- a row deleted here and not yet pushed is left alone (see below)
@@ -2751,22 +2751,22 @@ begin
            -- open problems of the row once it lands (set below)
            0 as problem_count
     from (
-      select s.airtable_id, s.run_id = $1 as fetched_this_run, s.checksum, %4$s, %5$s
-      from staging.airtable_records s
-      where s.table_id = $2
+      select s.source_key, s.run_id = $1 as fetched_this_run, s.checksum, %4$s, %5$s
+      from staging.source_records s
+      where s.source_table = $2
         and ((s.run_id = $1 and s.page_seq > $3 and s.page_seq <= $4)
              or ($5 and s.run_id is distinct from $1
                  and exists (select from sync.record_errors e
-                             where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id)
+                             where e.resolved_at is null and e.source_table = s.source_table and e.source_key = s.source_key)
                  -- not a version older than a rejection of the record: only
                  -- staging it again can release that one
                  and not exists (select from sync.record_errors r
-                                 where r.resolved_at is null and r.rejected_before_staging and r.source_table = s.table_id
-                                   and r.airtable_id = s.airtable_id and r.created_at >= s.fetched_at)))
+                                 where r.resolved_at is null and r.rejected_before_staging and r.source_table = s.source_table
+                                   and r.source_key = s.source_key and r.created_at >= s.fetched_at)))
       offset 0 -- a fence: each cell is converted once, not again for every use above
     ) c0 %6$s
   $sql$, resolved, attachment_columns, problems, converted, attachment_cells, coalesce(joins, ''), blocking_problems)
-  using p_run_id, mapping.table_id, merged_through, merge_upto, p_final;
+  using p_run_id, mapping.source_table, merged_through, merge_upto, p_final;
 
   -- A problem that empties a column lands the column empty (its
   -- converter's empty value: null, an empty list, an unchecked box), and
@@ -2783,28 +2783,28 @@ begin
   $sql$, emptied_columns);
   update merge_candidates c
   set problem_count = c.problem_count + w.open_warnings
-  from (select fp.airtable_id, count(*) as open_warnings from sync.field_problems fp
+  from (select fp.source_key, count(*) as open_warnings from sync.field_problems fp
         where fp.entity = p_entity and fp.origin = 'rule' and fp.resolved_at is null
-        group by fp.airtable_id) w
-  where w.airtable_id = c.airtable_id;
+        group by fp.source_key) w
+  where w.source_key = c.source_key;
   analyze pg_temp.merge_candidates;
 
   -- Quarantine each new blocking problem (an open entry for the same
   -- record, field and reason is not repeated), and close the entries that
   -- no longer apply: a record quarantined before this version of airlift
   -- for a problem it now lands with is released here.
-  insert into sync.record_errors (run_id, source_table, airtable_id, field, value, reason)
-  select p_run_id, mapping.table_id, c.airtable_id, p ->> 'field', p -> 'value', p ->> 'reason'
+  insert into sync.record_errors (run_id, source_table, source_key, field, value, reason)
+  select p_run_id, mapping.source_table, c.source_key, p ->> 'field', p -> 'value', p ->> 'reason'
   from merge_candidates c
   cross join lateral jsonb_array_elements(c.blocking_problems) as p
   where not exists (select from sync.record_errors e
-                    where e.resolved_at is null and e.source_table = mapping.table_id and e.airtable_id = c.airtable_id
+                    where e.resolved_at is null and e.source_table = mapping.source_table and e.source_key = c.source_key
                       and e.field is not distinct from p ->> 'field' and e.reason = p ->> 'reason');
 
   update sync.record_errors e
   set resolved_at = now(), resolved_by_run_id = p_run_id
   from merge_candidates c
-  where e.resolved_at is null and e.source_table = mapping.table_id and e.airtable_id = c.airtable_id
+  where e.resolved_at is null and e.source_table = mapping.source_table and e.source_key = c.source_key
     and not exists (select from jsonb_array_elements(c.blocking_problems) as p
                     where e.field is not distinct from p ->> 'field' and e.reason = p ->> 'reason');
 
@@ -2832,7 +2832,7 @@ begin
                   where k.entity = $1 and k.status = 'open') x
             group by x.row_id) h
       join %2$s t on t.id = h.row_id
-      where c.airtable_id = t.%3$I
+      where c.source_key = t.%3$I
     $sql$, (select string_agg(format('%1$I = case when h.held_columns @> array[%1$L] then t.%1$I else c.%1$I end', ec.column_name), ', ')
             from sync.entity_columns ec where ec.entity = p_entity and mapping.field_ids ? ec.column_name),
        entity.target_table, entity.source_key_column) using p_entity;
@@ -2843,22 +2843,22 @@ begin
   -- upsert, so that each written row's target checksum reads them.
   if to_regclass('pg_temp.problems_seen') is not null then drop table pg_temp.problems_seen; end if;
   create temp table problems_seen on commit drop as
-  select c.airtable_id, c.problems from merge_candidates c
+  select c.source_key, c.problems from merge_candidates c
   where c.blocking_problems = '[]'::jsonb and not c.held_deleted
     and (c.problems <> '[]'::jsonb
          or exists (select from sync.field_problems fp
-                    where fp.entity = p_entity and fp.airtable_id = c.airtable_id and fp.origin = 'merge' and fp.resolved_at is null));
+                    where fp.entity = p_entity and fp.source_key = c.source_key and fp.origin = 'merge' and fp.resolved_at is null));
   problem_changes := sync.record_problems(p_run_id, p_entity, 'merge');
   drop table pg_temp.problems_seen;
 
   -- Upsert the candidates that land, writing only rows that differ (a
   -- record that reappears is restored: deleted_at goes back to null).
   if to_regclass('pg_temp.merge_written') is not null then drop table pg_temp.merge_written; end if;
-  create temp table merge_written (airtable_id text primary key, id uuid not null, was_inserted boolean) on commit drop;
+  create temp table merge_written (source_key text primary key, id uuid not null, was_inserted boolean) on commit drop;
   upsert := format($sql$
     with written as (
       insert into %1$s as t (%6$I, open_problem_count, %2$s)
-      select airtable_id, problem_count, %2$s from merge_candidates
+      select source_key, problem_count, %2$s from merge_candidates
       where blocking_problems = '[]'::jsonb and not held_deleted and position between $1 and $2
       on conflict (%6$I) do update set %3$s, open_problem_count = excluded.open_problem_count, deleted_at = null
       where row(%4$s, t.open_problem_count, t.deleted_at) is distinct from row(%5$s, excluded.open_problem_count, null::timestamptz)
@@ -2879,7 +2879,7 @@ begin
       begin
         execute upsert using chunk_start, chunk_start + chunk_size - 1;
       exception when others then
-        for failed_row in select mc.position, mc.airtable_id from merge_candidates mc
+        for failed_row in select mc.position, mc.source_key from merge_candidates mc
                           where mc.position between chunk_start and chunk_start + chunk_size - 1 and mc.blocking_problems = '[]'::jsonb and not mc.held_deleted
         loop
           begin
@@ -2888,11 +2888,11 @@ begin
             update merge_candidates mc
             set blocking_problems = jsonb_build_array(jsonb_build_object('field', null, 'value', null, 'reason', 'rejected by the database: ' || sqlerrm))
             where mc.position = failed_row.position;
-            insert into sync.record_errors (run_id, source_table, airtable_id, field, value, reason)
-            select p_run_id, mapping.table_id, failed_row.airtable_id, null, null, 'rejected by the database: ' || sqlerrm
+            insert into sync.record_errors (run_id, source_table, source_key, field, value, reason)
+            select p_run_id, mapping.source_table, failed_row.source_key, null, null, 'rejected by the database: ' || sqlerrm
             where not exists (select from sync.record_errors e
-                              where e.resolved_at is null and e.source_table = mapping.table_id
-                                and e.airtable_id = failed_row.airtable_id and e.reason = 'rejected by the database: ' || sqlerrm);
+                              where e.resolved_at is null and e.source_table = mapping.source_table
+                                and e.source_key = failed_row.source_key and e.reason = 'rejected by the database: ' || sqlerrm);
           end;
         end loop;
       end;
@@ -2906,13 +2906,13 @@ begin
   -- later staging knows the version it holds was merged.
   execute format($sql$
     insert into sync.id_map as m (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum)
-    select $1, c.airtable_id, t.id, $2, $3, $4, c.checksum
+    select $1, c.source_key, t.id, $2, $3, $4, c.checksum
     from merge_candidates c
-    join %s t on t.%I = c.airtable_id
+    join %s t on t.%I = c.source_key
     where c.blocking_problems = '[]'::jsonb
     on conflict (entity_type, legacy_id) do update set checksum = excluded.checksum, uuid_id = excluded.uuid_id
     where row(m.checksum, m.uuid_id) is distinct from row(excluded.checksum, excluded.uuid_id)
-  $sql$, entity.target_table, entity.source_key_column) using p_entity, p_run_id, mapping.table_id, entity.target_table::text;
+  $sql$, entity.target_table, entity.source_key_column) using p_entity, p_run_id, mapping.source_table, entity.target_table::text;
 
   -- Attachments of the clean candidates: one row per file, soft-deleted when
   -- gone from the cell. The download URL changes on every read, so it is
@@ -2923,7 +2923,7 @@ begin
       select distinct on (t.id, file ->> 'id')
              file ->> 'id', t.id, $1, (n - 1)::smallint, file ->> 'filename', (file ->> 'size')::bigint, file ->> 'type', file ->> 'url', now()
       from merge_candidates c
-      join %2$s t on t.%4$I = c.airtable_id
+      join %2$s t on t.%4$I = c.source_key
       cross join lateral jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) with ordinality as cell (file, n)
       where c.blocking_problems = '[]'::jsonb
         and not c.problems @> jsonb_build_array(jsonb_build_object('field', $1::text, 'rule', 'cell_conversion'))
@@ -2941,7 +2941,7 @@ begin
 
     execute format($sql$
       update app.attachments a set deleted_at = now()
-      from merge_candidates c join %2$s t on t.%4$I = c.airtable_id
+      from merge_candidates c join %2$s t on t.%4$I = c.source_key
       where a.%1$I = t.id and a.field_name = $1 and a.deleted_at is null and c.blocking_problems = '[]'::jsonb
         and not c.problems @> jsonb_build_array(jsonb_build_object('field', $1::text, 'rule', 'cell_conversion'))
         and not exists (select from jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) as file where file ->> 'id' = a.airtable_attachment_id)
@@ -2961,14 +2961,14 @@ begin
          count(*) filter (where c.fetched_this_run),
          count(*) filter (where c.fetched_this_run and w.was_inserted),
          count(*) filter (where c.fetched_this_run and not w.was_inserted),
-         count(*) filter (where c.fetched_this_run and c.blocking_problems = '[]'::jsonb and w.airtable_id is null),
+         count(*) filter (where c.fetched_this_run and c.blocking_problems = '[]'::jsonb and w.source_key is null),
          count(*) filter (where c.fetched_this_run and c.blocking_problems <> '[]'::jsonb),
          count(*) filter (where not c.fetched_this_run),
          count(*) filter (where not c.fetched_this_run and c.blocking_problems = '[]'::jsonb),
          count(*) filter (where c.fetched_this_run and c.blocking_problems = '[]'::jsonb and c.problems <> '[]'::jsonb)
     into result
   from merge_candidates c
-  left join merge_written w on w.airtable_id = c.airtable_id;
+  left join merge_written w on w.source_key = c.source_key;
 
   -- The checkpoint adds this call's counts to those of earlier batches and
   -- remembers the last page merged; the final call moves the phase on.
@@ -3137,7 +3137,7 @@ COMMENT ON FUNCTION sync.outbox_retry_delay(p_attempts integer) IS 'How long a t
 -- Name: plan_key_ranges(text, bigint, integer, bigint); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.plan_key_ranges(p_table_id text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint DEFAULT NULL::bigint) RETURNS TABLE(records_total bigint, estimated boolean, range_bounds text[])
+CREATE FUNCTION sync.plan_key_ranges(p_source_table text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint DEFAULT NULL::bigint) RETURNS TABLE(records_total bigint, estimated boolean, range_bounds text[])
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -3150,15 +3150,15 @@ begin
   end if;
   -- The planner's estimate of the table's staged records: the staging
   -- table's row count times the share of its rows that the statistics of
-  -- table_id give this table. Null without statistics.
+  -- source_table give this table. Null without statistics.
   if p_estimate_from is not null then
-    select round(c.reltuples * st.most_common_freqs[array_position(st.most_common_vals::text::text[], p_table_id)])::bigint,
+    select round(c.reltuples * st.most_common_freqs[array_position(st.most_common_vals::text::text[], p_source_table)])::bigint,
            (select cardinality(k.histogram_bounds::text::text[]) from pg_stats k
-            where k.schemaname = 'staging' and k.tablename = 'airtable_records' and k.attname = 'airtable_id')
+            where k.schemaname = 'staging' and k.tablename = 'source_records' and k.attname = 'source_key')
       into estimate, histogram
     from pg_class c
-    join pg_stats st on st.schemaname = 'staging' and st.tablename = 'airtable_records' and st.attname = 'table_id'
-    where c.oid = 'staging.airtable_records'::regclass and c.reltuples > 0;
+    join pg_stats st on st.schemaname = 'staging' and st.tablename = 'source_records' and st.attname = 'source_table'
+    where c.oid = 'staging.source_records'::regclass and c.reltuples > 0;
   end if;
   -- A large table with statistics: ranges of about the batch size cut at
   -- the histogram of staged keys (Airtable ids are random, so every
@@ -3172,24 +3172,24 @@ begin
   -- number and every batch-size-th key, where each range ends.
   return query
   select count(*), false,
-         coalesce(array_agg(k.airtable_id order by k.airtable_id) filter (where k.position % p_batch_size = 0), '{}')
-  from (select s.airtable_id, row_number() over (order by s.table_id, s.airtable_id) as position
-        from staging.airtable_records s
-        where s.table_id = p_table_id and s.run_id >= p_snapshot) k;
+         coalesce(array_agg(k.source_key order by k.source_key) filter (where k.position % p_batch_size = 0), '{}')
+  from (select s.source_key, row_number() over (order by s.source_table, s.source_key) as position
+        from staging.source_records s
+        where s.source_table = p_source_table and s.run_id >= p_snapshot) k;
 end;
 $$;
 
 --
--- Name: FUNCTION plan_key_ranges(p_table_id text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint); Type: COMMENT; Schema: sync; Owner: -
+-- Name: FUNCTION plan_key_ranges(p_source_table text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.plan_key_ranges(p_table_id text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint) IS 'The key ranges in which airlift verify and airlift diff work through a staged table''s source snapshot (records of run p_snapshot or later): the upper bounds of all ranges but the last (which is open-ended) and the number of keys. Exact (one pass over the keys, every p_batch_size-th key a bound) unless the planner''s statistics estimate at least p_estimate_from records: then about p_batch_size keys per range, cut at the histogram of staged keys without reading any (a pass over a million keys costs about a third of a second), and records_total is that estimate (estimated true), for the work to count each range''s keys itself.';
+COMMENT ON FUNCTION sync.plan_key_ranges(p_source_table text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint) IS 'The key ranges in which airlift verify and airlift diff work through a staged table''s source snapshot (records of run p_snapshot or later): the upper bounds of all ranges but the last (which is open-ended) and the number of keys. Exact (one pass over the keys, every p_batch_size-th key a bound) unless the planner''s statistics estimate at least p_estimate_from records: then about p_batch_size keys per range, cut at the histogram of staged keys without reading any (a pass over a million keys costs about a third of a second), and records_total is that estimate (estimated true), for the work to count each range''s keys itself.';
 
 --
 -- Name: plan_push(bigint, bigint[], jsonb, jsonb, text[]); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.plan_push(p_run_id bigint, p_outbox_ids bigint[], p_remote jsonb, p_remote_modified jsonb DEFAULT '{}'::jsonb, p_remote_from_mirror text[] DEFAULT '{}'::text[]) RETURNS TABLE(outbox_id bigint, entity text, row_id uuid, airtable_id text, action text, fields jsonb, airtable_wins jsonb, conflict_ids bigint[])
+CREATE FUNCTION sync.plan_push(p_run_id bigint, p_outbox_ids bigint[], p_remote jsonb, p_remote_modified jsonb DEFAULT '{}'::jsonb, p_remote_from_mirror text[] DEFAULT '{}'::text[]) RETURNS TABLE(outbox_id bigint, entity text, row_id uuid, source_key text, action text, fields jsonb, airtable_wins jsonb, conflict_ids bigint[])
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET work_mem TO '64MB'
@@ -3208,7 +3208,7 @@ begin
   -- The claimed entries with their rows now (local) and Airtable's record
   -- as read just before pushing (remote), one statement per entity.
   create temp table push_plan_rows (
-    outbox_id bigint, entity text, row_id uuid, airtable_id text, operation text, changed_columns text[], before_values jsonb,
+    outbox_id bigint, entity text, row_id uuid, source_key text, operation text, changed_columns text[], before_values jsonb,
     row_exists boolean, deleted boolean, changed_at timestamptz, canonical jsonb, fields jsonb, unresolved_links text[],
     remote jsonb, remote_modified_at timestamptz, push_deletes boolean
   ) on commit drop;
@@ -3216,20 +3216,20 @@ begin
            where o.id = any (p_outbox_ids) and o.status = 'in_flight' loop
     execute format($sql$
       insert into push_plan_rows
-      select o.id, o.entity, o.row_id, o.airtable_id, o.operation, o.changed_columns, o.before_values,
+      select o.id, o.entity, o.row_id, o.source_key, o.operation, o.changed_columns, o.before_values,
              r.id is not null, r.deleted_at is not null,
              -- when the local change was made (a pull writing other columns
              -- of the row moves its updated_at, not this)
              o.last_changed_at, r.canonical, r.fields, r.unresolved_links,
-             coalesce($3 -> o.airtable_id, mirror.fields),
-             coalesce(($4 ->> o.airtable_id)::timestamptz, sync.cell_timestamp(coalesce($3 -> o.airtable_id, mirror.fields) -> m.last_modified_field_id)),
+             coalesce($3 -> o.source_key, mirror.fields),
+             coalesce(($4 ->> o.source_key)::timestamptz, sync.cell_timestamp(coalesce($3 -> o.source_key, mirror.fields) -> m.last_modified_field_id)),
              m.push_deletes
       from sync.outbox o
       join sync.entity_mappings m on m.entity = o.entity
       left join (%s) r on r.id = o.row_id
       -- Airtable confirmed the record unchanged since the mirror's version
-      left join staging.airtable_records mirror
-        on o.airtable_id = any ($5) and mirror.table_id = m.table_id and mirror.airtable_id = o.airtable_id
+      left join staging.source_records mirror
+        on o.source_key = any ($5) and mirror.source_table = m.source_table and mirror.source_key = o.source_key
       where o.id = any ($1) and o.status = 'in_flight' and o.entity = $2
     $sql$, sync.push_rows_sql(e.entity, format('(select * from %s where id in (select x.row_id from sync.outbox x where x.id = any ($1) and x.entity = $2))', e.target_table)))
     using p_outbox_ids, e.entity, coalesce(p_remote, '{}'), coalesce(p_remote_modified, '{}'), coalesce(p_remote_from_mirror, '{}');
@@ -3252,13 +3252,13 @@ begin
            else 'manual'
          end as decision
   from (
-    select p.outbox_id, p.entity, p.row_id, p.airtable_id, c.column_name, m.field_ids ->> c.column_name as field_id,
+    select p.outbox_id, p.entity, p.row_id, p.source_key, c.column_name, m.field_ids ->> c.column_name as field_id,
            -- an absent value is JSON null on all three sides; a column the
            -- merge left empty for a problem (sync.field_problems) had, as the
            -- sync last saw it, the source's value the problem keeps
            case when coalesce(p.before_values -> c.column_name, 'null') = 'null'::jsonb
                 then coalesce((select fp.source_canonical from sync.field_problems fp
-                               where fp.entity = p.entity and fp.airtable_id = p.airtable_id and fp.column_name = c.column_name
+                               where fp.entity = p.entity and fp.source_key = p.source_key and fp.column_name = c.column_name
                                  and fp.landed = 'empty' and fp.resolved_at is null), 'null')
                 else p.before_values -> c.column_name end as base_value,
            coalesce(p.canonical -> c.column_name, 'null') as local_value,
@@ -3283,10 +3283,10 @@ begin
   -- by the policy (resolved), or parked for a person (manual: open).
   create temp table push_plan_conflicts (id bigint, outbox_id bigint) on commit drop;
   with logged as (
-    insert into sync.conflicts (entity, row_id, airtable_id, column_name, base_value, local_value, remote_value,
+    insert into sync.conflicts (entity, row_id, source_key, column_name, base_value, local_value, remote_value,
                                 local_modified_at, remote_modified_at, policy, status, resolution, resolved_value,
                                 decided_by_rule, decided_by, outbox_id, run_id, resolved_by_run_id, resolved_at)
-    select c.entity, c.row_id, c.airtable_id, c.column_name, c.base_value, c.local_value, c.remote_value,
+    select c.entity, c.row_id, c.source_key, c.column_name, c.base_value, c.local_value, c.remote_value,
            c.local_modified_at, c.remote_modified_at, c.policy,
            case when c.decision = 'manual' then 'open' else 'resolved' end,
            case c.decision when 'airtable' then 'airtable' when 'postgres' then 'postgres' end,
@@ -3304,7 +3304,7 @@ begin
   insert into push_plan_conflicts select l.id, l.outbox_id from logged l;
 
   create temp table push_plan_result on commit drop as
-  select p.outbox_id, p.entity, p.row_id, p.airtable_id, p.operation,
+  select p.outbox_id, p.entity, p.row_id, p.source_key, p.operation,
          case
            when p.operation = 'create' then
              case when not p.row_exists or p.deleted then 'skip'
@@ -3357,12 +3357,12 @@ begin
   set status = 'superseded'
   from push_plan_result r
   where r.operation = 'create' and r.action = 'skip' and o.entity = r.entity and o.row_id = r.row_id
-    and o.id <> r.outbox_id and o.status in ('pending', 'failed') and o.airtable_id is null;
+    and o.id <> r.outbox_id and o.status in ('pending', 'failed') and o.source_key is null;
 
   perform sync.mark_outbox_failed(p_run_id, jsonb_agg(jsonb_build_object(
             'id', r.outbox_id,
             'permanent', r.action = 'fail',
-            'error', case when r.action = 'fail' then format('record %s is not in Airtable any more (deleted there?)', r.airtable_id)
+            'error', case when r.action = 'fail' then format('record %s is not in Airtable any more (deleted there?)', r.source_key)
                           else 'waiting for a linked row to be created in Airtable first' end)))
   from push_plan_result r where r.action in ('fail', 'defer');
   -- a deferral is not a failure: due again at once, no attempt spent
@@ -3372,7 +3372,7 @@ begin
   where r.action = 'defer' and o.id = r.outbox_id and o.status = 'pending';
 
   return query
-  select r.outbox_id, r.entity, r.row_id, r.airtable_id, r.action, r.fields, r.wins, r.conflict_ids
+  select r.outbox_id, r.entity, r.row_id, r.source_key, r.action, r.fields, r.wins, r.conflict_ids
   from push_plan_result r order by r.outbox_id;
 end;
 $_$;
@@ -3434,19 +3434,19 @@ COMMENT ON FUNCTION sync.push_columns(p_entity text) IS 'The columns of an entit
 -- Name: push_remote_marks(bigint[]); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.push_remote_marks(p_outbox_ids bigint[]) RETURNS TABLE(outbox_id bigint, airtable_id text, mirror_last_modified text, last_modified_field_name text)
+CREATE FUNCTION sync.push_remote_marks(p_outbox_ids bigint[]) RETURNS TABLE(outbox_id bigint, source_key text, mirror_last_modified text, last_modified_field_name text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
-  select o.id, o.airtable_id,
+  select o.id, o.source_key,
          -- Airtable's own clock, as the mirror holds it: an ISO timestamp or nothing
          case when s.fields ->> m.last_modified_field_id ~ '^\d{4}-\d\d-\d\dT[0-9:.]+Z$' then s.fields ->> m.last_modified_field_id end,
          (select n.value from jsonb_each_text(m.field_ids) i join jsonb_each_text(m.field_names) n on n.key = i.key
           where i.value = m.last_modified_field_id limit 1)
   from sync.outbox o
   join sync.entity_mappings m on m.entity = o.entity
-  left join staging.airtable_records s on s.table_id = m.table_id and s.airtable_id = o.airtable_id
-  where o.id = any (p_outbox_ids) and o.status = 'in_flight' and o.operation = 'update' and o.airtable_id is not null
+  left join staging.source_records s on s.source_table = m.source_table and s.source_key = o.source_key
+  where o.id = any (p_outbox_ids) and o.status = 'in_flight' and o.operation = 'update' and o.source_key is not null
   order by o.id
 $_$;
 
@@ -3499,7 +3499,7 @@ begin
                     filter (where pc.conversion = 'link'), '')
     into raw_pairs, canonical_pairs, cell_pairs, unresolved, joins
   from sync.push_columns(p_entity) pc;
-  return format('select t.id, t.airtable_id, t.deleted_at, t.updated_at, jsonb_build_object(%s) as raw_values, '
+  return format('select t.id, t.airtable_id as source_key, t.deleted_at, t.updated_at, jsonb_build_object(%s) as raw_values, '
                 'jsonb_build_object(%s) as canonical, jsonb_build_object(%s) as fields, '
                 'array_remove(array[%s]::text[], null) as unresolved_links from %s t%s',
                 raw_pairs, canonical_pairs, cell_pairs, unresolved, p_rows, joins);
@@ -3510,7 +3510,7 @@ $_$;
 -- Name: FUNCTION push_rows_sql(p_entity text, p_rows text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.push_rows_sql(p_entity text, p_rows text) IS 'The statement that reads app rows of an entity (p_rows: a table, a transition table or a subquery in parentheses) as (id, airtable_id, deleted_at, updated_at, raw_values, canonical, fields, unresolved_links) over its pushable columns: raw values to detect changes, the canonical form (as sync.target_canonical_sql builds it) to compare, the Airtable fields object (field id -> cell: a link as [record id], a select as its option name, a date as YYYY-MM-DD, a timestamp as ISO UTC with milliseconds, money and integers as numbers, a checkbox as a boolean, a multiple select as an array), and the links whose target has no Airtable id yet. The columns are sync.push_columns'': the mapped ones, or the catalogue''s while no mapping is loaded, when the fields object is empty (no field ids yet).';
+COMMENT ON FUNCTION sync.push_rows_sql(p_entity text, p_rows text) IS 'The statement that reads app rows of an entity (p_rows: a table, a transition table or a subquery in parentheses) as (id, source_key (the row''s Airtable record id), deleted_at, updated_at, raw_values, canonical, fields, unresolved_links) over its pushable columns: raw values to detect changes, the canonical form (as sync.target_canonical_sql builds it) to compare, the Airtable fields object (field id -> cell: a link as [record id], a select as its option name, a date as YYYY-MM-DD, a timestamp as ISO UTC with milliseconds, money and integers as numbers, a checkbox as a boolean, a multiple select as an array), and the links whose target has no Airtable id yet. The columns are sync.push_columns'': the mapped ones, or the catalogue''s while no mapping is loaded, when the fields object is empty (no field ids yet).';
 
 --
 -- Name: record_problems(bigint, text, text); Type: FUNCTION; Schema: sync; Owner: -
@@ -3524,59 +3524,59 @@ declare
   source_table text;
   changed text[];
 begin
-  select m.table_id into source_table from sync.entity_mappings m where m.entity = p_entity;
+  select m.source_table into source_table from sync.entity_mappings m where m.entity = p_entity;
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
   -- audited under the run, so that a rollback of the run takes them back
   perform set_config('airlift.run_id', p_run_id::text, true);
   if to_regclass('pg_temp.problems_seen') is null then
-    raise exception 'sync.record_problems reads the temporary table problems_seen (airtable_id text, problems jsonb): create it first'
+    raise exception 'sync.record_problems reads the temporary table problems_seen (source_key text, problems jsonb): create it first'
       using errcode = 'undefined_table';
   end if;
   -- One statement: the problems found, the open ones of the records looked
   -- at, then close, rewrite and insert. A problem is the same problem when
   -- record, column (or field) and rule are the same.
   with found as (
-    select s.airtable_id, p ->> 'field' as field, p ->> 'column' as column_name, p ->> 'rule' as rule,
+    select s.source_key, p ->> 'field' as field, p ->> 'column' as column_name, p ->> 'rule' as rule,
            p -> 'value' as value, p -> 'canonical' as canonical, coalesce(p ->> 'landed', 'kept') as landed,
            p ->> 'link_key' as link_key, p ->> 'reason' as reason
     from pg_temp.problems_seen s
     cross join lateral jsonb_array_elements(s.problems) as p
   ), open_problems as (
-    select fp.id, fp.airtable_id, coalesce(fp.column_name, fp.field, '') as problem_key, fp.rule,
+    select fp.id, fp.source_key, coalesce(fp.column_name, fp.field, '') as problem_key, fp.rule,
            fp.value, fp.source_canonical, fp.landed, fp.link_key, fp.reason, fp.field
     from sync.field_problems fp
     where fp.entity = p_entity and fp.origin = p_origin and fp.resolved_at is null
-      and fp.airtable_id in (select s.airtable_id from pg_temp.problems_seen s)
+      and fp.source_key in (select s.source_key from pg_temp.problems_seen s)
   ), matched as (
     select o.id, f.*,
            row(o.value, o.source_canonical, o.landed, o.link_key, o.reason, o.field)
              is distinct from row(f.value, f.canonical, f.landed, f.link_key, f.reason, f.field) as differs
     from open_problems o
-    join found f on f.airtable_id = o.airtable_id and coalesce(f.column_name, f.field, '') = o.problem_key and f.rule = o.rule
+    join found f on f.source_key = o.source_key and coalesce(f.column_name, f.field, '') = o.problem_key and f.rule = o.rule
   ), closed as (
     update sync.field_problems fp
     set resolved_at = now(), resolved_by_run_id = p_run_id
     from open_problems o
     where fp.id = o.id and o.id not in (select m.id from matched m)
-    returning fp.airtable_id
+    returning fp.source_key
   ), rewritten as (
     update sync.field_problems fp
     set value = m.value, source_canonical = m.canonical, landed = m.landed, link_key = m.link_key, reason = m.reason, field = m.field
     from matched m
     where fp.id = m.id and m.differs
-    returning fp.airtable_id
+    returning fp.source_key
   ), inserted as (
-    insert into sync.field_problems (entity, source_table, airtable_id, field, column_name, rule, origin, value, source_canonical, landed, link_key, reason, run_id)
-    select p_entity, source_table, f.airtable_id, f.field, f.column_name, f.rule, p_origin, f.value, f.canonical, f.landed, f.link_key, f.reason, p_run_id
+    insert into sync.field_problems (entity, source_table, source_key, field, column_name, rule, origin, value, source_canonical, landed, link_key, reason, run_id)
+    select p_entity, source_table, f.source_key, f.field, f.column_name, f.rule, p_origin, f.value, f.canonical, f.landed, f.link_key, f.reason, p_run_id
     from found f
-    where not exists (select from matched m where m.airtable_id = f.airtable_id
+    where not exists (select from matched m where m.source_key = f.source_key
                         and coalesce(m.column_name, m.field, '') = coalesce(f.column_name, f.field, '') and m.rule = f.rule)
-    returning airtable_id
+    returning source_key
   )
-  select coalesce(array_agg(distinct x.airtable_id), '{}') into changed
-  from (select airtable_id from closed union all select airtable_id from rewritten union all select airtable_id from inserted) x;
+  select coalesce(array_agg(distinct x.source_key), '{}') into changed
+  from (select source_key from closed union all select source_key from rewritten union all select source_key from inserted) x;
   return changed;
 end;
 $$;
@@ -3585,7 +3585,7 @@ $$;
 -- Name: FUNCTION record_problems(p_run_id bigint, p_entity text, p_origin text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.record_problems(p_run_id bigint, p_entity text, p_origin text) IS 'Keeps sync.field_problems in step with what a check found: reads the temporary table problems_seen (airtable_id, problems: a JSON array of {field, column, rule, value, canonical, landed, link_key, reason}) holding every record looked at, with its problems of origin p_origin (merge or rule); records new problems under run p_run_id, rewrites those whose value or reason changed, and closes the open ones the records no longer have. Returns the records whose open problems changed. Set-based, one statement. Security definer: the sync role writes problems only through it.';
+COMMENT ON FUNCTION sync.record_problems(p_run_id bigint, p_entity text, p_origin text) IS 'Keeps sync.field_problems in step with what a check found: reads the temporary table problems_seen (source_key, problems: a JSON array of {field, column, rule, value, canonical, landed, link_key, reason}) holding every record looked at, with its problems of origin p_origin (merge or rule); records new problems under run p_run_id, rewrites those whose value or reason changed, and closes the open ones the records no longer have. Returns the records whose open problems changed. Set-based, one statement. Security definer: the sync role writes problems only through it.';
 
 --
 -- Name: refresh_job_statistics(uuid); Type: FUNCTION; Schema: sync; Owner: -
@@ -3620,7 +3620,7 @@ COMMENT ON FUNCTION sync.refresh_job_statistics(p_job_id uuid) IS 'Recomputes a 
 -- Name: refresh_problem_rows(bigint, text, text[]); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_airtable_ids text[]) RETURNS bigint
+CREATE FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_source_keys text[]) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -3629,7 +3629,7 @@ declare
   key_column text;
   recounted bigint;
 begin
-  if coalesce(cardinality(p_airtable_ids), 0) = 0 then
+  if coalesce(cardinality(p_source_keys), 0) = 0 then
     return 0;
   end if;
   select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
@@ -3638,33 +3638,33 @@ begin
   -- target checksum from its trigger)...
   execute format($sql$
     update %s t set open_problem_count = n.open_problems
-    from (select i.airtable_id, (select count(*) from sync.field_problems fp
-                                 where fp.entity = $1 and fp.airtable_id = i.airtable_id and fp.resolved_at is null)::integer as open_problems
-          from unnest($2) as i (airtable_id)) n
-    where t.%2$I = n.airtable_id and t.open_problem_count <> n.open_problems
-  $sql$, target, key_column) using p_entity, p_airtable_ids;
+    from (select i.source_key, (select count(*) from sync.field_problems fp
+                                 where fp.entity = $1 and fp.source_key = i.source_key and fp.resolved_at is null)::integer as open_problems
+          from unnest($2) as i (source_key)) n
+    where t.%2$I = n.source_key and t.open_problem_count <> n.open_problems
+  $sql$, target, key_column) using p_entity, p_source_keys;
   get diagnostics recounted = row_count;
   -- ...and the target checksums of the rows whose problems changed while
   -- the row did not (the canonical form puts an emptied column's source
   -- value back from its open problem).
   execute format($sql$
-    insert into sync.target_checksums as c (entity, airtable_id, row_id, checksum, deleted)
-    select $1, t.airtable_id, t.id, sync.checksum(t.canonical), t.deleted_at is not null
+    insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
+    select $1, t.source_key, t.id, sync.checksum(t.canonical), t.deleted_at is not null
     from (%s) t
-    on conflict (entity, airtable_id) do update
+    on conflict (entity, source_key) do update
       set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
       where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
   $sql$, sync.target_canonical_sql(p_entity, format('(select x.* from %s x where x.%I = any ($2))', target, key_column)))
-  using p_entity, p_airtable_ids;
+  using p_entity, p_source_keys;
   return recounted;
 end;
 $_$;
 
 --
--- Name: FUNCTION refresh_problem_rows(p_run_id bigint, p_entity text, p_airtable_ids text[]); Type: COMMENT; Schema: sync; Owner: -
+-- Name: FUNCTION refresh_problem_rows(p_run_id bigint, p_entity text, p_source_keys text[]); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_airtable_ids text[]) IS 'After the open problems of some records changed: sets their rows'' open_problem_count (audited under run p_run_id) and rebuilds their target checksums, which read the open problems. Returns how many rows were recounted. Security definer: writes app rows and sync.target_checksums for the sync role.';
+COMMENT ON FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_source_keys text[]) IS 'After the open problems of some records changed: sets their rows'' open_problem_count (audited under run p_run_id) and rebuilds their target checksums, which read the open problems. Returns how many rows were recounted. Security definer: writes app rows and sync.target_checksums for the sync role.';
 
 --
 -- Name: refresh_target_checksums(text); Type: FUNCTION; Schema: sync; Owner: -
@@ -3681,17 +3681,17 @@ begin
   -- ones corrected, entries of rows that are gone removed.
   execute format($sql$
     with rebuilt as (
-      select t.airtable_id, t.id, sync.checksum(t.canonical) as checksum, t.deleted_at is not null as deleted from (%s) t
+      select t.source_key, t.id, sync.checksum(t.canonical) as checksum, t.deleted_at is not null as deleted from (%s) t
     ), upserted as (
-      insert into sync.target_checksums as c (entity, airtable_id, row_id, checksum, deleted)
-      select $1, r.airtable_id, r.id, r.checksum, r.deleted from rebuilt r
-      on conflict (entity, airtable_id) do update
+      insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
+      select $1, r.source_key, r.id, r.checksum, r.deleted from rebuilt r
+      on conflict (entity, source_key) do update
         set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
         where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
       returning 1
     ), removed as (
       delete from sync.target_checksums c
-      where c.entity = $1 and not exists (select from rebuilt r where r.airtable_id = c.airtable_id)
+      where c.entity = $1 and not exists (select from rebuilt r where r.source_key = c.source_key)
       returning 1
     )
     select (select count(*) from upserted) + (select count(*) from removed)
@@ -3770,7 +3770,7 @@ CREATE TABLE sync.conflicts (
     id bigint NOT NULL,
     entity text NOT NULL,
     row_id uuid NOT NULL,
-    airtable_id text,
+    source_key text,
     column_name text NOT NULL,
     base_value jsonb,
     local_value jsonb,
@@ -3821,10 +3821,10 @@ COMMENT ON COLUMN sync.conflicts.entity IS 'The entity of the row.';
 COMMENT ON COLUMN sync.conflicts.row_id IS 'The app row.';
 
 --
--- Name: COLUMN conflicts.airtable_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN conflicts.source_key; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.conflicts.airtable_id IS 'The Airtable record.';
+COMMENT ON COLUMN sync.conflicts.source_key IS 'The record''s id in the source it is pushed to (an Airtable record id).';
 
 --
 -- Name: COLUMN conflicts.column_name; Type: COMMENT; Schema: sync; Owner: -
@@ -3973,7 +3973,7 @@ begin
   -- PostgreSQL pushes against it (a later Airtable edit is a new conflict).
   select coalesce(sync.cell_canonical(s.fields -> (m.field_ids ->> k.column_name), conv), 'null') into remote_now
   from sync.entity_mappings m
-  join staging.airtable_records s on s.table_id = m.table_id and s.airtable_id = k.airtable_id
+  join staging.source_records s on s.source_table = m.source_table and s.source_key = k.source_key
   where m.entity = k.entity;
   remote_now := coalesce(remote_now, k.remote_value);
   -- PostgreSQL's value is the row's now (it may have changed again since).
@@ -3998,8 +3998,8 @@ begin
     -- PostgreSQL's value goes to Airtable: Airtable's value as known is the
     -- base, so the push sees a change here only (and a newer Airtable edit
     -- as a new conflict).
-    insert into sync.outbox as x (entity, row_id, airtable_id, operation, changed_columns, before_values, changed_by)
-    values (k.entity, k.row_id, k.airtable_id, 'update', array[k.column_name], jsonb_build_object(k.column_name, remote_now),
+    insert into sync.outbox as x (entity, row_id, source_key, operation, changed_columns, before_values, changed_by)
+    values (k.entity, k.row_id, k.source_key, 'update', array[k.column_name], jsonb_build_object(k.column_name, remote_now),
             coalesce(p_decided_by, audit.current_actor(), audit.acting_role()))
     on conflict (entity, row_id) where status in ('pending', 'failed') do update
       set changed_columns = array(select distinct u from unnest(x.changed_columns || excluded.changed_columns) as u order by u),
@@ -4041,7 +4041,7 @@ begin
   select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   -- per link column: its open dangling links whose record now exists
   select string_agg(format($part$
-           select fp.id as problem_id, fp.airtable_id, %1$L::text as column_name, linked.id as linked_id
+           select fp.id as problem_id, fp.source_key, %1$L::text as column_name, linked.id as linked_id
            from sync.field_problems fp
            join %2$s linked on linked.%3$I = fp.link_key and linked.deleted_at is null
            where fp.entity = $1 and fp.column_name = %1$L and fp.rule = 'dangling_link' and fp.resolved_at is null$part$,
@@ -4067,12 +4067,12 @@ begin
       from found f where fp.id = f.problem_id
       returning fp.id
     ), per_row as (
-      select f.airtable_id, count(*)::integer as links, %2$s
-      from found f group by f.airtable_id
+      select f.source_key, count(*)::integer as links, %2$s
+      from found f group by f.source_key
     )
     update %3$s t set %4$s, open_problem_count = greatest(t.open_problem_count - r.links, 0)
     from per_row r
-    where t.%5$I = r.airtable_id
+    where t.%5$I = r.source_key
   $sql$, candidates,
      (select string_agg(format('(array_agg(f.linked_id) filter (where f.column_name = %1$L))[1] as %1$I', ec.column_name), ', ')
       from sync.entity_columns ec join sync.entity_mappings m on m.entity = ec.entity and m.field_ids ? ec.column_name
@@ -4124,10 +4124,10 @@ begin
   end if;
   perform set_config('airlift.run_id', p_run_id::text, true);
 
-  perform from sync.data_differentials d where d.run_id = p_run_id and d.source_table = mapping.table_id and not d.resolved for update;
+  perform from sync.data_differentials d where d.run_id = p_run_id and d.source_table = mapping.source_table and not d.resolved for update;
   create temp table resolving on commit drop as
   select d.id, d.comparison_type, d.legacy_ids from sync.data_differentials d
-  where d.run_id = p_run_id and d.source_table = mapping.table_id and not d.resolved;
+  where d.run_id = p_run_id and d.source_table = mapping.source_table and not d.resolved;
 
   if p_strategy = 'source_wins' then
     -- Missing and conflicted records: the source's version merged again,
@@ -4153,8 +4153,8 @@ begin
     $sql$, target, key_column) using p_entity, remerge || gone, format('overwritten by the source: differential resolution of run %s (source_wins)', p_run_id), p_run_id;
     if cardinality(remerge) > 0 then
       page_number := nextval('staging.page_seq');
-      update staging.airtable_records s set run_id = p_run_id, page_seq = page_number
-      where s.table_id = mapping.table_id and s.airtable_id = any (remerge);
+      update staging.source_records s set run_id = p_run_id, page_seq = page_number
+      where s.source_table = mapping.source_table and s.source_key = any (remerge);
       insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, records_processed, metadata)
       values (p_run_id, 'sync_operation', p_entity, 'in_progress', now(), cardinality(remerge),
               jsonb_build_object('phase', 'listed', 'last_page_seq', page_number, 'resolution', p_strategy))
@@ -4417,7 +4417,7 @@ $$;
 -- Name: FUNCTION restore_snapshot(p_snapshot_id bigint, p_run_id bigint); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.restore_snapshot(p_snapshot_id bigint, p_run_id bigint) IS 'Brings every table a snapshot copied (app tables, sync.id_map, staging.airtable_records) back to the copy, set-based, one statement per table and pass: deletes rows the snapshot does not have (children first), updates rows that differ and inserts missing ones (parents first), in foreign-key order derived from pg_constraint; generated columns are left to the database. Audited under run p_run_id (a running rollback run); updated_at comes from the snapshot. Checks the result against the snapshot''s checksums and fails (XX001) if it differs. Marks the data runs since the snapshot rolled back (or cancelled when unfinished) and the snapshot restored. Refuses an unknown (P0002) or dropped (55000) snapshot, and runs while no pull does (55P03). Returns rows removed, inserted and restored per table. Security definer: the sync role may restore but not write app tables directly.';
+COMMENT ON FUNCTION sync.restore_snapshot(p_snapshot_id bigint, p_run_id bigint) IS 'Brings every table a snapshot copied (app tables, sync.id_map, staging.source_records) back to the copy, set-based, one statement per table and pass: deletes rows the snapshot does not have (children first), updates rows that differ and inserts missing ones (parents first), in foreign-key order derived from pg_constraint; generated columns are left to the database. Audited under run p_run_id (a running rollback run); updated_at comes from the snapshot. Checks the result against the snapshot''s checksums and fails (XX001) if it differs. Marks the data runs since the snapshot rolled back (or cancelled when unfinished) and the snapshot restored. Refuses an unknown (P0002) or dropped (55000) snapshot, and runs while no pull does (55P03). Returns rows removed, inserted and restored per table. Security definer: the sync role may restore but not write app tables directly.';
 
 --
 -- Name: resume_checkpoint(uuid); Type: FUNCTION; Schema: sync; Owner: -
@@ -5096,7 +5096,7 @@ CREATE FUNCTION sync.snapshot_source_tables() RETURNS TABLE(source_table regclas
   join pg_namespace n on n.oid = c.relnamespace
   where (n.nspname = 'app' and c.relkind in ('r', 'p') and not c.relispartition)
      or c.oid in (select e.target_table from sync.entities e)
-     or c.oid in ('sync.id_map'::regclass, 'staging.airtable_records'::regclass)
+     or c.oid in ('sync.id_map'::regclass, 'staging.source_records'::regclass)
   order by n.nspname, c.relname
 $$;
 
@@ -5104,18 +5104,18 @@ $$;
 -- Name: FUNCTION snapshot_source_tables(); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.snapshot_source_tables() IS 'What a snapshot copies: every table of schema app and every entity''s target table (a files source''s schema), sync.id_map and staging.airtable_records, each with the name of its copy (<schema>__<table>).';
+COMMENT ON FUNCTION sync.snapshot_source_tables() IS 'What a snapshot copies: every table of schema app and every entity''s target table (a files source''s schema), sync.id_map and staging.source_records, each with the name of its copy (<schema>__<table>).';
 
 --
 -- Name: source_canonical(text, text[]); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.source_canonical(p_entity text, p_airtable_ids text[]) RETURNS TABLE(airtable_id text, canonical jsonb)
+CREATE FUNCTION sync.source_canonical(p_entity text, p_source_keys text[]) RETURNS TABLE(source_key text, canonical jsonb)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 declare
-  table_id text := (select m.table_id from sync.entity_mappings m where m.entity = p_entity);
+  source_table text := (select m.source_table from sync.entity_mappings m where m.entity = p_entity);
   form text;
 begin
   -- One jsonb_build_object per record over the mapped columns (in groups
@@ -5131,20 +5131,20 @@ begin
     return;
   end if;
   return query execute format($sql$
-    select s.airtable_id, %s
-    from staging.airtable_records s
+    select s.source_key, %s
+    from staging.source_records s
     -- the fields decompressed once per record, not once per column (offset 0 keeps it a separate step)
     cross join lateral (select s.fields || '{}'::jsonb as fields offset 0) f
-    where s.table_id = $1 and s.airtable_id = any ($2)
-  $sql$, form) using table_id, p_airtable_ids;
+    where s.source_table = $1 and s.source_key = any ($2)
+  $sql$, form) using source_table, p_source_keys;
 end;
 $_$;
 
 --
--- Name: FUNCTION source_canonical(p_entity text, p_airtable_ids text[]); Type: COMMENT; Schema: sync; Owner: -
+-- Name: FUNCTION source_canonical(p_entity text, p_source_keys text[]); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.source_canonical(p_entity text, p_airtable_ids text[]) IS 'The canonical form of staged records, rebuilt from their fields: to name the fields in which source and target differ.';
+COMMENT ON FUNCTION sync.source_canonical(p_entity text, p_source_keys text[]) IS 'The canonical form of staged records, rebuilt from their fields: to name the fields in which source and target differ.';
 
 --
 -- Name: source_snapshot_run(text); Type: FUNCTION; Schema: sync; Owner: -
@@ -5195,8 +5195,8 @@ begin
   skipped := 0;
   if p_may_repeat then
     delete from pg_temp.copied_records c
-    using staging.airtable_records s
-    where not c.is_reject and s.table_id = mapping.table_id and s.airtable_id = c.id and s.run_id = p_run_id and s.content_hash = c.hash;
+    using staging.source_records s
+    where not c.is_reject and s.source_table = mapping.source_table and s.source_key = c.id and s.run_id = p_run_id and s.content_hash = c.hash;
     get diagnostics skipped = row_count;
   end if;
 
@@ -5218,29 +5218,29 @@ begin
   -- planner knows the chunk's size once it is analyzed).
   analyze pg_temp.copied_records;
   update pg_temp.copied_records c set previous_run = s.run_id
-  from staging.airtable_records s
-  where not c.is_reject and s.table_id = mapping.table_id and s.airtable_id = c.id;
+  from staging.source_records s
+  where not c.is_reject and s.source_table = mapping.source_table and s.source_key = c.id;
 
   -- The upsert, with the same rule as sync.stage_page for rewriting a row.
   execute format($sql$
-    insert into staging.airtable_records as s (base_id, table_id, airtable_id, fields, created_time, content_hash, checksum, run_id, fetched_at, page_seq)
+    insert into staging.source_records as s (source_id, source_table, source_key, fields, created_time, content_hash, checksum, run_id, fetched_at, page_seq)
     select $1, $2, c.id, c.fields, c.created_time, c.hash, %1$s, $3, now(), $4
     from pg_temp.copied_records c
     where not c.is_reject
-    on conflict (table_id, airtable_id) do update
-      set base_id = excluded.base_id, fields = excluded.fields, created_time = excluded.created_time,
+    on conflict (source_table, source_key) do update
+      set source_id = excluded.source_id, fields = excluded.fields, created_time = excluded.created_time,
           content_hash = excluded.content_hash, checksum = excluded.checksum, run_id = excluded.run_id,
           fetched_at = excluded.fetched_at, page_seq = excluded.page_seq
       where s.content_hash <> excluded.content_hash
          or s.checksum is distinct from excluded.checksum
          or ($5 and s.run_id is distinct from excluded.run_id)
          or exists (select from sync.record_errors e
-                    where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id)
+                    where e.resolved_at is null and e.source_table = s.source_table and e.source_key = s.source_key)
          or (s.run_id is distinct from excluded.run_id
              and not exists (select from sync.id_map m
-                             where m.entity_type = $6 and m.legacy_id = s.airtable_id and m.checksum = s.checksum))
+                             where m.entity_type = $6 and m.legacy_id = s.source_key and m.checksum = s.checksum))
   $sql$, coalesce(canonical, 'null::text'))
-    using mapping.base_id, mapping.table_id, p_run_id, page_number, p_full, p_entity;
+    using mapping.source_id, mapping.source_table, p_run_id, page_number, p_full, p_entity;
   get diagnostics written = row_count;
   -- staged by this run already and left as they were (a listing started
   -- again): the rows of the run not rewritten now (rare; counted only then)
@@ -5248,7 +5248,7 @@ begin
   if exists (select from pg_temp.copied_records c where c.previous_run = p_run_id) then
     select count(*)::int into already_in_run
     from pg_temp.copied_records c
-    join staging.airtable_records s on s.table_id = mapping.table_id and s.airtable_id = c.id
+    join staging.source_records s on s.source_table = mapping.source_table and s.source_key = c.id
     where c.previous_run = p_run_id and s.page_seq is distinct from page_number;
   end if;
   untouched := chunk_size - written - already_in_run;
@@ -5256,15 +5256,15 @@ begin
   -- The rejects, quarantined with their reason once, and marked as
   -- rejected before staging, as for a page (sync.mark_rejected_before_staging).
   if rejected > 0 then
-    select jsonb_agg(jsonb_build_object('airtable_id', c.reject_key, 'field', c.reject_field, 'value', c.reject_value, 'reason', c.reject_reason) order by c.position)
+    select jsonb_agg(jsonb_build_object('source_key', c.reject_key, 'field', c.reject_field, 'value', c.reject_value, 'reason', c.reject_reason) order by c.position)
       into rejects
     from pg_temp.copied_records c where c.is_reject;
-    insert into sync.record_errors (run_id, source_table, airtable_id, field, value, reason)
-    select distinct on (c.reject_key, c.reject_field, c.reject_reason) p_run_id, mapping.table_id, c.reject_key, c.reject_field, c.reject_value, c.reject_reason
+    insert into sync.record_errors (run_id, source_table, source_key, field, value, reason)
+    select distinct on (c.reject_key, c.reject_field, c.reject_reason) p_run_id, mapping.source_table, c.reject_key, c.reject_field, c.reject_value, c.reject_reason
     from pg_temp.copied_records c
     where c.is_reject
       and not exists (select from sync.record_errors e
-                      where e.resolved_at is null and e.source_table = mapping.table_id and e.airtable_id = c.reject_key
+                      where e.resolved_at is null and e.source_table = mapping.source_table and e.source_key = c.reject_key
                         and e.field is not distinct from c.reject_field and e.reason = c.reject_reason)
     order by c.reject_key, c.reject_field, c.reject_reason, c.position;
     perform sync.mark_rejected_before_staging(p_run_id, p_entity, rejects);
@@ -5295,7 +5295,7 @@ $_$;
 -- Name: FUNCTION stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean) IS 'Stages a chunk of records the runner streamed with COPY into the session''s pg_temp.copied_records (id, created_time, fields, hash, or a reject''s key, field, value and reason, in file order): the bulk counterpart of sync.stage_page for large listings. In one call and the caller''s transaction: checksums from the same canonical form, the upsert into staging.airtable_records under one staging.page_seq number with stage_page''s rule for rewriting a row, the rejects quarantined once and marked rejected before staging, and the checkpoint moved (records, offset, pages, untouched, rejected; no next offset marks the table listed). With p_may_repeat (a listing started again) records this run staged already with the same content are left out and counted as skipped. Returns how many rows were written, were already staged by this run, were left untouched (unchanged), were rejects (quarantined) and were skipped.';
+COMMENT ON FUNCTION sync.stage_copied(p_run_id bigint, p_entity text, p_full boolean, p_next_offset text, p_may_repeat boolean) IS 'Stages a chunk of records the runner streamed with COPY into the session''s pg_temp.copied_records (id, created_time, fields, hash, or a reject''s key, field, value and reason, in file order): the bulk counterpart of sync.stage_page for large listings. In one call and the caller''s transaction: checksums from the same canonical form, the upsert into staging.source_records under one staging.page_seq number with stage_page''s rule for rewriting a row, the rejects quarantined once and marked rejected before staging, and the checkpoint moved (records, offset, pages, untouched, rejected; no next offset marks the table listed). With p_may_repeat (a listing started again) records this run staged already with the same content are left out and counted as skipped. Returns how many rows were written, were already staged by this run, were left untouched (unchanged), were rejects (quarantined) and were skipped.';
 
 --
 -- Name: stage_page(bigint, text, jsonb, jsonb, boolean, text, timestamp with time zone); Type: FUNCTION; Schema: sync; Owner: -
@@ -5334,40 +5334,40 @@ begin
   ), previously as (
     select p.id, s.run_id as previous_run
     from page p
-    left join staging.airtable_records s on s.table_id = mapping.table_id and s.airtable_id = p.id
+    left join staging.source_records s on s.source_table = mapping.source_table and s.source_key = p.id
   ), upserted as (
-    insert into staging.airtable_records as s (base_id, table_id, airtable_id, fields, created_time, content_hash, checksum, run_id, fetched_at, page_seq)
-    select mapping.base_id, mapping.table_id, p.id, p.fields, p.created_time, p.hash, p.checksum, p_run_id, now(), page_number
+    insert into staging.source_records as s (source_id, source_table, source_key, fields, created_time, content_hash, checksum, run_id, fetched_at, page_seq)
+    select mapping.source_id, mapping.source_table, p.id, p.fields, p.created_time, p.hash, p.checksum, p_run_id, now(), page_number
     from page p
-    on conflict (table_id, airtable_id) do update
-      set base_id = excluded.base_id, fields = excluded.fields, created_time = excluded.created_time,
+    on conflict (source_table, source_key) do update
+      set source_id = excluded.source_id, fields = excluded.fields, created_time = excluded.created_time,
           content_hash = excluded.content_hash, checksum = excluded.checksum, run_id = excluded.run_id,
           fetched_at = excluded.fetched_at, page_seq = excluded.page_seq
       where s.content_hash <> excluded.content_hash
          or s.checksum is distinct from excluded.checksum
          or (p_full and s.run_id is distinct from excluded.run_id)
          or exists (select from sync.record_errors e
-                    where e.resolved_at is null and e.source_table = s.table_id and e.airtable_id = s.airtable_id)
+                    where e.resolved_at is null and e.source_table = s.source_table and e.source_key = s.source_key)
          -- staged by a snapshot (stage-only) run but never merged: the id
          -- map holds the checksum of the version last merged
          or (s.run_id is distinct from excluded.run_id
              and not exists (select from sync.id_map m
-                             where m.entity_type = p_entity and m.legacy_id = s.airtable_id and m.checksum = s.checksum))
-    returning s.airtable_id
+                             where m.entity_type = p_entity and m.legacy_id = s.source_key and m.checksum = s.checksum))
+    returning s.source_key
   )
   select (select count(*) from upserted)::int,
-         (select count(*) from previously p where p.previous_run = p_run_id and p.id not in (select airtable_id from upserted))::int
+         (select count(*) from previously p where p.previous_run = p_run_id and p.id not in (select source_key from upserted))::int
     into written, already_in_run;
   untouched := page_size - written - already_in_run;
   rejected := coalesce(jsonb_array_length(p_rejects), 0);
 
   -- Records the runner could not stage at all (bad envelope, text
   -- PostgreSQL cannot store) are quarantined with the reason, once.
-  insert into sync.record_errors (run_id, source_table, airtable_id, field, value, reason)
-  select p_run_id, mapping.table_id, r.airtable_id, r.field, r.value, r.reason
-  from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (airtable_id text, field text, value jsonb, reason text)
+  insert into sync.record_errors (run_id, source_table, source_key, field, value, reason)
+  select p_run_id, mapping.source_table, r.source_key, r.field, r.value, r.reason
+  from jsonb_to_recordset(coalesce(p_rejects, '[]')) as r (source_key text, field text, value jsonb, reason text)
   where not exists (select from sync.record_errors e
-                    where e.resolved_at is null and e.source_table = mapping.table_id and e.airtable_id = r.airtable_id
+                    where e.resolved_at is null and e.source_table = mapping.source_table and e.source_key = r.source_key
                       and e.field is not distinct from r.field and e.reason = r.reason);
 
   -- The checkpoint moves in the same transaction as the page it records.
@@ -5417,7 +5417,7 @@ CREATE FUNCTION sync.staging_key_splits(p_after_key text, p_upto_key text, p_par
     select b.key, row_number() over (order by b.key) as n, count(*) over () as total
     from pg_stats st
     cross join lateral unnest(st.histogram_bounds::text::text[]) as b (key)
-    where st.schemaname = 'staging' and st.tablename = 'airtable_records' and st.attname = 'airtable_id'
+    where st.schemaname = 'staging' and st.tablename = 'source_records' and st.attname = 'source_key'
       and (b.key > p_after_key or p_after_key is null) and (b.key < p_upto_key or p_upto_key is null)
   )
   select coalesce(array_agg(i.key order by i.key), '{}')
@@ -5431,7 +5431,7 @@ $$;
 -- Name: FUNCTION staging_key_splits(p_after_key text, p_upto_key text, p_parts integer); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.staging_key_splits(p_after_key text, p_upto_key text, p_parts integer) IS 'Keys that cut the key range (p_after_key, p_upto_key] (null bounds are open) into at most p_parts parts of about as many staged records, from the planner''s histogram of staging.airtable_records.airtable_id; empty without statistics or inside a narrow range. sync.verify_entity verifies the parts side by side in parallel workers.';
+COMMENT ON FUNCTION sync.staging_key_splits(p_after_key text, p_upto_key text, p_parts integer) IS 'Keys that cut the key range (p_after_key, p_upto_key] (null bounds are open) into at most p_parts parts of about as many staged records, from the planner''s histogram of staging.source_records.source_key; empty without statistics or inside a narrow range. sync.verify_entity verifies the parts side by side in parallel workers.';
 
 --
 -- Name: start_job(uuid); Type: FUNCTION; Schema: sync; Owner: -
@@ -5686,11 +5686,11 @@ begin
   select * into strict mapping from sync.entity_mappings m where m.entity = p_entity;
   select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
-  perform sync.analyze_if_stale('staging.airtable_records');
+  perform sync.analyze_if_stale('staging.source_records');
   perform sync.analyze_if_stale(target);
   -- Only after a complete listing: every record Airtable still has was
   -- staged with this run's id, so a live row without one is gone there.
-  -- Rows created here and never pushed (no airtable_id) are not touched,
+  -- Rows created here and never pushed (no source key) are not touched,
   -- nor rows whose record this run listed but could not stage.
   -- The open problems of a record gone from Airtable are closed with it
   -- (a record that reappears is merged again, with whatever it has then).
@@ -5698,19 +5698,19 @@ begin
     with swept as (
       update %s t set deleted_at = now(), open_problem_count = 0
       where t.deleted_at is null and t.%2$I is not null
-        and not exists (select from staging.airtable_records s
-                        where s.table_id = $1 and s.airtable_id = t.%2$I and s.run_id = $2)
+        and not exists (select from staging.source_records s
+                        where s.source_table = $1 and s.source_key = t.%2$I and s.run_id = $2)
         -- listed but rejected before staging: the record exists in the source
         and not exists (select from sync.record_errors e
-                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.airtable_id = t.%2$I)
-      returning t.%2$I as airtable_id
+                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.source_key = t.%2$I)
+      returning t.%2$I as source_key
     ), closed as (
       update sync.field_problems fp set resolved_at = now(), resolved_by_run_id = $2
       from swept w
-      where fp.entity = $3 and fp.airtable_id = w.airtable_id and fp.resolved_at is null
+      where fp.entity = $3 and fp.source_key = w.source_key and fp.resolved_at is null
     )
     select count(*) from swept
-  $sql$, target, key_column) using mapping.table_id, p_run_id, p_entity into swept;
+  $sql$, target, key_column) using mapping.source_table, p_run_id, p_entity into swept;
   update sync.checkpoints cp
   set metadata = cp.metadata || jsonb_build_object('phase', 'swept', 'deleted', swept)
   where cp.run_id = p_run_id and cp.operation_type = 'sync_operation' and cp.entity_type = p_entity;
@@ -5841,7 +5841,7 @@ $$;
 -- Name: FUNCTION take_snapshot(p_label text, p_actor text, p_run_id bigint); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.take_snapshot(p_label text, p_actor text, p_run_id bigint) IS 'Takes a safety snapshot: creates schema airlift_snapshot_<id>, readable by its owner only, and copies into it (create table ... as select, one statement per table, writers held off meanwhile) every app table, sync.id_map and staging.airtable_records, recording row counts and checksums. p_run_id names the run whose start it protects, if any. Refuses (55P03) while a pull is running. Security definer: the sync role may take snapshots but not create schemas.';
+COMMENT ON FUNCTION sync.take_snapshot(p_label text, p_actor text, p_run_id bigint) IS 'Takes a safety snapshot: creates schema airlift_snapshot_<id>, readable by its owner only, and copies into it (create table ... as select, one statement per table, writers held off meanwhile) every app table, sync.id_map and staging.source_records, recording row counts and checksums. p_run_id names the run whose start it protects, if any. Refuses (55P03) while a pull is running. Security definer: the sync role may take snapshots but not create schemas.';
 
 --
 -- Name: target_canonical_sql(text, text); Type: FUNCTION; Schema: sync; Owner: -
@@ -5882,11 +5882,11 @@ begin
   -- rows with open problems, and only while the column is still empty, so
   -- a value set here since counts as the row's own).
   -- The record's source key is read from the column the entity keeps it in
-  -- (Delta's airtable_id; a wallet address), and named airtable_id in the
+  -- (Delta's airtable_id; a wallet address), and named source_key in the
   -- statement's output, the name every caller reads.
-  return format('select t.id, t.%5$I as airtable_id, t.deleted_at, b.base || coalesce(case when t.open_problem_count > 0 then '
+  return format('select t.id, t.%5$I as source_key, t.deleted_at, b.base || coalesce(case when t.open_problem_count > 0 then '
                 || '(select jsonb_object_agg(fp.column_name, fp.source_canonical) from sync.field_problems fp '
-                || 'where fp.entity = %1$L and fp.airtable_id = t.%5$I and fp.resolved_at is null and fp.landed = ''empty'' '
+                || 'where fp.entity = %1$L and fp.source_key = t.%5$I and fp.resolved_at is null and fp.landed = ''empty'' '
                 || 'and fp.column_name is not null and b.base -> fp.column_name = ''null''::jsonb) end, ''{}'') as canonical '
                 || 'from %2$s t%3$s cross join lateral (select jsonb_build_object(%4$s) as base) b where t.%5$I is not null',
                 p_entity, coalesce(p_rows, target::text), coalesce(joins, ''), pairs, key_column);
@@ -5897,7 +5897,7 @@ $_$;
 -- Name: FUNCTION target_canonical_sql(p_entity text, p_rows text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) IS 'The statement that rebuilds, set-based, the canonical form of every row of an entity''s table that has a source key (id, airtable_id: the source key from the entity''s source_key_column, deleted_at, canonical): the target side of verification and differentials. A column an open field problem left empty counts as the source value the problem keeps, so a record that landed with problems compares equal to its source. p_rows names another relation of the table''s row type to read instead (a trigger''s transition table).';
+COMMENT ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) IS 'The statement that rebuilds, set-based, the canonical form of every row of an entity''s table that has a source key (id, source_key: the source key from the entity''s source_key_column, deleted_at, canonical): the target side of verification and differentials. A column an open field problem left empty counts as the source value the problem keeps, so a record that landed with problems compares equal to its source. p_rows names another relation of the table''s row type to read instead (a trigger''s transition table).';
 
 --
 -- Name: tg__capture_changes(); Type: FUNCTION; Schema: sync; Owner: -
@@ -5924,9 +5924,9 @@ begin
 
   if tg_op = 'INSERT' then
     changes := format($sql$
-      select n.id as row_id, n.airtable_id,
+      select n.id as row_id, n.source_key,
              -- a row inserted with an Airtable id already exists there
-             case when n.airtable_id is null then 'create' else 'update' end as operation,
+             case when n.source_key is null then 'create' else 'update' end as operation,
              array(select e.key from jsonb_each(n.raw_values) e where e.value not in ('null', 'false', '[]') order by e.key) as changed_columns,
              '{}'::jsonb as before_values,
              false as restored
@@ -5935,7 +5935,7 @@ begin
     $sql$, sync.push_rows_sql(v_entity, 'new_rows'));
   elsif tg_op = 'UPDATE' then
     changes := format($sql$
-      select n.id as row_id, n.airtable_id, k.operation,
+      select n.id as row_id, n.source_key, k.operation,
              case when k.operation = 'create'
                   then array(select e.key from jsonb_each(n.raw_values) e where e.value not in ('null', 'false', '[]') order by e.key)
                   else d.changed_columns end as changed_columns,
@@ -5953,7 +5953,7 @@ begin
         select case
           when o.deleted_at is null and n.deleted_at is not null then 'delete'
           -- not in Airtable and no create on its way: the row is to be created
-          when n.airtable_id is null and not exists (
+          when n.source_key is null and not exists (
             select from sync.outbox f where f.entity = $1 and f.row_id = n.id and f.status = 'in_flight' and f.operation = 'create')
             then 'create'
           else 'update' end as operation
@@ -5963,7 +5963,7 @@ begin
     $sql$, sync.push_rows_sql(v_entity, 'old_rows'), sync.push_rows_sql(v_entity, 'new_rows'));
   else
     changes := format($sql$
-      select o.id as row_id, o.airtable_id, 'delete' as operation, '{}'::text[] as changed_columns, '{}'::jsonb as before_values, false as restored
+      select o.id as row_id, o.source_key, 'delete' as operation, '{}'::text[] as changed_columns, '{}'::jsonb as before_values, false as restored
       from (%s) o
       where o.deleted_at is null -- a soft-deleted row's delete was captured already
     $sql$, sync.push_rows_sql(v_entity, 'old_rows'));
@@ -5971,13 +5971,13 @@ begin
 
   execute format($sql$
     with changes as (%s)
-    insert into sync.outbox as x (entity, row_id, airtable_id, operation, changed_columns, before_values, changed_by)
-    select $1, c.row_id, c.airtable_id, c.operation, c.changed_columns, c.before_values, $2
+    insert into sync.outbox as x (entity, row_id, source_key, operation, changed_columns, before_values, changed_by)
+    select $1, c.row_id, c.source_key, c.operation, c.changed_columns, c.before_values, $2
     from changes c
     where case c.operation
             when 'create' then true
             -- a delete matters if Airtable has the row, or an entry is on its way there
-            when 'delete' then c.airtable_id is not null
+            when 'delete' then c.source_key is not null
                                or exists (select from sync.outbox f where f.entity = $1 and f.row_id = c.row_id
                                           and f.status in ('pending', 'failed', 'in_flight'))
             else cardinality(c.changed_columns) > 0
@@ -5999,7 +5999,7 @@ begin
           changed_columns = array(select distinct u from unnest(x.changed_columns || excluded.changed_columns) as u order by u),
           -- the original before value of each column is kept
           before_values = case when x.operation = 'create' then x.before_values else excluded.before_values || x.before_values end,
-          airtable_id = coalesce(x.airtable_id, excluded.airtable_id),
+          source_key = coalesce(x.source_key, excluded.source_key),
           attempts = case when x.status = 'failed' then 0 else x.attempts end,
           next_attempt_at = null,
           changed_by = excluded.changed_by,
@@ -6098,20 +6098,20 @@ begin
       execute format($sql$
         select array(select n.id from new_rows n
                      left join sync.target_checksums c on c.entity = $1 and c.row_id = n.id
-                     where n.%1$I is not null and (c.row_id is null or c.airtable_id is distinct from n.%1$I))
+                     where n.%1$I is not null and (c.row_id is null or c.source_key is distinct from n.%1$I))
       $sql$, key_column) using v_entity into rekeyed;
     end if;
     -- a row whose source key changed leaves its old key
     execute format($sql$
       delete from sync.target_checksums c using new_rows n
-      where c.entity = $1 and c.row_id = n.id and c.airtable_id is distinct from n.%1$I
+      where c.entity = $1 and c.row_id = n.id and c.source_key is distinct from n.%1$I
     $sql$, key_column) using v_entity;
   end if;
   execute format($sql$
-    insert into sync.target_checksums as c (entity, airtable_id, row_id, checksum, deleted)
-    select $1, t.airtable_id, t.id, sync.checksum(t.canonical), t.deleted_at is not null
+    insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
+    select $1, t.source_key, t.id, sync.checksum(t.canonical), t.deleted_at is not null
     from (%s) t
-    on conflict (entity, airtable_id) do update
+    on conflict (entity, source_key) do update
       set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
       where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
   $sql$, sync.target_canonical_sql(v_entity, 'new_rows')) using v_entity;
@@ -6126,11 +6126,11 @@ begin
         and exists (select from sync.entity_mappings m where m.entity = e.entity and m.field_ids ? ec.column_name)
     loop
       execute format($sql$
-        insert into sync.target_checksums as c (entity, airtable_id, row_id, checksum, deleted)
-        select $1, t.airtable_id, t.id, sync.checksum(t.canonical), t.deleted_at is not null
+        insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
+        select $1, t.source_key, t.id, sync.checksum(t.canonical), t.deleted_at is not null
         from (%s) t
         where t.id in (select x.id from %s x where x.%I = any ($2))
-        on conflict (entity, airtable_id) do update
+        on conflict (entity, source_key) do update
           set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
           where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
       $sql$, sync.target_canonical_sql(child.entity), child.target_table, child.column_name) using child.entity, rekeyed;
@@ -6156,13 +6156,13 @@ CREATE FUNCTION sync.tg_record_errors__keep_rejections_open() RETURNS trigger
     AS $$
 begin
   -- released by a run that staged the record since it was rejected
-  if exists (select from staging.airtable_records s
-             where s.table_id = old.source_table and s.airtable_id = old.airtable_id and s.fetched_at > old.created_at) then
+  if exists (select from staging.source_records s
+             where s.source_table = old.source_table and s.source_key = old.source_key and s.fetched_at > old.created_at) then
     return new;
   end if;
   -- or replaced by a newer rejection, for another reason, by the same run
   if exists (select from sync.record_errors e
-             where e.source_table = old.source_table and e.airtable_id = old.airtable_id and e.id <> old.id
+             where e.source_table = old.source_table and e.source_key = old.source_key and e.id <> old.id
                and e.resolved_at is null and e.rejected_before_staging and e.run_id = new.resolved_by_run_id) then
     return new;
   end if;
@@ -6239,14 +6239,14 @@ begin
   delete from sync.validation_reports vr
   where vr.run_id = p_run_id and vr.source_entity = p_entity and vr.validation_criteria ->> 'check' = 'validation_rules';
 
-  create temp table validate_findings (airtable_id text not null, validation_type text not null, finding jsonb not null) on commit drop;
+  create temp table validate_findings (source_key text not null, validation_type text not null, finding jsonb not null) on commit drop;
 
   -- Rules about the record alone. A run checks the records it read. Over
   -- the whole snapshot, a record whose current version a run already
   -- checked under the same rules keeps that run's findings (the run that
   -- last read a record is the one its staging row names); only the others
   -- are checked again.
-  create temp table validate_check (airtable_id text primary key) on commit drop;
+  create temp table validate_check (source_key text primary key) on commit drop;
   if p_whole_snapshot then
     create temp table validate_reused on commit drop as
     select vr.run_id, vr.validation_type, vr.discrepancy_details from sync.validation_reports vr
@@ -6270,15 +6270,15 @@ begin
       scope_runs := array(select r from unnest(scope_runs) r where r <> all (reused_runs));
       if cardinality(scope_runs) > 0 then
         insert into validate_check
-        select s.airtable_id from staging.airtable_records s
-        where s.table_id = mapping.table_id and s.run_id >= snapshot and s.run_id = any (scope_runs);
+        select s.source_key from staging.source_records s
+        where s.source_table = mapping.source_table and s.run_id >= snapshot and s.run_id = any (scope_runs);
       end if;
     else
       -- otherwise one pass counts the scope and finds the records to check
-      select count(*), coalesce(array_agg(s.airtable_id) filter (where s.run_id <> all (reused_runs)), '{}')
+      select count(*), coalesce(array_agg(s.source_key) filter (where s.run_id <> all (reused_runs)), '{}')
         into scope_count, check_ids
-      from staging.airtable_records s
-      where s.table_id = mapping.table_id and s.run_id >= snapshot;
+      from staging.source_records s
+      where s.source_table = mapping.source_table and s.run_id >= snapshot;
       insert into validate_check select unnest(check_ids);
     end if;
     insert into validate_findings
@@ -6286,11 +6286,11 @@ begin
     from validate_reused r
     cross join lateral jsonb_array_elements(r.discrepancy_details) d
     join sync.validation_rules vr on vr.rule_id = d ->> 'rule' and vr.rule_kind not in ('duplicate', 'same_as_linked')
-    join staging.airtable_records s on s.table_id = mapping.table_id and s.airtable_id = d ->> 'record' and s.run_id = r.run_id
+    join staging.source_records s on s.source_table = mapping.source_table and s.source_key = d ->> 'record' and s.run_id = r.run_id
     where d ->> 'severity' = 'warning';
   else
     -- the records the run read, counted as they are collected
-    insert into validate_check select s.airtable_id from staging.airtable_records s where s.table_id = mapping.table_id and s.run_id = p_run_id;
+    insert into validate_check select s.source_key from staging.source_records s where s.source_table = mapping.source_table and s.run_id = p_run_id;
     get diagnostics scope_count = row_count;
   end if;
   analyze validate_check;
@@ -6301,14 +6301,14 @@ begin
   if checks is not null and checked_count > 0 then
     execute format($sql$
       insert into validate_findings
-      select c0.airtable_id, r.validation_type, f
-      from (select s.airtable_id, %s
-            from staging.airtable_records s join validate_check v on v.airtable_id = s.airtable_id
-            where s.table_id = $1
+      select c0.source_key, r.validation_type, f
+      from (select s.source_key, %s
+            from staging.source_records s join validate_check v on v.source_key = s.source_key
+            where s.source_table = $1
             offset 0) c0
       cross join lateral jsonb_array_elements(jsonb_path_query_array(jsonb_build_array(%s), '$[*] ? (@ != null)')) f
       join sync.validation_rules r on r.rule_id = f ->> 'rule'
-    $sql$, sync.converted_cells_sql(p_entity), checks) using mapping.table_id;
+    $sql$, sync.converted_cells_sql(p_entity), checks) using mapping.source_table;
   end if;
 
   -- Duplicates by normalized value (lower case, white space collapsed),
@@ -6332,29 +6332,29 @@ begin
       -- members in key order, put in order per group found (an ordered
       -- aggregate would have every record sorted to be grouped)
       select coalesce(jsonb_agg((select array_agg(m order by m) from unnest(g.members) m)), '[]')
-      from (select array_agg(v.airtable_id) as members
-            from (select s.airtable_id,
+      from (select array_agg(v.source_key) as members
+            from (select s.source_key,
                          lower(regexp_replace(btrim(sync.cell_text(s.fields -> $3)), '\s+', ' ', 'g')) as normalized,
                          case when $4::text is not null and jsonb_typeof(s.fields -> $4) = 'array' then s.fields -> $4 ->> 0 end as scope_key
-                  from staging.airtable_records s
-                  where s.table_id = $1 and s.run_id >= $2) v
+                  from staging.source_records s
+                  where s.source_table = $1 and s.run_id >= $2) v
             group by v.normalized, v.scope_key
             -- an empty value repeats no name: tested on the group, since a
             -- test of each row would normalize every value twice
             having count(*) filter (where v.normalized <> '') > 1) g
-    $sql$ into duplicate_groups using mapping.table_id, snapshot, rule.field_id, rule.scope_field_id;
+    $sql$ into duplicate_groups using mapping.source_table, snapshot, rule.field_id, rule.scope_field_id;
     perform set_config('parallel_setup_cost', parallel_setup_cost_before, true);
     perform set_config('parallel_tuple_cost', parallel_tuple_cost_before, true);
     -- each member of the scope names the others
     insert into validate_findings
-    select s.airtable_id, rule.validation_type,
+    select s.source_key, rule.validation_type,
            jsonb_build_object('field', rule.field_name, 'value', s.fields -> rule.field_id,
                               'reason', format('%s %s (rule %s)', rule.field_name, rule.description, rule.rule_id),
                               'rule', rule.rule_id, 'severity', rule.severity,
-                              'duplicates', g.members - s.airtable_id)
+                              'duplicates', g.members - s.source_key)
     from jsonb_array_elements(duplicate_groups) g (members)
-    cross join lateral jsonb_array_elements_text(g.members) m (airtable_id)
-    join staging.airtable_records s on s.table_id = mapping.table_id and s.airtable_id = m.airtable_id
+    cross join lateral jsonb_array_elements_text(g.members) m (source_key)
+    join staging.source_records s on s.source_table = mapping.source_table and s.source_key = m.source_key
     where case when p_whole_snapshot then s.run_id >= snapshot else s.run_id = p_run_id end;
   end loop;
 
@@ -6370,7 +6370,7 @@ begin
   for rule in
     select r.*, coalesce(mapping.field_names ->> r.column_name, r.column_name) as field_name,
            mapping.field_ids ->> r.column_name as field_id, mapping.field_ids ->> (r.parameters ->> 'link') as link_field_id,
-           linked.table_id as linked_table_id, linked.field_ids ->> (r.parameters ->> 'linked_column') as linked_field_id,
+           linked.source_table as linked_source_table, linked.field_ids ->> (r.parameters ->> 'linked_column') as linked_field_id,
            linked.entity as linked_entity, linked_target.target_table as linked_table, linked_target.source_key_column as linked_key_column, ec.conversion
     from sync.validation_rules r
     join sync.entity_columns link_column on link_column.entity = r.entity and link_column.column_name = r.parameters ->> 'link'
@@ -6389,7 +6389,7 @@ begin
                     and not vr.validation_criteria ? 'after_key' and vr.validation_criteria -> 'redundant_link_rules' ? rule.rule_id);
     -- in_source false: a record the target holds but the source snapshot
     -- does not (nothing to check there, and nothing the target answers)
-    create temp table validate_link_scope (airtable_id text primary key, in_source boolean not null default true) on commit drop;
+    create temp table validate_link_scope (source_key text primary key, in_source boolean not null default true) on commit drop;
     if verified then
       -- records the target cannot answer for: this entity's discrepancies
       -- (of its integrity ones, those in a field the rule reads, or in no
@@ -6409,7 +6409,7 @@ begin
         union all
         -- a column a problem left empty holds what its problem keeps, not
         -- what the row says: the source answers
-        select fp.airtable_id, true from sync.field_problems fp
+        select fp.source_key, true from sync.field_problems fp
         where fp.entity = p_entity and fp.resolved_at is null and fp.landed = 'empty'
           and fp.column_name in (rule.column_name, rule.parameters ->> 'link')
       ) x
@@ -6422,7 +6422,7 @@ begin
           where vr.run_id = $1 and vr.source_entity = $2 and vr.validation_type in ('completeness_check', 'data_integrity')
             and coalesce(vr.validation_criteria ->> 'check', '') <> 'validation_rules'
           union all
-          select fp.airtable_id from sync.field_problems fp
+          select fp.source_key from sync.field_problems fp
           where fp.entity = $2 and fp.resolved_at is null and fp.landed = 'empty' and fp.column_name = $3)
         on conflict do nothing
       $sql$, target, rule.linked_table, rule.parameters ->> 'link', key_column, rule.linked_key_column) using p_run_id, rule.linked_entity, rule.parameters ->> 'linked_column';
@@ -6440,22 +6440,22 @@ begin
       where vr.run_id = p_run_id and vr.source_entity = p_entity and vr.validation_type = 'relationship_integrity'
         and coalesce(vr.validation_criteria ->> 'check', '') <> 'validation_rules'
         and d ->> 'rule_id' = rule.rule_id
-        and not exists (select from validate_link_scope l where l.airtable_id = d ->> 'record');
+        and not exists (select from validate_link_scope l where l.source_key = d ->> 'record');
     else
-      execute format('insert into validate_link_scope select s.airtable_id from staging.airtable_records s where s.table_id = $1 and %s', in_scope)
-        using mapping.table_id, snapshot, p_run_id;
+      execute format('insert into validate_link_scope select s.source_key from staging.source_records s where s.source_table = $1 and %s', in_scope)
+        using mapping.source_table, snapshot, p_run_id;
     end if;
     insert into validate_findings
-    select s.airtable_id, rule.validation_type,
+    select s.source_key, rule.validation_type,
            jsonb_build_object('field', rule.field_name, 'value', s.fields -> rule.field_id,
                               'reason', format('%s %s (rule %s)', rule.field_name, rule.description, rule.rule_id),
                               'rule', rule.rule_id, 'severity', rule.severity,
                               'linked_record', sync.cell_first_link(s.fields -> rule.link_field_id),
                               'linked_value', l.fields -> rule.linked_field_id)
-    from staging.airtable_records s
-    join validate_link_scope v on v.airtable_id = s.airtable_id and v.in_source
-    join staging.airtable_records l on l.table_id = rule.linked_table_id and l.airtable_id = sync.cell_first_link(s.fields -> rule.link_field_id)
-    where s.table_id = mapping.table_id and (s.run_id >= snapshot or not p_whole_snapshot)
+    from staging.source_records s
+    join validate_link_scope v on v.source_key = s.source_key and v.in_source
+    join staging.source_records l on l.source_table = rule.linked_source_table and l.source_key = sync.cell_first_link(s.fields -> rule.link_field_id)
+    where s.source_table = mapping.source_table and (s.run_id >= snapshot or not p_whole_snapshot)
       and sync.cell_first_link(s.fields -> rule.field_id) is distinct from sync.cell_first_link(l.fields -> rule.linked_field_id)
       and sync.cell_first_link(s.fields -> rule.field_id) is not null and sync.cell_first_link(l.fields -> rule.linked_field_id) is not null;
     drop table validate_link_scope;
@@ -6467,12 +6467,12 @@ begin
   -- report names them as warnings, with what landed.
   execute format($sql$
     insert into validate_findings
-    select fp.airtable_id, case when fp.rule in ('dangling_link', 'extra_links') then 'relationship_integrity' else 'data_integrity' end,
+    select fp.source_key, case when fp.rule in ('dangling_link', 'extra_links') then 'relationship_integrity' else 'data_integrity' end,
            jsonb_build_object('field', fp.field, 'value', fp.value, 'reason', fp.reason, 'rule', fp.rule, 'severity', 'warning', 'landed', fp.landed)
     from sync.field_problems fp
-    join staging.airtable_records s on s.table_id = $1 and s.airtable_id = fp.airtable_id
+    join staging.source_records s on s.source_table = $1 and s.source_key = fp.source_key
     where fp.entity = $4 and fp.origin = 'merge' and fp.resolved_at is null and %s
-  $sql$, in_scope) using mapping.table_id, snapshot, p_run_id, p_entity;
+  $sql$, in_scope) using mapping.source_table, snapshot, p_run_id, p_entity;
 
   -- The quarantine of the scope: blocking rules and the merge's own checks
   -- (unconvertible or missing values, ranges, dangling links), as recorded;
@@ -6482,7 +6482,7 @@ begin
   -- them, unreadable), those this run rejected for a run's report.
   execute format($sql$
     insert into validate_findings
-    select e.airtable_id,
+    select e.source_key,
            case when e.reason ~ '\(rule [a-z_.]+\)$' then coalesce(r.validation_type, 'data_integrity')
                 when e.reason like '%% links to %%' then 'relationship_integrity' else 'data_integrity' end,
            jsonb_build_object('field', e.field, 'value', e.value, 'reason', e.reason,
@@ -6490,11 +6490,11 @@ begin
                               'severity', 'blocking', 'quarantined', true)
              || case when e.rejected_before_staging then jsonb_build_object('rejected_before_staging', true) else '{}' end
     from sync.record_errors e
-    left join staging.airtable_records s on s.table_id = e.source_table and s.airtable_id = e.airtable_id
+    left join staging.source_records s on s.source_table = e.source_table and s.source_key = e.source_key
     left join sync.validation_rules r on r.rule_id = substring(e.reason from '\(rule ([a-z_.]+)\)$')
     where e.resolved_at is null and e.source_table = $1
       and (%s or e.rejected_before_staging and %s)
-  $sql$, in_scope, case when p_whole_snapshot then 'true' else 'e.run_id = $3' end) using mapping.table_id, snapshot, p_run_id;
+  $sql$, in_scope, case when p_whole_snapshot then 'true' else 'e.run_id = $3' end) using mapping.source_table, snapshot, p_run_id;
 
   -- The warnings of record-local rules about the records the run read are
   -- field problems of those records (origin rule, the value kept): new
@@ -6508,17 +6508,17 @@ begin
      and exists (select from sync.checkpoints c
                  where c.run_id = p_run_id and c.operation_type = 'sync_operation' and c.entity_type = p_entity and c.metadata ? 'merge') then
     create temp table problems_seen on commit drop as
-    select v.airtable_id,
+    select v.source_key,
            coalesce(jsonb_agg(jsonb_build_object('field', f.finding ->> 'field', 'column', r.column_name, 'rule', r.rule_id,
                                                  'value', f.finding -> 'value', 'landed', 'kept', 'reason', f.finding ->> 'reason'))
                     filter (where r.rule_id is not null), '[]') as problems
     from validate_check v
-    left join validate_findings f on f.airtable_id = v.airtable_id and f.finding ->> 'severity' = 'warning'
+    left join validate_findings f on f.source_key = v.source_key and f.finding ->> 'severity' = 'warning'
     left join sync.validation_rules r on r.rule_id = f.finding ->> 'rule' and r.rule_kind not in ('duplicate', 'same_as_linked', 'single_link')
-    where f.airtable_id is not null
+    where f.source_key is not null
        or exists (select from sync.field_problems fp
-                  where fp.entity = p_entity and fp.airtable_id = v.airtable_id and fp.origin = 'rule' and fp.resolved_at is null)
-    group by v.airtable_id;
+                  where fp.entity = p_entity and fp.source_key = v.source_key and fp.origin = 'rule' and fp.resolved_at is null)
+    group by v.source_key;
     perform sync.refresh_problem_rows(p_run_id, p_entity, sync.record_problems(p_run_id, p_entity, 'rule'));
     drop table problems_seen;
   end if;
@@ -6528,19 +6528,19 @@ begin
     'scope', case when p_whole_snapshot then 'source snapshot' else 'records read by the run' end,
     'source_snapshot_run', nullif(snapshot, 0),
     'records_checked_again', case when p_whole_snapshot then checked_count end,
-    'rejected_before_staging', (select count(distinct f.airtable_id) from validate_findings f where f.finding ? 'rejected_before_staging'),
+    'rejected_before_staging', (select count(distinct f.source_key) from validate_findings f where f.finding ? 'rejected_before_staging'),
     'rules', rules_now);
 
   insert into sync.validation_reports (run_id, validation_type, source_entity, target_entity, records_validated, validation_passed,
                                        discrepancies_found, discrepancy_details, validation_criteria, execution_time_ms)
   select p_run_id, t.validation_type, p_entity, target::text, scope_count,
          count(f.*) = 0, count(f.*),
-         coalesce(jsonb_agg(jsonb_build_object('record', f.airtable_id) || f.finding order by f.airtable_id, f.finding ->> 'rule', f.finding ->> 'field')
-                  filter (where f.airtable_id is not null), '[]'),
+         coalesce(jsonb_agg(jsonb_build_object('record', f.source_key) || f.finding order by f.source_key, f.finding ->> 'rule', f.finding ->> 'field')
+                  filter (where f.source_key is not null), '[]'),
          criteria || jsonb_build_object(
            'blocking', count(f.*) filter (where f.finding ->> 'severity' = 'blocking'),
            'warnings', count(f.*) filter (where f.finding ->> 'severity' = 'warning'),
-           'records_with_findings', count(distinct f.airtable_id)),
+           'records_with_findings', count(distinct f.source_key)),
          (extract(epoch from clock_timestamp() - started) * 1000)::int
   from (values ('data_integrity'), ('relationship_integrity')) as t (validation_type)
   left join validate_findings f on f.validation_type = t.validation_type
@@ -6599,7 +6599,7 @@ begin
   select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   criteria := jsonb_build_object('entity', p_entity, 'source_snapshot_run', nullif(snapshot, 0),
                                  'after_key', p_after_key, 'upto_key', p_upto_key, 'deep', p_deep,
-                                 'source', 'staging.airtable_records.checksum',
+                                 'source', 'staging.source_records.checksum',
                                  'target', case when p_deep then 'canonical forms rebuilt from the app rows'
                                                 else 'sync.target_checksums (rebuilt from each app row by triggers)' end);
   -- Verified over all keys in one call, the reports are final as written:
@@ -6617,9 +6617,9 @@ begin
     part_range := '(%1$s > ' || coalesce(quote_literal(bounds[part]), 'null') || ' or ' || case when bounds[part] is null then 'true' else 'false' end || ')'
                || ' and (%1$s <= ' || coalesce(quote_literal(bounds[part + 1]), 'null') || ' or ' || case when bounds[part + 1] is null then 'true' else 'false' end || ')';
     target_side := case
-      when p_deep then format('select x.airtable_id, sync.checksum(x.canonical) as checksum, x.deleted_at is not null as deleted from (%s) x where %s',
-                              sync.target_canonical_sql(p_entity), format(part_range, 'x.airtable_id'))
-      else format('select c.airtable_id, c.checksum, c.deleted from sync.target_checksums c where c.entity = $3 and %s', format(part_range, 'c.airtable_id'))
+      when p_deep then format('select x.source_key, sync.checksum(x.canonical) as checksum, x.deleted_at is not null as deleted from (%s) x where %s',
+                              sync.target_canonical_sql(p_entity), format(part_range, 'x.source_key'))
+      else format('select c.source_key, c.checksum, c.deleted from sync.target_checksums c where c.entity = $3 and %s', format(part_range, 'c.source_key'))
     end;
     parts := parts || format($sql$
       -- grouped by whether the record is alike on both sides: for the
@@ -6631,23 +6631,23 @@ begin
              count(*) as records,
              sum(sync.checksum_term(k.source_checksum, 0)) as source_first,
              sum(sync.checksum_term(k.source_checksum, 1)) as source_second,
-             array_agg(k.airtable_id) filter (where not k.alike) as ids,
+             array_agg(k.source_key) filter (where not k.alike) as ids,
              array_agg(k.in_source) filter (where not k.alike) as in_source,
              array_agg(k.in_target) filter (where not k.alike) as in_target,
              array_agg(k.target_deleted) filter (where not k.alike) as target_deleted,
              array_agg(k.source_checksum) filter (where not k.alike) as source_checksums,
              array_agg(k.target_checksum) filter (where not k.alike) as target_checksums
       from (
-        select coalesce(s.airtable_id, t.airtable_id) as airtable_id,
-               s.airtable_id is not null as in_source, coalesce(not t.deleted, false) as in_target, coalesce(t.deleted, false) as target_deleted,
+        select coalesce(s.source_key, t.source_key) as source_key,
+               s.source_key is not null as in_source, coalesce(not t.deleted, false) as in_target, coalesce(t.deleted, false) as target_deleted,
                s.checksum as source_checksum, s.run_id as source_run, t.checksum as target_checksum,
                coalesce(s.checksum = t.checksum and not t.deleted, false) as alike
-        from (select s.airtable_id, s.checksum, s.run_id from staging.airtable_records s
-              where s.table_id = $1 and s.run_id >= $2 and %s) s
-        full join (%s) t on t.airtable_id = s.airtable_id
+        from (select s.source_key, s.checksum, s.run_id from staging.source_records s
+              where s.source_table = $1 and s.run_id >= $2 and %s) s
+        full join (%s) t on t.source_key = s.source_key
       ) k
       group by k.source_run, k.alike
-    $sql$, format(part_range, 's.airtable_id'), target_side);
+    $sql$, format(part_range, 's.source_key'), target_side);
   end loop;
 
   -- Completeness and the records whose checksums differ, in one pass: the
@@ -6669,7 +6669,7 @@ begin
     odd as (
       select o.* from parts p
       cross join lateral unnest(p.ids, p.in_source, p.in_target, p.target_deleted, p.source_checksums, p.target_checksums)
-        as o (airtable_id, in_source, in_target, target_deleted, source_checksum, target_checksum)
+        as o (source_key, in_source, in_target, target_deleted, source_checksum, target_checksum)
       where not p.alike
     ), alike as (
       select coalesce(sum(p.records), 0) as records, coalesce(sum(p.source_first), 0) as first, coalesce(sum(p.source_second), 0) as second
@@ -6683,14 +6683,14 @@ begin
            a.second + coalesce((select sum(sync.checksum_term(o.target_checksum, 1)) from odd o where o.in_target), 0) as target_second,
            (a.records + (select count(*) from odd o where o.in_source and o.in_target))::bigint as compared,
            array(select distinct x.source_run from parts x where x.source_run is not null order by x.source_run) as source_runs,
-           array(select o.airtable_id from odd o where o.in_source and not o.in_target and not o.target_deleted order by o.airtable_id) as missing,
-           array(select o.airtable_id from odd o where o.in_source and o.target_deleted order by o.airtable_id) as deleted_in_target,
-           array(select o.airtable_id from odd o where o.in_target and not o.in_source order by o.airtable_id) as not_in_source,
-           array(select o.airtable_id from odd o where o.in_source and o.in_target and o.source_checksum is distinct from o.target_checksum
-                 order by o.airtable_id) as conflicted
+           array(select o.source_key from odd o where o.in_source and not o.in_target and not o.target_deleted order by o.source_key) as missing,
+           array(select o.source_key from odd o where o.in_source and o.target_deleted order by o.source_key) as deleted_in_target,
+           array(select o.source_key from odd o where o.in_target and not o.in_source order by o.source_key) as not_in_source,
+           array(select o.source_key from odd o where o.in_source and o.in_target and o.source_checksum is distinct from o.target_checksum
+                 order by o.source_key) as conflicted
     from alike a
   $sql$, array_to_string(parts, ' union all '))
-  into pass using mapping.table_id, snapshot, p_entity;
+  into pass using mapping.source_table, snapshot, p_entity;
   perform set_config('enable_hashjoin', 'on', true);
 
   -- The quarantine of the range (few records): in the source snapshot but
@@ -6699,12 +6699,12 @@ begin
   execute format($sql$
     select count(*) as records, coalesce(sum(sync.checksum_term(s.checksum, 0)), 0) as first, coalesce(sum(sync.checksum_term(s.checksum, 1)), 0) as second,
            -- in the target unless the pass found it missing or deleted there
-           count(*) filter (where not (s.airtable_id = any ($6) or s.airtable_id = any ($7))) as in_target,
-           coalesce(array_agg(s.airtable_id order by s.airtable_id), '{}') as ids
-    from (select distinct e.airtable_id from sync.record_errors e where e.resolved_at is null and e.source_table = $1 and %s) q
-    join staging.airtable_records s on s.table_id = $1 and s.airtable_id = q.airtable_id and s.run_id >= $2
-  $sql$, format(in_range, 'e.airtable_id'))
-  into quarantine using mapping.table_id, snapshot, p_entity, p_after_key, p_upto_key, pass.missing, pass.deleted_in_target;
+           count(*) filter (where not (s.source_key = any ($6) or s.source_key = any ($7))) as in_target,
+           coalesce(array_agg(s.source_key order by s.source_key), '{}') as ids
+    from (select distinct e.source_key from sync.record_errors e where e.resolved_at is null and e.source_table = $1 and %s) q
+    join staging.source_records s on s.source_table = $1 and s.source_key = q.source_key and s.run_id >= $2
+  $sql$, format(in_range, 'e.source_key'))
+  into quarantine using mapping.source_table, snapshot, p_entity, p_after_key, p_upto_key, pass.missing, pass.deleted_in_target;
 
   -- Records the runner could not stage (a broken envelope, text PostgreSQL
   -- cannot store) and that are still in quarantine: named with their
@@ -6713,17 +6713,17 @@ begin
   -- (the source has it, unreadable), so it is listed with the quarantine
   -- and is no discrepancy, though the source's counts cannot include it.
   execute format($sql$
-    select coalesce(jsonb_agg(jsonb_build_object('record', e.airtable_id, 'field', e.field, 'value', e.value, 'reason', e.reason)
-                              order by e.airtable_id, e.field, e.reason), '[]') as details,
-           coalesce(array_agg(distinct e.airtable_id) filter (where not e.in_snapshot), '{}') as outside_snapshot
-    from (select e.*, exists (select from staging.airtable_records s
-                              where s.table_id = $1 and s.airtable_id = e.airtable_id and s.run_id >= $2) as in_snapshot
+    select coalesce(jsonb_agg(jsonb_build_object('record', e.source_key, 'field', e.field, 'value', e.value, 'reason', e.reason)
+                              order by e.source_key, e.field, e.reason), '[]') as details,
+           coalesce(array_agg(distinct e.source_key) filter (where not e.in_snapshot), '{}') as outside_snapshot
+    from (select e.*, exists (select from staging.source_records s
+                              where s.source_table = $1 and s.source_key = e.source_key and s.run_id >= $2) as in_snapshot
           from sync.record_errors e
           where e.resolved_at is null and e.source_table = $1 and %s
             and (e.rejected_before_staging
-                 or not exists (select from staging.airtable_records s where s.table_id = $1 and s.airtable_id = e.airtable_id))) e
-  $sql$, format(in_range, 'e.airtable_id'))
-  into rejected using mapping.table_id, snapshot, p_entity, p_after_key, p_upto_key;
+                 or not exists (select from staging.source_records s where s.source_table = $1 and s.source_key = e.source_key))) e
+  $sql$, format(in_range, 'e.source_key'))
+  into rejected using mapping.source_table, snapshot, p_entity, p_after_key, p_upto_key;
 
   return query
   insert into sync.validation_reports (run_id, validation_type, source_entity, target_entity, records_validated, validation_passed,
@@ -6769,11 +6769,11 @@ begin
     -- tables hashed (a seventh of the statement at a million records)
     perform set_config('enable_hashjoin', 'off', true);
     execute format($sql$
-      select coalesce(jsonb_agg(jsonb_build_object('record', sc.airtable_id, 'field', k.key, 'value', tc.canonical -> k.key,
+      select coalesce(jsonb_agg(jsonb_build_object('record', sc.source_key, 'field', k.key, 'value', tc.canonical -> k.key,
                                                    'source_value', k.value, 'rule', 'target differs from source')
-                                order by sc.airtable_id, k.key), '[]')
+                                order by sc.source_key, k.key), '[]')
       from sync.source_canonical($1, $2) sc
-      join (select x.airtable_id, x.canonical from (%s) x where x.airtable_id = any ($2) offset 0) tc on tc.airtable_id = sc.airtable_id  -- offset 0: each canonical form built once, not once per field
+      join (select x.source_key, x.canonical from (%s) x where x.source_key = any ($2) offset 0) tc on tc.source_key = sc.source_key  -- offset 0: each canonical form built once, not once per field
       cross join lateral jsonb_each(sc.canonical) k
       where k.value is distinct from tc.canonical -> k.key
     $sql$, sync.target_canonical_sql(p_entity)) into integrity using p_entity, conflicted;
@@ -6790,13 +6790,13 @@ begin
     -- A stored target checksum that differs from the row's rebuilt one: the
     -- row was written without its trigger (differentials would miss it).
     execute format($sql$
-      select coalesce(jsonb_agg(jsonb_build_object('record', x.airtable_id, 'field', null, 'value', c.checksum, 'source_value', sync.checksum(x.canonical),
+      select coalesce(jsonb_agg(jsonb_build_object('record', x.source_key, 'field', null, 'value', c.checksum, 'source_value', sync.checksum(x.canonical),
                                                    'rule', 'the stored target checksum (sync.target_checksums) is stale: the row was written without its trigger')
-                                order by x.airtable_id), '[]')
+                                order by x.source_key), '[]')
       from (%s) x
-      left join sync.target_checksums c on c.entity = $1 and c.airtable_id = x.airtable_id
+      left join sync.target_checksums c on c.entity = $1 and c.source_key = x.source_key
       where %s and (c.checksum is distinct from sync.checksum(x.canonical) or c.deleted is distinct from (x.deleted_at is not null))
-    $sql$, sync.target_canonical_sql(p_entity), format(in_range, 'x.airtable_id')) into stale using p_entity, null::text, null::text, p_after_key, p_upto_key;
+    $sql$, sync.target_canonical_sql(p_entity), format(in_range, 'x.source_key')) into stale using p_entity, null::text, null::text, p_after_key, p_upto_key;
   end if;
   return query
   insert into sync.validation_reports (run_id, validation_type, source_entity, target_entity, records_validated, validation_passed,
@@ -6819,7 +6819,7 @@ $_$;
 -- Name: FUNCTION verify_entity(p_run_id bigint, p_entity text, p_after_key text, p_upto_key text, p_deep boolean, p_relationships boolean); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.verify_entity(p_run_id bigint, p_entity text, p_after_key text, p_upto_key text, p_deep boolean, p_relationships boolean) IS 'Verifies one entity over one key range (airtable_id in (p_after_key, p_upto_key]; null bounds are open) for a verify run: completeness (source snapshot against live target rows, quarantine listed, records the runner rejected before staging named with field and reason in rejected_before_staging, table checksum parts in its criteria for a range), data integrity (stored checksums record by record, naming the differing fields with both values; p_deep rebuilds every target canonical form and reports stale stored checksums) and, unless p_relationships is false (airlift verify checks them once per table, over all keys), relationships (sync.verify_relationships). The range is merge-joined in parts side by side (sync.staging_key_splits), unless p_deep. Writes one sync.validation_reports row per check and returns them; sync.summarize_verification folds ranges together (reports over all keys are written folded). Security definer: reads app and staging for the sync role.';
+COMMENT ON FUNCTION sync.verify_entity(p_run_id bigint, p_entity text, p_after_key text, p_upto_key text, p_deep boolean, p_relationships boolean) IS 'Verifies one entity over one key range (source_key in (p_after_key, p_upto_key]; null bounds are open) for a verify run: completeness (source snapshot against live target rows, quarantine listed, records the runner rejected before staging named with field and reason in rejected_before_staging, table checksum parts in its criteria for a range), data integrity (stored checksums record by record, naming the differing fields with both values; p_deep rebuilds every target canonical form and reports stale stored checksums) and, unless p_relationships is false (airlift verify checks them once per table, over all keys), relationships (sync.verify_relationships). The range is merge-joined in parts side by side (sync.staging_key_splits), unless p_deep. Writes one sync.validation_reports row per check and returns them; sync.summarize_verification folds ranges together (reports over all keys are written folded). Security definer: reads app and staging for the sync role.';
 
 --
 -- Name: verify_relationships(bigint, text, text, text); Type: FUNCTION; Schema: sync; Owner: -
@@ -8247,92 +8247,6 @@ COMMENT ON COLUMN report.registration_status_by_state.clients IS 'Distinct clien
 COMMENT ON COLUMN report.registration_status_by_state.fees_paid IS 'Sum of fees paid, in dollars.';
 
 --
--- Name: airtable_records; Type: TABLE; Schema: staging; Owner: -
---
-
-CREATE TABLE staging.airtable_records (
-    base_id text NOT NULL,
-    table_id text NOT NULL,
-    airtable_id text NOT NULL,
-    fields jsonb NOT NULL,
-    created_time timestamp with time zone,
-    content_hash text NOT NULL,
-    run_id bigint,
-    fetched_at timestamp with time zone DEFAULT now() NOT NULL,
-    page_seq bigint,
-    checksum text,
-    CONSTRAINT airtable_records_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum)),
-    CONSTRAINT airtable_records_fields_is_object CHECK ((jsonb_typeof(fields) = 'object'::text)),
-    CONSTRAINT airtable_records_hash_is_sha256 CHECK (sync.is_sha256_hex(content_hash))
-);
-
---
--- Name: TABLE airtable_records; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON TABLE staging.airtable_records IS 'Every Airtable record as last fetched: its fields JSONB exactly as received (unmapped fields included), so that nothing is lost before or after the merge.';
-
---
--- Name: COLUMN airtable_records.base_id; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.base_id IS 'Airtable base id (app...).';
-
---
--- Name: COLUMN airtable_records.table_id; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.table_id IS 'Airtable table id (tbl...).';
-
---
--- Name: COLUMN airtable_records.airtable_id; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.airtable_id IS 'Airtable record id (rec...).';
-
---
--- Name: COLUMN airtable_records.fields; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.fields IS 'The record''s fields object verbatim, keyed as the API returned them.';
-
---
--- Name: COLUMN airtable_records.created_time; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.created_time IS 'Airtable''s createdTime of the record.';
-
---
--- Name: COLUMN airtable_records.content_hash; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.content_hash IS 'SHA-256 (hex) of the fields, to skip unchanged records cheaply.';
-
---
--- Name: COLUMN airtable_records.run_id; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.run_id IS 'The run that last fetched the record.';
-
---
--- Name: COLUMN airtable_records.fetched_at; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.fetched_at IS 'When the record was last fetched.';
-
---
--- Name: COLUMN airtable_records.page_seq; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.page_seq IS 'staging.page_seq of the page that last wrote the row: the merge of a run takes pages after the last one it merged.';
-
---
--- Name: COLUMN airtable_records.checksum; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.airtable_records.checksum IS 'SHA-256 (hex) of the record''s canonical form (mapped columns converted as the merge converts them): compared with the same form rebuilt from the app row.';
-
---
 -- Name: page_seq; Type: SEQUENCE; Schema: staging; Owner: -
 --
 
@@ -8348,6 +8262,92 @@ CREATE SEQUENCE staging.page_seq
 --
 
 COMMENT ON SEQUENCE staging.page_seq IS 'Numbers staged pages in the order they were written; a staging row carries the number of the page that last wrote it.';
+
+--
+-- Name: source_records; Type: TABLE; Schema: staging; Owner: -
+--
+
+CREATE TABLE staging.source_records (
+    source_id text NOT NULL,
+    source_table text NOT NULL,
+    source_key text NOT NULL,
+    fields jsonb NOT NULL,
+    created_time timestamp with time zone,
+    content_hash text NOT NULL,
+    run_id bigint,
+    fetched_at timestamp with time zone DEFAULT now() NOT NULL,
+    page_seq bigint,
+    checksum text,
+    CONSTRAINT source_records_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum)),
+    CONSTRAINT source_records_fields_is_object CHECK ((jsonb_typeof(fields) = 'object'::text)),
+    CONSTRAINT source_records_hash_is_sha256 CHECK (sync.is_sha256_hex(content_hash))
+);
+
+--
+-- Name: TABLE source_records; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON TABLE staging.source_records IS 'Every source record as last read (an Airtable record, a row of an export): its fields JSONB exactly as received (unmapped fields included), so that nothing is lost before or after the merge.';
+
+--
+-- Name: COLUMN source_records.source_id; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.source_id IS 'The source the record was read from: an Airtable base id (app...), an export directory.';
+
+--
+-- Name: COLUMN source_records.source_table; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.source_table IS 'The record''s table in its source: an Airtable table id (tbl...), an export''s file name.';
+
+--
+-- Name: COLUMN source_records.source_key; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.source_key IS 'The record''s key in its source: an Airtable record id (rec...), a key read from an export. Unique within source_table.';
+
+--
+-- Name: COLUMN source_records.fields; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.fields IS 'The record''s fields object verbatim, keyed as the source gave them (Airtable field ids, an export''s column names).';
+
+--
+-- Name: COLUMN source_records.created_time; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.created_time IS 'When the source says the record was created (Airtable''s createdTime), if it says.';
+
+--
+-- Name: COLUMN source_records.content_hash; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.content_hash IS 'SHA-256 (hex) of the fields, to skip unchanged records cheaply.';
+
+--
+-- Name: COLUMN source_records.run_id; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.run_id IS 'The run that last fetched the record.';
+
+--
+-- Name: COLUMN source_records.fetched_at; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.fetched_at IS 'When the record was last fetched.';
+
+--
+-- Name: COLUMN source_records.page_seq; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.page_seq IS 'staging.page_seq of the page that last wrote the row: the merge of a run takes pages after the last one it merged.';
+
+--
+-- Name: COLUMN source_records.checksum; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.checksum IS 'SHA-256 (hex) of the record''s canonical form (mapped columns converted as the merge converts them): compared with the same form rebuilt from the app row.';
 
 --
 -- Name: conflict_policies; Type: TABLE; Schema: sync; Owner: -
@@ -8566,8 +8566,8 @@ COMMENT ON COLUMN sync.entity_columns.pushable IS 'Whether a local change of the
 
 CREATE TABLE sync.entity_mappings (
     entity text NOT NULL,
-    base_id text NOT NULL,
-    table_id text NOT NULL,
+    source_id text NOT NULL,
+    source_table text NOT NULL,
     table_name text NOT NULL,
     field_ids jsonb NOT NULL,
     field_names jsonb DEFAULT '{}'::jsonb NOT NULL,
@@ -8586,7 +8586,7 @@ CREATE TABLE sync.entity_mappings (
 -- Name: TABLE entity_mappings; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON TABLE sync.entity_mappings IS 'The Airtable table and field ids each entity is read from, as the runner''s mapping file says; rewritten at the start of every run.';
+COMMENT ON TABLE sync.entity_mappings IS 'Where each entity is read from in its source (an Airtable table and its field ids, an export file and its columns), as the runner''s mapping file says; rewritten at the start of every run.';
 
 --
 -- Name: COLUMN entity_mappings.entity; Type: COMMENT; Schema: sync; Owner: -
@@ -8595,16 +8595,16 @@ COMMENT ON TABLE sync.entity_mappings IS 'The Airtable table and field ids each 
 COMMENT ON COLUMN sync.entity_mappings.entity IS 'The entity.';
 
 --
--- Name: COLUMN entity_mappings.base_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN entity_mappings.source_id; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.entity_mappings.base_id IS 'Airtable base id (app...).';
+COMMENT ON COLUMN sync.entity_mappings.source_id IS 'The source the entity is read from: an Airtable base id (app...), an export directory; the key of the pull''s lock.';
 
 --
--- Name: COLUMN entity_mappings.table_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN entity_mappings.source_table; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.entity_mappings.table_id IS 'The table''s id in its source: an Airtable table id (tbl...), an export''s file name. Checked by the source''s own mapping schema.';
+COMMENT ON COLUMN sync.entity_mappings.source_table IS 'The table''s id in its source: an Airtable table id (tbl...), an export''s file name. Checked by the source''s own mapping schema.';
 
 --
 -- Name: COLUMN entity_mappings.table_name; Type: COMMENT; Schema: sync; Owner: -
@@ -8668,7 +8668,7 @@ CREATE TABLE sync.field_problems (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     entity text NOT NULL,
     source_table text NOT NULL,
-    airtable_id text NOT NULL,
+    source_key text NOT NULL,
     field text,
     column_name text,
     rule text NOT NULL,
@@ -8712,13 +8712,13 @@ COMMENT ON COLUMN sync.field_problems.entity IS 'The entity of the record.';
 -- Name: COLUMN field_problems.source_table; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.field_problems.source_table IS 'The source table (Airtable table id).';
+COMMENT ON COLUMN sync.field_problems.source_table IS 'The source table (an Airtable table id, an export''s file name).';
 
 --
--- Name: COLUMN field_problems.airtable_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN field_problems.source_key; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.field_problems.airtable_id IS 'The source record id; the app row has the same airtable_id.';
+COMMENT ON COLUMN sync.field_problems.source_key IS 'The record''s key in its source (an Airtable record id, a key read from an export); the app row holds it in its entity''s source_key_column.';
 
 --
 -- Name: COLUMN field_problems.field; Type: COMMENT; Schema: sync; Owner: -
@@ -8904,7 +8904,7 @@ CREATE TABLE sync.record_errors (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     run_id bigint,
     source_table text NOT NULL,
-    airtable_id text NOT NULL,
+    source_key text NOT NULL,
     field text,
     value jsonb,
     reason text NOT NULL,
@@ -8939,13 +8939,13 @@ COMMENT ON COLUMN sync.record_errors.run_id IS 'The run that quarantined the rec
 -- Name: COLUMN record_errors.source_table; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.record_errors.source_table IS 'Source table (Airtable table id or name).';
+COMMENT ON COLUMN sync.record_errors.source_table IS 'Source table (an Airtable table id, an export''s file name).';
 
 --
--- Name: COLUMN record_errors.airtable_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN record_errors.source_key; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.record_errors.airtable_id IS 'The source record id.';
+COMMENT ON COLUMN sync.record_errors.source_key IS 'The record''s key in its source (an Airtable record id, a key read from an export).';
 
 --
 -- Name: COLUMN record_errors.field; Type: COMMENT; Schema: sync; Owner: -
@@ -9002,7 +9002,7 @@ COMMENT ON COLUMN sync.record_errors.rejected_before_staging IS 'The runner coul
 CREATE VIEW sync.open_data_problems AS
  SELECT fp.entity,
     fp.source_table,
-    fp.airtable_id,
+    fp.source_key,
     fp.field,
     fp.column_name,
     fp.rule,
@@ -9016,7 +9016,7 @@ CREATE VIEW sync.open_data_problems AS
 UNION ALL
  SELECT m.entity,
     e.source_table,
-    e.airtable_id,
+    e.source_key,
     e.field,
     NULL::text AS column_name,
         CASE
@@ -9029,7 +9029,7 @@ UNION ALL
     e.created_at AS since,
     e.run_id
    FROM (sync.record_errors e
-     LEFT JOIN sync.entity_mappings m ON ((m.table_id = e.source_table)))
+     LEFT JOIN sync.entity_mappings m ON ((m.source_table = e.source_table)))
   WHERE (e.resolved_at IS NULL);
 
 --
@@ -9048,13 +9048,13 @@ COMMENT ON COLUMN sync.open_data_problems.entity IS 'The entity of the record.';
 -- Name: COLUMN open_data_problems.source_table; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.open_data_problems.source_table IS 'The source table (Airtable table id).';
+COMMENT ON COLUMN sync.open_data_problems.source_table IS 'The source table (an Airtable table id, an export''s file name).';
 
 --
--- Name: COLUMN open_data_problems.airtable_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN open_data_problems.source_key; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.open_data_problems.airtable_id IS 'The source record id.';
+COMMENT ON COLUMN sync.open_data_problems.source_key IS 'The record''s key in its source (an Airtable record id, a key read from an export).';
 
 --
 -- Name: COLUMN open_data_problems.field; Type: COMMENT; Schema: sync; Owner: -
@@ -9272,7 +9272,7 @@ COMMENT ON COLUMN sync.status_transitions.only_for_recurring IS 'The move is all
 
 CREATE TABLE sync.target_checksums (
     entity text NOT NULL,
-    airtable_id text NOT NULL,
+    source_key text NOT NULL,
     row_id uuid NOT NULL,
     checksum text NOT NULL,
     deleted boolean NOT NULL,
@@ -9293,10 +9293,10 @@ COMMENT ON TABLE sync.target_checksums IS 'The checksum of every synced app row'
 COMMENT ON COLUMN sync.target_checksums.entity IS 'The entity of the row.';
 
 --
--- Name: COLUMN target_checksums.airtable_id; Type: COMMENT; Schema: sync; Owner: -
+-- Name: COLUMN target_checksums.source_key; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.target_checksums.airtable_id IS 'The row''s Airtable record id: the key differentials join on.';
+COMMENT ON COLUMN sync.target_checksums.source_key IS 'The row''s key in its source (from its entity''s source_key_column: an Airtable record id, a key read from an export): the key differentials join on.';
 
 --
 -- Name: COLUMN target_checksums.row_id; Type: COMMENT; Schema: sync; Owner: -
@@ -9888,11 +9888,11 @@ ALTER TABLE ONLY audit.changes
     ADD CONSTRAINT changes_pkey PRIMARY KEY (id);
 
 --
--- Name: airtable_records airtable_records_pkey; Type: CONSTRAINT; Schema: staging; Owner: -
+-- Name: source_records source_records_pkey; Type: CONSTRAINT; Schema: staging; Owner: -
 --
 
-ALTER TABLE ONLY staging.airtable_records
-    ADD CONSTRAINT airtable_records_pkey PRIMARY KEY (table_id, airtable_id) INCLUDE (run_id, checksum);
+ALTER TABLE ONLY staging.source_records
+    ADD CONSTRAINT source_records_pkey PRIMARY KEY (source_table, source_key) INCLUDE (run_id, checksum);
 
 --
 -- Name: checkpoints checkpoints_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
@@ -9955,7 +9955,7 @@ ALTER TABLE ONLY sync.entity_mappings
 --
 
 ALTER TABLE ONLY sync.entity_mappings
-    ADD CONSTRAINT entity_mappings_table_unique UNIQUE (base_id, table_id);
+    ADD CONSTRAINT entity_mappings_table_unique UNIQUE (source_id, source_table);
 
 --
 -- Name: field_problems field_problems_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
@@ -10046,7 +10046,7 @@ ALTER TABLE ONLY sync.status_transitions
 --
 
 ALTER TABLE ONLY sync.target_checksums
-    ADD CONSTRAINT target_checksums_pkey PRIMARY KEY (entity, airtable_id) INCLUDE (checksum, deleted);
+    ADD CONSTRAINT target_checksums_pkey PRIMARY KEY (entity, source_key) INCLUDE (checksum, deleted);
 
 --
 -- Name: validation_reports validation_reports_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
@@ -10234,22 +10234,22 @@ CREATE UNIQUE INDEX client_portfolio_key ON report.client_portfolio USING btree 
 CREATE UNIQUE INDEX registration_status_by_state_key ON report.registration_status_by_state USING btree (state_code, status);
 
 --
--- Name: airtable_records_page_idx; Type: INDEX; Schema: staging; Owner: -
+-- Name: source_records_page_idx; Type: INDEX; Schema: staging; Owner: -
 --
 
-CREATE INDEX airtable_records_page_idx ON staging.airtable_records USING btree (table_id, page_seq);
+CREATE INDEX source_records_page_idx ON staging.source_records USING btree (source_table, page_seq);
 
 --
--- Name: INDEX airtable_records_page_idx; Type: COMMENT; Schema: staging; Owner: -
+-- Name: INDEX source_records_page_idx; Type: COMMENT; Schema: staging; Owner: -
 --
 
-COMMENT ON INDEX staging.airtable_records_page_idx IS 'Finds the pages of a table staged after a given page, for merges in batches.';
+COMMENT ON INDEX staging.source_records_page_idx IS 'Finds the pages of a table staged after a given page, for merges in batches.';
 
 --
--- Name: INDEX airtable_records_pkey; Type: COMMENT; Schema: staging; Owner: -
+-- Name: INDEX source_records_pkey; Type: COMMENT; Schema: staging; Owner: -
 --
 
-COMMENT ON INDEX staging.airtable_records_pkey IS 'One staged row per Airtable record; carries run_id and checksum so that the source snapshot''s checksums are read from the index alone (differentials, verification).';
+COMMENT ON INDEX staging.source_records_pkey IS 'One staged row per source record (table and key); carries run_id and checksum so that the source snapshot''s checksums are read from the index alone (differentials, verification).';
 
 --
 -- Name: checkpoints_run_operation_entity_key; Type: INDEX; Schema: sync; Owner: -
@@ -10291,7 +10291,7 @@ COMMENT ON INDEX sync.field_problems_open_by_rule_idx IS 'Open problems by table
 -- Name: field_problems_open_key; Type: INDEX; Schema: sync; Owner: -
 --
 
-CREATE UNIQUE INDEX field_problems_open_key ON sync.field_problems USING btree (entity, airtable_id, COALESCE(column_name, field, ''::text), rule) WHERE (resolved_at IS NULL);
+CREATE UNIQUE INDEX field_problems_open_key ON sync.field_problems USING btree (entity, source_key, COALESCE(column_name, field, ''::text), rule) WHERE (resolved_at IS NULL);
 
 --
 -- Name: INDEX field_problems_open_key; Type: COMMENT; Schema: sync; Owner: -
@@ -10327,7 +10327,7 @@ CREATE INDEX outbox_unpushed_idx ON sync.outbox USING btree (entity, row_id) WHE
 -- Name: record_errors_open_idx; Type: INDEX; Schema: sync; Owner: -
 --
 
-CREATE INDEX record_errors_open_idx ON sync.record_errors USING btree (source_table, airtable_id) WHERE (resolved_at IS NULL);
+CREATE INDEX record_errors_open_idx ON sync.record_errors USING btree (source_table, source_key) WHERE (resolved_at IS NULL);
 
 --
 -- Name: runs_job_started_idx; Type: INDEX; Schema: sync; Owner: -
@@ -11474,11 +11474,11 @@ ALTER TABLE ONLY app.registrations
     ADD CONSTRAINT registrations_state_regulator_id_fkey FOREIGN KEY (state_regulator_id) REFERENCES app.state_regulators(id) ON DELETE RESTRICT;
 
 --
--- Name: airtable_records airtable_records_run_id_fkey; Type: FK CONSTRAINT; Schema: staging; Owner: -
+-- Name: source_records source_records_run_id_fkey; Type: FK CONSTRAINT; Schema: staging; Owner: -
 --
 
-ALTER TABLE ONLY staging.airtable_records
-    ADD CONSTRAINT airtable_records_run_id_fkey FOREIGN KEY (run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
+ALTER TABLE ONLY staging.source_records
+    ADD CONSTRAINT source_records_run_id_fkey FOREIGN KEY (run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
 
 --
 -- Name: checkpoints checkpoints_run_id_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
@@ -12241,11 +12241,11 @@ REVOKE ALL ON FUNCTION sync.outbox_retry_delay(p_attempts integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.outbox_retry_delay(p_attempts integer) TO airlift_sync;
 
 --
--- Name: FUNCTION plan_key_ranges(p_table_id text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint); Type: ACL; Schema: sync; Owner: -
+-- Name: FUNCTION plan_key_ranges(p_source_table text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint); Type: ACL; Schema: sync; Owner: -
 --
 
-REVOKE ALL ON FUNCTION sync.plan_key_ranges(p_table_id text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION sync.plan_key_ranges(p_table_id text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint) TO airlift_sync;
+REVOKE ALL ON FUNCTION sync.plan_key_ranges(p_source_table text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.plan_key_ranges(p_source_table text, p_snapshot bigint, p_batch_size integer, p_estimate_from bigint) TO airlift_sync;
 
 --
 -- Name: FUNCTION plan_push(p_run_id bigint, p_outbox_ids bigint[], p_remote jsonb, p_remote_modified jsonb, p_remote_from_mirror text[]); Type: ACL; Schema: sync; Owner: -
@@ -12297,11 +12297,11 @@ REVOKE ALL ON FUNCTION sync.refresh_job_statistics(p_job_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.refresh_job_statistics(p_job_id uuid) TO airlift_sync;
 
 --
--- Name: FUNCTION refresh_problem_rows(p_run_id bigint, p_entity text, p_airtable_ids text[]); Type: ACL; Schema: sync; Owner: -
+-- Name: FUNCTION refresh_problem_rows(p_run_id bigint, p_entity text, p_source_keys text[]); Type: ACL; Schema: sync; Owner: -
 --
 
-REVOKE ALL ON FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_airtable_ids text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_airtable_ids text[]) TO airlift_sync;
+REVOKE ALL ON FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_source_keys text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_source_keys text[]) TO airlift_sync;
 
 --
 -- Name: FUNCTION refresh_target_checksums(p_entity text); Type: ACL; Schema: sync; Owner: -
@@ -12437,11 +12437,11 @@ REVOKE ALL ON FUNCTION sync.snapshot_source_tables() FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.snapshot_source_tables() TO airlift_sync;
 
 --
--- Name: FUNCTION source_canonical(p_entity text, p_airtable_ids text[]); Type: ACL; Schema: sync; Owner: -
+-- Name: FUNCTION source_canonical(p_entity text, p_source_keys text[]); Type: ACL; Schema: sync; Owner: -
 --
 
-REVOKE ALL ON FUNCTION sync.source_canonical(p_entity text, p_airtable_ids text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION sync.source_canonical(p_entity text, p_airtable_ids text[]) TO airlift_sync;
+REVOKE ALL ON FUNCTION sync.source_canonical(p_entity text, p_source_keys text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.source_canonical(p_entity text, p_source_keys text[]) TO airlift_sync;
 
 --
 -- Name: FUNCTION source_snapshot_run(p_entity text); Type: ACL; Schema: sync; Owner: -
@@ -12684,16 +12684,16 @@ GRANT SELECT ON TABLE report.registration_status_by_state TO airlift_readonly;
 GRANT SELECT ON TABLE report.registration_status_by_state TO airlift_sync;
 
 --
--- Name: TABLE airtable_records; Type: ACL; Schema: staging; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE staging.airtable_records TO airlift_sync;
-
---
 -- Name: SEQUENCE page_seq; Type: ACL; Schema: staging; Owner: -
 --
 
 GRANT USAGE ON SEQUENCE staging.page_seq TO airlift_sync;
+
+--
+-- Name: TABLE source_records; Type: ACL; Schema: staging; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE staging.source_records TO airlift_sync;
 
 --
 -- Name: TABLE conflict_policies; Type: ACL; Schema: sync; Owner: -

@@ -246,7 +246,7 @@ export function entityMappingRow(table: TableMapping) {
   }
   return {
     entity: table.entity,
-    table_id: table.tableId,
+    source_table: table.tableId,
     table_name: table.tableName,
     field_ids: fieldIds,
     attachment_field_ids: attachmentFields,

@@ -43,7 +43,7 @@ describe('airlift pull and status', () => {
       select (select count(*) from app.registrations)::int + (select count(*) from app.clients)::int as rows,
              (select count(*) from sync.field_problems)::int as problems,
              (select count(*) from sync.validation_reports where run_id <> ${preview.runId})::int as reports,
-             (select count(*) from staging.airtable_records where run_id = ${preview.runId})::int as staged`;
+             (select count(*) from staging.source_records where run_id = ${preview.runId})::int as staged`;
     expect(after).toEqual({ rows: 0, problems: 0, reports: 0, staged: bed.base.tables.reduce((sum, t) => sum + t.records.length, 0) });
     const text = await airlift(['validate', '--offline'], env);
     expect(text.code, text.stderr).toBe(0);

@@ -153,16 +153,16 @@ describe('two-way sync converges under concurrent edits', () => {
 
   it('logged every field changed differently on both sides, with both values and the policy in force', async () => {
     expect(expectedConflicts.length).toBeGreaterThan(10);
-    const logged = await bed.admin<{ airtable_id: string; column_name: string; local_value: unknown; remote_value: unknown; policy: string; status: string; resolution: string | null; decided_by_rule: string | null }[]>`
-      select airtable_id, column_name, local_value, remote_value, policy, status, resolution, decided_by_rule from sync.conflicts where entity = 'registrations'`;
+    const logged = await bed.admin<{ source_key: string; column_name: string; local_value: unknown; remote_value: unknown; policy: string; status: string; resolution: string | null; decided_by_rule: string | null }[]>`
+      select source_key, column_name, local_value, remote_value, policy, status, resolution, decided_by_rule from sync.conflicts where entity = 'registrations'`;
     const missing = expectedConflicts.filter(
-      (c) => !logged.some((l) => l.airtable_id === c.airtable_id && l.column_name === c.column && l.policy === POLICY[c.column]
+      (c) => !logged.some((l) => l.source_key === c.airtable_id && l.column_name === c.column && l.policy === POLICY[c.column]
         && JSON.stringify(l.remote_value) === JSON.stringify(c.remote)),
     );
     // A conflict on a field already parked for a person is held back, not logged twice.
-    const parkedBefore = missing.filter((c) => POLICY[c.column] === 'manual' && logged.some((l) => l.airtable_id === c.airtable_id && l.column_name === c.column));
+    const parkedBefore = missing.filter((c) => POLICY[c.column] === 'manual' && logged.some((l) => l.source_key === c.airtable_id && l.column_name === c.column));
     const unexplained = missing.filter((c) => !parkedBefore.includes(c));
-    expect(unexplained, JSON.stringify(unexplained.map((c) => ({ ...c, logged: logged.filter((l) => l.airtable_id === c.airtable_id) })))).toEqual([]);
+    expect(unexplained, JSON.stringify(unexplained.map((c) => ({ ...c, logged: logged.filter((l) => l.source_key === c.airtable_id) })))).toEqual([]);
     for (const l of logged) {
       if (l.policy === 'manual') expect(l.status).toBe('open');
       else expect([l.status, l.decided_by_rule]).toEqual(['resolved', l.policy]);

@@ -64,7 +64,7 @@ describe('airlift diff', () => {
   it('reports exactly the edits, creates and deletes made on both sides', async () => {
     const live = (t: string) => bed.admin<{ airtable_id: string }[]>`
       select t.airtable_id from ${bed.admin(t)} t
-      where t.deleted_at is null and not exists (select from sync.record_errors e where e.airtable_id = t.airtable_id and e.resolved_at is null)
+      where t.deleted_at is null and not exists (select from sync.record_errors e where e.source_key = t.airtable_id and e.resolved_at is null)
       order by t.airtable_id`;
     const [p1, p3, p4] = (await live('app.products')).map((r) => r.airtable_id);
     const [rA, rB] = (await live('app.registrations')).map((r) => r.airtable_id);

@@ -16,11 +16,11 @@ describe('field problems', () => {
   const table = (name: string) => bed.emulator.base(bed.baseId).table(name);
   const problems = (airtableId: string) =>
     bed.admin<{ field: string; rule: string; landed: string; value: unknown; link_key: string | null; resolved_by_run_id: string | null }[]>`
-      select field, rule, landed, value, link_key, resolved_by_run_id::text from sync.field_problems where airtable_id = ${airtableId} order by created_at, rule`;
+      select field, rule, landed, value, link_key, resolved_by_run_id::text from sync.field_problems where source_key = ${airtableId} order by created_at, rule`;
   const checksumsAgree = async (airtableId: string) => {
     const [row] = await bed.admin<{ same: boolean }[]>`
-      select c.checksum = s.checksum as same from sync.target_checksums c join staging.airtable_records s on s.airtable_id = c.airtable_id
-      where c.airtable_id = ${airtableId}`;
+      select c.checksum = s.checksum as same from sync.target_checksums c join staging.source_records s on s.source_key = c.source_key
+      where c.source_key = ${airtableId}`;
     return row?.same;
   };
 
@@ -52,7 +52,7 @@ describe('field problems', () => {
     // (no overlap window), and the merge of registrations resolves the link
     const second = await bed.pull('incremental', { overlapSeconds: 0 });
     const [{ listed }] = await bed.admin<{ listed: number }[]>`
-      select count(*)::int as listed from staging.airtable_records where airtable_id = ${registration.id} and run_id = ${second.run.id}`;
+      select count(*)::int as listed from staging.source_records where source_key = ${registration.id} and run_id = ${second.run.id}`;
     expect(listed).toBe(0);
     const [linked] = await bed.admin<{ product: string; open_problem_count: number }[]>`
       select p.airtable_id as product, r.open_problem_count from app.registrations r join app.products p on p.id = r.product_id
@@ -139,14 +139,14 @@ describe('field problems', () => {
   it('a rollback of a run puts its problems back with its rows, and the table checksums as they were', async () => {
     const checksums = () => bed.admin<{ entity: string; target_checksum: string }[]>`
       select m.entity, c.target_checksum from sync.entity_mappings m cross join lateral sync.entity_checksums(m.entity) c order by m.entity`;
-    const openProblems = () => bed.admin<{ airtable_id: string; rule: string }[]>`
-      select airtable_id, rule from sync.field_problems where resolved_at is null order by 1, 2`;
+    const openProblems = () => bed.admin<{ source_key: string; rule: string }[]>`
+      select source_key, rule from sync.field_problems where resolved_at is null order by 1, 2`;
     const before = await checksums();
     const problemsBefore = await openProblems();
     const [product] = table('Products').list();
     table('Products').update(product!.id, { 'Product Name': '   ' }); // blank primary field: lands empty
     const run = await bed.pull('incremental');
-    expect((await openProblems()).some((p) => p.airtable_id === product!.id && p.rule === 'required_value')).toBe(true);
+    expect((await openProblems()).some((p) => p.source_key === product!.id && p.rule === 'required_value')).toBe(true);
 
     const rolled = await runAirlift(['rollback', '--run', String(run.run.id)], { DATABASE_URL: bed.db.url });
     expect(rolled.code, rolled.stderr).toBe(0);

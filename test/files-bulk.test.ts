@@ -80,15 +80,15 @@ describe('files source: large exports staged with COPY', () => {
   /** Everything a load leaves that does not depend on generated uuids or times. */
   const state = async (admin: Sql) => {
     const [staging, opportunities, users, others, problems, quarantine, idMap] = await Promise.all([
-      admin`select table_id, airtable_id, fields, content_hash, checksum from staging.airtable_records order by table_id, airtable_id`,
+      admin`select source_table, source_key, fields, content_hash, checksum from staging.source_records order by source_table, source_key`,
       admin`select o.source_id, o.title, u.wallet_address as owner, o.amount::text, o.currency, o.status, o.opens_on::text, o.closes_on::text, o.tags,
                    o.open_problem_count, o.deleted_at is null as live
             from wallet_app.opportunities o left join wallet_app.users u on u.id = o.owner_id order by o.source_id`,
       admin`select u.wallet_address, u.name, u.email, u.phone, u.phone_verified, u.role, r.wallet_address as referrer, u.joined_at, u.open_problem_count
             from wallet_app.users u left join wallet_app.users r on r.id = u.referrer_id order by u.wallet_address`,
       admin`select (select count(*)::int from wallet_app.admin_actions) as actions, (select count(*)::int from wallet_app.kyc_documents) as documents`,
-      admin`select entity, airtable_id, field, rule, landed, value, reason from sync.field_problems where resolved_at is null order by entity, airtable_id, field, rule`,
-      admin`select source_table, airtable_id, field, value, reason, rejected_before_staging from sync.record_errors where resolved_at is null order by source_table, airtable_id, reason`,
+      admin`select entity, source_key, field, rule, landed, value, reason from sync.field_problems where resolved_at is null order by entity, source_key, field, rule`,
+      admin`select source_table, source_key, field, value, reason, rejected_before_staging from sync.record_errors where resolved_at is null order by source_table, source_key, reason`,
       admin`select entity_type, legacy_id, checksum from sync.id_map order by entity_type, legacy_id`,
     ]);
     return { staging, opportunities, users, others, problems, quarantine, idMap };
@@ -134,7 +134,7 @@ describe('files source: large exports staged with COPY', () => {
     expect(bulkState.idMap).toEqual(pagedState.idMap);
     expect(bulkState.quarantine).toEqual(pagedState.quarantine);
     // the rejects, named with file, line and reason, and marked as rejected before staging
-    expect(bulkState.quarantine.map((q) => [q.airtable_id, q.reason, q.rejected_before_staging])).toEqual([
+    expect(bulkState.quarantine.map((q) => [q.source_key, q.reason, q.rejected_before_staging])).toEqual([
       ['(admin_logs.jsonl line 18)', expect.stringMatching(/^admin_logs\.jsonl line 18: line is not valid JSON/), true],
       ['opp-broken', `opportunities.csv line ${30 + GENERATED + 2}: CSV row has 10 cells, the header has 9`, true],
     ]);
@@ -180,7 +180,7 @@ describe('files source: large exports staged with COPY', () => {
     expect(sawSecondChunk).toBe(true);
     const [stopped] = await resumed.admin<{ status: string; records: number; offset: string; pages: number; staged: number }[]>`
       select r.status, c.records_processed::int as records, c.metadata ->> 'offset' as offset, (c.metadata ->> 'pages')::int as pages,
-             (select count(*)::int from staging.airtable_records s where s.table_id = 'opportunities.csv') as staged
+             (select count(*)::int from staging.source_records s where s.source_table = 'opportunities.csv') as staged
       from sync.runs r join sync.checkpoints c on c.run_id = r.id and c.entity_type = 'wallet_opportunities'
       order by r.id desc limit 1`;
     // the first chunk is staged with the checkpoint; the second rolled back
@@ -193,7 +193,7 @@ describe('files source: large exports staged with COPY', () => {
     expect(opportunities.inserted + opportunities.quarantined).toBe(30 + GENERATED + 1);
     const after = await state(resumed.admin);
     expect(after.opportunities).toEqual(pagedState.opportunities);
-    expect(after.staging.filter((s) => s.table_id === 'opportunities.csv')).toEqual(pagedState.staging.filter((s) => s.table_id === 'opportunities.csv'));
+    expect(after.staging.filter((s) => s.source_table === 'opportunities.csv')).toEqual(pagedState.staging.filter((s) => s.source_table === 'opportunities.csv'));
   });
 
   it('a key read twice is quarantined the same way in bulk as page by page: within a chunk and across chunks, the first record read is kept', async () => {
@@ -218,8 +218,8 @@ describe('files source: large exports staged with COPY', () => {
         sql: b.sql, source: new FilesSource(dupDir, { bulkMinBytes: inBulk ? 0 : Infinity }), mapping, mode: 'full', tables: ['wallet_opportunities'],
         actor: 'test', overlapSeconds: 60, log: silentLog, bulkChunkRecords: 1,
       });
-      const quarantine = await b.admin<{ airtable_id: string; reason: string; rejected_before_staging: boolean }[]>`
-        select airtable_id, reason, rejected_before_staging from sync.record_errors where resolved_at is null order by airtable_id`;
+      const quarantine = await b.admin<{ source_key: string; reason: string; rejected_before_staging: boolean }[]>`
+        select source_key, reason, rejected_before_staging from sync.record_errors where resolved_at is null order by source_key`;
       const kept = await b.admin<{ source_id: string; title: string }[]>`
         select source_id, title from wallet_app.opportunities where source_id in ('opp-00000003', 'opp-00000011') order by source_id`;
       const [pages] = await b.admin<{ pages: number; bulk: boolean }[]>`
@@ -239,7 +239,7 @@ describe('files source: large exports staged with COPY', () => {
       { source_id: 'opp-00000011', title: expect.not.stringMatching(/^Second copy/) },
     ]);
     expect(inBulk.kept).toEqual(byPage.kept);
-    expect(inBulk.quarantine.map((q) => [q.airtable_id, q.rejected_before_staging])).toEqual([['opp-00000003', true], ['opp-00000011', true]]);
+    expect(inBulk.quarantine.map((q) => [q.source_key, q.rejected_before_staging])).toEqual([['opp-00000003', true], ['opp-00000011', true]]);
     // named where the second copy was read; the page by page path names the
     // same line (the kept record's place may be told differently: "an
     // earlier page of the listing" when it was staged by an earlier page)

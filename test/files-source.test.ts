@@ -76,20 +76,20 @@ describe('files source: the wallet app example', () => {
     expect(ravi!.documents).toBeGreaterThan(0);
 
     // the planted problems, each on its field, the record landed
-    const problems = await sql<{ entity: string; airtable_id: string; field: string; rule: string; landed: string; value: unknown }[]>`
-      select entity, airtable_id, field, rule, landed, value from sync.field_problems
-      where resolved_at is null and origin = 'merge' order by entity, airtable_id, field`;
+    const problems = await sql<{ entity: string; source_key: string; field: string; rule: string; landed: string; value: unknown }[]>`
+      select entity, source_key, field, rule, landed, value from sync.field_problems
+      where resolved_at is null and origin = 'merge' order by entity, source_key, field`;
     expect(problems).toEqual(
       expect.arrayContaining([
-        { entity: 'wallet_opportunities', airtable_id: 'opp-1008', field: 'amount', rule: 'cell_conversion', landed: 'empty', value: 'TBD' },
-        { entity: 'wallet_opportunities', airtable_id: 'opp-1013', field: 'closes_on', rule: 'cell_conversion', landed: 'empty', value: '2025-02-30' },
-        { entity: 'wallet_users', airtable_id: '0x27f067f635f5950a5fc5498709c4be92aa72cc60', field: 'referrer', rule: 'dangling_link', landed: 'empty', value: ['0x9f3c5a7e21d04b6c8e13f7a90d5b2c4e6a8f1d03'] },
+        { entity: 'wallet_opportunities', source_key: 'opp-1008', field: 'amount', rule: 'cell_conversion', landed: 'empty', value: 'TBD' },
+        { entity: 'wallet_opportunities', source_key: 'opp-1013', field: 'closes_on', rule: 'cell_conversion', landed: 'empty', value: '2025-02-30' },
+        { entity: 'wallet_users', source_key: '0x27f067f635f5950a5fc5498709c4be92aa72cc60', field: 'referrer', rule: 'dangling_link', landed: 'empty', value: ['0x9f3c5a7e21d04b6c8e13f7a90d5b2c4e6a8f1d03'] },
       ]),
     );
     const [tbd] = await sql`select amount, open_problem_count from wallet_app.opportunities where source_id = 'opp-1008'`;
     expect(tbd).toEqual({ amount: null, open_problem_count: 1 });
-    const quarantined = await sql`select airtable_id, reason from sync.record_errors where resolved_at is null`;
-    expect(quarantined).toEqual([{ airtable_id: '(admin_logs.jsonl line 18)', reason: expect.stringMatching(/^admin_logs\.jsonl line 18: line is not valid JSON/) }]);
+    const quarantined = await sql`select source_key, reason from sync.record_errors where resolved_at is null`;
+    expect(quarantined).toEqual([{ source_key: '(admin_logs.jsonl line 18)', reason: expect.stringMatching(/^admin_logs\.jsonl line 18: line is not valid JSON/) }]);
   });
 
   it('verify passes: source and target agree record by record', async () => {
@@ -213,8 +213,8 @@ describe('files source: the wallet app example', () => {
         expect(out.stdout).toMatch(/wallet_opportunities fetched +31 +\+30 ~0 =0 -0 !1/);
         const [row] = await dupSql`select title from wallet_app.opportunities where source_id = 'opp-1003'`;
         expect(row!.title).toBe('Open-source tutoring app');
-        const quarantine = await dupSql`select airtable_id, reason from sync.record_errors where resolved_at is null and source_table = 'opportunities.csv'`;
-        expect(quarantine).toEqual([{ airtable_id: 'opp-1003', reason: `duplicate key opp-1003 at opportunities.csv line ${lines.length + 1}: the record read first (opportunities.csv line 4) has the same key and is the one kept` }]);
+        const quarantine = await dupSql`select source_key, reason from sync.record_errors where resolved_at is null and source_table = 'opportunities.csv'`;
+        expect(quarantine).toEqual([{ source_key: 'opp-1003', reason: `duplicate key opp-1003 at opportunities.csv line ${lines.length + 1}: the record read first (opportunities.csv line 4) has the same key and is the one kept` }]);
         const verified = await runAirlift(['verify', '--json', '--table', 'wallet_users', 'wallet_opportunities'], { DATABASE_URL: dupDb.url, AIRLIFT_MAPPING: path.join(dupDir, 'mapping.json') });
         expect((JSON.parse(verified.stdout) as { discrepancies: number }).discrepancies).toBe(0);
       } finally {

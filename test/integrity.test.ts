@@ -56,7 +56,7 @@ describe('verify and rollback', () => {
     expect(result.code, result.stderr).toBe(sourceMismatches ? 1 : 0);
     // records that landed with problems are no discrepancy: they are reported as landed with problems
     const [{ flagged }] = await bed.admin<{ flagged: number }[]>`
-      select count(distinct airtable_id)::int as flagged from sync.field_problems where resolved_at is null`;
+      select count(distinct source_key)::int as flagged from sync.field_problems where resolved_at is null`;
     expect(flagged).toBeGreaterThan(0);
     expect(report.landedWithProblems.records).toBe(flagged);
     expect(report.landedWithProblems.groups.reduce((sum: number, g: { count: number }) => sum + g.count, 0)).toBeGreaterThanOrEqual(flagged);
@@ -65,10 +65,10 @@ describe('verify and rollback', () => {
     expect(text.stdout).toMatch(/^  [a-z_]+\.[^ ]+ [a-z_.]+: \d+ records?, (landed empty|first link kept|value kept)$/m);
     const listed = report.entities.flatMap((e: { checks: Array<{ validation_type: string; validation_criteria: { quarantined_records: string[] } }> }) =>
       e.checks.find((c) => c.validation_type === 'completeness_check')!.validation_criteria.quarantined_records);
-    const quarantined = await bed.admin<{ airtable_id: string }[]>`
-      select distinct e.airtable_id from sync.record_errors e join staging.airtable_records s on s.airtable_id = e.airtable_id
+    const quarantined = await bed.admin<{ source_key: string }[]>`
+      select distinct e.source_key from sync.record_errors e join staging.source_records s on s.source_key = e.source_key
       where e.resolved_at is null order by 1`;
-    expect([...listed].sort()).toEqual(quarantined.map((q) => q.airtable_id));
+    expect([...listed].sort()).toEqual(quarantined.map((q) => q.source_key));
     for (const e of report.entities) expect(e.source_checksum, e.entity).toBe(e.target_checksum);
     const [{ n }] = await bed.admin<{ n: number }[]>`select count(*)::int as n from sync.validation_reports where run_id = ${report.runId}`;
     expect(n).toBe(20); // 4 tables x (3 checks + 2 validation reports)
@@ -150,10 +150,10 @@ describe('verify and rollback', () => {
   });
 
   it('plans a large table\'s ranges from statistics: no pass over the keys, each range counts its own, a killed walk resumes and reports what one pass reports', async () => {
-    await bed.admin`analyze staging.airtable_records`;
+    await bed.admin`analyze staging.source_records`;
     const [{ keys }] = await bed.admin<{ keys: number }[]>`
-      select count(*)::int as keys from staging.airtable_records
-      where table_id = (select table_id from sync.entity_mappings where entity = 'registrations')
+      select count(*)::int as keys from staging.source_records
+      where source_table = (select source_table from sync.entity_mappings where entity = 'registrations')
         and run_id >= coalesce(sync.source_snapshot_run('registrations'), 0)`;
     const onePass = await runVerify(bed.sql, { actor: 'test', entities: ['registrations'], batchSize: 1_000_000 });
 
@@ -164,9 +164,9 @@ describe('verify and rollback', () => {
       select r.id, c.records_processed::int as processed, c.records_total::int as total, array(select jsonb_array_elements_text(c.metadata -> 'range_bounds')) as bounds,
              (c.metadata ->> 'estimated_total')::boolean as estimated,
              -- the keys of the first two ranges, counted here
-             (select count(*)::int from staging.airtable_records s
-              where s.table_id = (select table_id from sync.entity_mappings where entity = 'registrations')
-                and s.run_id >= coalesce(sync.source_snapshot_run('registrations'), 0) and s.airtable_id <= c.last_processed_id) as counted
+             (select count(*)::int from staging.source_records s
+              where s.source_table = (select source_table from sync.entity_mappings where entity = 'registrations')
+                and s.run_id >= coalesce(sync.source_snapshot_run('registrations'), 0) and s.source_key <= c.last_processed_id) as counted
       from sync.runs r join sync.checkpoints c on c.run_id = r.id and c.operation_type = 'validation'
       where r.run_type = 'verify' order by r.id desc limit 1`;
     expect(interrupted!.estimated).toBe(true);
@@ -211,8 +211,8 @@ describe('verify and rollback', () => {
     const [done] = await bed.admin<{ status: string; processed: number; total: number; keys: number; done: number[]; last: string | null }[]>`
       select c.status, c.records_processed::int as processed, c.records_total::int as total, c.last_processed_id as last,
              array(select jsonb_array_elements_text(c.metadata -> 'done_ranges')::int) as done,
-             (select count(*)::int from staging.airtable_records s
-              where s.table_id = (select table_id from sync.entity_mappings where entity = 'registrations')
+             (select count(*)::int from staging.source_records s
+              where s.source_table = (select source_table from sync.entity_mappings where entity = 'registrations')
                 and s.run_id >= coalesce(sync.source_snapshot_run('registrations'), 0)) as keys
       from sync.checkpoints c where c.id = ${left!.id}`;
     expect(done).toEqual({ status: 'completed', processed: done!.keys, total: done!.keys, keys: done!.keys, last: null,
@@ -241,8 +241,8 @@ describe('verify and rollback', () => {
       const checkpoints = await bed.admin<{ entity: string; status: string; processed: number; keys: number; ranges: number; done: number }[]>`
         select c.entity_type as entity, c.status, c.records_processed::int as processed,
                jsonb_array_length(c.metadata -> 'range_bounds') + 1 as ranges, jsonb_array_length(c.metadata -> 'done_ranges') as done,
-               (select count(*)::int from staging.airtable_records s
-                where s.table_id = (select m.table_id from sync.entity_mappings m where m.entity = c.entity_type)
+               (select count(*)::int from staging.source_records s
+                where s.source_table = (select m.source_table from sync.entity_mappings m where m.entity = c.entity_type)
                   and s.run_id >= coalesce(sync.source_snapshot_run(c.entity_type), 0)) as keys
         from sync.checkpoints c where c.run_id = ${sideBySide.runId} and c.operation_type = 'validation' order by c.entity_type`;
       expect(checkpoints.map((c) => c.entity)).toEqual([...oneAtATime.entities.map((e) => e.entity)].sort());

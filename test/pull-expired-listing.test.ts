@@ -14,7 +14,7 @@ const totalOf = (bed: SyncBed) => bed.base.tables.reduce((sum, t) => sum + t.rec
 /** Records with an open quarantine entry (each counted once), and the run's counts. */
 async function truth(bed: SyncBed, runId: string) {
   const [{ quarantined }] = await bed.admin<{ quarantined: number }[]>`
-    select count(distinct (source_table, airtable_id))::int as quarantined from sync.record_errors where resolved_at is null`;
+    select count(distinct (source_table, source_key))::int as quarantined from sync.record_errors where resolved_at is null`;
   const [run] = await bed.admin<{ fetched: number; inserted: number; updated: number; unchanged: number; quarantined: number }[]>`
     select fetched::int, inserted::int, updated::int, unchanged::int, quarantined::int from sync.runs where id = ${runId}`;
   return { quarantined, run };
@@ -56,7 +56,7 @@ describe('an expired listing', () => {
       // each registration landed or is quarantined, once
       const [{ rows }] = await bed.admin<{ rows: number }[]>`select count(*)::int as rows from app.registrations`;
       const [{ held }] = await bed.admin<{ held: number }[]>`
-        select count(distinct airtable_id)::int as held from sync.record_errors where resolved_at is null and source_table = 'tblmNqfo6lv6OCavM'`;
+        select count(distinct source_key)::int as held from sync.record_errors where resolved_at is null and source_table = 'tblmNqfo6lv6OCavM'`;
       expect(rows + held).toBe(1_200);
     } finally {
       await bed.close();

@@ -41,13 +41,13 @@ describe('a full pull of a messy base', () => {
     expect(Number(run.updated) + Number(run.unchanged) + Number(run.deleted)).toBe(0);
 
     // every source record is in staging, its fields verbatim (by field id), unmapped fields included
-    const [{ staged }] = await bed.admin<{ staged: number }[]>`select count(*)::int as staged from staging.airtable_records where run_id = ${run.id}`;
+    const [{ staged }] = await bed.admin<{ staged: number }[]>`select count(*)::int as staged from staging.source_records where run_id = ${run.id}`;
     expect(staged).toBe(total);
     const registrations = bed.base.tables.find((t) => t.name === 'Registrations')!;
     const formulaField = registrations.fields.find((f) => f.name === 'Registration')!;
     const sample = registrations.records.find((r) => r.fields['Registration'] !== undefined)!;
     const [raw] = await bed.admin<{ value: unknown }[]>`
-      select fields -> ${formulaField.id} as value from staging.airtable_records where airtable_id = ${sample.id}`;
+      select fields -> ${formulaField.id} as value from staging.source_records where source_key = ${sample.id}`;
     expect(raw.value).toEqual(sample.fields['Registration']);
 
     // every record of every table landed: the shipped mapping has no blocking rule
@@ -61,13 +61,13 @@ describe('a full pull of a messy base', () => {
 
     // each planted problem the merge cannot land as sent is an open problem on its field, the column emptied
     // (or the first link kept), the row counting its open problems
-    const problems = await bed.admin<{ airtable_id: string; field: string; column_name: string | null; rule: string; landed: string; origin: string; reason: string; link_key: string | null }[]>`
-      select airtable_id, field, column_name, rule, landed, origin, reason, link_key from sync.field_problems where resolved_at is null`;
+    const problems = await bed.admin<{ source_key: string; field: string; column_name: string | null; rule: string; landed: string; origin: string; reason: string; link_key: string | null }[]>`
+      select source_key, field, column_name, rule, landed, origin, reason, link_key from sync.field_problems where resolved_at is null`;
     const planted = bed.base.planted.filter((p) => p.kind in LANDED_FLAGGED && bed.mapping.tables.some((t) => t.fields.some((f) => f.fieldId === p.fieldId)));
     expect(planted.length).toBeGreaterThan(0);
     const entityOf = (tableName: string) => MAPPED_TABLES[tableName];
     for (const p of planted) {
-      const found = problems.filter((x) => x.airtable_id === p.recordId && x.field === p.field && LANDED_FLAGGED[p.kind].includes(x.rule));
+      const found = problems.filter((x) => x.source_key === p.recordId && x.field === p.field && LANDED_FLAGGED[p.kind].includes(x.rule));
       expect(found.length, `${p.kind} in ${p.table}.${p.field} of ${p.recordId}`).toBe(1);
       const problem = found[0];
       expect(problem.origin).toBe('merge');
@@ -78,19 +78,19 @@ describe('a full pull of a messy base', () => {
       if (problem.landed === 'empty') expect(row.value, `${p.kind}: ${p.table}.${column} emptied`).toBeNull();
       else expect(row.value, `${p.kind}: first link kept`).not.toBeNull();
       const [{ open }] = await bed.admin<{ open: number }[]>`
-        select count(*)::int as open from sync.field_problems where airtable_id = ${p.recordId} and resolved_at is null`;
+        select count(*)::int as open from sync.field_problems where source_key = ${p.recordId} and resolved_at is null`;
       expect(row.open_problem_count).toBe(open);
       if (problem.rule === 'dangling_link') expect(problem.link_key).toBe((p.value as string[])[0]);
       if (problem.rule === 'extra_links') expect(problem.reason).toContain((p.value as string[])[1]);
     }
     // and no record has a problem of the merge's that was not planted on it (no cascade from a parent)
     const plantedIds = new Set(bed.base.planted.map((p) => p.recordId));
-    const strays = problems.filter((x) => x.origin === 'merge' && !plantedIds.has(x.airtable_id));
-    expect(strays, strays.map((x) => `${x.airtable_id} ${x.field}: ${x.reason}`).join('; ')).toEqual([]);
+    const strays = problems.filter((x) => x.origin === 'merge' && !plantedIds.has(x.source_key));
+    expect(strays, strays.map((x) => `${x.source_key} ${x.field}: ${x.reason}`).join('; ')).toEqual([]);
     // warnings of the mapping's rules are field problems too, the value kept
     const naEmail = bed.base.planted.find((p) => p.kind === 'na-email' && bed.mapping.tables.some((t) => t.fields.some((f) => f.fieldId === p.fieldId)));
     if (naEmail) {
-      const warning = problems.find((x) => x.airtable_id === naEmail.recordId && x.field === naEmail.field && x.origin === 'rule');
+      const warning = problems.find((x) => x.source_key === naEmail.recordId && x.field === naEmail.field && x.origin === 'rule');
       expect(warning?.landed, `n/a email of ${naEmail.recordId}`).toBe('kept');
     }
 
@@ -111,7 +111,7 @@ describe('a full pull of a messy base', () => {
 
     const [link] = await bed.admin<{ ok: boolean }[]>`
       select count(*) filter (where c.airtable_id = s.fields -> ${bed.mapping.tables.find((t) => t.entity === 'products')!.fields.find((f) => f.column === 'client_id')!.fieldId} ->> 0) = count(*) as ok
-      from app.products p join app.clients c on c.id = p.client_id join staging.airtable_records s on s.airtable_id = p.airtable_id`;
+      from app.products p join app.clients c on c.id = p.client_id join staging.source_records s on s.source_key = p.airtable_id`;
     expect(link.ok).toBe(true);
   });
 
@@ -123,7 +123,7 @@ describe('a full pull of a messy base', () => {
     expect(after[0].n).toBe(before[0].n);
     // quarantined records were retried, and stay quarantined without duplicate entries
     const [{ dupes }] = await bed.admin<{ dupes: number }[]>`
-      select count(*)::int as dupes from (select 1 from sync.record_errors where resolved_at is null group by source_table, airtable_id, field, reason having count(*) > 1) d`;
+      select count(*)::int as dupes from (select 1 from sync.record_errors where resolved_at is null group by source_table, source_key, field, reason having count(*) > 1) d`;
     expect(dupes).toBe(0);
   });
 
@@ -132,13 +132,13 @@ describe('a full pull of a messy base', () => {
       select (select coalesce(sum(xmin::text::bigint), 0) from app.registrations)::text as app,
              (select count(*) from audit.changes where table_name like 'app.%')::int as audit,
              (select count(*) from sync.record_errors)::int as errors,
-             (select max(fetched_at) from staging.airtable_records) as staged`;
+             (select max(fetched_at) from staging.source_records) as staged`;
     const [before] = await snapshot();
     const summary = await bed.pull('incremental');
     const [after] = await snapshot();
     expect(after).toEqual(before);
     const [{ written }] = await bed.admin<{ written: number }[]>`
-      select count(*)::int as written from staging.airtable_records where run_id = ${summary.run.id}`;
+      select count(*)::int as written from staging.source_records where run_id = ${summary.run.id}`;
     expect(written).toBe(0);
     expect(Number(summary.run.inserted) + Number(summary.run.updated) + Number(summary.run.deleted)).toBe(0);
   });
@@ -196,7 +196,7 @@ describe('changes in Airtable', () => {
     // pull restores it from Airtable
     const keep = regs.list()[0].id;
     await bed.admin`update app.registrations set deleted_at = now() where airtable_id = ${keep}`;
-    await bed.admin`update staging.airtable_records set content_hash = repeat('0', 64) where airtable_id = ${keep}`;
+    await bed.admin`update staging.source_records set content_hash = repeat('0', 64) where source_key = ${keep}`;
     const held = await bed.pull('full');
     expect(Number(held.run.deleted)).toBe(0);
     const [stillDeleted] = await bed.admin<{ deleted_at: Date | null }[]>`select deleted_at from app.registrations where airtable_id = ${keep}`;
@@ -206,9 +206,9 @@ describe('changes in Airtable', () => {
     expect(pushed.run!.metadata.deletes_not_pushed).toBe(1);
     expect(regs.get(keep)).toBeDefined();
     const [report] = await bed.admin<{ status: string; last_error: string }[]>`
-      select status, last_error from sync.outbox where airtable_id = ${keep}`;
+      select status, last_error from sync.outbox where source_key = ${keep}`;
     expect(report).toEqual({ status: 'skipped', last_error: 'not deleted in Airtable: deletes are not pushed for registrations (sync.entity_mappings.push_deletes)' });
-    await bed.admin`update staging.airtable_records set content_hash = repeat('0', 64) where airtable_id = ${keep}`;
+    await bed.admin`update staging.source_records set content_hash = repeat('0', 64) where source_key = ${keep}`;
     const again = await bed.pull('full');
     expect(Number(again.run.updated)).toBe(1);
     const [restored] = await bed.admin<{ deleted_at: Date | null }[]>`select deleted_at from app.registrations where airtable_id = ${keep}`;
@@ -240,7 +240,7 @@ describe('schema drift', () => {
     expect(summary.warnings.some((w) => w.includes('fldNEWFIELD000001') && w.includes('kept in staging'))).toBe(true);
     const [row] = await bed.admin<{ status: string; tonnage: number }[]>`
       select r.status, (s.fields ->> 'fldNEWFIELD000001')::float8 as tonnage
-      from app.registrations r join staging.airtable_records s on s.airtable_id = r.airtable_id where r.airtable_id = ${target.id}`;
+      from app.registrations r join staging.source_records s on s.source_key = r.airtable_id where r.airtable_id = ${target.id}`;
     expect(row).toEqual({ status: 'Withdrawn', tonnage: 12.5 });
   });
 
@@ -291,7 +291,7 @@ describe('Airtable failures', () => {
       expect(failure.message).toMatch(/^Airtable refused the token \(401\)/);
       expect(failure.message).not.toContain('patWRONG');
       expect(failure.resumePoint).toContain(`run ${failure.runId}`);
-      const [{ staged }] = await bed.admin<{ staged: number }[]>`select count(*)::int as staged from staging.airtable_records`;
+      const [{ staged }] = await bed.admin<{ staged: number }[]>`select count(*)::int as staged from staging.source_records`;
       expect(staged).toBe(0);
       const [run] = await bed.admin<{ status: string; error_message: string }[]>`select status, error_message from sync.runs where id = ${failure.runId}`;
       expect(run.status).toBe('failed');

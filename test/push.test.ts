@@ -22,7 +22,7 @@ describe('push to Airtable', () => {
       await bed.admin<{ id: string; airtable_id: string }[]>`
         select t.id, t.airtable_id from ${bed.admin(target)} t
         where t.deleted_at is null and t.airtable_id is not null
-          and not exists (select from sync.record_errors e where e.airtable_id = t.airtable_id and e.resolved_at is null)
+          and not exists (select from sync.record_errors e where e.source_key = t.airtable_id and e.resolved_at is null)
         order by t.airtable_id limit ${n}`
     ).map((r) => r);
   const appWrites = async (sinceAudit: string) => {
@@ -188,9 +188,9 @@ describe('push to Airtable', () => {
     expect([value(4), await local(4)]).toEqual(['remote E newer', 'remote E newer']);
     expect([value(5), await local(5)]).toEqual(['remote F', 'local F']); // parked: neither side touched
 
-    const log = await bed.admin<{ airtable_id: string; policy: string; status: string; resolution: string | null; decided_by_rule: string | null; base_value: unknown; local_value: unknown; remote_value: unknown }[]>`
-      select airtable_id, policy, status, resolution, decided_by_rule, base_value, local_value, remote_value from sync.conflicts where column_name = 'notes' order by id`;
-    const byRow = (i: number) => log.filter((c) => c.airtable_id === rows[i + 2]!.airtable_id);
+    const log = await bed.admin<{ source_key: string; policy: string; status: string; resolution: string | null; decided_by_rule: string | null; base_value: unknown; local_value: unknown; remote_value: unknown }[]>`
+      select source_key, policy, status, resolution, decided_by_rule, base_value, local_value, remote_value from sync.conflicts where column_name = 'notes' order by id`;
+    const byRow = (i: number) => log.filter((c) => c.source_key === rows[i + 2]!.airtable_id);
     expect(byRow(0)).toMatchObject([{ policy: 'source_wins', status: 'resolved', resolution: 'airtable', decided_by_rule: 'source_wins', local_value: 'local A', remote_value: 'remote A' }]);
     expect(byRow(1)).toEqual([]);
     expect(byRow(2)).toMatchObject([{ policy: 'target_wins', resolution: 'postgres', decided_by_rule: 'target_wins' }]);
@@ -324,10 +324,10 @@ describe('the read before pushing', () => {
     // Meanwhile in Airtable: the same field changed on one record (a
     // conflict), another field on a second, a third record deleted (not the
     // first claimed: the read asks for that one unconditionally, as its check).
-    const [same, other, gone] = await bed.admin<{ airtable_id: string }[]>`select airtable_id from sync.outbox order by id desc limit 3`;
-    table('Registrations').update(same!.airtable_id, { Notes: 'Edited in Airtable' });
-    table('Registrations').update(other!.airtable_id, { 'Invoice Number': 'INV-AIRTABLE' });
-    table('Registrations').delete(gone!.airtable_id);
+    const [same, other, gone] = await bed.admin<{ source_key: string }[]>`select source_key from sync.outbox order by id desc limit 3`;
+    table('Registrations').update(same!.source_key, { Notes: 'Edited in Airtable' });
+    table('Registrations').update(other!.source_key, { 'Invoice Number': 'INV-AIRTABLE' });
+    table('Registrations').delete(gone!.source_key);
 
     bed.emulator.resetStats();
     const summary = await bed.push({ tables: ['registrations'] });
@@ -338,21 +338,21 @@ describe('the read before pushing', () => {
     expect(Number(summary.run!.updated)).toBe(248);
     // the conflict saw Airtable's new value: it was read, not taken from the mirror
     expect(summary.conflicts).toHaveLength(1);
-    const [conflict] = await bed.admin<{ airtable_id: string; remote_value: unknown; policy: string; resolution: string }[]>`
-      select airtable_id, remote_value, policy, resolution from sync.conflicts where run_id = ${summary.run!.id}`;
-    expect(conflict).toMatchObject({ airtable_id: same!.airtable_id, remote_value: 'Edited in Airtable', policy: 'source_wins', resolution: 'airtable' });
-    expect(table('Registrations').get(same!.airtable_id)!.fields.Notes).toBe('Edited in Airtable');
+    const [conflict] = await bed.admin<{ source_key: string; remote_value: unknown; policy: string; resolution: string }[]>`
+      select source_key, remote_value, policy, resolution from sync.conflicts where run_id = ${summary.run!.id}`;
+    expect(conflict).toMatchObject({ source_key: same!.source_key, remote_value: 'Edited in Airtable', policy: 'source_wins', resolution: 'airtable' });
+    expect(table('Registrations').get(same!.source_key)!.fields.Notes).toBe('Edited in Airtable');
     // the record changed in another field: ours sent, theirs kept
-    const both = table('Registrations').get(other!.airtable_id)!.fields;
-    expect(both.Notes).toBe(`Reviewed ${other!.airtable_id}`);
+    const both = table('Registrations').get(other!.source_key)!.fields;
+    expect(both.Notes).toBe(`Reviewed ${other!.source_key}`);
     expect(both['Invoice Number']).toBe('INV-AIRTABLE');
     // the rest, taken from the mirror, arrived
-    const special = new Set([same!.airtable_id, other!.airtable_id, gone!.airtable_id]);
+    const special = new Set([same!.source_key, other!.source_key, gone!.source_key]);
     for (const r of rows.filter((r) => !special.has(r.airtable_id))) expect(table('Registrations').get(r.airtable_id)!.fields.Notes).toBe(`Reviewed ${r.airtable_id}`);
     // the deleted record fails with the reason, nothing else does
-    const failed = await bed.admin<{ airtable_id: string; last_error: string }[]>`select airtable_id, last_error from sync.outbox where status = 'failed'`;
+    const failed = await bed.admin<{ source_key: string; last_error: string }[]>`select source_key, last_error from sync.outbox where status = 'failed'`;
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ airtable_id: gone!.airtable_id });
+    expect(failed[0]).toMatchObject({ source_key: gone!.source_key });
     expect(failed[0]!.last_error).toMatch(/is not in Airtable any more \(deleted there\?\).*ROW_DOES_NOT_EXIST|is not in Airtable any more \(deleted there\?\).*does not exist/);
   });
 

@@ -12,7 +12,7 @@ import { formatVerify, runVerify, type CheckReport } from '../src/integrity/veri
 import { syncBed, type SyncBed } from './support/sync.ts';
 
 interface QuarantineEntry {
-  airtable_id: string;
+  source_key: string;
   field: string | null;
   value: unknown;
   reason: string;
@@ -30,8 +30,8 @@ describe('records rejected before staging', () => {
 
   const entriesFor = (airtableId: string) =>
     bed.admin<QuarantineEntry[]>`
-      select airtable_id, field, value, reason, run_id::text, resolved_by_run_id::text
-      from sync.record_errors where airtable_id = ${airtableId} order by created_at, reason`;
+      select source_key, field, value, reason, run_id::text, resolved_by_run_id::text
+      from sync.record_errors where source_key = ${airtableId} order by created_at, reason`;
   const completeness = (result: Awaited<ReturnType<typeof runVerify>>, entity: string): CheckReport =>
     result.entities.find((e) => e.entity === entity)!.checks.find((c) => c.validation_type === 'completeness_check')!;
 
@@ -49,15 +49,15 @@ describe('records rejected before staging', () => {
     // read, and counted as quarantined (fetched = inserted + updated + unchanged + quarantined)
     expect(Number(rejecting.run.quarantined)).toBeGreaterThanOrEqual(2);
     expect(await entriesFor(victim.id)).toEqual([
-      { airtable_id: victim.id, field: 'Notes', value: null, reason: 'Notes contains a NUL character (\\u0000), which PostgreSQL cannot store', run_id: rejectingRun, resolved_by_run_id: null },
+      { source_key: victim.id, field: 'Notes', value: null, reason: 'Notes contains a NUL character (\\u0000), which PostgreSQL cannot store', run_id: rejectingRun, resolved_by_run_id: null },
     ]);
     const [envelope] = await entriesFor(broken.id);
     expect(envelope).toMatchObject({ field: null, value: broken, run_id: rejectingRun, resolved_by_run_id: null });
     expect(envelope!.reason).toMatch(/^not a valid record envelope: /);
     // the run's final merge retried the version staged before and merged nothing over the quarantine
     const [staged] = await bed.admin<{ run_id: string; notes: string | null }[]>`
-      select s.run_id::text, c.notes from staging.airtable_records s join app.clients c on c.airtable_id = s.airtable_id
-      where s.airtable_id = ${victim.id}`;
+      select s.run_id::text, c.notes from staging.source_records s join app.clients c on c.airtable_id = s.source_key
+      where s.source_key = ${victim.id}`;
     expect(staged!.run_id).not.toBe(rejectingRun);
     expect(staged!.notes).not.toContain('later');
 
@@ -72,7 +72,7 @@ describe('records rejected before staging', () => {
     // outside the snapshot (staging's version is older), listed with its reason
     const again = await bed.pull('full');
     expect(await entriesFor(victim.id)).toEqual([
-      { airtable_id: victim.id, field: 'Notes', value: null, reason: 'Notes contains a NUL character (\\u0000), which PostgreSQL cannot store', run_id: rejectingRun, resolved_by_run_id: null },
+      { source_key: victim.id, field: 'Notes', value: null, reason: 'Notes contains a NUL character (\\u0000), which PostgreSQL cannot store', run_id: rejectingRun, resolved_by_run_id: null },
     ]);
     expect(Number(again.run.quarantined)).toBeGreaterThanOrEqual(1);
     const afterFull = await runVerify(bed.sql, { actor: 'test', entities: ['clients', 'products'] });

@@ -137,14 +137,14 @@ describe('validation rules', () => {
 
   it('lands a record with two products with the first, the second named in its problem, and keeps warnings merged exactly as the source says', async () => {
     const twoLinks = bed.base.planted.find((p) => p.kind === 'two-linked-records')!;
-    expect(await bed.admin`select 1 from sync.record_errors where airtable_id = ${twoLinks.recordId} and resolved_at is null`).toHaveLength(0);
+    expect(await bed.admin`select 1 from sync.record_errors where source_key = ${twoLinks.recordId} and resolved_at is null`).toHaveLength(0);
     const [row] = await bed.admin<{ product: string; open_problem_count: number }[]>`
       select p.airtable_id as product, r.open_problem_count from app.registrations r join app.products p on p.id = r.product_id
       where r.airtable_id = ${twoLinks.recordId}`;
     expect(row.product).toBe((twoLinks.value as string[])[0]);
     expect(row.open_problem_count).toBeGreaterThanOrEqual(1);
     const [problem] = await bed.admin<{ landed: string; value: unknown }[]>`
-      select landed, value from sync.field_problems where airtable_id = ${twoLinks.recordId} and rule = 'extra_links' and resolved_at is null`;
+      select landed, value from sync.field_problems where source_key = ${twoLinks.recordId} and rule = 'extra_links' and resolved_at is null`;
     expect(problem).toEqual({ landed: 'first_link', value: twoLinks.value });
 
     const email = bed.base.planted.find((p) => p.kind === 'na-email' && p.table === 'Clients');
@@ -182,7 +182,7 @@ describe('validation rules', () => {
     expect(change).toEqual({ op: 'UPDATE', old: 'warning', new: 'blocking' });
 
     await bed.pull('full');
-    const open = await bed.admin<{ reason: string }[]>`select reason from sync.record_errors where airtable_id = ${planted.recordId} and resolved_at is null`;
+    const open = await bed.admin<{ reason: string }[]>`select reason from sync.record_errors where source_key = ${planted.recordId} and resolved_at is null`;
     expect(open.map((o) => o.reason)).toContain(
       'Approved Date must not be before the submitted date (rule registrations.approved_date.not_before_submission)');
     // the row merged earlier stays as it was; the record waits in quarantine
@@ -190,7 +190,7 @@ describe('validation rules', () => {
     const submitted = String(records.get(planted.recordId)!.record.fields['Submitted Date']);
     bed.emulator.base(bed.baseId).table(table.id).update(planted.recordId, { 'Approved Date': submitted });
     await bed.pull('incremental');
-    const still = await bed.admin`select 1 from sync.record_errors where airtable_id = ${planted.recordId} and resolved_at is null`;
+    const still = await bed.admin`select 1 from sync.record_errors where source_key = ${planted.recordId} and resolved_at is null`;
     expect(still).toHaveLength(0);
     const [row] = await bed.admin<{ approved: string }[]>`select approved_date::text as approved from app.registrations where airtable_id = ${planted.recordId}`;
     expect(row.approved).toBe(submitted);

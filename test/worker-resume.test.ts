@@ -17,7 +17,7 @@ const FINGERPRINT = `
       || (select md5(coalesce(string_agg(concat_ws('|', airtable_id, agency_name, state, renewal_month, registration_fee, product_types_regulated::text), ',' order by airtable_id), '')) from app.state_regulators)
       || (select md5(coalesce(string_agg(concat_ws('|', p.airtable_id, p.name, c.airtable_id, p.product_type, p.discontinued), ',' order by p.airtable_id), '')) from app.products p left join app.clients c on c.id = p.client_id)
       || (select md5(coalesce(string_agg(concat_ws('|', r.airtable_id, r.status, r.fee_paid, r.expiration_date, r.tags::text, pr.airtable_id, s.airtable_id), ',' order by r.airtable_id), '')) from app.registrations r left join app.products pr on pr.id = r.product_id left join app.state_regulators s on s.id = r.state_regulator_id)
-      || (select md5(coalesce(string_agg(concat_ws('|', airtable_id, field, reason), ',' order by airtable_id, field, reason), '')) from sync.record_errors where resolved_at is null)
+      || (select md5(coalesce(string_agg(concat_ws('|', source_key, field, reason), ',' order by source_key, field, reason), '')) from sync.record_errors where resolved_at is null)
       || (select count(*)::text from app.attachments where deleted_at is null) as fingerprint`;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, logs: string[]): Promise<T> {

@@ -137,7 +137,7 @@ async function entityDiff(sql: Sql, runId: string, entity: string, batches: numb
     select d.comparison_type, array_agg(i.id order by i.id) as ids,
            jsonb_object_agg(i.id, d.metadata -> 'fields' -> i.id) filter (where d.metadata -> 'fields' ? i.id) as fields
     from sync.data_differentials d
-    join sync.entity_mappings m on m.table_id = d.source_table and m.entity = ${entity}
+    join sync.entity_mappings m on m.source_table = d.source_table and m.entity = ${entity}
     cross join lateral jsonb_array_elements_text(d.legacy_ids) as i (id)
     where d.run_id = ${runId}
     group by d.comparison_type`;

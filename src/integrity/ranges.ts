@@ -7,7 +7,7 @@ import type { Sql } from 'postgres';
 
 /** Where an entity's source snapshot is: its Airtable table and the run that listed it last. */
 interface SnapshotSource {
-  table_id: string;
+  source_table: string;
   snapshot: string;
 }
 
@@ -27,7 +27,7 @@ interface RangeCheckpoint {
  */
 async function snapshotSource(sql: Sql, entity: string): Promise<SnapshotSource> {
   const [source] = await sql<SnapshotSource[]>`
-    select m.table_id, coalesce(sync.source_snapshot_run(${entity}), 0) as snapshot from sync.entity_mappings m where m.entity = ${entity}`;
+    select m.source_table, coalesce(sync.source_snapshot_run(${entity}), 0) as snapshot from sync.entity_mappings m where m.entity = ${entity}`;
   if (!source) throw new Error(`no mapped entity called ${entity}`);
   return source;
 }
@@ -68,7 +68,7 @@ async function openRangeCheckpoint(
   if (existing) return existing;
   const [plan] = await sql<{ records_total: string; estimated: boolean; range_bounds: string[] }[]>`
     select records_total, estimated, range_bounds
-    from sync.plan_key_ranges(${source.table_id}, ${source.snapshot}::bigint, ${batchSize}, ${estimateFrom}::bigint)`;
+    from sync.plan_key_ranges(${source.source_table}, ${source.snapshot}::bigint, ${batchSize}, ${estimateFrom}::bigint)`;
   const planned = plan.range_bounds.length <= MAX_PLANNED_RANGES;
   const metadata = { ...(planned ? { range_bounds: plan.range_bounds } : {}), ...(plan.estimated ? { estimated_total: true } : {}) };
   const [checkpoint] = await sql<RangeCheckpoint[]>`
@@ -96,11 +96,11 @@ function plannedRange(checkpoint: RangeCheckpoint, done: number, size: number): 
  */
 async function nextRange(sql: Sql, source: SnapshotSource, after: string | null, size: number): Promise<{ upto: string | null; keys: number }> {
   const [range] = await sql<{ upto: string | null; keys: number }[]>`
-    select case when count(*) = ${size} then max(k.airtable_id) end as upto, count(*)::int as keys
-    from (select s.airtable_id from staging.airtable_records s
-          where s.table_id = ${source.table_id} and s.run_id >= ${source.snapshot}::bigint
-            and s.airtable_id > coalesce(${after}::text, '')
-          order by s.table_id, s.airtable_id limit ${size}) k`;
+    select case when count(*) = ${size} then max(k.source_key) end as upto, count(*)::int as keys
+    from (select s.source_key from staging.source_records s
+          where s.source_table = ${source.source_table} and s.run_id >= ${source.snapshot}::bigint
+            and s.source_key > coalesce(${after}::text, '')
+          order by s.source_table, s.source_key limit ${size}) k`;
   return range;
 }
 

@@ -336,7 +336,7 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       await sql`select sync.annotate_run(${runId}, ${sql.json({ discrepancies, quarantined, validation, passed })})`;
       const groups = (await problemGroups(sql, { entities })).filter((g) => g.disposition !== 'quarantined');
       const [{ records }] = await sql<{ records: number }[]>`
-        select count(distinct (entity, airtable_id))::int as records from sync.field_problems
+        select count(distinct (entity, source_key))::int as records from sync.field_problems
         where resolved_at is null and entity = any (${entities}::text[])`;
       const landedWithProblems = { records, groups };
       return { runId, resumed, passed, discrepancies, quarantined, validation, strict: settings.strict, deep: settings.deep, entities: results, landedWithProblems, durationMs: Date.now() - started };
@@ -493,8 +493,8 @@ export function renderReport(result: VerifyResult, format: 'markdown' | 'html', 
 
 /** Open quarantine reasons per record, for the report. */
 export async function quarantineReasons(sql: Sql): Promise<Map<string, string[]>> {
-  const rows = await sql<{ airtable_id: string; reasons: string[] }[]>`
-    select airtable_id, array_agg(coalesce(field || ': ', '') || reason order by field, reason) as reasons
-    from sync.record_errors where resolved_at is null group by airtable_id`;
-  return new Map(rows.map((r) => [r.airtable_id, r.reasons]));
+  const rows = await sql<{ source_key: string; reasons: string[] }[]>`
+    select source_key, array_agg(coalesce(field || ': ', '') || reason order by field, reason) as reasons
+    from sync.record_errors where resolved_at is null group by source_key`;
+  return new Map(rows.map((r) => [r.source_key, r.reasons]));
 }

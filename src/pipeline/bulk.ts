@@ -101,14 +101,14 @@ export async function stageInBulk(options: BulkStaging): Promise<number> {
           if (!options.source.uniqueKeys && !page.mayRepeat && stage.length) {
             stage = await keepFirstOfEachKey(sql, runId, table, page, stage, rejects, seenInChunk);
           }
-          for (const reject of rejects) log.warn({ runId, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
+          for (const reject of rejects) log.warn({ runId, entity: table.entity, record: reject.source_key, field: reject.field }, `record quarantined: ${reject.reason}`);
           let text = '';
           for (const r of stage) {
             text += `${++position}\tf\t${copyText(r.id)}\t${copyText(r.created_time)}\t${copyText(JSON.stringify(r.fields))}\t${r.hash}\t\\N\t\\N\t\\N\t\\N\n`;
           }
           for (const r of rejects) {
             const value = r.value === null || r.value === undefined ? null : JSON.stringify(r.value);
-            text += `${++position}\tt\t\\N\t\\N\t\\N\t\\N\t${copyText(r.airtable_id)}\t${copyText(r.field)}\t${copyText(value)}\t${copyText(r.reason)}\n`;
+            text += `${++position}\tt\t\\N\t\\N\t\\N\t\\N\t${copyText(r.source_key)}\t${copyText(r.field)}\t${copyText(value)}\t${copyText(r.reason)}\n`;
           }
           inChunk += page.records.length + page.invalid.length;
           fetched += page.records.length + page.invalid.length;

@@ -6,7 +6,7 @@
  * a run of its own: the row it writes is audited under that run, and a
  * value for Airtable waits in the outbox for the next push.
  */
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 
 export interface ConflictRow {
   id: string;
@@ -38,16 +38,25 @@ export class ConflictRefused extends Error {
   }
 }
 
+/**
+ * The columns of sync.conflicts as `airlift conflicts` prints them: the
+ * record's id in the source keeps its printed name airtable_id (the column
+ * is source_key since the tables took source-neutral names).
+ */
+const conflictColumns = (sql: Sql | TransactionSql) => sql`
+  id, entity, row_id, source_key as airtable_id, column_name, base_value, local_value, remote_value, local_modified_at, remote_modified_at,
+  policy, status, resolution, resolved_value, decided_by_rule, decided_by, outbox_id, run_id, resolved_by_run_id, created_at, updated_at, resolved_at`;
+
 export async function listConflicts(sql: Sql, options: { all?: boolean; limit?: number } = {}): Promise<ConflictRow[]> {
   return sql<ConflictRow[]>`
-    select * from sync.conflicts
+    select ${conflictColumns(sql)} from sync.conflicts
     where ${options.all ? sql`true` : sql`status = 'open'`}
     order by id desc limit ${options.limit ?? 100}`;
 }
 
 export async function showConflict(sql: Sql, id: string): Promise<ConflictRow> {
   if (!/^[0-9]+$/.test(id)) throw new ConflictRefused(`a conflict id is a number, not "${id}"`);
-  const [row] = await sql<ConflictRow[]>`select * from sync.conflicts where id = ${id}`;
+  const [row] = await sql<ConflictRow[]>`select ${conflictColumns(sql)} from sync.conflicts where id = ${id}`;
   if (!row) throw new ConflictRefused(`no conflict ${id} (see \`airlift conflicts list --all\`)`);
   return row;
 }
@@ -63,7 +72,7 @@ export async function resolveConflict(sql: Sql, options: { id: string; take: Tak
     let resolved: ConflictRow;
     try {
       [resolved] = await tx<ConflictRow[]>`
-        select * from sync.resolve_conflict(${run.id}, ${options.id}, ${options.take},
+        select ${conflictColumns(tx)} from sync.resolve_conflict(${run.id}, ${options.id}, ${options.take},
                                             ${options.take === 'value' ? tx.json(options.value as never) : null}::jsonb, ${options.actor})`;
     } catch (error) {
       const e = error as { code?: string; message?: string };

@@ -30,8 +30,8 @@ export async function keepFirstOfEachKey(
   for (const record of page.records) positions.set(record.id, [...(positions.get(record.id) ?? []), record.position]);
   const stagedBefore = new Set(
     (await sql<{ key: string }[]>`
-      select s.airtable_id as key from unnest(${stage.map((r) => r.id)}::text[]) as k (key)
-      join staging.airtable_records s on s.table_id = ${table.tableId} and s.airtable_id = k.key and s.run_id = ${runId}`).map((r) => r.key),
+      select s.source_key as key from unnest(${stage.map((r) => r.id)}::text[]) as k (key)
+      join staging.source_records s on s.source_table = ${table.tableId} and s.source_key = k.key and s.run_id = ${runId}`).map((r) => r.key),
   );
   const occurrences = new Map<string, number>();
   const kept: StageRecord[] = [];
@@ -46,7 +46,7 @@ export async function keepFirstOfEachKey(
     const at = positions.get(record.id)?.[n];
     const first = stagedBefore.has(record.id) || (n === 0 && seen.has(record.id)) ? 'an earlier page of the listing' : (positions.get(record.id)?.[0] ?? 'earlier on the page');
     rejects.push({
-      airtable_id: record.id,
+      source_key: record.id,
       field: null,
       value: null,
       reason: `duplicate key ${record.id}${at ? ` at ${at}` : ''}: the record read first (${first}) has the same key and is the one kept`,

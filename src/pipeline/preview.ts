@@ -52,15 +52,15 @@ export async function previewMigration(sql: Sql, runId: string, entities: string
         await tx`select count(*) from sync.validate_entity(${runId}, ${entity})`;
         const [row] = await tx<TablePreview[]>`
           with snapshot as (
-            select s.airtable_id from staging.airtable_records s
-            join sync.entity_mappings m on m.table_id = s.table_id
+            select s.source_key from staging.source_records s
+            join sync.entity_mappings m on m.source_table = s.source_table
             where m.entity = ${entity} and s.run_id = ${runId}
           )
           select ${entity}::text as entity, (select count(*)::int from snapshot) as records,
-                 (select count(*)::int from sync.id_map i join snapshot s on s.airtable_id = i.legacy_id where i.entity_type = ${entity}) as landing,
-                 (select count(distinct p.airtable_id)::int from sync.field_problems p join snapshot s on s.airtable_id = p.airtable_id
+                 (select count(*)::int from sync.id_map i join snapshot s on s.source_key = i.legacy_id where i.entity_type = ${entity}) as landing,
+                 (select count(distinct p.source_key)::int from sync.field_problems p join snapshot s on s.source_key = p.source_key
                    where p.entity = ${entity} and p.resolved_at is null) as flagged,
-                 (select count(distinct e.airtable_id)::int from sync.record_errors e join snapshot s on s.airtable_id = e.airtable_id
+                 (select count(distinct e.source_key)::int from sync.record_errors e join snapshot s on s.source_key = e.source_key
                    where e.resolved_at is null) as quarantined`;
         tables.push(row!);
       }

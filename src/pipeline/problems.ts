@@ -27,8 +27,8 @@ export async function problemGroups(sql: Sql, options: { entities?: string[]; ex
   const entities = options.entities?.length ? options.entities : null;
   return sql<ProblemGroup[]>`
     select coalesce(p.entity, p.source_table) as entity, p.field, p.rule, p.disposition, count(*)::int as count,
-           to_jsonb((array_agg(jsonb_build_object('record', p.airtable_id, 'value', p.value, 'reason', p.reason)
-                               order by p.since, p.airtable_id))[1:${examples}]) as examples
+           to_jsonb((array_agg(jsonb_build_object('record', p.source_key, 'value', p.value, 'reason', p.reason)
+                               order by p.since, p.source_key))[1:${examples}]) as examples
     from sync.open_data_problems p
     where ${entities}::text[] is null or p.entity = any (${entities}::text[])
     group by 1, 2, 3, 4

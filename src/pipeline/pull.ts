@@ -263,7 +263,7 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
     const names = drift.currentNames.get(table.tableId);
     return {
       ...row,
-      base_id: baseId,
+      source_id: baseId,
       source_kind: options.source.kind,
       record_key_pattern: options.source.recordKeyPattern,
       table_name: names?.name ?? row.table_name,
@@ -271,16 +271,16 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
     };
   });
   const remapped = await sql<{ entity: string }[]>`
-    insert into sync.entity_mappings as m (entity, base_id, source_kind, record_key_pattern, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
-    select entity, base_id, source_kind, record_key_pattern, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
-    from jsonb_to_recordset(${sql.json(rows as never)}) as r (entity text, base_id text, source_kind text, record_key_pattern text, table_id text, table_name text,
+    insert into sync.entity_mappings as m (entity, source_id, source_kind, record_key_pattern, source_table, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+    select entity, source_id, source_kind, record_key_pattern, source_table, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id
+    from jsonb_to_recordset(${sql.json(rows as never)}) as r (entity text, source_id text, source_kind text, record_key_pattern text, source_table text, table_name text,
                                                      field_ids jsonb, field_names jsonb, attachment_field_ids jsonb, last_modified_field_id text)
-    on conflict (entity) do update set base_id = excluded.base_id, source_kind = excluded.source_kind, record_key_pattern = excluded.record_key_pattern,
-      table_id = excluded.table_id, table_name = excluded.table_name,
+    on conflict (entity) do update set source_id = excluded.source_id, source_kind = excluded.source_kind, record_key_pattern = excluded.record_key_pattern,
+      source_table = excluded.source_table, table_name = excluded.table_name,
       field_ids = excluded.field_ids, field_names = excluded.field_names, attachment_field_ids = excluded.attachment_field_ids,
       last_modified_field_id = excluded.last_modified_field_id, updated_at = now()
-    where row(m.base_id, m.source_kind, m.record_key_pattern, m.table_id, m.table_name, m.field_ids, m.field_names, m.attachment_field_ids, m.last_modified_field_id)
-      is distinct from row(excluded.base_id, excluded.source_kind, excluded.record_key_pattern, excluded.table_id, excluded.table_name, excluded.field_ids, excluded.field_names,
+    where row(m.source_id, m.source_kind, m.record_key_pattern, m.source_table, m.table_name, m.field_ids, m.field_names, m.attachment_field_ids, m.last_modified_field_id)
+      is distinct from row(excluded.source_id, excluded.source_kind, excluded.record_key_pattern, excluded.source_table, excluded.table_name, excluded.field_ids, excluded.field_names,
                            excluded.attachment_field_ids, excluded.last_modified_field_id)
     returning m.entity`;
   // A new or changed mapping changes what a canonical form holds: the target
@@ -444,7 +444,7 @@ async function listPhase(
   }
   const [{ expected }] = await sql<{ expected: number | null }[]>`
     select case when ${checkpoint.metadata.since ?? null}::text is null then count(*)::int end as expected
-    from staging.airtable_records where table_id = ${table.tableId}`;
+    from staging.source_records where source_table = ${table.tableId}`;
   options.progress?.tableStarted(entity, tableName, expected || null);
   const started = Date.now();
   timings.merge_ms = 0;
@@ -514,9 +514,9 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
     select d.id, d.status, d.records_processed, d.last_processed_id, d.metadata
     from sync.checkpoints c
     cross join lateral sync.complete_checkpoint(c.id, jsonb_build_object('flagged', (
-        select count(distinct p.airtable_id) from sync.field_problems p
-        join staging.airtable_records s on s.airtable_id = p.airtable_id and s.run_id = c.run_id
-        join sync.entity_mappings m on m.table_id = s.table_id and m.entity = p.entity
+        select count(distinct p.source_key) from sync.field_problems p
+        join staging.source_records s on s.source_key = p.source_key and s.run_id = c.run_id
+        join sync.entity_mappings m on m.source_table = s.source_table and m.entity = p.entity
         where p.entity = c.entity_type and p.resolved_at is null))) d
     where c.id = ${checkpoint.id}`;
   const summary = summarise(entity, done);
@@ -592,17 +592,17 @@ async function listTable(
       // first one read stays, the others are quarantined naming both places.
       stage = await keepFirstOfEachKey(sql, run.id, table, page, stage, rejects);
     }
-    for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.airtable_id, field: reject.field }, `record quarantined: ${reject.reason}`);
+    for (const reject of rejects) log.warn({ runId: run.id, entity: table.entity, record: reject.source_key, field: reject.field }, `record quarantined: ${reject.reason}`);
     const stagingStarted = Date.now();
     if (page.mayRepeat && stage.length) {
       // staged by this run already, unchanged: staging it again would merge
       // (and count) it again (a quarantined record is always staged again)
-      const seen = await sql<{ airtable_id: string }[]>`
-        select s.airtable_id
+      const seen = await sql<{ source_key: string }[]>`
+        select s.source_key
         from jsonb_to_recordset(${sql.json(stage.map((r) => ({ id: r.id, hash: r.hash })))}) as p (id text, hash text)
-        join staging.airtable_records s on s.table_id = ${table.tableId} and s.airtable_id = p.id and s.run_id = ${run.id} and s.content_hash = p.hash`;
+        join staging.source_records s on s.source_table = ${table.tableId} and s.source_key = p.id and s.run_id = ${run.id} and s.content_hash = p.hash`;
       if (seen.length) {
-        const skip = new Set(seen.map((r) => r.airtable_id));
+        const skip = new Set(seen.map((r) => r.source_key));
         stage = stage.filter((r) => !skip.has(r.id));
       }
     }

@@ -145,7 +145,7 @@ interface ClaimedEntry {
   id: string;
   entity: string;
   row_id: string;
-  airtable_id: string | null;
+  source_key: string | null;
   operation: 'create' | 'update' | 'delete';
 }
 
@@ -153,7 +153,7 @@ interface PlannedEntry {
   outbox_id: string;
   entity: string;
   row_id: string;
-  airtable_id: string | null;
+  source_key: string | null;
   action: 'create' | 'update' | 'delete' | 'skip' | 'fail' | 'defer';
   fields: Record<string, unknown> | null;
   conflict_ids: string[];
@@ -372,7 +372,7 @@ async function executeRun(options: Pushing, run: PushRunRow, tables: TableMappin
   const [finished] = await sql<PushRunRow[]>`select * from sync.finish_push_run(${run.id})`;
   await sql`select sync.annotate_run(${run.id}, ${sql.json({ requests: writer.requests - requestsBefore, write_requests: writeRequests })})`;
   const conflicts = await sql<PushConflict[]>`
-    select id, entity, airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
+    select id, entity, source_key as airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
   return { run: finished, tables: [...summaries.values()], conflicts, requests: writer.requests - requestsBefore, writeRequests };
 }
 
@@ -395,26 +395,26 @@ async function releaseWindow(options: Pushing, runId: string, window: Window, ca
 async function fetchWindow(options: Pushing, runId: string, table: TableMapping, size: number): Promise<Window | null> {
   const { sql, writer, log } = options;
   const claimed = await sql<ClaimedEntry[]>`
-    select id, entity, row_id, airtable_id, operation from sync.claim_outbox(${runId}, ${table.entity}, null, ${size})`;
+    select id, entity, row_id, source_key, operation from sync.claim_outbox(${runId}, ${table.entity}, null, ${size})`;
   if (!claimed.length) return null;
   const window: Window = { table, claimed, remote: {}, fromMirror: [] };
   try {
-    const marks = await sql<{ airtable_id: string; mirror_last_modified: string | null; last_modified_field_name: string | null }[]>`
-      select airtable_id, mirror_last_modified, last_modified_field_name from sync.push_remote_marks(${sql.array(claimed.map((c) => c.id))}::bigint[])`;
-    let byId = marks.filter((m) => !m.mirror_last_modified || !m.last_modified_field_name).map((m) => m.airtable_id);
+    const marks = await sql<{ source_key: string; mirror_last_modified: string | null; last_modified_field_name: string | null }[]>`
+      select source_key, mirror_last_modified, last_modified_field_name from sync.push_remote_marks(${sql.array(claimed.map((c) => c.id))}::bigint[])`;
+    let byId = marks.filter((m) => !m.mirror_last_modified || !m.last_modified_field_name).map((m) => m.source_key);
     const bySince = marks.filter((m) => m.mirror_last_modified && m.last_modified_field_name);
     if (bySince.length) {
       const changed = await writer.readChangedSince(
         table,
-        bySince.map((m) => ({ id: m.airtable_id, since: m.mirror_last_modified })),
+        bySince.map((m) => ({ id: m.source_key, since: m.mirror_last_modified })),
         { lastModifiedField: bySince[0]!.last_modified_field_name!, log },
       );
       if (changed) {
         for (const record of changed) window.remote[record.id] = record.fields;
-        window.fromMirror = bySince.map((m) => m.airtable_id).filter((id) => !(id in window.remote));
+        window.fromMirror = bySince.map((m) => m.source_key).filter((id) => !(id in window.remote));
       } else {
         // the source cannot tell (the filter refused, its check record gone or not understood): read by key
-        byId = marks.map((m) => m.airtable_id);
+        byId = marks.map((m) => m.source_key);
       }
     }
     for (const record of await writer.readByKeys(table, byId)) window.remote[record.id] = record.fields;
@@ -456,7 +456,7 @@ async function planAndSend(
     }
     for (const f of failures) unsettled.delete(f.id);
   };
-  const pushed = async (results: Array<{ id: string; airtable_id: string; response: unknown }>) => {
+  const pushed = async (results: Array<{ id: string; source_key: string; response: unknown }>) => {
     if (!results.length) return;
     await sql`select count(*) from sync.mark_outbox_pushed(${runId}, ${sql.json(results as never)})`;
     for (const r of results) unsettled.delete(r.id);
@@ -473,7 +473,7 @@ async function planAndSend(
   let plan: PlannedEntry[];
   try {
     plan = await sql<PlannedEntry[]>`
-      select outbox_id, entity, row_id, airtable_id, action, fields, conflict_ids
+      select outbox_id, entity, row_id, source_key, action, fields, conflict_ids
       from sync.plan_push(${runId}, ${sql.array(claimed.map((c) => c.id))}::bigint[], ${sql.json(remote as never)}, '{}'::jsonb,
                           ${sql.array(window.fromMirror)}::text[])`;
   } catch (error) {
@@ -502,9 +502,9 @@ async function planAndSend(
       try {
         const records =
           operation === 'update'
-            ? await writer.update(table, entries.map((e) => ({ id: e.airtable_id!, fields: e.fields ?? {} })))
+            ? await writer.update(table, entries.map((e) => ({ id: e.source_key!, fields: e.fields ?? {} })))
             : await writer.create(table, entries.map((e) => ({ fields: e.fields ?? {} })));
-        await pushed(entries.map((e, i) => ({ id: e.outbox_id, airtable_id: records[i]!.id, response: records[i] })));
+        await pushed(entries.map((e, i) => ({ id: e.outbox_id, source_key: records[i]!.id, response: records[i] })));
         if (operation === 'create') outcome.created += entries.length;
         else outcome.updated += entries.length;
       } catch (error) {
@@ -523,15 +523,15 @@ async function planAndSend(
     outcome.writeRequests++;
     outstanding.add();
     try {
-      const deleted = await writer.delete(table, entries.map((e) => e.airtable_id!));
-      await pushed(entries.map((e) => ({ id: e.outbox_id, airtable_id: e.airtable_id!, response: { id: e.airtable_id, deleted: deleted.includes(e.airtable_id!) } })));
+      const deleted = await writer.delete(table, entries.map((e) => e.source_key!));
+      await pushed(entries.map((e) => ({ id: e.outbox_id, source_key: e.source_key!, response: { id: e.source_key, deleted: deleted.includes(e.source_key!) } })));
       outcome.deleted += entries.length;
     } catch (error) {
       const failure = writer.classify(error);
       if (failure.stopsThePush) throw error;
       // Already gone from the source (deleted there too): what was asked is done.
       if (entries.length === 1 && failure.gone) {
-        await pushed([{ id: entries[0]!.outbox_id, airtable_id: entries[0]!.airtable_id!, response: { id: entries[0]!.airtable_id, deleted: true, already_gone: failure.code } }]);
+        await pushed([{ id: entries[0]!.outbox_id, source_key: entries[0]!.source_key!, response: { id: entries[0]!.source_key, deleted: true, already_gone: failure.code } }]);
         outcome.deleted++;
         return;
       }
@@ -567,7 +567,7 @@ async function planAndSend(
       entries.map((e) => ({
         id: e.outbox_id,
         error: gone
-          ? `record ${e.airtable_id} is not in ${label} any more (deleted there?): ${message}`
+          ? `record ${e.source_key} is not in ${label} any more (deleted there?): ${message}`
           : refused || safeToRepeat
             ? message
             : `${message}; the record may have been created in ${label}: check it there, then retry (airlift push --retry-failed)`,

@@ -71,7 +71,7 @@ export interface StageRecord {
   hash: string;
 }
 export interface RejectedRecord {
-  airtable_id: string;
+  source_key: string;
   field: string | null;
   value: unknown;
   reason: string;
@@ -87,13 +87,13 @@ export function prepareRecords(
   // quarantine names it (unless PostgreSQL cannot store it either)
   const rejects: RejectedRecord[] = invalid.map(({ item, reason, id: key }) => {
     const id = key ?? (item as { id?: unknown })?.id;
-    return { airtable_id: typeof id === 'string' && id ? id : '(no record id)', field: null, value: unstorable(item) || item === undefined ? null : item, reason };
+    return { source_key: typeof id === 'string' && id ? id : '(no record id)', field: null, value: unstorable(item) || item === undefined ? null : item, reason };
   });
   for (const record of records) {
     const problem = unstorableField(record.fields);
     if (problem) {
       rejects.push({
-        airtable_id: record.id,
+        source_key: record.id,
         field: fieldNames?.get(problem.field) ?? problem.field,
         value: null,
         reason: `${fieldNames?.get(problem.field) ?? problem.field} ${problem.reason}`,

@@ -77,7 +77,7 @@ export async function statusReport(sql: Sql, entities?: string[]): Promise<Statu
            ls.finished_at as last_success_at,
            extract(epoch from now() - ls.finished_at)::int as lag_seconds,
            coalesce(rw.live, 0)::int as rows_live, coalesce(rw.gone, 0)::int as rows_deleted, coalesce(rw.flagged, 0)::int as rows_with_problems,
-           (select count(distinct q.airtable_id) from sync.record_errors q where q.resolved_at is null and q.source_table = m.table_id)::int as open_quarantine
+           (select count(distinct q.source_key) from sync.record_errors q where q.resolved_at is null and q.source_table = m.source_table)::int as open_quarantine
     from sync.entities e
     left join sync.entity_mappings m on m.entity = e.entity
     left join last_checkpoint lc on lc.entity_type = e.entity
@@ -99,15 +99,16 @@ export async function statusReport(sql: Sql, entities?: string[]): Promise<Statu
                  and l.classid = ((k.key >> 32) & 4294967295)::oid and l.objid = (k.key & 4294967295)::oid) as interrupted
     from sync.runs r order by r.id desc limit 5`;
   const quarantine = await sql<StatusReport['quarantine']>`
-    select coalesce(m.table_name, q.source_table) as source_table, q.airtable_id, q.field, q.reason, q.created_at
-    from sync.record_errors q left join sync.entity_mappings m on m.table_id = q.source_table
-    where q.resolved_at is null order by q.created_at desc, q.airtable_id limit 20`;
+    -- printed (and in --json) as airtable_id, as before the source-neutral names
+    select coalesce(m.table_name, q.source_table) as source_table, q.source_key as airtable_id, q.field, q.reason, q.created_at
+    from sync.record_errors q left join sync.entity_mappings m on m.source_table = q.source_table
+    where q.resolved_at is null order by q.created_at desc, q.source_key limit 20`;
   const jobs = await sql<StatusReport['jobs']>`
     select job_name, status, last_run_at, next_run_at, success_rate::float8 as success_rate from sync.jobs order by job_name`;
   const problems = await problemGroups(sql);
   const outbox = await pushStatus(sql);
   const failedPushes = await sql<StatusReport['failedPushes']>`
-    select id::text, entity, airtable_id, operation, attempts, last_error, updated_at
+    select id::text, entity, source_key as airtable_id, operation, attempts, last_error, updated_at
     from sync.outbox where status = 'failed' order by updated_at desc, id desc limit 20`;
   return { tables, recentRuns, quarantine, problems, jobs, outbox, failedPushes };
 }

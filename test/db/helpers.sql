@@ -102,14 +102,14 @@ create function tests.seed_delta_mapping(
   omit_columns text[] default '{}',
   field_names boolean default true,
   attachments boolean default true,
-  base_id text default 'appDeltaTest00001',
-  table_ids jsonb default '{}'
+  source_id text default 'appDeltaTest00001',
+  source_tables jsonb default '{}'
 ) returns setof sync.entity_mappings
 language sql volatile
 set search_path = pg_catalog, pg_temp
 as $$
-  insert into sync.entity_mappings as m (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
-  select t.entity, seed_delta_mapping.base_id, coalesce(seed_delta_mapping.table_ids ->> t.entity, t.table_id), t.table_name,
+  insert into sync.entity_mappings as m (entity, source_id, source_table, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+  select t.entity, seed_delta_mapping.source_id, coalesce(seed_delta_mapping.source_tables ->> t.entity, t.table_id), t.table_name,
          (select jsonb_object_agg(c.column_name, c.field_id) from tests.delta_columns c
            where c.entity = t.entity
              and (seed_delta_mapping.columns is null or c.column_name = any (seed_delta_mapping.columns))
@@ -128,7 +128,7 @@ as $$
   returning m.*;
 $$;
 comment on function tests.seed_delta_mapping(text[], text[], text[], boolean, boolean, text, jsonb) is
-  E'Loads the Delta base''s mapping into sync.entity_mappings, as mappings/delta.json has it: every table (or only entities), every mapped column (or only columns, less omit_columns), with field names and attachment fields unless field_names or attachments is false, under base_id, with table_ids ({entity: table id}) overriding the Delta table ids. Returns the rows written.';
+  E'Loads the Delta base''s mapping into sync.entity_mappings, as mappings/delta.json has it: every table (or only entities), every mapped column (or only columns, less omit_columns), with field names and attachment fields unless field_names or attachments is false, under source_id (the base id), with source_tables ({entity: table id}) overriding the Delta table ids. Returns the rows written.';
 
 -- ---------------------------------------------------------------------------
 -- Runs and checkpoints

@@ -206,7 +206,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const products = emulator.base(baseId).table(base.tables.find((t) => t.name === 'Products')!.id);
     const [editedThere, editedHere] = await context.sql<{ airtable_id: string }[]>`
       select airtable_id from app.products where deleted_at is null
-        and not exists (select from sync.record_errors e where e.airtable_id = app.products.airtable_id and e.resolved_at is null)
+        and not exists (select from sync.record_errors e where e.source_key = app.products.airtable_id and e.resolved_at is null)
       order by airtable_id limit 2`;
     products.update(editedThere!.airtable_id, { 'Active Ingredients': 'Changed in Airtable after the migration' });
     // an application edits PostgreSQL, as the app role
@@ -320,11 +320,11 @@ async function demoTwoWay(options: {
   const [registration] = await context.sql<{ id: string; airtable_id: string; client_id: string; product_id: string; state_regulator_id: string }[]>`
     select r.id, r.airtable_id, r.client_id, r.product_id, r.state_regulator_id from app.registrations r
     where r.deleted_at is null and r.client_id is not null and r.product_id is not null and r.state_regulator_id is not null
-      and not exists (select from sync.record_errors e where e.airtable_id = r.airtable_id and e.resolved_at is null)
+      and not exists (select from sync.record_errors e where e.source_key = r.airtable_id and e.resolved_at is null)
     order by r.airtable_id limit 1`;
   const clients = await context.sql<{ id: string; airtable_id: string }[]>`
     select c.id, c.airtable_id from app.clients c
-    where c.deleted_at is null and not exists (select from sync.record_errors e where e.airtable_id = c.airtable_id and e.resolved_at is null)
+    where c.deleted_at is null and not exists (select from sync.record_errors e where e.source_key = c.airtable_id and e.resolved_at is null)
     order by c.airtable_id limit 4`;
   const columns = Object.keys(policy) as Array<keyof typeof policy>;
   const localValue = { notes: 'Notes from the CRM', phone: '+1 402 555 0111', email: 'billing@client.example', mailing_address: '1 New Street, Omaha NE' };

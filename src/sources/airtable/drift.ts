@@ -73,7 +73,7 @@ export function checkDrift(mapping: Mapping, metadata: MetadataTable[]): DriftRe
     const known = new Set([...table.fields.map((f) => f.fieldId), ...table.unmappedFields.map((f) => f.fieldId), table.lastModifiedFieldId]);
     for (const field of live.fields) {
       if (!known.has(field.id)) {
-        warnings.push(`new unmapped field ${field.id} ("${field.name}", ${field.type}) in table "${live.name}": its values are kept in staging.airtable_records.fields, not merged`);
+        warnings.push(`new unmapped field ${field.id} ("${field.name}", ${field.type}) in table "${live.name}": its values are kept in staging.source_records.fields, not merged`);
       }
     }
   }

@@ -384,7 +384,7 @@ insert into sync.checkpoints (id, run_id, operation_type, entity_type, status)
 insert into sync.id_map (id, entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table)
   values ('b2000000-0000-4000-8000-000000000001', 'clients', 'recClientAcme0001', 'c1000000-0000-4000-8000-000000000001',
           7001, 'Clients', 'app.clients');
-insert into sync.record_errors (id, run_id, source_table, airtable_id, field, value, reason)
+insert into sync.record_errors (id, run_id, source_table, source_key, field, value, reason)
   values ('e2000000-0000-4000-8000-000000000001', 7001, 'Clients', 'recClientBad00001', 'Account Manager',
           '"usrNobody0000001"', 'dangling link to Account Manager');
 insert into sync.data_differentials (id, run_id, source_table, target_table, comparison_type, legacy_ids, record_count)

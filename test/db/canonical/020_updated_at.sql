@@ -15,7 +15,7 @@ values ('00000000-0000-0000-0000-000000000a11', 'attAAAAAAAAAAAAAA', '00000000-0
 insert into sync.jobs (id, job_name, job_type, updated_at) values ('00000000-0000-0000-0000-000000000f11', 'nightly', 'scheduled_sync', '2020-01-01');
 insert into sync.runs (run_type, updated_at, metadata) values ('full', '2020-01-01', '{"fixture": "updated_at"}');
 insert into sync.checkpoints (id, operation_type, entity_type, updated_at) values ('00000000-0000-0000-0000-000000000d11', 'sync_operation', 'clients', '2020-01-01');
-insert into sync.record_errors (id, source_table, airtable_id, reason, updated_at) values ('00000000-0000-0000-0000-000000000711', 'tblX', 'recAAAAAAAAAAAAAA', 'dangling link', '2020-01-01');
+insert into sync.record_errors (id, source_table, source_key, reason, updated_at) values ('00000000-0000-0000-0000-000000000711', 'tblX', 'recAAAAAAAAAAAAAA', 'dangling link', '2020-01-01');
 
 -- no-op updates first: nothing changes, so nothing is stamped
 update app.collaborators set name = name;

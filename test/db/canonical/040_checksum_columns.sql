@@ -27,7 +27,7 @@ select is((select p.provolatile::text || p.proisstrict::text from pg_proc p wher
 select set_eq(
   $$select conrelid::regclass::text || '.' || conname from pg_constraint
     where contype = 'c' and pg_get_constraintdef(oid) like '%is_sha256_hex%'$$,
-  array['staging.airtable_records.airtable_records_checksum_is_sha256', 'staging.airtable_records.airtable_records_hash_is_sha256',
+  array['staging.source_records.source_records_checksum_is_sha256', 'staging.source_records.source_records_hash_is_sha256',
         'sync.id_map.id_map_checksum_is_sha256', 'sync.target_checksums.target_checksums_checksum_is_sha256'],
   'the four checksum CHECKs call sync.is_sha256_hex');
 select is_empty(
@@ -35,19 +35,19 @@ select is_empty(
   'no CHECK matches a digest with a regular expression');
 
 -- each table refuses a bad digest (upper case: the constraint's own error)
-insert into staging.airtable_records (base_id, table_id, airtable_id, fields, content_hash, checksum)
+insert into staging.source_records (source_id, source_table, source_key, fields, content_hash, checksum)
 values ('appTEST', 'tblTEST', 'recOK', '{}', encode(sha256('a'), 'hex'), encode(sha256('b'), 'hex'));
 select pass('a row with two lower-case digests is staged');
 select throws_ok(
-  $$insert into staging.airtable_records (base_id, table_id, airtable_id, fields, content_hash) values ('appTEST', 'tblTEST', 'recBAD', '{}', upper(encode(sha256('a'), 'hex')))$$,
-  '23514', 'new row for relation "airtable_records" violates check constraint "airtable_records_hash_is_sha256"',
+  $$insert into staging.source_records (source_id, source_table, source_key, fields, content_hash) values ('appTEST', 'tblTEST', 'recBAD', '{}', upper(encode(sha256('a'), 'hex')))$$,
+  '23514', 'new row for relation "source_records" violates check constraint "source_records_hash_is_sha256"',
   'staging refuses a content hash in upper case');
 select throws_ok(
   $$insert into sync.id_map (entity_type, legacy_id, uuid_id, source_table, target_table, checksum) values ('clients', 'recX', gen_random_uuid(), 'tbl', 'app.clients', 'abc')$$,
   '23514', 'new row for relation "id_map" violates check constraint "id_map_checksum_is_sha256"',
   'the id map refuses a checksum that is not a digest');
 select throws_ok(
-  $$insert into sync.target_checksums (entity, airtable_id, row_id, checksum, deleted) values ('clients', 'recX', gen_random_uuid(), repeat('a', 63), false)$$,
+  $$insert into sync.target_checksums (entity, source_key, row_id, checksum, deleted) values ('clients', 'recX', gen_random_uuid(), repeat('a', 63), false)$$,
   '23514', 'new row for relation "target_checksums" violates check constraint "target_checksums_checksum_is_sha256"',
   'the target checksums refuse a short checksum');
 

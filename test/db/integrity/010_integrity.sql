@@ -60,7 +60,7 @@ update sync.checkpoints set status = 'completed', completed_at = now() where run
 select sync.finish_run(9201);
 
 select is(
-  (select count(*)::int from staging.airtable_records where run_id = 9201 and checksum ~ '^[0-9a-f]{64}$'), 3,
+  (select count(*)::int from staging.source_records where run_id = 9201 and checksum ~ '^[0-9a-f]{64}$'), 3,
   'stage_page stores a SHA-256 checksum with every record');
 select is(sync.source_snapshot_run('clients'), 9201::bigint, 'the latest source snapshot is run 9201, the last completed full run');
 select set_eq(
@@ -72,11 +72,11 @@ select is((select count(*)::int from sync.mapped_columns('clients')), 14, 'every
 select results_eq(
   $$select sc.canonical ->> 'name', sc.canonical -> 'annual_budget', sc.canonical ->> 'client_since', sync.checksum(sc.canonical) = s.checksum
     from sync.source_canonical('clients', array['recINTEGRITY00002']) sc
-    join staging.airtable_records s on s.table_id = 'tblZaclZULDATjmXm' and s.airtable_id = sc.airtable_id$$,
+    join staging.source_records s on s.source_table = 'tblZaclZULDATjmXm' and s.source_key = sc.source_key$$,
   $$values ('Beta Chemicals', '2500.50'::jsonb, '2021-03-04', true)$$,
   'a staged record''s canonical form rebuilt from its fields: values converted as the merge converts them, and its SHA-256 is the checksum stored when it was staged');
 select set_eq(
-  $$select airtable_id, source_checksum = target_checksum from sync.compare_records('clients')$$,
+  $$select source_key, source_checksum = target_checksum from sync.compare_records('clients')$$,
   $$values ('recINTEGRITY00001', true), ('recINTEGRITY00002', true), ('recINTEGRITY00003', true)$$,
   'record by record, the checksum rebuilt from each app row equals the one staged for its record');
 select is((select source_checksum = target_checksum and source_records = 3 and target_records = 3 from sync.entity_checksums('clients')), true,

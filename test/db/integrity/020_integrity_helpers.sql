@@ -28,11 +28,11 @@ select is(sync.table_checksum(array['a' || repeat('0', 63), 'b' || repeat('1', 6
 -- ---------------------------------------------------------------------------
 -- sync.column_list, sync.primary_key_columns
 -- ---------------------------------------------------------------------------
-select is(sync.column_list('s', array['id', 'airtable_id', 'Odd Name']), 's.id, s.airtable_id, s."Odd Name"',
+select is(sync.column_list('s', array['id', 'source_key', 'Odd Name']), 's.id, s.source_key, s."Odd Name"',
   'columns qualified by the alias, in the order given, quoted where needed');
 select is(sync.column_list(null, array['id', 'Odd Name']), 'id, "Odd Name"', 'without an alias, the bare quoted names');
 select is(sync.primary_key_columns('app.registrations'), array['id'], 'an app table''s primary key is its uuid id');
-select is(sync.primary_key_columns('staging.airtable_records'), array['table_id', 'airtable_id'],
+select is(sync.primary_key_columns('staging.source_records'), array['source_table', 'source_key'],
   'staging''s primary key columns in key order');
 create temp table no_key (a int);
 select is(sync.primary_key_columns('pg_temp.no_key'), null, 'a table without a primary key has none (null)');
@@ -44,7 +44,7 @@ select ok((select bool_and(copy_name = replace(source_table::text, '.', '__')) f
   'each copy is named <schema>__<table>');
 select set_eq(
   $$select source_table::text from sync.snapshot_source_tables() where source_table::text not like 'app.%'$$,
-  array['sync.id_map', 'staging.airtable_records', 'wallet_app.users', 'wallet_app.opportunities', 'wallet_app.admin_actions', 'wallet_app.kyc_documents'],
+  array['sync.id_map', 'staging.source_records', 'wallet_app.users', 'wallet_app.opportunities', 'wallet_app.admin_actions', 'wallet_app.kyc_documents'],
   'besides schema app, a snapshot copies the other entities'' target tables (wallet_app), the id map and staging, and nothing else');
 select set_eq(
   $$select source_table::text from sync.snapshot_source_tables() where source_table::text like 'app.%'$$,
@@ -55,7 +55,7 @@ select set_eq(
 -- sync.lock_out_pulls (refused while another session's pull holds the
 -- lock: see test/snapshot.test.ts, which runs a pull alongside)
 -- ---------------------------------------------------------------------------
-insert into sync.entity_mappings (entity, base_id, table_id, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
+insert into sync.entity_mappings (entity, source_id, source_table, table_name, field_ids, field_names, attachment_field_ids, last_modified_field_id)
 values ('clients', 'appLOCKOUTTEST001', 'tblLOCKOUTTEST001', 'Clients', '{"name": "fldLOCKOUTTEST001"}', '{"name": "Client Name"}', '{}', 'fldLOCKOUTTEST002');
 select lives_ok($$select sync.lock_out_pulls('take a snapshot')$$, 'no pull runs: the locks are taken');
 select is(

@@ -302,7 +302,7 @@ select sync.stage_page(9401, 'registrations', pg_temp.page('registrations', 'v1'
 select is(sync.merge_clients(9401)::text, '(clients,8,7,0,0,1,0,0,1)',
   'merge_clients(9401): 7 inserted, 1 quarantined (the blocking rule), 1 landed with a problem (the empty name); warnings stop nothing');
 select results_eq(
-  $$select run_id, source_table, field, value, reason from sync.record_errors where airtable_id = 'recVALCLIENT00003'$$,
+  $$select run_id, source_table, field, value, reason from sync.record_errors where source_key = 'recVALCLIENT00003'$$,
   $$values (9401::bigint, 'tblZaclZULDATjmXm', 'Client Code', 'null'::jsonb, 'Client Code is required (rule clients.client_code.required)')$$,
   'a record breaking a blocking rule is quarantined with reason <field name> <description> (rule <id>)');
 select is((select count(*)::int from app.clients where airtable_id = 'recVALCLIENT00003'), 0, 'the quarantined record is not written to app.clients');
@@ -316,7 +316,7 @@ select is(sync.merge_state_regulators(9401)::text, '(state_regulators,3,3,0,0,0,
 select is(sync.merge_products(9401)::text, '(products,5,4,0,0,1,0,0,1)',
   'merge_products(9401): 4 inserted, one with a dangling link (flagged); quarantined the product without a client (blocking rule)');
 select results_eq(
-  $$select airtable_id, field, reason from sync.record_errors where source_table = 'tblTtyLvxr2Ta4SfO' order by airtable_id$$,
+  $$select source_key, field, reason from sync.record_errors where source_table = 'tblTtyLvxr2Ta4SfO' order by source_key$$,
   $$values ('recVALPRODUCT0005', 'Client', 'Client must name a client (rule products.client_id.required)')$$,
   'the products quarantine: only the blocking rule on the link');
 select is(sync.merge_registrations(9401)::text, '(registrations,4,4,0,0,0,0,0,1)', 'merge_registrations(9401): all 4 merged (only warning rules), the one with two products flagged');
@@ -461,7 +461,7 @@ select results_eq($$select * from sync.stage_page(9402, 'clients', pg_temp.page(
 select is(sync.merge_clients(9402)::text, '(clients,2,2,0,0,0,0,0,0)',
   'merge_clients(9402): the fixed client and the new one inserted (the empty-name client landed in 9401: nothing else to retry)');
 select results_eq(
-  $$select resolved_at is not null, resolved_by_run_id from sync.record_errors where airtable_id = 'recVALCLIENT00003'$$,
+  $$select resolved_at is not null, resolved_by_run_id from sync.record_errors where source_key = 'recVALCLIENT00003'$$,
   $$values (true, 9402::bigint)$$,
   'the blocking rule''s quarantine entry is resolved by the run that merged the fixed record');
 select results_eq(
@@ -553,7 +553,7 @@ select sync.stage_page(9403, 'clients', pg_temp.page('clients', 'v3'), '[]', fal
 select is(sync.merge_clients(9403)::text, '(clients,2,1,0,0,1,0,0,0)',
   'merge_clients(9403): the client breaking the rule now blocking is quarantined; the one breaking a warning and a disabled rule is inserted');
 select results_eq(
-  $$select run_id, field, value, reason from sync.record_errors where airtable_id = 'recVALCLIENT00010'$$,
+  $$select run_id, field, value, reason from sync.record_errors where source_key = 'recVALCLIENT00010'$$,
   $$values (9403::bigint, 'Email', '"kappa@"'::jsonb, 'Email must be an email address (rule clients.email.valid)')$$,
   'the quarantine names the field, the value and the rule now blocking');
 select results_eq(

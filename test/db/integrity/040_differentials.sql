@@ -24,15 +24,15 @@ select plan(71);
 select tests.seed_delta_mapping(entities => array['clients', 'state_regulators']);
 
 -- The entries sync.target_checksums holds for an entity ...
-create function pg_temp.stored(p_entity text) returns table (airtable_id text, row_id uuid, checksum text, deleted boolean)
+create function pg_temp.stored(p_entity text) returns table (source_key text, row_id uuid, checksum text, deleted boolean)
 language sql as $$
-  select c.airtable_id, c.row_id, c.checksum, c.deleted from sync.target_checksums c where c.entity = p_entity
+  select c.source_key, c.row_id, c.checksum, c.deleted from sync.target_checksums c where c.entity = p_entity
 $$;
 -- ... and the ones rebuilt now from its app rows.
-create function pg_temp.rebuilt(p_entity text) returns table (airtable_id text, row_id uuid, checksum text, deleted boolean)
+create function pg_temp.rebuilt(p_entity text) returns table (source_key text, row_id uuid, checksum text, deleted boolean)
 language plpgsql as $$
 begin
-  return query execute format('select t.airtable_id, t.id, sync.checksum(t.canonical), t.deleted_at is not null from (%s) t',
+  return query execute format('select t.source_key, t.id, sync.checksum(t.canonical), t.deleted_at is not null from (%s) t',
                               sync.target_canonical_sql(p_entity));
 end;
 $$;
@@ -57,7 +57,7 @@ insert into app.clients (airtable_id, name, annual_budget) values
   ('recTRIGGERROW0003', 'Trigger Three', 3.5),
   (null, 'Local Only', 7);
 select results_eq(
-  $$select airtable_id from sync.target_checksums where entity = 'clients' order by 1$$,
+  $$select source_key from sync.target_checksums where entity = 'clients' order by 1$$,
   $$values ('recTRIGGERROW0001'), ('recTRIGGERROW0002'), ('recTRIGGERROW0003')$$,
   'a multi-row insert stores one entry per row that has an Airtable id');
 select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_temp.rebuilt('clients')$$,
@@ -66,12 +66,12 @@ select is_empty(
   $$select from sync.target_checksums c join app.clients t on t.id = c.row_id where t.name = 'Local Only'$$,
   'a row without airtable_id is not tracked');
 
-create temp table checksums_before as select airtable_id, checksum from sync.target_checksums where entity = 'clients';
+create temp table checksums_before as select source_key, checksum from sync.target_checksums where entity = 'clients';
 update app.clients set notes = 'called' where airtable_id in ('recTRIGGERROW0001', 'recTRIGGERROW0002');
 update app.clients set name = 'Trigger One Renamed' where airtable_id = 'recTRIGGERROW0001';
 update app.clients set notes = 'not tracked' where airtable_id is null;
 select results_eq(
-  $$select c.airtable_id, c.checksum <> b.checksum from sync.target_checksums c join checksums_before b using (airtable_id)
+  $$select c.source_key, c.checksum <> b.checksum from sync.target_checksums c join checksums_before b using (source_key)
     where c.entity = 'clients' order by 1$$,
   $$values ('recTRIGGERROW0001', true), ('recTRIGGERROW0002', true), ('recTRIGGERROW0003', false)$$,
   'updates change the checksums of exactly the rows they changed');
@@ -80,15 +80,15 @@ select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_te
 
 update app.clients set deleted_at = now() where airtable_id = 'recTRIGGERROW0002';
 select results_eq(
-  $$select c.deleted, c.checksum = r.checksum from sync.target_checksums c join pg_temp.rebuilt('clients') r using (airtable_id)
-    where c.entity = 'clients' and c.airtable_id = 'recTRIGGERROW0002'$$,
+  $$select c.deleted, c.checksum = r.checksum from sync.target_checksums c join pg_temp.rebuilt('clients') r using (source_key)
+    where c.entity = 'clients' and c.source_key = 'recTRIGGERROW0002'$$,
   $$values (true, true)$$,
   'a soft delete keeps the entry, marked deleted, with the row''s checksum');
 
 update app.clients set airtable_id = 'recTRIGGERROW0004' where airtable_id = 'recTRIGGERROW0003';
 select results_eq(
-  $$select c.airtable_id, c.row_id = t.id from sync.target_checksums c join app.clients t on t.name = 'Trigger Three'
-    where c.entity = 'clients' and c.airtable_id in ('recTRIGGERROW0003', 'recTRIGGERROW0004')$$,
+  $$select c.source_key, c.row_id = t.id from sync.target_checksums c join app.clients t on t.name = 'Trigger Three'
+    where c.entity = 'clients' and c.source_key in ('recTRIGGERROW0003', 'recTRIGGERROW0004')$$,
   $$values ('recTRIGGERROW0004', true)$$,
   'a changed airtable_id moves the entry: the old key is gone, the new one points at the same row');
 update app.clients set airtable_id = null where airtable_id = 'recTRIGGERROW0004';
@@ -103,13 +103,13 @@ select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_te
 set local role airlift_app;
 insert into app.clients (airtable_id, name) values ('recTRIGGERROW0006', 'Written By The App');
 update app.clients set phone = '+1 555 0106', annual_budget = 60 where airtable_id = 'recTRIGGERROW0006';
-select throws_ok($$insert into sync.target_checksums (entity, airtable_id, row_id, checksum, deleted)
+select throws_ok($$insert into sync.target_checksums (entity, source_key, row_id, checksum, deleted)
                    values ('clients', 'recTRIGGERROW0009', gen_random_uuid(), repeat('0', 64), false)$$,
   '42501', null, 'airlift_app cannot write sync.target_checksums itself');
 reset role;
 select results_eq(
-  $$select c.checksum = r.checksum, c.row_id = r.row_id from sync.target_checksums c join pg_temp.rebuilt('clients') r using (airtable_id)
-    where c.entity = 'clients' and c.airtable_id = 'recTRIGGERROW0006'$$,
+  $$select c.checksum = r.checksum, c.row_id = r.row_id from sync.target_checksums c join pg_temp.rebuilt('clients') r using (source_key)
+    where c.entity = 'clients' and c.source_key = 'recTRIGGERROW0006'$$,
   $$values (true, true)$$,
   'a row inserted and updated by airlift_app is tracked with its current checksum (the security definer trigger writes the entry)');
 
@@ -147,12 +147,12 @@ select results_eq(
 
 -- refresh: nothing to do when the trigger kept the table right; repairs
 select is(sync.refresh_target_checksums('clients'), 0::bigint, 'refresh_target_checksums finds nothing to repair');
-update sync.target_checksums set checksum = repeat('0', 64) where entity = 'clients' and airtable_id = 'recTRIGGERROW0007';
+update sync.target_checksums set checksum = repeat('0', 64) where entity = 'clients' and source_key = 'recTRIGGERROW0007';
 select is(sync.refresh_target_checksums('clients'), 1::bigint, 'refresh_target_checksums repairs a tampered checksum and says so');
 select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_temp.rebuilt('clients')$$,
   'after the refresh the tampered entry equals the checksum rebuilt from its row');
-delete from sync.target_checksums where entity = 'clients' and airtable_id = 'recTRIGGERROW0007';
-insert into sync.target_checksums (entity, airtable_id, row_id, checksum, deleted)
+delete from sync.target_checksums where entity = 'clients' and source_key = 'recTRIGGERROW0007';
+insert into sync.target_checksums (entity, source_key, row_id, checksum, deleted)
 values ('clients', 'recBOGUSENTRY0001', gen_random_uuid(), repeat('a', 64), false);
 select is(sync.refresh_target_checksums('clients'), 2::bigint,
   'refresh_target_checksums adds a missing entry and removes the entry of a row that does not exist: 2');
@@ -236,8 +236,8 @@ insert into app.clients (airtable_id, name, deleted_at) values ('recDIFFCLIENT00
 
 select is(sync.source_snapshot_run('clients'), 9451::bigint, 'the latest source snapshot of the clients is run 9451');
 select results_eq(
-  $$select airtable_id, 'quarantined' from sync.record_errors where resolved_at is null and source_table = 'tblZaclZULDATjmXm'
-    union all select airtable_id, rule from sync.field_problems where resolved_at is null and entity = 'clients' order by 1$$,
+  $$select source_key, 'quarantined' from sync.record_errors where resolved_at is null and source_table = 'tblZaclZULDATjmXm'
+    union all select source_key, rule from sync.field_problems where resolved_at is null and entity = 'clients' order by 1$$,
   $$values ('recDIFFCLIENT0005', 'quarantined'), ('recDIFFCLIENT0006', 'cell_conversion')$$,
   'fixture: record 0005 is quarantined, 0006 landed with its impossible date flagged');
 select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_temp.rebuilt('clients')$$,
@@ -280,7 +280,7 @@ select results_eq(
   $$select distinct comparison_criteria ->> 'entity', comparison_criteria ->> 'key', (comparison_criteria ->> 'source_snapshot_run')::bigint,
                     comparison_criteria -> 'after_key', comparison_criteria -> 'upto_key'
     from computed_9453$$,
-  $$values ('clients', 'airtable_id', 9451::bigint, 'null'::jsonb, 'null'::jsonb)$$,
+  $$values ('clients', 'source_key', 9451::bigint, 'null'::jsonb, 'null'::jsonb)$$,
   'the criteria name the entity, the key, the snapshot run and open key bounds');
 
 -- key ranges (after_key, upto_key]: both sides restricted

@@ -58,7 +58,7 @@ insert into app.attachments (id, airtable_attachment_id, product_id, registratio
 insert into sync.id_map (id, entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum, updated_at) values
   ('15000000-0000-4000-8000-000000000601', 'clients', 'recSNAPCLIENT0001', '15000000-0000-4000-8000-000000000101', 9501, 'tblSnapClients001', 'app.clients', repeat('a', 64), '2024-01-01'),
   ('15000000-0000-4000-8000-000000000602', 'clients', 'recSNAPCLIENT0002', '15000000-0000-4000-8000-000000000102', 9501, 'tblSnapClients001', 'app.clients', repeat('b', 64), '2024-01-01');
-insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id) values
+insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash, run_id) values
   ('appSnapshotTest01', 'tblSnapClients001', 'recSNAPCLIENT0001', '{"Client Name": "Alpha Labs"}', '2020-01-01', repeat('1', 64), 9501),
   ('appSnapshotTest01', 'tblSnapClients001', 'recSNAPCLIENT0002', '{"Client Name": "Beta Chemicals"}', '2020-01-01', repeat('2', 64), 9501);
 
@@ -77,12 +77,12 @@ select set_eq(
   $$select jsonb_object_keys(tables) from snapshot_taken$$,
   $$select c.oid::regclass::text from pg_class c where c.relnamespace = 'app'::regnamespace and c.relkind in ('r', 'p')
     union all select e.target_table::text from sync.entities e where e.target_table::text not like 'app.%'
-    union all values ('sync.id_map'), ('staging.airtable_records')$$,
-  'it copies every app table, every other entity''s target table (wallet_app), sync.id_map and staging.airtable_records');
+    union all values ('sync.id_map'), ('staging.source_records')$$,
+  'it copies every app table, every other entity''s target table (wallet_app), sync.id_map and staging.source_records');
 select set_eq(
   $$select t.key, (t.value ->> 'rows')::int from snapshot_taken s, jsonb_each(s.tables) t$$,
   $$values ('app.collaborators', 1), ('app.clients', 3), ('app.state_regulators', 1), ('app.products', 2),
-           ('app.registrations', 2), ('app.attachments', 2), ('sync.id_map', 2), ('staging.airtable_records', 2),
+           ('app.registrations', 2), ('app.attachments', 2), ('sync.id_map', 2), ('staging.source_records', 2),
            ('wallet_app.users', 0), ('wallet_app.opportunities', 0), ('wallet_app.admin_actions', 0), ('wallet_app.kyc_documents', 0)$$,
   'it records the row count of each table');
 select is_empty(
@@ -155,10 +155,10 @@ update sync.id_map set checksum = repeat('c', 64) where id = '15000000-0000-4000
 delete from sync.id_map where id = '15000000-0000-4000-8000-000000000602';
 insert into sync.id_map (id, entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table) values
   ('15000000-0000-4000-8000-000000000699', 'clients', 'recSNAPCLIENT0003', '15000000-0000-4000-8000-000000000199', 9502, 'tblSnapClients001', 'app.clients');
-update staging.airtable_records set fields = '{"Client Name": "Alpha Labs Inc"}', content_hash = repeat('3', 64), run_id = 9502
-where airtable_id = 'recSNAPCLIENT0001';
-delete from staging.airtable_records where airtable_id = 'recSNAPCLIENT0002';
-insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id) values
+update staging.source_records set fields = '{"Client Name": "Alpha Labs Inc"}', content_hash = repeat('3', 64), run_id = 9502
+where source_key = 'recSNAPCLIENT0001';
+delete from staging.source_records where source_key = 'recSNAPCLIENT0002';
+insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash, run_id) values
   ('appSnapshotTest01', 'tblSnapClients001', 'recSNAPCLIENT0003', '{"Client Name": "Gamma Growers (again)"}', '2024-06-01', repeat('4', 64), 9502);
 update sync.runs set status = 'completed', finished_at = now() where id = 9502;
 update sync.runs set status = 'failed', finished_at = now(), error_message = 'killed' where id = 9504;
@@ -168,7 +168,7 @@ select set_eq(
   $$select t.key from snapshot_taken s, jsonb_each(s.tables) t
     where sync.table_content_checksum(t.key::regclass, sync.stored_columns(t.key::regclass)) is distinct from t.value - 'copy'$$,
   $$values ('app.clients'), ('app.state_regulators'), ('app.products'), ('app.registrations'), ('app.attachments'),
-           ('sync.id_map'), ('staging.airtable_records')$$,
+           ('sync.id_map'), ('staging.source_records')$$,
   'after the changes, every table but collaborators differs from the snapshot');
 
 -- ---------------------------------------------------------------------------
@@ -184,7 +184,7 @@ select results_eq(
   $$select table_name, removed, inserted, restored from restore_result where table_name not like 'wallet\_app.%'$$,
   $$values ('app.collaborators', 0::bigint, 0::bigint, 0::bigint),
            ('app.state_regulators', 0, 0, 1),
-           ('staging.airtable_records', 1, 1, 1),
+           ('staging.source_records', 1, 1, 1),
            ('sync.id_map', 1, 1, 1),
            ('app.clients', 1, 1, 1),
            ('app.products', 1, 1, 0),
@@ -221,9 +221,9 @@ select results_eq(
   $$values ('15000000-0000-4000-8000-000000000601'::uuid, repeat('a', 64)), ('15000000-0000-4000-8000-000000000602'::uuid, repeat('b', 64))$$,
   'the id map is restored');
 select results_eq(
-  $$select airtable_id, fields ->> 'Client Name', run_id from staging.airtable_records order by airtable_id$$,
+  $$select source_key, fields ->> 'Client Name', run_id from staging.source_records order by source_key$$,
   $$values ('recSNAPCLIENT0001', 'Alpha Labs', 9501::bigint), ('recSNAPCLIENT0002', 'Beta Chemicals', 9501::bigint)$$,
-  'staging is restored by (table_id, airtable_id)');
+  'staging is restored by (source_table, source_key)');
 select is(
   (select count(*)::int from (select updated_at from app.clients union all select updated_at from app.registrations
                               union all select updated_at from app.state_regulators union all select updated_at from sync.id_map) u

@@ -51,7 +51,7 @@ select sync.sweep_deleted(9501, 'products');
 update sync.checkpoints set status = 'completed', completed_at = now() where run_id = 9501;
 select sync.finish_run(9501);
 
-select is((select count(*)::int from sync.record_errors where resolved_at is null and airtable_id = 'recRANGES00000006'), 1,
+select is((select count(*)::int from sync.record_errors where resolved_at is null and source_key = 'recRANGES00000006'), 1,
   'fixture: one client is quarantined (a blocking rule)');
 
 -- Planted: an edited row, a soft-deleted row, a stray row, all by a user.
@@ -106,7 +106,7 @@ select results_eq($$select records_total, estimated, range_bounds from sync.plan
   $$values (6::bigint, false, '{recRANGES00000002,recRANGES00000004,recRANGES00000006}'::text[])$$,
   'without statistics the key ranges are planned exactly: the number of keys, and every second key ends a range');
 select throws_ok($$select * from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 0)$$, '22023', null, 'a batch size below 1 is refused');
-analyze staging.airtable_records;
+analyze staging.source_records;
 select results_eq($$select records_total, estimated, range_bounds from sync.plan_key_ranges('tblZaclZULDATjmXm', 9501, 2, 1)$$,
   $$select 6::bigint, true, sync.staging_key_splits(null, null, 3)$$,
   'with statistics, a table estimated at the threshold or more is cut at the key histogram into ranges of about the batch size, its total estimated');
@@ -143,7 +143,7 @@ select results_eq(
   'with the relationships checked once over all keys, the folded reports equal one pass over all keys');
 
 -- A stored target checksum written around the trigger: only --deep sees it.
-update sync.target_checksums set checksum = repeat('0', 64) where entity = 'clients' and airtable_id = 'recRANGES00000003';
+update sync.target_checksums set checksum = repeat('0', 64) where entity = 'clients' and source_key = 'recRANGES00000003';
 select count(*) from sync.verify_entity(9504, 'clients');
 select is((select discrepancies_found from sync.validation_reports where run_id = 9504 and validation_type = 'data_integrity'), 2,
   'trusting the stored checksums, the corrupted entry shows as a differing record (2 integrity discrepancies)');
@@ -166,13 +166,13 @@ select is(sync.refresh_target_checksums('clients'), 1::bigint, 'refresh_target_c
 -- pushed): the product linking to it has a new canonical form.
 update app.clients set airtable_id = 'recRANGES0000001N' where airtable_id = 'recRANGES00000001';
 select is(
-  (select c.checksum from sync.target_checksums c where c.entity = 'products' and c.airtable_id = 'recRANGESPRODUCT1'),
+  (select c.checksum from sync.target_checksums c where c.entity = 'products' and c.source_key = 'recRANGESPRODUCT1'),
   (select sync.checksum(x.canonical) from sync.compare_records('products') r
-   cross join lateral (select r.target_canonical as canonical) x where r.airtable_id = 'recRANGESPRODUCT1'),
+   cross join lateral (select r.target_canonical as canonical) x where r.source_key = 'recRANGESPRODUCT1'),
   'the linking product''s stored checksum is rebuilt with the client''s new id');
 select is(
-  (select c.checksum from sync.target_checksums c where c.entity = 'products' and c.airtable_id = 'recRANGESPRODUCT2'),
-  (select s.checksum from staging.airtable_records s where s.airtable_id = 'recRANGESPRODUCT2'),
+  (select c.checksum from sync.target_checksums c where c.entity = 'products' and c.source_key = 'recRANGESPRODUCT2'),
+  (select s.checksum from staging.source_records s where s.source_key = 'recRANGESPRODUCT2'),
   'a product linking to an unchanged client keeps the checksum of its source');
 
 select * from finish();

@@ -112,7 +112,7 @@ select results_eq(
   'the checkpoint moves with the page: records, last id, offset, pages, high-water mark = max Last Modified');
 select results_eq(
   $$select * from sync.stage_page(9101, 'clients', pg_temp.page('clients', 'v1', 'recCLIENT00000004', 'recCLIENT00000005', 'recCLIENT00000006'),
-      '[{"airtable_id": "recREJECTED000001", "field": "Notes", "value": "\\ud800", "reason": "text PostgreSQL cannot store"}]', true, null)$$,
+      '[{"source_key": "recREJECTED000001", "field": "Notes", "value": "\\ud800", "reason": "text PostgreSQL cannot store"}]', true, null)$$,
   $$values (3, 0, 0, 1)$$,
   'stage_page: a second page of three records with one runner reject writes three and counts the reject');
 select results_eq(
@@ -122,7 +122,7 @@ select results_eq(
   $$values (7::bigint, 'recCLIENT00000006', 'null'::jsonb, 2, 1, '2026-11-22 09:00:00+00'::timestamptz)$$,
   'after the last page: 7 records (rejects included), no next offset, 2 pages, 1 rejected, high-water mark raised');
 select results_eq(
-  $$select run_id, source_table, field, value, reason from sync.record_errors where airtable_id = 'recREJECTED000001'$$,
+  $$select run_id, source_table, field, value, reason from sync.record_errors where source_key = 'recREJECTED000001'$$,
   $$values (9101::bigint, 'tblZaclZULDATjmXm', 'Notes', '"\\ud800"'::jsonb, 'text PostgreSQL cannot store')$$,
   'the runner reject is quarantined in sync.record_errors with its field, value and reason');
 select results_eq(
@@ -142,7 +142,7 @@ select results_eq(
   $$values (2, 0, 0, 0)$$,
   'stage_page: the registrations page writes two');
 select is(
-  (select count(*)::int from staging.airtable_records where run_id = 9101 and base_id = 'appDeltaTest00001'),
+  (select count(*)::int from staging.source_records where run_id = 9101 and source_id = 'appDeltaTest00001'),
   12, 'staging holds the twelve records of run 9101 with the base id');
 
 -- ---------------------------------------------------------------------------
@@ -205,27 +205,27 @@ select is(
 -- field problems: every record landed; one open problem per record, field
 -- and rule, with the value as sent, what landed and why; the column empty
 select results_eq(
-  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recCLIENT00000003' and resolved_at is null$$,
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where source_key = 'recCLIENT00000003' and resolved_at is null$$,
   $$values ('Client Name', 'name', 'required_value', 'null'::jsonb, 'empty', 'Client Name is required but empty')$$,
   'a client without its required name lands, the problem named on the field');
 select results_eq(
-  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recCLIENT00000004' and resolved_at is null$$,
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where source_key = 'recCLIENT00000004' and resolved_at is null$$,
   $$values ('Client Since', 'client_since', 'cell_conversion', '"2026-02-30"'::jsonb, 'empty', 'not a valid date: "2026-02-30"')$$,
   'a client with an invalid date lands with the date empty, the value and the reason recorded');
 select results_eq(
-  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recCLIENT00000005' and resolved_at is null$$,
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where source_key = 'recCLIENT00000005' and resolved_at is null$$,
   $$values ('Annual Budget', 'annual_budget', 'cell_conversion', '"lots"'::jsonb, 'empty', 'expected a number, got "lots"')$$,
   'a client with a wrong-type money value lands with it empty, the value and the reason recorded');
 select results_eq(
-  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recREGULATOR00002' and resolved_at is null$$,
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where source_key = 'recREGULATOR00002' and resolved_at is null$$,
   $$values ('Renewal Month', 'renewal_month', 'check_range', '13'::jsonb, 'empty', 'Renewal Month must be between 1 and 12')$$,
   'a regulator with Renewal Month 13 lands with the month empty, the range recorded');
 select results_eq(
-  $$select field, column_name, rule, value, landed, reason from sync.field_problems where airtable_id = 'recREGISTRATION02' and resolved_at is null$$,
+  $$select field, column_name, rule, value, landed, reason from sync.field_problems where source_key = 'recREGISTRATION02' and resolved_at is null$$,
   $$values ('Priority', 'priority', 'check_range', '6'::jsonb, 'empty', 'Priority must be between 1 and 5')$$,
   'a registration with priority 6 lands with the priority empty, the range recorded');
 select results_eq(
-  $$select field, column_name, rule, value, landed, link_key, reason from sync.field_problems where airtable_id = 'recPRODUCT0000002' and resolved_at is null$$,
+  $$select field, column_name, rule, value, landed, link_key, reason from sync.field_problems where source_key = 'recPRODUCT0000002' and resolved_at is null$$,
   $$values ('Client', 'client_id', 'dangling_link', '["recCLIENT00000007"]'::jsonb, 'empty', 'recCLIENT00000007',
             'Client links to recCLIENT00000007, which does not exist in clients: the link is left empty until it does')$$,
   'a product linking to a client that does not exist lands with the link empty, the linked id kept');
@@ -248,8 +248,8 @@ select results_eq(
            ('recREGULATOR00002', '"Oregon Department of Agriculture"', null, null, 1)$$,
   'every record with a problem is in its app table, the offending column empty, the rest as sent, one open problem counted');
 select is(
-  (select count(*)::int from sync.target_checksums c join staging.airtable_records s on s.airtable_id = c.airtable_id
-   where c.airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005', 'recREGULATOR00002', 'recPRODUCT0000002', 'recREGISTRATION02')
+  (select count(*)::int from sync.target_checksums c join staging.source_records s on s.source_key = c.source_key
+   where c.source_key in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005', 'recREGULATOR00002', 'recPRODUCT0000002', 'recREGISTRATION02')
      and c.checksum = s.checksum),
   6, 'the target checksum of a row that landed with problems equals its source checksum (an emptied column counts as the value its problem keeps)');
 
@@ -285,7 +285,7 @@ select results_eq(
            ('state_regulators', 'recREGULATOR00002', 'tbljwculB4C3VOXW3', 'app.state_regulators')$$,
   'one id_map row per record the run wrote, problems or not (the restored client had none yet)');
 select is(
-  (select count(*)::int from sync.id_map m join staging.airtable_records s on s.airtable_id = m.legacy_id
+  (select count(*)::int from sync.id_map m join staging.source_records s on s.source_key = m.legacy_id
    where m.migration_batch = 9101 and m.checksum = s.checksum and m.checksum ~ '^[0-9a-f]{64}$'),
   12, 'each id_map row carries the checksum staged for its record');
 select is_empty(
@@ -346,12 +346,12 @@ select results_eq(
 -- ---------------------------------------------------------------------------
 select results_eq(
   $$select * from sync.stage_page(9102, 'clients', pg_temp.page('clients', 'v1', 'recCLIENT00000001', 'recCLIENT00000006'),
-      '[{"airtable_id": "recREJECTED000001", "field": "Notes", "value": "\\ud800", "reason": "text PostgreSQL cannot store"}]', false, 'itrB/recCLIENT00000006')$$,
+      '[{"source_key": "recREJECTED000001", "field": "Notes", "value": "\\ud800", "reason": "text PostgreSQL cannot store"}]', false, 'itrB/recCLIENT00000006')$$,
   $$values (0, 0, 2, 1)$$,
   'incremental stage_page with unchanged hashes writes nothing: 2 untouched (and the reject counted)');
-select is((select count(*)::int from sync.record_errors where airtable_id = 'recREJECTED000001'), 1,
+select is((select count(*)::int from sync.record_errors where source_key = 'recREJECTED000001'), 1,
   'a repeated runner reject is not quarantined twice');
-select is((select run_id from staging.airtable_records where airtable_id = 'recCLIENT00000001'), 9101::bigint,
+select is((select run_id from staging.source_records where source_key = 'recCLIENT00000001'), 9101::bigint,
   'an untouched record keeps the run that last wrote it');
 select results_eq(
   $$select * from sync.stage_page(9102, 'clients', pg_temp.page('clients', 'v2', 'recCLIENT00000002'), '[]', false, 'itrB/recCLIENT00000002')$$,
@@ -375,7 +375,7 @@ select results_eq(
 select is(sync.merge_clients(9102)::text, '(clients,2,1,1,0,0,0,0,0)',
   'merge_clients(9102): the changed client updated, the new one inserted, nothing in quarantine to retry');
 select is((select phone from app.clients where airtable_id = 'recCLIENT00000002'), '+1 555 0100', 'the changed client has its new value');
-select is((select count(*)::int from sync.field_problems where airtable_id in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005') and resolved_at is null), 3,
+select is((select count(*)::int from sync.field_problems where source_key in ('recCLIENT00000003', 'recCLIENT00000004', 'recCLIENT00000005') and resolved_at is null), 3,
   'the problems of records the run did not read stay open, not repeated');
 select is(sync.merge_products(9102)::text, '(products,1,0,0,1,0,0,0,0)',
   'merge_products(9102): the re-staged product unchanged');
@@ -384,12 +384,12 @@ select results_eq(
   $$values ('Orphan Spray', 'recCLIENT00000007', 0)$$,
   'the product whose client was missing is linked to the client staged later, though its own record did not change, and counts no open problem');
 select results_eq(
-  $$select resolved_at = now(), resolved_by_run_id from sync.field_problems where airtable_id = 'recPRODUCT0000002'$$,
+  $$select resolved_at = now(), resolved_by_run_id from sync.field_problems where source_key = 'recPRODUCT0000002'$$,
   $$values (true, 9102::bigint)$$,
   'its dangling-link problem is closed by run 9102 (resolved_at, resolved_by_run_id)');
 select is(
-  (select c.checksum from sync.target_checksums c where c.airtable_id = 'recPRODUCT0000002'),
-  (select s.checksum from staging.airtable_records s where s.airtable_id = 'recPRODUCT0000002'),
+  (select c.checksum from sync.target_checksums c where c.source_key = 'recPRODUCT0000002'),
+  (select s.checksum from staging.source_records s where s.source_key = 'recPRODUCT0000002'),
   'the relinked product''s target checksum still equals its source checksum');
 
 -- attachments after the Label cell changed: a file removed, a URL refreshed

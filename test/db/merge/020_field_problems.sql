@@ -14,7 +14,7 @@ select plan(16);
 
 select tests.seed_delta_mapping(entities => array['clients', 'products'],
   columns => array['name', 'annual_budget', 'client_id', 'airtable_modified_at'], attachments => false,
-  base_id => 'appProblemsTest01', table_ids => '{"clients": "tblProblemClients", "products": "tblProblemProduct"}');
+  source_id => 'appProblemsTest01', source_tables => '{"clients": "tblProblemClients", "products": "tblProblemProduct"}');
 select tests.open_run('full', 9801, '{"base_id": "appProblemsTest01"}');
 select tests.open_run('incremental', 9802, '{"base_id": "appProblemsTest01"}');
 select tests.open_run('full', 9803, '{"base_id": "appProblemsTest01"}');
@@ -26,8 +26,8 @@ language sql as $$
 $$;
 create function pg_temp.checksums_agree(p_id text) returns boolean
 language sql as $$
-  select c.checksum = s.checksum from sync.target_checksums c join staging.airtable_records s on s.airtable_id = c.airtable_id
-  where c.airtable_id = p_id
+  select c.checksum = s.checksum from sync.target_checksums c join staging.source_records s on s.source_key = c.source_key
+  where c.source_key = p_id
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -43,7 +43,7 @@ select sync.stage_page(9801, 'products', jsonb_build_array(
 select sync.merge_products(9801);
 
 select results_eq(
-  $$select airtable_id, rule, origin, landed, link_key, run_id from sync.field_problems where resolved_at is null order by airtable_id$$,
+  $$select source_key, rule, origin, landed, link_key, run_id from sync.field_problems where resolved_at is null order by source_key$$,
   $$values ('recPROBLEMCLIENT1', 'cell_conversion', 'merge', 'empty', null::text, 9801::bigint),
            ('recPROBLEMPRODUC1', 'dangling_link', 'merge', 'empty', 'recPROBLEMCLIENT2', 9801)$$,
   'the merge records one open problem per record, field and rule, with what landed and the linked id of a dangling link');
@@ -55,7 +55,7 @@ select results_eq(
 select ok(pg_temp.checksums_agree('recPROBLEMCLIENT1') and pg_temp.checksums_agree('recPROBLEMPRODUC1'),
   'a row that landed with problems has its source''s checksum: the canonical form puts back the value its problem keeps');
 select results_eq(
-  $$select entity, airtable_id, field, rule, disposition from sync.open_data_problems order by airtable_id$$,
+  $$select entity, source_key, field, rule, disposition from sync.open_data_problems order by source_key$$,
   $$values ('clients', 'recPROBLEMCLIENT1', 'Annual Budget', 'cell_conversion', 'empty'),
            ('products', 'recPROBLEMPRODUC1', 'Client', 'dangling_link', 'empty')$$,
   'sync.open_data_problems lists them, with their disposition');
@@ -69,14 +69,14 @@ select ok(pg_temp.checksums_agree('recPROBLEMCLIENT1'), 'emptied again, the row 
 -- sync.record_problems directly: a rewrite, a close, nothing twice
 -- (the table the merge fills as the owner, whose function reads it)
 set local role airlift_owner;
-create temp table problems_seen (airtable_id text, problems jsonb);
+create temp table problems_seen (source_key text, problems jsonb);
 reset role;
 grant all on problems_seen to public;
 insert into problems_seen values
   ('recPROBLEMCLIENT1', '[{"field": "Annual Budget", "column": "annual_budget", "rule": "cell_conversion", "landed": "empty", "value": 12345678901.5, "canonical": null, "reason": "12345678901.5 is too large for money"}]');
 select is(sync.record_problems(9801, 'clients', 'merge'), array['recPROBLEMCLIENT1'], 'a problem whose value changed is rewritten, and its record returned');
 select is(sync.record_problems(9801, 'clients', 'merge'), '{}'::text[], 'the same problems again change nothing');
-select is((select count(*)::int from sync.field_problems where airtable_id = 'recPROBLEMCLIENT1'), 1, 'the rewrite is the same problem, not a second one');
+select is((select count(*)::int from sync.field_problems where source_key = 'recPROBLEMCLIENT1'), 1, 'the rewrite is the same problem, not a second one');
 update problems_seen set problems = '[]';
 select is(sync.record_problems(9801, 'clients', 'merge'), array['recPROBLEMCLIENT1'], 'a record seen without the problem closes it');
 select is(sync.refresh_problem_rows(9801, 'clients', array['recPROBLEMCLIENT1']), 1::bigint, 'refresh_problem_rows recounts the row');
@@ -93,7 +93,7 @@ select is(sync.merge_products(9802)::text, '(products,0,0,0,0,0,0,0,0)', 'the fi
 select results_eq(
   $$select c.airtable_id, p.open_problem_count, fp.resolved_by_run_id
     from app.products p join app.clients c on c.id = p.client_id
-    join sync.field_problems fp on fp.airtable_id = p.airtable_id and fp.rule = 'dangling_link'
+    join sync.field_problems fp on fp.source_key = p.airtable_id and fp.rule = 'dangling_link'
     where p.airtable_id = 'recPROBLEMPRODUC1'$$,
   $$values ('recPROBLEMCLIENT2', 0, 9802::bigint)$$,
   '... and resolves the dangling link: the foreign key filled, the problem closed by the run, the count down');
@@ -108,11 +108,11 @@ select sync.merge_products(9803);
 select sync.stage_page(9803, 'products', jsonb_build_array(
   pg_temp.record('recPROBLEMPRODUC2', '{"flditdl13jzXqvGJG": "   ", "fldeHngYQ2AQ2a41D": ["recPROBLEMCLIENT1"]}')), '[]', true, null);
 -- the sweep of a later full run that does not list it
-update staging.airtable_records set run_id = 9801 where airtable_id = 'recPROBLEMPRODUC2';
+update staging.source_records set run_id = 9801 where source_key = 'recPROBLEMPRODUC2';
 select sync.sweep_deleted(9803, 'products');
 select results_eq(
   $$select p.deleted_at is not null, p.open_problem_count, fp.resolved_by_run_id
-    from app.products p join sync.field_problems fp on fp.airtable_id = p.airtable_id and fp.rule = 'required_value'
+    from app.products p join sync.field_problems fp on fp.source_key = p.airtable_id and fp.rule = 'required_value'
     where p.airtable_id = 'recPROBLEMPRODUC2'$$,
   $$values (true, 0, 9803::bigint)$$,
   'a record swept as deleted has its open problems closed by the sweeping run');

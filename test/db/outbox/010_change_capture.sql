@@ -52,9 +52,9 @@ insert into app.registrations (id, airtable_id, client_id, product_id, state_reg
 select set_config('airlift.run_id', '', true);
 
 -- An entry of a row, as the assertions read it.
-create function pg_temp.entries(p_row uuid) returns table (operation text, airtable_id text, changed_columns text[], before_values jsonb, status text)
+create function pg_temp.entries(p_row uuid) returns table (operation text, source_key text, changed_columns text[], before_values jsonb, status text)
 language sql as $$
-  select o.operation, o.airtable_id, o.changed_columns, o.before_values, o.status from sync.outbox o where o.row_id = p_row order by o.id
+  select o.operation, o.source_key, o.changed_columns, o.before_values, o.status from sync.outbox o where o.row_id = p_row order by o.id
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -193,11 +193,11 @@ select is((select f.fields -> 'fld62rLIbyozCjTuf' from sync.airtable_fields('cli
 update sync.entity_columns set pushable = false where entity = 'clients' and column_name = 'airtable_modified_at';
 
 -- No ping-pong: every cell, read back as the pull reads it, gives the row's canonical value.
-create function pg_temp.round_trip_mismatches(p_entity text) returns table (airtable_id text, column_name text, sent jsonb, canonical jsonb)
+create function pg_temp.round_trip_mismatches(p_entity text) returns table (source_key text, column_name text, sent jsonb, canonical jsonb)
 language plpgsql as $$
 begin
   return query execute format($sql$
-    select t.airtable_id, pc.column_name, f.fields -> pc.field_id, coalesce(t.canonical -> pc.column_name, 'null')
+    select t.source_key, pc.column_name, f.fields -> pc.field_id, coalesce(t.canonical -> pc.column_name, 'null')
     from (%s) t
     join sync.airtable_fields(%L, array(select x.id from (%s) x)) f on f.row_id = t.id
     cross join sync.push_columns(%L) pc
@@ -335,7 +335,7 @@ update app.clients set notes = 'while creating' where id = '00000000-0000-4000-8
 update app.clients set notes = 'while updating' where id = '00000000-0000-4000-8000-0000000000a1';
 reset role;
 select results_eq(
-  $$select row_id::text, operation, airtable_id, before_values, status from sync.outbox
+  $$select row_id::text, operation, source_key, before_values, status from sync.outbox
      where row_id in ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000a1') and status = 'pending' order by 1$$,
   $$values ('00000000-0000-4000-8000-0000000000a1', 'update', 'recCAPCLIENT00001', '{"notes": "n1"}'::jsonb, 'pending'),
            ('00000000-0000-4000-8000-0000000000c1', 'update', null, '{"notes": null}'::jsonb, 'pending')$$,
@@ -344,9 +344,9 @@ select is((select count(*)::int from sync.claim_outbox(9602, 'clients')), 0,
   'nothing is claimed for a row with an entry in flight, nor an update still waiting for its record id');
 
 select results_eq(
-  $$select row_id::text, status, airtable_id from sync.mark_outbox_pushed(9602,
-      (select jsonb_agg(jsonb_build_object('id', o.id, 'airtable_id', case when o.row_id = '00000000-0000-4000-8000-0000000000c1' then 'recCAPCLIENT00009' end,
-                                           'response', jsonb_build_object('id', coalesce(o.airtable_id, 'recCAPCLIENT00009'))))
+  $$select row_id::text, status, source_key from sync.mark_outbox_pushed(9602,
+      (select jsonb_agg(jsonb_build_object('id', o.id, 'source_key', case when o.row_id = '00000000-0000-4000-8000-0000000000c1' then 'recCAPCLIENT00009' end,
+                                           'response', jsonb_build_object('id', coalesce(o.source_key, 'recCAPCLIENT00009'))))
          from sync.outbox o where o.status = 'in_flight' and o.entity = 'clients')) order by 1$$,
   $$values ('00000000-0000-4000-8000-0000000000a1', 'pushed', 'recCAPCLIENT00001'), ('00000000-0000-4000-8000-0000000000a2', 'pushed', 'recCAPCLIENT00002'),
            ('00000000-0000-4000-8000-0000000000a3', 'pushed', 'recCAPCLIENT00003'), ('00000000-0000-4000-8000-0000000000a4', 'pushed', 'recCAPCLIENT00004'),
@@ -358,7 +358,7 @@ select results_eq(
   $$values ('recCAPCLIENT00009', 'recCAPCLIENT00009', 9602::bigint)$$,
   'the new record id is stored in the row and in the id map');
 select results_eq(
-  $$select operation, airtable_id, status from sync.outbox where row_id = '00000000-0000-4000-8000-0000000000c1' order by id$$,
+  $$select operation, source_key, status from sync.outbox where row_id = '00000000-0000-4000-8000-0000000000c1' order by id$$,
   $$values ('create', 'recCAPCLIENT00009', 'pushed'), ('update', 'recCAPCLIENT00009', 'pending')$$,
   'storing the record id makes no new outbox entry (a sync write), and the waiting update now has the id');
 select is((select count(*)::int from sync.claim_outbox(9602, 'clients')), 2, 'the two updates made while in flight are claimed now');

@@ -40,7 +40,7 @@ delete from app.clients where id = '00000000-0000-4000-8000-0000000001c2';
 reset role;
 
 select results_eq(
-  $$select operation, airtable_id, changed_columns, before_values, status from sync.outbox where row_id = '00000000-0000-4000-8000-0000000001c1'$$,
+  $$select operation, source_key, changed_columns, before_values, status from sync.outbox where row_id = '00000000-0000-4000-8000-0000000001c1'$$,
   $$values ('create', null::text, '{federal_tax_id,name,status}'::text[], '{}'::jsonb, 'pending')$$,
   'an insert by the app role before any mapping is captured as a create, with the columns that have a value');
 select results_eq(
@@ -48,7 +48,7 @@ select results_eq(
   $$values ('create', '{client_id,name}'::text[], 'pending')$$,
   '... a row linking to it too (a false checkbox is no value)');
 select results_eq(
-  $$select operation, airtable_id, changed_columns, before_values, status from sync.outbox where row_id = '00000000-0000-4000-8000-0000000001a1'$$,
+  $$select operation, source_key, changed_columns, before_values, status from sync.outbox where row_id = '00000000-0000-4000-8000-0000000001a1'$$,
   $$values ('update', 'recBEFOREMAPPING1', '{federal_tax_id,notes}'::text[], '{"federal_tax_id": null, "notes": null}'::jsonb, 'pending')$$,
   'an update of a row Airtable has is captured with its changed columns and their values before');
 select results_eq(

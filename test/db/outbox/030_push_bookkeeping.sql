@@ -48,8 +48,8 @@ select is((select notes from app.clients where id = '00000000-0000-4000-8000-000
 -- Pushed: Airtable's answer stamps the last-modified time, as a sync write.
 create temp table marked as
 select * from sync.mark_outbox_pushed(9752, (
-  select jsonb_agg(jsonb_build_object('id', o.id, 'airtable_id', o.airtable_id,
-                                      'response', jsonb_build_object('id', o.airtable_id, 'fields', jsonb_build_object('fld62rLIbyozCjTuf', '2026-11-21T12:00:00.000Z'))))
+  select jsonb_agg(jsonb_build_object('id', o.id, 'source_key', o.source_key,
+                                      'response', jsonb_build_object('id', o.source_key, 'fields', jsonb_build_object('fld62rLIbyozCjTuf', '2026-11-21T12:00:00.000Z'))))
   from sync.outbox o where o.status = 'in_flight'));
 select results_eq(
   $$select airtable_modified_at from app.clients order by airtable_id$$,
@@ -64,7 +64,7 @@ select results_eq(
   'the push run''s counts come from its entries: Acme updated, nothing to send for Beta (its field is parked); two conflicts, one open');
 
 -- Airtable changed the parked phone again; the pull staged it while the field was held.
-insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id, fetched_at)
+insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash, run_id, fetched_at)
 values ('appDeltaTest00001', 'tblZaclZULDATjmXm', 'recBOOKCLIENT0002', '{"fldcRQ5EWmHA7hkmK": "Beta", "fldqa4xrGdS4F1c8m": "260"}',
         '2026-01-01T00:00:00Z', repeat('a', 64), 9751, now());
 select results_eq(

@@ -23,7 +23,7 @@ insert into app.clients (id, airtable_id, name, status, notes) values
 select set_config('airlift.run_id', '', true);
 -- The mirror: the first as the rows have it; the second as a later pull
 -- staged it, with an Airtable edit of the notes; no version of the third.
-insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id, fetched_at) values
+insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash, run_id, fetched_at) values
   ('appDeltaTest00001', 'tblZaclZULDATjmXm', 'recMIRRORCLIENT01',
    '{"fldcRQ5EWmHA7hkmK": "Same", "fld4nncVN1i1Qbxro": "base", "fld62rLIbyozCjTuf": "2026-11-01T08:00:00.000Z"}', '2026-01-01T00:00:00Z', repeat('a', 64), 9761, now()),
   ('appDeltaTest00001', 'tblZaclZULDATjmXm', 'recMIRRORCLIENT02',
@@ -33,8 +33,8 @@ update app.clients set notes = 'local' where id in ('00000000-0000-4000-8000-000
 select is((select count(*)::int from sync.claim_outbox(9762, 'clients', null, 250)), 3, 'the three updates are claimed');
 
 select results_eq(
-  $$select airtable_id, mirror_last_modified, last_modified_field_name
-    from sync.push_remote_marks(array(select id from sync.outbox where status = 'in_flight')) order by airtable_id$$,
+  $$select source_key, mirror_last_modified, last_modified_field_name
+    from sync.push_remote_marks(array(select id from sync.outbox where status = 'in_flight')) order by source_key$$,
   $$values ('recMIRRORCLIENT01', '2026-11-01T08:00:00.000Z', 'Last Modified'),
            ('recMIRRORCLIENT02', '2026-11-15T09:30:00.000Z', 'Last Modified'),
            ('recMIRRORCLIENT03', null, 'Last Modified')$$,
@@ -49,13 +49,13 @@ select * from sync.plan_push(9762, array(select id from sync.outbox where status
   array['recMIRRORCLIENT01', 'recMIRRORCLIENT02']);
 select set_config('airlift.run_id', '', true);
 select results_eq(
-  $$select airtable_id, action, fields from planned order by airtable_id$$,
+  $$select source_key, action, fields from planned order by source_key$$,
   $$values ('recMIRRORCLIENT01', 'update', '{"fld4nncVN1i1Qbxro": "local"}'::jsonb),
            ('recMIRRORCLIENT02', 'skip', '{}'::jsonb),
            ('recMIRRORCLIENT03', 'update', '{"fld4nncVN1i1Qbxro": "local"}'::jsonb)$$,
   'unchanged in Airtable per the mirror: the local change is sent; changed there per the mirror: source_wins keeps Airtable''s');
 select results_eq(
-  $$select airtable_id, column_name, base_value, local_value, remote_value, resolution, remote_modified_at from sync.conflicts where run_id = 9762$$,
+  $$select source_key, column_name, base_value, local_value, remote_value, resolution, remote_modified_at from sync.conflicts where run_id = 9762$$,
   $$values ('recMIRRORCLIENT02', 'notes', '"base"'::jsonb, '"local"'::jsonb, '"edited in Airtable"'::jsonb, 'airtable', '2026-11-15T09:30:00Z'::timestamptz)$$,
   'the conflict is logged with the mirror''s value and last-modified time as the remote side');
 select is((select notes from app.clients where id = '00000000-0000-4000-8000-00000000f102'), 'edited in Airtable',

@@ -140,8 +140,8 @@ select table_privs_are('sync', 'runs', 'airlift_app', array[]::name[],
   'airlift_app has no privilege on sync.runs');
 select table_privs_are('app', 'registrations', 'airlift_sync', array['SELECT'],
   'airlift_sync may only select app.registrations');
-select table_privs_are('staging', 'airtable_records', 'airlift_sync', array['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
-  'airlift_sync may select, insert, update and delete staging.airtable_records');
+select table_privs_are('staging', 'source_records', 'airlift_sync', array['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
+  'airlift_sync may select, insert, update and delete staging.source_records');
 select table_privs_are('sync', 'runs', 'airlift_sync', array['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
   'airlift_sync may select, insert, update and delete sync.runs');
 select table_privs_are('sync', 'status_transitions', 'airlift_sync', array['SELECT'],
@@ -209,9 +209,9 @@ select throws_ok(
   'airlift_app cannot insert into sync.runs'
 );
 select throws_ok(
-  $$select * from staging.airtable_records$$,
+  $$select * from staging.source_records$$,
   '42501', 'permission denied for schema staging',
-  'airlift_app cannot select staging.airtable_records'
+  'airlift_app cannot select staging.source_records'
 );
 select throws_ok(
   $$select * from audit.changes$$,
@@ -249,14 +249,14 @@ select lives_ok(
   'airlift_sync can insert into sync.runs'
 );
 select lives_ok(
-  $$insert into sync.record_errors (id, run_id, source_table, airtable_id, field, value, reason)
+  $$insert into sync.record_errors (id, run_id, source_table, source_key, field, value, reason)
     values ('08000000-0000-4000-8000-000000000002', 80001, 'tblPrivilegeTest1', 'recPrivilegeTest01', 'Client', '"recMissing"', 'dangling link')$$,
   'airlift_sync can insert into sync.record_errors'
 );
 select lives_ok(
-  $$insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id)
+  $$insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash, run_id)
     values ('appPrivilegeTest1', 'tblPrivilegeTest1', 'recPrivilegeTest01', '{"Name": "x"}', now(), repeat('0', 64), 80001)$$,
-  'airlift_sync can insert into staging.airtable_records'
+  'airlift_sync can insert into staging.source_records'
 );
 select lives_ok(
   $$select * from app.registrations$$,

@@ -1,5 +1,5 @@
 -- Every CHECK (and the natural keys) of the sync control tables and of
--- staging.airtable_records: a violating row is refused with 23514 naming the
+-- staging.source_records: a violating row is refused with 23514 naming the
 -- constraint, and a row on the edge of validity is accepted.
 --
 -- sync.jobs, runs and checkpoints have a status-transition trigger: rows are
@@ -372,12 +372,12 @@ select throws_ok(
  * sync.record_errors
  */
 select lives_ok(
-  $$insert into sync.record_errors (id, run_id, source_table, airtable_id, field, value, reason) values
+  $$insert into sync.record_errors (id, run_id, source_table, source_key, field, value, reason) values
       ('e0000000-0000-0000-0000-000000000001', 4001, 'Registrations', 'recRegistAcmeTX02', 'Product', '["recProductGone01"]', 'dangling link to Products')$$,
   'an open quarantine entry (no resolved_at, no resolved_by_run_id) is accepted'
 );
 select throws_ok(
-  $$insert into sync.record_errors (run_id, source_table, airtable_id, reason) values (4001, 'Registrations', 'recRegistAcmeTX03', '   ')$$,
+  $$insert into sync.record_errors (run_id, source_table, source_key, reason) values (4001, 'Registrations', 'recRegistAcmeTX03', '   ')$$,
   '23514', 'new row for relation "record_errors" violates check constraint "record_errors_reason_not_blank"',
   'a quarantine entry with a blank reason is rejected'
 );
@@ -397,23 +397,23 @@ select lives_ok(
 );
 
 /*
- * staging.airtable_records
+ * staging.source_records
  */
 select lives_ok(
-  $$insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash, run_id) values
+  $$insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash, run_id) values
       ('appDeltaBase00001', 'tblClients0000001', 'recClientAcme0001', '{}', '2023-01-15 09:00:00+00', repeat('0123456789abcdef', 4), 4001)$$,
   'a staged record with an (empty) JSON object of fields and a 64-character hex hash is accepted'
 );
 select throws_ok(
-  $$insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash)
+  $$insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash)
     values ('appDeltaBase00001', 'tblClients0000001', 'recClientBeta0002', '["Beta Chemicals"]', '2023-01-15 09:00:00+00', repeat('0123456789abcdef', 4))$$,
-  '23514', 'new row for relation "airtable_records" violates check constraint "airtable_records_fields_is_object"',
+  '23514', 'new row for relation "source_records" violates check constraint "source_records_fields_is_object"',
   'staged fields that are a JSON array, not an object, are rejected'
 );
 select throws_ok(
-  $$insert into staging.airtable_records (base_id, table_id, airtable_id, fields, created_time, content_hash)
+  $$insert into staging.source_records (source_id, source_table, source_key, fields, created_time, content_hash)
     values ('appDeltaBase00001', 'tblClients0000001', 'recClientBeta0002', '{"Client Name": "Beta Chemicals"}', '2023-01-15 09:00:00+00', 'sha256:' || repeat('0123456789abcdef', 4))$$,
-  '23514', 'new row for relation "airtable_records" violates check constraint "airtable_records_hash_is_sha256"',
+  '23514', 'new row for relation "source_records" violates check constraint "source_records_hash_is_sha256"',
   'a content_hash that is not exactly 64 hex characters is rejected'
 );
 

@@ -15,7 +15,7 @@ BEGIN;
 select plan(12);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'notes', 'airtable_modified_at'],
-  base_id => 'appRejectedTest01', table_ids => '{"clients": "tblRejectClients1"}');
+  source_id => 'appRejectedTest01', source_tables => '{"clients": "tblRejectClients1"}');
 select tests.open_run('full', 9701, '{"base_id": "appRejectedTest01"}');
 select tests.open_run('incremental', 9702, '{"base_id": "appRejectedTest01"}');
 select tests.open_run('full', 9703, '{"base_id": "appRejectedTest01"}');
@@ -48,7 +48,7 @@ $$;
 -- is released when staged after its rejection).
 create function pg_temp.age(p_run bigint, p_hours integer) returns void
 language sql as $$
-  update staging.airtable_records set fetched_at = fetched_at - make_interval(hours => p_hours) where run_id = p_run;
+  update staging.source_records set fetched_at = fetched_at - make_interval(hours => p_hours) where run_id = p_run;
   update sync.record_errors set created_at = created_at - make_interval(hours => p_hours) where run_id = p_run;
 $$;
 
@@ -62,46 +62,46 @@ select pg_temp.age(9701, 3);
 -- Run 9702: client 2 cannot be stored, an item has no record id
 -- ---------------------------------------------------------------------------
 select pg_temp.stage(9702, '[]', jsonb_build_array(
-  jsonb_build_object('airtable_id', 'recREJECTCLIENT02', 'field', 'Notes', 'value', null,
+  jsonb_build_object('source_key', 'recREJECTCLIENT02', 'field', 'Notes', 'value', null,
                      'reason', 'Notes contains a NUL character (\u0000), which PostgreSQL cannot store'),
-  jsonb_build_object('airtable_id', '(no record id)', 'field', null, 'value', '{"fields": "oops"}'::jsonb,
+  jsonb_build_object('source_key', '(no record id)', 'field', null, 'value', '{"fields": "oops"}'::jsonb,
                      'reason', 'not a valid record envelope: id Required')), false);
 select results_eq(
-  $$select airtable_id, rejected_before_staging from sync.record_errors where run_id = 9702 order by airtable_id$$,
+  $$select source_key, rejected_before_staging from sync.record_errors where run_id = 9702 order by source_key$$,
   $$values ('(no record id)', true), ('recREJECTCLIENT02', true)$$,
   'the page''s rejects are quarantined and marked as rejected before staging');
 select pg_temp.age(9702, 2);
 select pg_temp.finish(9702, false);
 select results_eq(
-  $$select airtable_id, resolved_at is null from sync.record_errors where run_id = 9702 order by airtable_id$$,
+  $$select source_key, resolved_at is null from sync.record_errors where run_id = 9702 order by source_key$$,
   $$values ('(no record id)', true), ('recREJECTCLIENT02', true)$$,
   'the final merge does not release the rejection');
 select is((select (metadata -> 'merge' ->> 'retried')::int from sync.checkpoints where run_id = 9702), 0,
   'the version staged before the rejection is not retried over it (only staging the record again can release it)');
 
 -- an entry the merge found (not a rejection) is released by the merge as before
-insert into sync.record_errors (run_id, source_table, airtable_id, field, value, reason)
+insert into sync.record_errors (run_id, source_table, source_key, field, value, reason)
 values (9702, 'tblRejectClients1', 'recREJECTCLIENT01', 'Client Name', '"Alpha Labs"', 'planted merge problem');
 
 -- ---------------------------------------------------------------------------
 -- Run 9703, full: client 2 read again, broken in another field
 -- ---------------------------------------------------------------------------
 select pg_temp.stage(9703, jsonb_build_array(pg_temp.client('recREJECTCLIENT01', 'Alpha Labs', null)), jsonb_build_array(
-  jsonb_build_object('airtable_id', 'recREJECTCLIENT02', 'field', 'Client Name', 'value', null,
+  jsonb_build_object('source_key', 'recREJECTCLIENT02', 'field', 'Client Name', 'value', null,
                      'reason', 'Client Name contains an unpaired UTF-16 surrogate, which is not valid Unicode')), true);
 select results_eq(
-  $$select field, run_id, resolved_by_run_id from sync.record_errors where airtable_id = 'recREJECTCLIENT02' order by created_at, field$$,
+  $$select field, run_id, resolved_by_run_id from sync.record_errors where source_key = 'recREJECTCLIENT02' order by created_at, field$$,
   $$values ('Notes', 9702::bigint, 9703::bigint), ('Client Name', 9703, null)$$,
   'a rejection for another reason replaces the earlier one');
 select pg_temp.age(9703, 1);
 select pg_temp.finish(9703, true);
 select results_eq(
-  $$select airtable_id, field, resolved_by_run_id from sync.record_errors where run_id in (9702, 9703) order by airtable_id, field$$,
+  $$select source_key, field, resolved_by_run_id from sync.record_errors where run_id in (9702, 9703) order by source_key, field$$,
   $$values ('(no record id)', null::text, null::bigint), ('recREJECTCLIENT01', 'Client Name', 9703), ('recREJECTCLIENT02', 'Client Name', null),
            ('recREJECTCLIENT02', 'Notes', 9703)$$,
   'the full run''s merge releases the merge''s own entry but keeps the open rejections open');
-update sync.record_errors set resolved_at = now(), resolved_by_run_id = 9703 where airtable_id = 'recREJECTCLIENT02' and resolved_at is null;
-select is((select count(*)::int from sync.record_errors where airtable_id = 'recREJECTCLIENT02' and resolved_at is null), 1,
+update sync.record_errors set resolved_at = now(), resolved_by_run_id = 9703 where source_key = 'recREJECTCLIENT02' and resolved_at is null;
+select is((select count(*)::int from sync.record_errors where source_key = 'recREJECTCLIENT02' and resolved_at is null), 1,
   'resolving the rejection by an update naming a run that did not stage the record changes nothing');
 
 -- ---------------------------------------------------------------------------
@@ -151,7 +151,7 @@ select results_eq(
 select pg_temp.stage(9705, jsonb_build_array(pg_temp.client('recREJECTCLIENT02', 'Beta Chemicals', 'fixed notes')), '[]', false);
 select pg_temp.finish(9705, false);
 select results_eq(
-  $$select airtable_id, field, resolved_by_run_id from sync.record_errors where rejected_before_staging order by airtable_id, created_at$$,
+  $$select source_key, field, resolved_by_run_id from sync.record_errors where rejected_before_staging order by source_key, created_at$$,
   $$values ('(no record id)', null::text, null::bigint), ('recREJECTCLIENT02', 'Notes', 9703), ('recREJECTCLIENT02', 'Client Name', 9705)$$,
   'the run that stages the record cleanly releases its rejection; the item without a record id stays quarantined');
 select results_eq(

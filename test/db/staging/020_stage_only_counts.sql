@@ -10,7 +10,7 @@ BEGIN;
 select plan(8);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'airtable_modified_at'],
-  base_id => 'appStageOnlyTest1', table_ids => '{"clients": "tblStageOnlyClnts"}');
+  source_id => 'appStageOnlyTest1', source_tables => '{"clients": "tblStageOnlyClnts"}');
 select tests.open_run('full', 9801, '{"base_id": "appStageOnlyTest1", "stage_only": true}');
 select tests.open_run('full', 9802, '{"base_id": "appStageOnlyTest1"}');
 select tests.open_checkpoints(9801, 'clients');
@@ -25,7 +25,7 @@ $$;
 select sync.stage_page(9801, 'clients', jsonb_build_array(pg_temp.client('recSTAGEONLYCLI01', 'Alpha Labs'),
                                                           pg_temp.client('recSTAGEONLYCLI02', 'Beta Chemicals')), '[]', true, 'page2');
 select sync.stage_page(9801, 'clients', jsonb_build_array(pg_temp.client('recSTAGEONLYCLI03', 'Gamma Growers')),
-  '[{"airtable_id": "recSTAGEONLYCLI04", "field": "Client Name", "value": null, "reason": "Client Name contains a NUL character"}]', true, null);
+  '[{"source_key": "recSTAGEONLYCLI04", "field": "Client Name", "value": null, "reason": "Client Name contains a NUL character"}]', true, null);
 
 select is(sync.count_staged_records(9801, 'clients'), 3::bigint, 'the table counts the three records its listing staged (the reject is not one of them)');
 update sync.checkpoints set status = 'completed', completed_at = now() where run_id = 9801;
@@ -34,7 +34,7 @@ select results_eq(
   $$values ('completed', 4::bigint, 3::bigint, 0::bigint, 1::bigint)$$,
   'the run read four records: three staged and not merged, one quarantined');
 select is((select count(*)::int from app.clients), 0, 'nothing was merged');
-select is((select count(*)::int from staging.airtable_records where run_id = 9801), 3, 'the staged count is what staging holds from the run');
+select is((select count(*)::int from staging.source_records where run_id = 9801), 3, 'the staged count is what staging holds from the run');
 select results_eq(
   $$select status, fetched, staged, quarantined from sync.finish_stage_only_run(9801)$$,
   $$values ('completed', 4::bigint, 3::bigint, 1::bigint)$$,

@@ -14,7 +14,7 @@ BEGIN;
 select plan(12);
 
 select tests.seed_delta_mapping(entities => array['clients'], columns => array['name', 'annual_budget', 'client_since', 'airtable_modified_at'],
-  base_id => 'appStageCopiedTst', table_ids => '{"clients": "tblStageCopiedPg"}');
+  source_id => 'appStageCopiedTst', source_tables => '{"clients": "tblStageCopiedPg"}');
 select tests.open_run('full', 9811, '{"base_id": "appStageCopiedTst"}');
 select tests.open_checkpoints(9811, 'clients');
 
@@ -28,18 +28,18 @@ select * from (values
   (2, pg_temp.client('recSTAGECOPIED002', 'Beta "Chemicals"', '"TBD"')),
   (3, pg_temp.client('recSTAGECOPIED003', E'Gamma\tGrowers\\n', 'null'))) as r (position, record);
 create temp table rejects_in as
-select '[{"airtable_id": "recSTAGECOPIED004", "field": "Client Name", "value": null, "reason": "Client Name contains a NUL character"}]'::jsonb as rejects;
+select '[{"source_key": "recSTAGECOPIED004", "field": "Client Name", "value": null, "reason": "Client Name contains a NUL character"}]'::jsonb as rejects;
 
 -- page by page
 select sync.stage_page(9811, 'clients', (select jsonb_agg(record order by position) from records_in), (select rejects from rejects_in), true, null);
 create temp table paged as
-select airtable_id, fields, content_hash, checksum from staging.airtable_records where run_id = 9811;
+select source_key, fields, content_hash, checksum from staging.source_records where run_id = 9811;
 create temp table paged_checkpoint as
 select records_processed, last_processed_id, metadata ->> 'phase' as phase, metadata -> 'untouched' as untouched, metadata -> 'rejected' as rejected
 from sync.checkpoints where run_id = 9811;
 
 -- the same records in bulk, as another table of the base (the mapping's table id changes)
-update sync.entity_mappings set table_id = 'tblStageCopiedBk' where entity = 'clients';
+update sync.entity_mappings set source_table = 'tblStageCopiedBk' where entity = 'clients';
 select tests.open_run('full', 9812, '{"base_id": "appStageCopiedTst"}');
 select tests.open_checkpoints(9812, 'clients');
 create function pg_temp.copy_in() returns void
@@ -49,7 +49,7 @@ begin
   insert into pg_temp.copied_records (position, is_reject, id, created_time, fields, hash)
   select position, false, record ->> 'id', (record ->> 'created_time')::timestamptz, record -> 'fields', record ->> 'hash' from records_in;
   insert into pg_temp.copied_records (position, is_reject, reject_key, reject_field, reject_value, reject_reason)
-  select 10 + n, true, r ->> 'airtable_id', r ->> 'field', r -> 'value', r ->> 'reason'
+  select 10 + n, true, r ->> 'source_key', r ->> 'field', r -> 'value', r ->> 'reason'
   from rejects_in cross join lateral jsonb_array_elements(rejects) with ordinality as x (r, n);
 end;
 $$;
@@ -60,16 +60,16 @@ select results_eq(
   'the chunk is staged: three records written, one reject');
 
 select set_eq(
-  $$select airtable_id, fields, content_hash, checksum from staging.airtable_records where run_id = 9812$$,
-  $$select airtable_id, fields, content_hash, checksum from paged$$,
+  $$select source_key, fields, content_hash, checksum from staging.source_records where run_id = 9812$$,
+  $$select source_key, fields, content_hash, checksum from paged$$,
   'the same staging rows as stage_page: fields, content hashes and checksums (a money field that does not convert, text with tabs and backslashes)');
-select is((select count(distinct page_seq)::int from staging.airtable_records where run_id = 9812), 1, 'the chunk is one page of staging');
+select is((select count(distinct page_seq)::int from staging.source_records where run_id = 9812), 1, 'the chunk is one page of staging');
 select results_eq(
   $$select records_processed, last_processed_id, metadata ->> 'phase', metadata -> 'untouched', metadata -> 'rejected' from sync.checkpoints where run_id = 9812$$,
   $$select records_processed, last_processed_id, phase, untouched, rejected from paged_checkpoint$$,
   'the checkpoint moves as stage_page moves it: four records, the last id, listed, one rejected');
 select results_eq(
-  $$select airtable_id, field, reason, rejected_before_staging from sync.record_errors where run_id = 9812$$,
+  $$select source_key, field, reason, rejected_before_staging from sync.record_errors where run_id = 9812$$,
   $$values ('recSTAGECOPIED004', 'Client Name', 'Client Name contains a NUL character', true)$$,
   'the reject is quarantined with its reason and marked rejected before staging');
 select is((select count(*)::int from pg_temp.copied_records), 0, 'nothing of the chunk is left behind (the table itself is dropped at commit)');
@@ -90,7 +90,7 @@ select results_eq(
   $$select written, untouched, rejected from sync.stage_copied(9813, 'clients', true, null)$$,
   $$values (3, 0, 1)$$,
   'a full run marks every record it lists as seen');
-select is((select count(*)::int from sync.record_errors where airtable_id = 'recSTAGECOPIED004' and source_table = 'tblStageCopiedBk' and resolved_at is null), 1,
+select is((select count(*)::int from sync.record_errors where source_key = 'recSTAGECOPIED004' and source_table = 'tblStageCopiedBk' and resolved_at is null), 1,
   'a reject read again is not quarantined twice');
 
 drop table pg_temp.copied_records;

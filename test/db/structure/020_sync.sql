@@ -2,7 +2,7 @@
 -- and types, keys, run_id references, audit indexes, report views and
 -- materialized views, and the wiring of the audit and immutability triggers.
 BEGIN;
-select plan(63);
+select plan(67);
 
 -- Tables -------------------------------------------------------------------
 select has_table('sync', 'jobs', 'table sync.jobs exists');
@@ -13,7 +13,7 @@ select has_table('sync', 'data_differentials', 'table sync.data_differentials ex
 select has_table('sync', 'validation_reports', 'table sync.validation_reports exists');
 select has_table('sync', 'record_errors', 'table sync.record_errors exists');
 select has_table('sync', 'status_transitions', 'table sync.status_transitions exists');
-select has_table('staging', 'airtable_records', 'table staging.airtable_records exists');
+select has_table('staging', 'source_records', 'table staging.source_records exists');
 select has_table('audit', 'changes', 'table audit.changes exists');
 
 -- Key columns and their types ------------------------------------------------
@@ -23,7 +23,7 @@ select col_type_is('sync', 'checkpoints', 'run_id', 'bigint', 'sync.checkpoints.
 select col_type_is('sync', 'id_map', 'legacy_id', 'text', 'sync.id_map.legacy_id is text');
 select col_type_is('sync', 'id_map', 'uuid_id', 'uuid', 'sync.id_map.uuid_id is uuid');
 select col_type_is('sync', 'record_errors', 'value', 'jsonb', 'sync.record_errors.value is jsonb');
-select col_type_is('staging', 'airtable_records', 'fields', 'jsonb', 'staging.airtable_records.fields is jsonb');
+select col_type_is('staging', 'source_records', 'fields', 'jsonb', 'staging.source_records.fields is jsonb');
 select col_type_is('audit', 'changes', 'id', 'bigint', 'audit.changes.id is bigint');
 select col_type_is('audit', 'changes', 'transaction_id', 'xid8', 'audit.changes.transaction_id is xid8');
 select col_type_is('audit', 'changes', 'changed_at', 'timestamp with time zone', 'audit.changes.changed_at is timestamptz');
@@ -42,8 +42,8 @@ select col_is_pk('sync', 'id_map', 'id', 'sync.id_map primary key is id');
 select col_is_pk('sync', 'data_differentials', 'id', 'sync.data_differentials primary key is id');
 select col_is_pk('sync', 'validation_reports', 'id', 'sync.validation_reports primary key is id');
 select col_is_pk('sync', 'record_errors', 'id', 'sync.record_errors primary key is id');
-select col_is_pk('staging', 'airtable_records', array['table_id', 'airtable_id']::name[],
-  'staging.airtable_records primary key is (table_id, airtable_id)');
+select col_is_pk('staging', 'source_records', array['source_table', 'source_key']::name[],
+  'staging.source_records primary key is (source_table, source_key)');
 select col_is_pk('audit', 'changes', 'id', 'audit.changes primary key is id');
 -- status_transitions has a nullable from_status, so its key is a unique
 -- constraint with NULLS NOT DISTINCT rather than a primary key.
@@ -73,8 +73,8 @@ select fk_ok('sync', 'record_errors', 'resolved_by_run_id', 'sync', 'runs', 'id'
   'sync.record_errors.resolved_by_run_id references sync.runs(id)');
 select fk_ok('sync', 'id_map', 'migration_batch', 'sync', 'runs', 'id',
   'sync.id_map.migration_batch references sync.runs(id)');
-select fk_ok('staging', 'airtable_records', 'run_id', 'sync', 'runs', 'id',
-  'staging.airtable_records.run_id references sync.runs(id)');
+select fk_ok('staging', 'source_records', 'run_id', 'sync', 'runs', 'id',
+  'staging.source_records.run_id references sync.runs(id)');
 select set_eq(
   $$select c.conrelid::regclass::text, a.attname::text collate "default", c.confdeltype::text
       from pg_constraint c
@@ -88,7 +88,7 @@ select set_eq(
            ('sync.field_problems', 'run_id', 'n'),
            ('sync.field_problems', 'resolved_by_run_id', 'n'),
            ('sync.id_map', 'migration_batch', 'n'),
-           ('staging.airtable_records', 'run_id', 'n'),
+           ('staging.source_records', 'run_id', 'n'),
            ('sync.snapshots', 'run_id', 'n'),
            ('sync.snapshots', 'restored_by_run_id', 'n'),
            ('sync.outbox', 'run_id', 'n'),
@@ -186,6 +186,27 @@ select results_eq(
      order by 1$$,
   $$values ('_100_forbid_truncate', 'A'), ('_100_forbid_update_delete', 'A')$$,
   'the immutability triggers of audit.changes are ENABLE ALWAYS (they fire under session_replication_role = replica)');
+
+-- Source-neutral names: staging and the sync tables hold any source's records.
+select hasnt_table('staging', 'airtable_records', 'staging.airtable_records is now staging.source_records');
+select columns_are('staging', 'source_records',
+  array['source_id', 'source_table', 'source_key', 'fields', 'created_time', 'content_hash', 'run_id', 'fetched_at', 'page_seq', 'checksum'],
+  'staging.source_records has source-neutral columns');
+select is(
+  (select array_agg(format('%s.%s', c.table_name, c.column_name)::text order by 1)
+   from information_schema.columns c
+   where c.table_schema in ('staging', 'sync') and c.column_name in ('airtable_id', 'base_id', 'table_id')),
+  null::text[],
+  'no staging or sync table or view has a column airtable_id, base_id or table_id');
+select is(
+  (select array_agg(x.name::text order by 1) from (
+     select k.conname as name from pg_constraint k join pg_namespace n on n.oid = k.connamespace
+     where n.nspname in ('staging', 'sync') and k.conname ~ 'airtable_records|airtable_id|base_id|table_id'
+     union all
+     select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname in ('staging', 'sync') and c.relkind = 'i' and c.relname ~ 'airtable_records|airtable_id|base_id|table_id') x),
+  null::text[],
+  'no staging or sync constraint or index is named after airtable_records, airtable_id, base_id or table_id');
 
 select * from finish();
 ROLLBACK;
