@@ -127,8 +127,12 @@ describe('the worker with a files source (one-way)', () => {
     await waitFor('the worker to start', async () => logs.join('').includes('worker started'), 60_000, logs);
     expect(logs.join('')).toContain('one-way source: its pulls are scheduled, no push');
 
-    const known = await sql<{ identifier: string }[]>`select identifier from graphile_worker._private_known_crontabs order by identifier`;
-    expect(known.map((k) => k.identifier)).toEqual(['files_full', 'files_incremental']);
+    // graphile-worker records its crontab's entries once its scheduler has started, which may be just after the start line
+    const known = await waitFor('the crontab to be registered', async () => {
+      const rows = await sql<{ identifier: string }[]>`select identifier from graphile_worker._private_known_crontabs order by identifier`;
+      return rows.length >= 2 && rows.map((k) => k.identifier);
+    }, 30_000, logs);
+    expect(known).toEqual(['files_full', 'files_incremental']);
 
     // the crontab fires the incremental pull at the next minute (its job carries graphile-worker's _cron marker)
     const run = await waitFor('the scheduled incremental pull', async () => {
