@@ -5221,7 +5221,7 @@ begin
   from staging.source_records s
   where not c.is_reject and s.source_table = mapping.source_table and s.source_key = c.id;
 
-  -- The upsert, with the same rule as sync.stage_page for rewriting a row.
+  -- The upsert, with the rewrite rule sync.stage_page has (sync.staged_version_is_stale).
   execute format($sql$
     insert into staging.source_records as s (source_id, source_table, source_key, fields, created_time, content_hash, checksum, run_id, fetched_at, page_seq)
     select $1, $2, c.id, c.fields, c.created_time, c.hash, %1$s, $3, now(), $4
@@ -5231,14 +5231,8 @@ begin
       set source_id = excluded.source_id, fields = excluded.fields, created_time = excluded.created_time,
           content_hash = excluded.content_hash, checksum = excluded.checksum, run_id = excluded.run_id,
           fetched_at = excluded.fetched_at, page_seq = excluded.page_seq
-      where s.content_hash <> excluded.content_hash
-         or s.checksum is distinct from excluded.checksum
-         or ($5 and s.run_id is distinct from excluded.run_id)
-         or exists (select from sync.record_errors e
-                    where e.resolved_at is null and e.source_table = s.source_table and e.source_key = s.source_key)
-         or (s.run_id is distinct from excluded.run_id
-             and not exists (select from sync.id_map m
-                             where m.entity_type = $6 and m.legacy_id = s.source_key and m.checksum = s.checksum))
+      -- the rewrite rule sync.stage_page has too
+      where sync.staged_version_is_stale($6, $5, s, excluded.content_hash, excluded.checksum, excluded.run_id)
   $sql$, coalesce(canonical, 'null::text'))
     using mapping.source_id, mapping.source_table, p_run_id, page_number, p_full, p_entity;
   get diagnostics written = row_count;
@@ -5317,7 +5311,8 @@ begin
   -- One statement: what staging held before (snapshot), then the upsert.
   -- A row is rewritten only when its content changed, when a full run marks
   -- it as seen, or when it is in quarantine (so that it is merged again);
-  -- an incremental run over unchanged records writes nothing.
+  -- an incremental run over unchanged records writes nothing (the rule is
+  -- sync.staged_version_is_stale, shared with sync.stage_copied).
   with records as (
     select r.id, r.created_time, r.fields, r.hash
     from jsonb_to_recordset(p_records) as r (id text, created_time timestamptz, fields jsonb, hash text)
@@ -5343,16 +5338,7 @@ begin
       set source_id = excluded.source_id, fields = excluded.fields, created_time = excluded.created_time,
           content_hash = excluded.content_hash, checksum = excluded.checksum, run_id = excluded.run_id,
           fetched_at = excluded.fetched_at, page_seq = excluded.page_seq
-      where s.content_hash <> excluded.content_hash
-         or s.checksum is distinct from excluded.checksum
-         or (p_full and s.run_id is distinct from excluded.run_id)
-         or exists (select from sync.record_errors e
-                    where e.resolved_at is null and e.source_table = s.source_table and e.source_key = s.source_key)
-         -- staged by a snapshot (stage-only) run but never merged: the id
-         -- map holds the checksum of the version last merged
-         or (s.run_id is distinct from excluded.run_id
-             and not exists (select from sync.id_map m
-                             where m.entity_type = p_entity and m.legacy_id = s.source_key and m.checksum = s.checksum))
+      where sync.staged_version_is_stale(p_entity, p_full, s, excluded.content_hash, excluded.checksum, excluded.run_id)
     returning s.source_key
   )
   select (select count(*) from upserted)::int,
@@ -5400,6 +5386,121 @@ $$;
 --
 
 COMMENT ON FUNCTION sync.stage_page(p_run_id bigint, p_entity text, p_records jsonb, p_rejects jsonb, p_full boolean, p_next_offset text, p_high_water_mark timestamp with time zone) IS 'Writes one page of Airtable records (a JSON array of {id, created_time, fields, hash}) to staging, numbered with the next staging.page_seq, and moves the table''s checkpoint, in one call: one round trip per page. The last page (no next offset) marks the table listed. The page''s latest Last Modified time moves the table''s high-water mark (the caller may pass it, saving a second parse of the page). Returns how many rows were written, were already staged by this run, were left untouched (unchanged), and were rejected by the runner (quarantined).';
+
+--
+-- Name: source_records; Type: TABLE; Schema: staging; Owner: -
+--
+
+CREATE TABLE staging.source_records (
+    source_id text NOT NULL,
+    source_table text NOT NULL,
+    source_key text NOT NULL,
+    fields jsonb NOT NULL,
+    created_time timestamp with time zone,
+    content_hash text NOT NULL,
+    run_id bigint,
+    fetched_at timestamp with time zone DEFAULT now() NOT NULL,
+    page_seq bigint,
+    checksum text,
+    CONSTRAINT source_records_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum)),
+    CONSTRAINT source_records_fields_is_object CHECK ((jsonb_typeof(fields) = 'object'::text)),
+    CONSTRAINT source_records_hash_is_sha256 CHECK (sync.is_sha256_hex(content_hash))
+);
+
+--
+-- Name: TABLE source_records; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON TABLE staging.source_records IS 'Every source record as last read (an Airtable record, a row of an export): its fields JSONB exactly as received (unmapped fields included), so that nothing is lost before or after the merge.';
+
+--
+-- Name: COLUMN source_records.source_id; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.source_id IS 'The source the record was read from: an Airtable base id (app...), an export directory.';
+
+--
+-- Name: COLUMN source_records.source_table; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.source_table IS 'The record''s table in its source: an Airtable table id (tbl...), an export''s file name.';
+
+--
+-- Name: COLUMN source_records.source_key; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.source_key IS 'The record''s key in its source: an Airtable record id (rec...), a key read from an export. Unique within source_table.';
+
+--
+-- Name: COLUMN source_records.fields; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.fields IS 'The record''s fields object verbatim, keyed as the source gave them (Airtable field ids, an export''s column names).';
+
+--
+-- Name: COLUMN source_records.created_time; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.created_time IS 'When the source says the record was created (Airtable''s createdTime), if it says.';
+
+--
+-- Name: COLUMN source_records.content_hash; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.content_hash IS 'SHA-256 (hex) of the fields, to skip unchanged records cheaply.';
+
+--
+-- Name: COLUMN source_records.run_id; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.run_id IS 'The run that last fetched the record.';
+
+--
+-- Name: COLUMN source_records.fetched_at; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.fetched_at IS 'When the record was last fetched.';
+
+--
+-- Name: COLUMN source_records.page_seq; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.page_seq IS 'staging.page_seq of the page that last wrote the row: the merge of a run takes pages after the last one it merged.';
+
+--
+-- Name: COLUMN source_records.checksum; Type: COMMENT; Schema: staging; Owner: -
+--
+
+COMMENT ON COLUMN staging.source_records.checksum IS 'SHA-256 (hex) of the record''s canonical form (mapped columns converted as the merge converts them): compared with the same form rebuilt from the app row.';
+
+--
+-- Name: staged_version_is_stale(text, boolean, staging.source_records, text, text, bigint); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.staged_version_is_stale(p_entity text, p_full boolean, p_staged staging.source_records, p_content_hash text, p_checksum text, p_run_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  -- the content or its canonical form changed
+  select p_staged.content_hash <> p_content_hash
+      or p_staged.checksum is distinct from p_checksum
+      -- a full run marks every record it reads as seen by it (the sweep of
+      -- records gone from the source reads run_id)
+      or (p_full and p_staged.run_id is distinct from p_run_id)
+      -- in quarantine: staged again so that the merge retries it
+      or exists (select from sync.record_errors e
+                 where e.resolved_at is null and e.source_table = p_staged.source_table and e.source_key = p_staged.source_key)
+      -- staged by a snapshot (stage-only) run but never merged: the id map
+      -- holds the checksum of the version last merged
+      or (p_staged.run_id is distinct from p_run_id
+          and not exists (select from sync.id_map m
+                          where m.entity_type = p_entity and m.legacy_id = p_staged.source_key and m.checksum = p_staged.checksum))
+$$;
+
+--
+-- Name: FUNCTION staged_version_is_stale(p_entity text, p_full boolean, p_staged staging.source_records, p_content_hash text, p_checksum text, p_run_id bigint); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.staged_version_is_stale(p_entity text, p_full boolean, p_staged staging.source_records, p_content_hash text, p_checksum text, p_run_id bigint) IS 'True when staging must write a record it already holds (p_staged) again with the version just read (its content hash, checksum and run): the content or its checksum changed, a full run marks it seen, it is in quarantine (to be merged again), or the version held was staged by a stage-only run and never merged. The rewrite rule of both sync.stage_page and sync.stage_copied.';
 
 --
 -- Name: staging_key_splits(text, text, integer); Type: FUNCTION; Schema: sync; Owner: -
@@ -8262,92 +8363,6 @@ CREATE SEQUENCE staging.page_seq
 --
 
 COMMENT ON SEQUENCE staging.page_seq IS 'Numbers staged pages in the order they were written; a staging row carries the number of the page that last wrote it.';
-
---
--- Name: source_records; Type: TABLE; Schema: staging; Owner: -
---
-
-CREATE TABLE staging.source_records (
-    source_id text NOT NULL,
-    source_table text NOT NULL,
-    source_key text NOT NULL,
-    fields jsonb NOT NULL,
-    created_time timestamp with time zone,
-    content_hash text NOT NULL,
-    run_id bigint,
-    fetched_at timestamp with time zone DEFAULT now() NOT NULL,
-    page_seq bigint,
-    checksum text,
-    CONSTRAINT source_records_checksum_is_sha256 CHECK (sync.is_sha256_hex(checksum)),
-    CONSTRAINT source_records_fields_is_object CHECK ((jsonb_typeof(fields) = 'object'::text)),
-    CONSTRAINT source_records_hash_is_sha256 CHECK (sync.is_sha256_hex(content_hash))
-);
-
---
--- Name: TABLE source_records; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON TABLE staging.source_records IS 'Every source record as last read (an Airtable record, a row of an export): its fields JSONB exactly as received (unmapped fields included), so that nothing is lost before or after the merge.';
-
---
--- Name: COLUMN source_records.source_id; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.source_id IS 'The source the record was read from: an Airtable base id (app...), an export directory.';
-
---
--- Name: COLUMN source_records.source_table; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.source_table IS 'The record''s table in its source: an Airtable table id (tbl...), an export''s file name.';
-
---
--- Name: COLUMN source_records.source_key; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.source_key IS 'The record''s key in its source: an Airtable record id (rec...), a key read from an export. Unique within source_table.';
-
---
--- Name: COLUMN source_records.fields; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.fields IS 'The record''s fields object verbatim, keyed as the source gave them (Airtable field ids, an export''s column names).';
-
---
--- Name: COLUMN source_records.created_time; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.created_time IS 'When the source says the record was created (Airtable''s createdTime), if it says.';
-
---
--- Name: COLUMN source_records.content_hash; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.content_hash IS 'SHA-256 (hex) of the fields, to skip unchanged records cheaply.';
-
---
--- Name: COLUMN source_records.run_id; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.run_id IS 'The run that last fetched the record.';
-
---
--- Name: COLUMN source_records.fetched_at; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.fetched_at IS 'When the record was last fetched.';
-
---
--- Name: COLUMN source_records.page_seq; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.page_seq IS 'staging.page_seq of the page that last wrote the row: the merge of a run takes pages after the last one it merged.';
-
---
--- Name: COLUMN source_records.checksum; Type: COMMENT; Schema: staging; Owner: -
---
-
-COMMENT ON COLUMN staging.source_records.checksum IS 'SHA-256 (hex) of the record''s canonical form (mapped columns converted as the merge converts them): compared with the same form rebuilt from the app row.';
 
 --
 -- Name: conflict_policies; Type: TABLE; Schema: sync; Owner: -
@@ -12465,6 +12480,19 @@ REVOKE ALL ON FUNCTION sync.stage_page(p_run_id bigint, p_entity text, p_records
 GRANT ALL ON FUNCTION sync.stage_page(p_run_id bigint, p_entity text, p_records jsonb, p_rejects jsonb, p_full boolean, p_next_offset text, p_high_water_mark timestamp with time zone) TO airlift_sync;
 
 --
+-- Name: TABLE source_records; Type: ACL; Schema: staging; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE staging.source_records TO airlift_sync;
+
+--
+-- Name: FUNCTION staged_version_is_stale(p_entity text, p_full boolean, p_staged staging.source_records, p_content_hash text, p_checksum text, p_run_id bigint); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.staged_version_is_stale(p_entity text, p_full boolean, p_staged staging.source_records, p_content_hash text, p_checksum text, p_run_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.staged_version_is_stale(p_entity text, p_full boolean, p_staged staging.source_records, p_content_hash text, p_checksum text, p_run_id bigint) TO airlift_sync;
+
+--
 -- Name: FUNCTION staging_key_splits(p_after_key text, p_upto_key text, p_parts integer); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -12688,12 +12716,6 @@ GRANT SELECT ON TABLE report.registration_status_by_state TO airlift_sync;
 --
 
 GRANT USAGE ON SEQUENCE staging.page_seq TO airlift_sync;
-
---
--- Name: TABLE source_records; Type: ACL; Schema: staging; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE staging.source_records TO airlift_sync;
 
 --
 -- Name: TABLE conflict_policies; Type: ACL; Schema: sync; Owner: -
