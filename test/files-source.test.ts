@@ -62,6 +62,14 @@ describe('files source: the wallet app example', () => {
              (select count(*)::int from wallet_app.admin_actions) as actions, (select count(*)::int from wallet_app.kyc_documents) as documents`;
     expect(counts[0]).toEqual({ users: 40, opportunities: 30, actions: 28, documents: 34 });
 
+    // status: the export files as tables, the unreadable line in the quarantine, and no push for a one-way source
+    const status = await airlift('status');
+    expect(status).toMatch(/^  opportunities\.csv +30 +2 +0 #\d+ full completed/m);
+    expect(status).toContain('Quarantine (1 record kept out: unreadable, refused by a blocking rule or by the database; newest entries first)');
+    expect(status).toContain('admin_logs.jsonl line 18: line is not valid JSON');
+    expect(status).toContain('Push: none (the files source is one-way)');
+    expect(status).not.toContain('Push to Airtable');
+
     // nested paths, CSV typing, lists split, links resolved to uuids
     const [opp] = await sql`
       select o.title, o.amount::text, o.opens_on::text, o.tags, u.wallet_address as owner

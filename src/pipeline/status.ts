@@ -116,13 +116,14 @@ export async function statusReport(sql: Sql, entities?: string[]): Promise<Statu
 const ago = (seconds: number | null) =>
   seconds === null ? 'never synced' : seconds < 90 ? `${seconds}s ago` : seconds < 5400 ? `${Math.round(seconds / 60)}m ago` : `${(seconds / 3600).toFixed(1)}h ago`;
 
-export function formatStatus(report: StatusReport): string {
+export function formatStatus(report: StatusReport, options: { oneWay?: { kind: string } } = {}): string {
   const lines: string[] = ['Tables'];
-  lines.push(`  ${'table'.padEnd(18)} ${'rows'.padStart(8)} ${'flagged'.padStart(8)} ${'deleted'.padStart(8)} ${'last run'.padEnd(26)} ${'fetched'.padStart(8)} ${'+new'.padStart(7)} ${'~upd'.padStart(7)} ${'-del'.padStart(6)} ${'!quar'.padStart(6)}  synced`);
+  const tableWidth = Math.max(18, ...report.tables.map((t) => (t.table_name ?? t.entity).length));
+  lines.push(`  ${'table'.padEnd(tableWidth)} ${'rows'.padStart(8)} ${'flagged'.padStart(8)} ${'deleted'.padStart(8)} ${'last run'.padEnd(26)} ${'fetched'.padStart(8)} ${'+new'.padStart(7)} ${'~upd'.padStart(7)} ${'-del'.padStart(6)} ${'!quar'.padStart(6)}  synced`);
   for (const t of report.tables) {
     const run = t.last_run_id ? `#${t.last_run_id} ${t.last_run_type} ${t.last_run_status}` : '-';
     lines.push(
-      `  ${(t.table_name ?? t.entity).padEnd(18)} ${String(t.rows_live).padStart(8)} ${String(t.rows_with_problems).padStart(8)} ${String(t.rows_deleted).padStart(8)} ${run.padEnd(26)} ${String(t.fetched ?? '-').padStart(8)} ${String(t.inserted ?? '-').padStart(7)} ${String(t.updated ?? '-').padStart(7)} ${String(t.deleted ?? '-').padStart(6)} ${String(t.open_quarantine).padStart(6)}  ${ago(t.lag_seconds)}`,
+      `  ${(t.table_name ?? t.entity).padEnd(tableWidth)} ${String(t.rows_live).padStart(8)} ${String(t.rows_with_problems).padStart(8)} ${String(t.rows_deleted).padStart(8)} ${run.padEnd(26)} ${String(t.fetched ?? '-').padStart(8)} ${String(t.inserted ?? '-').padStart(7)} ${String(t.updated ?? '-').padStart(7)} ${String(t.deleted ?? '-').padStart(6)} ${String(t.open_quarantine).padStart(6)}  ${ago(t.lag_seconds)}`,
     );
   }
   lines.push('', 'Recent runs');
@@ -136,21 +137,27 @@ export function formatStatus(report: StatusReport): string {
   const flagged = report.tables.reduce((s, t) => s + t.rows_with_problems, 0);
   lines.push('', `Data problems (${flagged} rows landed with open problems; by table, field and rule, with examples)`);
   lines.push(...formatProblemGroups(report.problems, '  '));
-  lines.push('', `Quarantine (${report.tables.reduce((s, t) => s + t.open_quarantine, 0)} records kept out by a blocking rule; newest entries first)`);
+  const quarantined = report.tables.reduce((s, t) => s + t.open_quarantine, 0);
+  lines.push('', `Quarantine (${quarantined} record${quarantined === 1 ? '' : 's'} kept out: unreadable, refused by a blocking rule or by the database; newest entries first)`);
   for (const q of report.quarantine) lines.push(`  ${q.source_table} ${q.airtable_id}${q.field ? ` [${q.field}]` : ''}: ${q.reason}`);
-  const waiting = report.outbox.reduce((s, o) => s + o.pending + o.in_flight, 0);
-  const failed = report.outbox.reduce((s, o) => s + o.failed, 0);
-  const conflicts = report.outbox.reduce((s, o) => s + o.open_conflicts, 0);
-  const oldest = Math.max(-1, ...report.outbox.map((o) => o.oldest_pending_seconds ?? -1));
-  const retryWaiting = report.outbox.reduce((s, o) => s + o.retry_waiting, 0);
-  const nextDue = report.outbox.map((o) => o.next_attempt_at).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0];
-  const delayed = retryWaiting ? ` (${retryWaiting} waiting for a retry, next due at ${nextDue!.toISOString()})` : '';
-  lines.push('', `Push to Airtable: ${waiting} pending${delayed}, ${failed} failed, ${conflicts} open conflicts${oldest >= 0 ? `; oldest pending ${ago(oldest).replace(' ago', '')} old` : ''}`);
-  for (const o of report.outbox.filter((o) => o.pending + o.in_flight + o.failed + o.open_conflicts > 0)) {
-    lines.push(`  ${o.entity.padEnd(18)} pending ${o.pending} in flight ${o.in_flight} failed ${o.failed} conflicts ${o.open_conflicts}${o.oldest_pending_seconds !== null ? ` oldest ${ago(o.oldest_pending_seconds).replace(' ago', '')}` : ''}${o.retry_waiting ? ` (${o.retry_waiting} waiting for a retry, next due at ${o.next_attempt_at!.toISOString()})` : ''}`);
+  if (options.oneWay) {
+    // a source with no writer (a directory of exports): nothing is pushed back
+    lines.push('', `Push: none (the ${options.oneWay.kind} source is one-way)`);
+  } else {
+    const waiting = report.outbox.reduce((s, o) => s + o.pending + o.in_flight, 0);
+    const failed = report.outbox.reduce((s, o) => s + o.failed, 0);
+    const conflicts = report.outbox.reduce((s, o) => s + o.open_conflicts, 0);
+    const oldest = Math.max(-1, ...report.outbox.map((o) => o.oldest_pending_seconds ?? -1));
+    const retryWaiting = report.outbox.reduce((s, o) => s + o.retry_waiting, 0);
+    const nextDue = report.outbox.map((o) => o.next_attempt_at).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0];
+    const delayed = retryWaiting ? ` (${retryWaiting} waiting for a retry, next due at ${nextDue!.toISOString()})` : '';
+    lines.push('', `Push to Airtable: ${waiting} pending${delayed}, ${failed} failed, ${conflicts} open conflicts${oldest >= 0 ? `; oldest pending ${ago(oldest).replace(' ago', '')} old` : ''}`);
+    for (const o of report.outbox.filter((o) => o.pending + o.in_flight + o.failed + o.open_conflicts > 0)) {
+      lines.push(`  ${o.entity.padEnd(18)} pending ${o.pending} in flight ${o.in_flight} failed ${o.failed} conflicts ${o.open_conflicts}${o.oldest_pending_seconds !== null ? ` oldest ${ago(o.oldest_pending_seconds).replace(' ago', '')}` : ''}${o.retry_waiting ? ` (${o.retry_waiting} waiting for a retry, next due at ${o.next_attempt_at!.toISOString()})` : ''}`);
+    }
+    for (const f of report.failedPushes) lines.push(`  failed #${f.id} ${f.entity} ${f.operation} ${f.airtable_id ?? '(new row)'} after ${f.attempts} attempts: ${f.last_error}`);
+    if (conflicts) lines.push('  open conflicts: `airlift conflicts list`');
   }
-  for (const f of report.failedPushes) lines.push(`  failed #${f.id} ${f.entity} ${f.operation} ${f.airtable_id ?? '(new row)'} after ${f.attempts} attempts: ${f.last_error}`);
-  if (conflicts) lines.push('  open conflicts: `airlift conflicts list`');
   lines.push('', 'Schedule');
   for (const j of report.jobs) lines.push(`  ${j.job_name}: ${j.status}, next ${j.next_run_at?.toISOString() ?? '-'}, success ${j.success_rate ?? '-'}%`);
   if (!report.jobs.length) lines.push('  no scheduled jobs (start `airlift worker`)');

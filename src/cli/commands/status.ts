@@ -21,7 +21,7 @@ export function registerStatusCommand(program: Command): void {
           // the tables of the mapping in use (AIRLIFT_MAPPING); one that cannot be read shows every table
           const mapping = await loadMapping(loadEnvironment().AIRLIFT_MAPPING ?? DEFAULT_MAPPING_FILE).catch(() => undefined);
           const report = await statusReport(sql, mapping?.tables.map((t) => t.entity));
-          process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+          process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report, { oneWay: mapping && mapping.source.kind !== 'airtable' ? { kind: mapping.source.kind } : undefined }));
         } finally {
           await sql.end();
         }

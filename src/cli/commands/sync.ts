@@ -143,15 +143,17 @@ export function registerSyncCommands(program: Command): void {
 
 function formatPullSummary(summary: PullSummary): string {
   const run = summary.run;
+  // entity names longer than Delta's (wallet_opportunities) keep the columns aligned
+  const width = Math.max(17, ...summary.tables.map((t) => t.entity.length));
   const lines = [
     `Run #${run.id} (${run.run_type}${summary.resumed ? ', resumed' : ''}) ${run.status}: fetched ${run.fetched} = ${run.inserted} inserted + ${run.updated} updated + ${run.unchanged} unchanged + ${run.quarantined} quarantined; ${run.deleted} soft-deleted`,
     ...summary.tables.map(
-      (t) => `  ${t.entity.padEnd(17)} fetched ${String(t.fetched).padStart(7)}  +${t.inserted} ~${t.updated} =${t.unchanged} -${t.deleted} !${t.quarantined}${t.withProblems ? `  (${t.withProblems} landed with problems)` : ''}`,
+      (t) => `  ${t.entity.padEnd(width)} fetched ${String(t.fetched).padStart(7)}  +${t.inserted} ~${t.updated} =${t.unchanged} -${t.deleted} !${t.quarantined}${t.withProblems ? `  (${t.withProblems} landed with problems)` : ''}`,
     ),
   ];
   const withProblems = summary.tables.reduce((sum, t) => sum + t.withProblems, 0);
   if (withProblems > 0) lines.push(`${withProblems} records landed with problems flagged on their fields: \`airlift status\` groups them (sync.field_problems).`);
-  if (Number(run.quarantined) > 0) lines.push('Quarantined records (kept out by a blocking rule) are listed by `airlift status` (sync.record_errors); the next run retries them.');
+  if (Number(run.quarantined) > 0) lines.push('Quarantined records (unreadable, or kept out by a blocking rule or by the database) are listed by `airlift status` (sync.record_errors); the next run retries them.');
   for (const warning of summary.warnings) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }
