@@ -18,6 +18,7 @@ import { runRollback } from '../src/integrity/rollback.ts';
 import { runVerify } from '../src/integrity/verify.ts';
 import { loadMapping, type Mapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/pipeline/context.ts';
+import { formatPreview, previewMigration } from '../src/pipeline/preview.ts';
 import { runPull } from '../src/pipeline/pull.ts';
 import { FilesSource } from '../src/sources/files/source.ts';
 import { PROJECT_DIR } from './support/cli.ts';
@@ -79,6 +80,14 @@ describe('files source: integer legacy keys', () => {
     const verified = await runVerify(sql, { actor: 'test' });
     expect(verified.discrepancies).toBe(0);
     expect(verified.passed).toBe(true);
+
+    // airlift validate's preview of a source snapshot names the line that is not a record beside the 28 that are
+    const snapshot = await pull('full', true);
+    const preview = await previewMigration(sql, snapshot.run.id, ['wallet_admin_actions']);
+    expect(preview.tables).toEqual([{ entity: 'wallet_admin_actions', records: 28, landing: 28, flagged: 0, quarantined: 0, unreadable: 1 }]);
+    expect(formatPreview(preview)).toContain(
+      '  wallet_admin_actions       28 records: 28 would land (0 flagged with problems), 0 kept out by a blocking rule; 1 not read as records (quarantined)',
+    );
   });
 
   it('finds an edited export as one conflicted, one missing and one deleted record by integer key; the pull takes it in and its rollback undoes it', async () => {

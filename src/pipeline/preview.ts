@@ -20,6 +20,8 @@ export interface TablePreview {
   flagged: number;
   /** Kept out by a blocking rule (quarantine). */
   quarantined: number;
+  /** Items of the table's listing that are not records (an unreadable line, a row with a cell too many), open in the quarantine since a listing found them. */
+  unreadable: number;
 }
 
 export interface ValidationPreview {
@@ -61,7 +63,9 @@ export async function previewMigration(sql: Sql, runId: string, entities: string
                  (select count(distinct p.source_key)::int from sync.field_problems p join snapshot s on s.source_key = p.source_key
                    where p.entity = ${entity} and p.resolved_at is null) as flagged,
                  (select count(distinct e.source_key)::int from sync.record_errors e join snapshot s on s.source_key = e.source_key
-                   where e.resolved_at is null) as quarantined`;
+                   where e.resolved_at is null) as quarantined,
+                 (select count(*)::int from sync.record_errors e join sync.entity_mappings m on m.source_table = e.source_table
+                   where m.entity = ${entity} and e.rejected_before_staging and e.resolved_at is null) as unreadable`;
         tables.push(row!);
       }
       const groups = await problemGroups(tx as unknown as Sql, { entities });
@@ -76,8 +80,10 @@ export async function previewMigration(sql: Sql, runId: string, entities: string
 
 export function formatPreview(preview: ValidationPreview): string {
   const lines = [`Validation of source snapshot run #${preview.runId}: what a migration would land (nothing was merged)`];
+  const width = Math.max(17, ...preview.tables.map((t) => t.entity.length));
   for (const t of preview.tables) {
-    lines.push(`  ${t.entity.padEnd(17)} ${String(t.records).padStart(8)} records: ${t.landing} would land (${t.flagged} flagged with problems), ${t.quarantined} kept out by a blocking rule`);
+    const unreadable = t.unreadable ? `; ${t.unreadable} not read as records (quarantined)` : '';
+    lines.push(`  ${t.entity.padEnd(width)} ${String(t.records).padStart(8)} records: ${t.landing} would land (${t.flagged} flagged with problems), ${t.quarantined} kept out by a blocking rule${unreadable}`);
   }
   lines.push('', 'Problems, by table, field and rule (what would land flagged, and what a blocking rule would keep out):');
   lines.push(...formatProblemGroups(preview.groups, '  '));
