@@ -17,18 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/database.ts';
 import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
+import { waitFor } from './support/wait.ts';
 
 const SOFIA = '0x5258365fb17281e9cc6344ecaca41ff826737010';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, logs: string[]): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; worker output:\n${logs.join('').slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface RunRow {
   id: string;

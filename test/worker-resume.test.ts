@@ -9,6 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/database.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
+import { waitFor as waitEvery } from './support/wait.ts';
+
+/** Polls every 100 ms: the half-way point of a pull is a short window. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, logs: string[]) => waitEvery(what, probe, timeoutMs, logs, 100);
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -20,15 +24,6 @@ const FINGERPRINT = `
       || (select md5(coalesce(string_agg(concat_ws('|', source_key, field, reason), ',' order by source_key, field, reason), '')) from sync.record_errors where resolved_at is null)
       || (select count(*)::text from app.attachments where deleted_at is null) as fingerprint`;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, logs: string[]): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; worker output:\n${logs.join('').slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a worker killed mid-run', () => {
   let bed: SyncBed;
