@@ -45,6 +45,7 @@ import { checkMappingAgainstCatalogue, selectTables, writePushSettings, type Map
 import type { Logger } from '../log.ts';
 import { requireWriter, type Source, type SourceWriter, type WriteFailure } from '../sources/source.ts';
 import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
+import { chunks } from '../chunks.ts';
 
 export interface PushOptions {
   /** Pool connected as airlift_sync, with airlift.actor set for the session. */
@@ -180,12 +181,6 @@ async function allSettledOrThrow(work: Array<Promise<void>>): Promise<void> {
   const results = await Promise.allSettled(work);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function emptySummary(entity: string): PushTableSummary {

@@ -90,14 +90,19 @@ export function scheduleFor(
   return jobs;
 }
 
-/** The worker's crontab for a source (a string is an Airtable base id): see scheduleFor. */
-export function crontabFor(source: ScheduledSource | string, incremental: string, full: string, push = '* * * * *'): string {
+/** graphile-worker's crontab lines for a schedule. */
+function crontabOf(schedule: ScheduledJob[]): string {
   // jobKey per mode: a schedule that fires while its previous job still
   // waits replaces it instead of piling up; the queue runs one at a time,
   // so a push never runs beside a pull of the same source.
-  return scheduleFor(source, { incremental, full, push })
+  return schedule
     .map((j) => `${j.cron} ${j.task} ?id=${j.identifier}&queue=${j.queue}&jobKey=${j.jobKey}&max=10${j.payload ? ` ${JSON.stringify(j.payload)}` : ''}`)
     .join('\n');
+}
+
+/** The worker's crontab for a source (a string is an Airtable base id): see scheduleFor. */
+export function crontabFor(source: ScheduledSource | string, incremental: string, full: string, push = '* * * * *'): string {
+  return crontabOf(scheduleFor(source, { incremental, full, push }));
 }
 
 export async function runWorker(options: { log: Logger; once?: boolean }): Promise<void> {
@@ -201,7 +206,8 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     }
   }, 60_000);
 
-  const crons = { incremental: env.AIRLIFT_CRON_INCREMENTAL, full: env.AIRLIFT_CRON_FULL, push: source.writer ? env.AIRLIFT_CRON_PUSH : null };
+  // the start line's crons: those scheduled (no push for a one-way source)
+  const crons = { push: null, ...Object.fromEntries(schedule.map((j) => [j.mode, j.cron])) };
   if (options.once) {
     // a pull in progress stops at the next page, resumable; the process then ends
     process.once('SIGTERM', () => abort.abort());
@@ -221,7 +227,7 @@ export async function runWorker(options: { log: Logger; once?: boolean }): Promi
     noHandleSignals: true,
     pollInterval: 2_000,
     taskList,
-    crontab: crontabFor(source, env.AIRLIFT_CRON_INCREMENTAL, env.AIRLIFT_CRON_FULL, env.AIRLIFT_CRON_PUSH),
+    crontab: crontabOf(schedule),
     logger: quietWorkerLogger,
   });
   log.info({ baseId, kind: source.kind, queue: schedule[0]!.queue, tasks: Object.keys(taskList), ...crons }, 'worker started');

@@ -8,6 +8,7 @@ import type { TableMapping } from '../../mapping.ts';
 import type { Logger } from '../../log.ts';
 import type { RecordToWrite, SourceRecord, SourceWriter, WriteFailure } from '../source.ts';
 import { AirtableRequestError, type AirtableClient } from './client.ts';
+import { chunks } from '../../chunks.ts';
 
 /** Airtable's error types for a record that does not exist (any more). */
 export const RECORD_GONE = ['MODEL_ID_NOT_FOUND', 'ROW_DOES_NOT_EXIST', 'NOT_FOUND'];
@@ -33,11 +34,6 @@ export function classifyAirtableError(error: unknown): WriteFailure {
   };
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 export class AirtableWriter implements SourceWriter {
   /** Airtable writes at most 10 records a request. */
