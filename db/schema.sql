@@ -424,6 +424,51 @@ $$;
 COMMENT ON FUNCTION report.refresh_materialized_views() IS 'Refreshes every report materialized view concurrently (readers are not blocked). Security definer because only the owner may refresh; granted to the sync worker, which calls it after a run.';
 
 --
+-- Name: adopt_source_keys(text); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.adopt_source_keys(p_entity text DEFAULT NULL::text) RETURNS TABLE(entity text, adopted bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  e record;
+begin
+  if p_entity is not null and not exists (select from sync.entities x where x.entity = p_entity) then
+    raise exception 'unknown entity %', p_entity using errcode = 'P0002';
+  end if;
+  for e in
+    select x.entity, x.target_table, x.source_key_column, m.source_table
+    from sync.entities x left join sync.entity_mappings m on m.entity = x.entity
+    where x.source_key_column is not null and (p_entity is null or x.entity = p_entity)
+    order by x.entity
+  loop
+    entity := e.entity;
+    -- A key another row already holds in the map, or a row already mapped
+    -- under another key, is left alone: the map is not rewritten here.
+    execute format($sql$
+      with adopted as (
+        insert into sync.id_map (entity_type, legacy_id, uuid_id, source_table, target_table)
+        select $1, t.%I, t.id, $2, $3 from %s t
+        where t.%1$I is not null
+          and not exists (select from sync.id_map k where k.entity_type = $1 and k.uuid_id = t.id)
+        on conflict do nothing
+        returning 1
+      )
+      select count(*) from adopted
+    $sql$, e.source_key_column, e.target_table) into adopted using e.entity, e.source_table, e.target_table::text;
+    return next;
+  end loop;
+end;
+$_$;
+
+--
+-- Name: FUNCTION adopt_source_keys(p_entity text); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.adopt_source_keys(p_entity text) IS 'Enters in sync.id_map the rows of an entity''s target table (every entity''s when p_entity is null) that hold a key in the source-key column but have no id map entry, so that the pipeline, which reads identity from the id map only, knows them. Keys or rows already in the map are left as they are. Returns the rows entered per entity; refuses an unknown entity (P0002).';
+
+--
 -- Name: checkpoints; Type: TABLE; Schema: sync; Owner: -
 --
 
@@ -863,8 +908,8 @@ begin
              when 'checkbox' then format('sync.cell_checkbox(c.cells -> %L)', pc.column_name)
              when 'multi_select' then format('sync.cell_text_array(c.cells -> %L)', pc.column_name)
              when 'lookup_text' then format('sync.cell_lookup_text(c.cells -> %L)', pc.column_name)
-             when 'link' then format('(select l.id from %s l where l.airtable_id = sync.cell_first_link(c.cells -> %L) and l.deleted_at is null)',
-                                     pc.linked_table, pc.column_name)
+             when 'link' then format('(select l.id from sync.id_map k join %s l on l.id = k.uuid_id where k.entity_type = %L and k.legacy_id = sync.cell_first_link(c.cells -> %L) and l.deleted_at is null)',
+                                     pc.linked_table, pc.linked_entity, pc.column_name)
            end), ', ' order by pc.column_name)
     into assignments
   -- every mapped column the cell converters can fill: the pushable ones a
@@ -2310,11 +2355,11 @@ COMMENT ON FUNCTION sync.lock_out_pulls(p_doing text) IS 'Takes, until the end o
 -- Name: mapped_columns(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.mapped_columns(p_entity text) RETURNS TABLE(column_name text, field_id text, conversion text, linked_table regclass, linked_key_column text)
+CREATE FUNCTION sync.mapped_columns(p_entity text) RETURNS TABLE(column_name text, field_id text, conversion text, linked_table regclass, linked_entity text)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-  select ec.column_name, m.field_ids ->> ec.column_name, ec.conversion, linked.target_table, linked.source_key_column
+  select ec.column_name, m.field_ids ->> ec.column_name, ec.conversion, linked.target_table, linked.entity
   from sync.entity_mappings m
   join sync.entity_columns ec on ec.entity = m.entity and m.field_ids ? ec.column_name
   left join sync.entities linked on linked.entity = ec.linked_entity
@@ -2325,7 +2370,7 @@ $$;
 -- Name: FUNCTION mapped_columns(p_entity text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.mapped_columns(p_entity text) IS 'The columns of an entity that its mapping fills, with their source field id, conversion and, for links, the linked table and the column holding its records'' source keys: what a canonical form is made of.';
+COMMENT ON FUNCTION sync.mapped_columns(p_entity text) IS 'The columns of an entity that its mapping fills, with their source field id, conversion and, for links, the linked table and entity (whose sync.id_map entries give the linked records'' source keys): what a canonical form is made of.';
 
 --
 -- Name: mark_outbox_failed(bigint, jsonb, integer); Type: FUNCTION; Schema: sync; Owner: -
@@ -2419,25 +2464,41 @@ begin
       using errcode = 'not_null_violation', detail = (select string_agg(p.id::text, ', ') from outbox_pushed p where p.operation = 'create' and p.source_key is null);
   end if;
 
-  -- Created records: the Airtable id into the row (one statement per table)
-  -- and the id map, and into the row's later entries that waited for it.
-  for e in select distinct p.entity, t.target_table from outbox_pushed p join sync.entities t on t.entity = p.entity where p.operation = 'create' loop
-    execute format($sql$
-      update %s t set airtable_id = p.source_key
-      from outbox_pushed p
-      where p.entity = $1 and p.operation = 'create' and t.id = p.row_id and t.airtable_id is distinct from p.source_key
-    $sql$, e.target_table) using e.entity;
-  end loop;
-
-  insert into sync.id_map as m (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum)
-  select p.entity, p.source_key, p.row_id, p_run_id, mp.source_table, t.target_table::text, c.checksum
+  -- Created records: the new record's key into the id map (where the
+  -- pipeline reads identity), then into the row where its table keeps the
+  -- source's key in a column of its own (Delta's airtable_id), and into the
+  -- row's later entries that waited for it. The rows' target checksums,
+  -- and those of rows linking to them, are rebuilt under the new key, and
+  -- the id map entry takes that checksum: Airtable now holds what the row
+  -- holds.
+  insert into sync.id_map as m (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table)
+  select p.entity, p.source_key, p.row_id, p_run_id, mp.source_table, t.target_table::text
   from outbox_pushed p
   join sync.entities t on t.entity = p.entity
   join sync.entity_mappings mp on mp.entity = p.entity
-  left join sync.target_checksums c on c.entity = p.entity and c.source_key = p.source_key
   where p.operation = 'create'
-  on conflict (entity_type, legacy_id) do update set uuid_id = excluded.uuid_id, checksum = coalesce(excluded.checksum, m.checksum)
+  on conflict (entity_type, legacy_id) do update set uuid_id = excluded.uuid_id
   where m.uuid_id is distinct from excluded.uuid_id;
+
+  for e in select p.entity, t.target_table, t.source_key_column, array_agg(p.row_id) as row_ids
+           from outbox_pushed p join sync.entities t on t.entity = p.entity
+           where p.operation = 'create'
+           group by p.entity, t.target_table, t.source_key_column loop
+    if e.source_key_column is not null then
+      execute format($sql$
+        update %s t set %I = p.source_key
+        from outbox_pushed p
+        where p.entity = $1 and p.operation = 'create' and t.id = p.row_id and t.%2$I is distinct from p.source_key
+      $sql$, e.target_table, e.source_key_column) using e.entity;
+    end if;
+    perform sync.rebuild_target_checksums(e.entity, e.row_ids);
+  end loop;
+
+  update sync.id_map m set checksum = c.checksum
+  from outbox_pushed p
+  join sync.target_checksums c on c.entity = p.entity and c.source_key = p.source_key
+  where p.operation = 'create' and m.entity_type = p.entity and m.legacy_id = p.source_key
+    and m.checksum is distinct from c.checksum;
 
   update sync.outbox o
   set source_key = p.source_key
@@ -2471,7 +2532,7 @@ $_$;
 -- Name: FUNCTION mark_outbox_pushed(p_run_id bigint, p_results jsonb); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.mark_outbox_pushed(p_run_id bigint, p_results jsonb) IS 'Records what Airtable accepted: p_results is a JSON array of {id, source_key, response}. Entries become pushed. For a create, the new record id is stored in the app row and in sync.id_map as a sync write under p_run_id (not captured: no new outbox entry), and given to the row''s later entries that waited for it. What Airtable computed for each record (created and last-modified times, lookups: from the response, fields keyed by field id) is written to the row, so the next pull finds nothing to change. Returns the entries marked.';
+COMMENT ON FUNCTION sync.mark_outbox_pushed(p_run_id bigint, p_results jsonb) IS 'Records what Airtable accepted: p_results is a JSON array of {id, source_key, response}. Entries become pushed. For a create, the new record id is stored in sync.id_map (where the pipeline reads identity) and in the app row''s source-key column where its table keeps one, as sync writes under p_run_id (not captured: no new outbox entry), the target checksums of the row and of rows linking to it are rebuilt under the new key (sync.rebuild_target_checksums), and the id is given to the row''s later entries that waited for it. What Airtable computed for each record (created and last-modified times, lookups: from the response, fields keyed by field id) is written to the row, so the next pull finds nothing to change. Returns the entries marked.';
 
 --
 -- Name: mark_rejected_before_staging(bigint, text, jsonb); Type: FUNCTION; Schema: sync; Owner: -
@@ -2637,8 +2698,11 @@ begin
                          then format('%I.id as %I', 'ref__' || ec.column_name, ec.column_name)
                          else format('c0.%I', ec.column_name) end, ', ' order by ec.column_name),
          string_agg(case ec.conversion
-                      when 'link' then format(' left join %1$s %2$I on %2$I.%4$I = c0.%3$I and %2$I.deleted_at is null',
-                                              linked.target_table, 'ref__' || ec.column_name, 'key__' || ec.column_name, linked.source_key_column)
+                      -- a link resolves through the linked entity's id map
+                      -- (its key there), to the linked row if it is live
+                      when 'link' then format(' left join sync.id_map %5$I on %5$I.entity_type = %4$L and %5$I.legacy_id = c0.%3$I'
+                                              ' left join %1$s %2$I on %2$I.id = %5$I.uuid_id and %2$I.deleted_at is null',
+                                              linked.target_table, 'ref__' || ec.column_name, 'key__' || ec.column_name, linked.entity, 'refkey__' || ec.column_name)
                       when 'collaborator' then format(' left join app.collaborators %1$I on %1$I.airtable_user_id = c0.%2$I',
                                                       'ref__' || ec.column_name, 'key__' || ec.column_name)
                     end, '' order by ec.column_name),
@@ -2678,12 +2742,11 @@ begin
            -- kept, for a later merge to resolve (sync.resolve_dangling_links)
            case when ec.conversion = 'link' then
              format('case when c0.%1$I is not null and %2$I.id is null then jsonb_build_object(''field'', %3$L, ''column'', %7$L, ''rule'', ''dangling_link'', ''landed'', ''empty'', ''value'', c0.%4$I, ''canonical'', to_jsonb(c0.%1$I), ''link_key'', c0.%1$I, ''reason'', format(%5$L, c0.%1$I, '
-                    || 'case when exists (select from %6$s d where d.%8$I = c0.%1$I) then ''was deleted'' '
+                    || 'case when %6$I.uuid_id is not null then ''was deleted'' '
                     || 'when exists (select from sync.record_errors e where e.resolved_at is null and e.source_key = c0.%1$I) then ''is in quarantine'' '
                     || 'else ''does not exist'' end)) end',
                     'key__' || ec.column_name, 'ref__' || ec.column_name, field_name, 'raw__' || ec.column_name,
-                    field_name || ' links to %s, which %s in ' || linked.entity || ': the link is left empty until it does', linked.target_table, ec.column_name,
-                    linked.source_key_column) end,
+                    field_name || ' links to %s, which %s in ' || linked.entity || ': the link is left empty until it does', 'refkey__' || ec.column_name, ec.column_name) end,
            -- more than one linked record where the column holds one: the
            -- first lands, the others are named
            case when ec.conversion = 'link' then
@@ -2737,6 +2800,9 @@ begin
     create temp table merge_candidates on commit drop as
     select row_number() over () as position,
            c0.source_key,
+           -- the row's id: its id map entry's, or (set below) a new one
+           own.uuid_id as row_id,
+           own.uuid_id is null as row_is_new,
            c0.fetched_this_run,
            c0.checksum,
            -- a row deleted here and not yet pushed is left alone (see below)
@@ -2764,9 +2830,10 @@ begin
                                  where r.resolved_at is null and r.rejected_before_staging and r.source_table = s.source_table
                                    and r.source_key = s.source_key and r.created_at >= s.fetched_at)))
       offset 0 -- a fence: each cell is converted once, not again for every use above
-    ) c0 %6$s
+    ) c0
+    left join sync.id_map own on own.entity_type = $6 and own.legacy_id = c0.source_key %6$s
   $sql$, resolved, attachment_columns, problems, converted, attachment_cells, coalesce(joins, ''), blocking_problems)
-  using p_run_id, mapping.source_table, merged_through, merge_upto, p_final;
+  using p_run_id, mapping.source_table, merged_through, merge_upto, p_final, p_entity;
 
   -- A problem that empties a column lands the column empty (its
   -- converter's empty value: null, an empty list, an unchecked box), and
@@ -2832,10 +2899,10 @@ begin
                   where k.entity = $1 and k.status = 'open') x
             group by x.row_id) h
       join %2$s t on t.id = h.row_id
-      where c.source_key = t.%3$I
+      where c.row_id = t.id
     $sql$, (select string_agg(format('%1$I = case when h.held_columns @> array[%1$L] then t.%1$I else c.%1$I end', ec.column_name), ', ')
             from sync.entity_columns ec where ec.entity = p_entity and mapping.field_ids ? ec.column_name),
-       entity.target_table, entity.source_key_column) using p_entity;
+       entity.target_table) using p_entity;
   end if;
 
   -- The field problems of the records that land: new ones recorded, changed
@@ -2851,21 +2918,40 @@ begin
   problem_changes := sync.record_problems(p_run_id, p_entity, 'merge');
   drop table pg_temp.problems_seen;
 
-  -- Upsert the candidates that land, writing only rows that differ (a
-  -- record that reappears is restored: deleted_at goes back to null).
+  -- Identity lives in the id map (sync.id_map): a record seen before keeps
+  -- its row's id; a new one that lands gets a new id, entered in the map
+  -- before its row is written, so the row's checksum trigger finds its key.
+  -- (An entry made here for a row the database then refuses is taken out
+  -- again below.)
+  update merge_candidates c set row_id = gen_random_uuid()
+  where c.row_id is null and c.blocking_problems = '[]'::jsonb and not c.held_deleted;
+  insert into sync.id_map (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum)
+  select p_entity, c.source_key, c.row_id, p_run_id, mapping.source_table, entity.target_table::text, c.checksum
+  from merge_candidates c
+  where c.row_is_new and c.row_id is not null;
+
+  -- Upsert the candidates that land, on their id, writing only rows that
+  -- differ (a record that reappears is restored: deleted_at goes back to
+  -- null). A target table that keeps the source's key in a column of its
+  -- own (Delta's airtable_id) gets it written too.
   if to_regclass('pg_temp.merge_written') is not null then drop table pg_temp.merge_written; end if;
-  create temp table merge_written (source_key text primary key, id uuid not null, was_inserted boolean) on commit drop;
+  create temp table merge_written (id uuid primary key, was_inserted boolean) on commit drop;
   upsert := format($sql$
     with written as (
-      insert into %1$s as t (%6$I, open_problem_count, %2$s)
-      select source_key, problem_count, %2$s from merge_candidates
+      insert into %1$s as t (id, %6$s open_problem_count, %2$s)
+      select row_id, %7$s problem_count, %2$s from merge_candidates
       where blocking_problems = '[]'::jsonb and not held_deleted and position between $1 and $2
-      on conflict (%6$I) do update set %3$s, open_problem_count = excluded.open_problem_count, deleted_at = null
-      where row(%4$s, t.open_problem_count, t.deleted_at) is distinct from row(%5$s, excluded.open_problem_count, null::timestamptz)
-      returning t.%6$I, t.id, (t.xmax = 0) as was_inserted
+      on conflict (id) do update set %8$s %3$s, open_problem_count = excluded.open_problem_count, deleted_at = null
+      where row(%9$s %4$s, t.open_problem_count, t.deleted_at) is distinct from row(%10$s %5$s, excluded.open_problem_count, null::timestamptz)
+      returning t.id, (t.xmax = 0) as was_inserted
     )
     insert into merge_written select * from written
-  $sql$, entity.target_table, columns, assignments, compared_old, compared_new, entity.source_key_column);
+  $sql$, entity.target_table, columns, assignments, compared_old, compared_new,
+     case when entity.source_key_column is not null then format('%I,', entity.source_key_column) else '' end,
+     case when entity.source_key_column is not null then 'source_key,' else '' end,
+     case when entity.source_key_column is not null then format('%1$I = excluded.%1$I,', entity.source_key_column) else '' end,
+     case when entity.source_key_column is not null then format('t.%I,', entity.source_key_column) else '' end,
+     case when entity.source_key_column is not null then format('excluded.%I,', entity.source_key_column) else '' end);
 
   select count(*) into candidate_count from merge_candidates;
   begin
@@ -2900,19 +2986,21 @@ begin
     end loop;
   end;
 
-  -- The id map: one entry per record, with the checksum of the source
-  -- version last merged (rewritten only when it changed).
-  -- Every clean candidate, written or already equal: the id map is how a
-  -- later staging knows the version it holds was merged.
+  -- The id map keeps, per record, the checksum of the source version last
+  -- merged (rewritten only when it changed), for every clean candidate
+  -- whose row exists, written or already equal: the id map is how a later
+  -- staging knows the version it holds was merged. The entries made above
+  -- for rows the database refused are taken out.
+  delete from sync.id_map m
+  using merge_candidates c
+  where m.entity_type = p_entity and m.legacy_id = c.source_key and c.row_is_new and c.blocking_problems <> '[]'::jsonb;
   execute format($sql$
-    insert into sync.id_map as m (entity_type, legacy_id, uuid_id, migration_batch, source_table, target_table, checksum)
-    select $1, c.source_key, t.id, $2, $3, $4, c.checksum
+    update sync.id_map m set checksum = c.checksum
     from merge_candidates c
-    join %s t on t.%I = c.source_key
-    where c.blocking_problems = '[]'::jsonb
-    on conflict (entity_type, legacy_id) do update set checksum = excluded.checksum, uuid_id = excluded.uuid_id
-    where row(m.checksum, m.uuid_id) is distinct from row(excluded.checksum, excluded.uuid_id)
-  $sql$, entity.target_table, entity.source_key_column) using p_entity, p_run_id, mapping.source_table, entity.target_table::text;
+    join %s t on t.id = c.row_id
+    where m.entity_type = $1 and m.legacy_id = c.source_key and c.blocking_problems = '[]'::jsonb and not c.row_is_new
+      and m.checksum is distinct from c.checksum
+  $sql$, entity.target_table) using p_entity;
 
   -- Attachments of the clean candidates: one row per file, soft-deleted when
   -- gone from the cell. The download URL changes on every read, so it is
@@ -2923,7 +3011,7 @@ begin
       select distinct on (t.id, file ->> 'id')
              file ->> 'id', t.id, $1, (n - 1)::smallint, file ->> 'filename', (file ->> 'size')::bigint, file ->> 'type', file ->> 'url', now()
       from merge_candidates c
-      join %2$s t on t.%4$I = c.source_key
+      join %2$s t on t.id = c.row_id
       cross join lateral jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) with ordinality as cell (file, n)
       where c.blocking_problems = '[]'::jsonb
         and not c.problems @> jsonb_build_array(jsonb_build_object('field', $1::text, 'rule', 'cell_conversion'))
@@ -2937,15 +3025,15 @@ begin
                        then excluded.url_fetched_at else a.url_fetched_at end
       where row(a.position, a.filename, a.size_bytes, a.mime_type, a.deleted_at)
             is distinct from row(excluded.position, excluded.filename, excluded.size_bytes, excluded.mime_type, null::timestamptz)
-    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name, entity.source_key_column) using attachment.field_name;
+    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name) using attachment.field_name;
 
     execute format($sql$
       update app.attachments a set deleted_at = now()
-      from merge_candidates c join %2$s t on t.%4$I = c.source_key
+      from merge_candidates c join %2$s t on t.id = c.row_id
       where a.%1$I = t.id and a.field_name = $1 and a.deleted_at is null and c.blocking_problems = '[]'::jsonb
         and not c.problems @> jsonb_build_array(jsonb_build_object('field', $1::text, 'rule', 'cell_conversion'))
         and not exists (select from jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) as file where file ->> 'id' = a.airtable_attachment_id)
-    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name, entity.source_key_column) using attachment.field_name;
+    $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name) using attachment.field_name;
   end loop;
 
   -- A row whose problems changed while the row itself did not (a value
@@ -2961,14 +3049,14 @@ begin
          count(*) filter (where c.fetched_this_run),
          count(*) filter (where c.fetched_this_run and w.was_inserted),
          count(*) filter (where c.fetched_this_run and not w.was_inserted),
-         count(*) filter (where c.fetched_this_run and c.blocking_problems = '[]'::jsonb and w.source_key is null),
+         count(*) filter (where c.fetched_this_run and c.blocking_problems = '[]'::jsonb and w.id is null),
          count(*) filter (where c.fetched_this_run and c.blocking_problems <> '[]'::jsonb),
          count(*) filter (where not c.fetched_this_run),
          count(*) filter (where not c.fetched_this_run and c.blocking_problems = '[]'::jsonb),
          count(*) filter (where c.fetched_this_run and c.blocking_problems = '[]'::jsonb and c.problems <> '[]'::jsonb)
     into result
   from merge_candidates c
-  left join merge_written w on w.source_key = c.source_key;
+  left join merge_written w on w.id = c.row_id;
 
   -- The checkpoint adds this call's counts to those of earlier batches and
   -- remembers the last page merged; the final call moves the phase on.
@@ -3408,17 +3496,17 @@ COMMENT ON FUNCTION sync.primary_key_columns(p_table regclass) IS 'A table''s pr
 -- Name: push_columns(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
-CREATE FUNCTION sync.push_columns(p_entity text) RETURNS TABLE(column_name text, field_id text, conversion text, linked_table regclass)
+CREATE FUNCTION sync.push_columns(p_entity text) RETURNS TABLE(column_name text, field_id text, conversion text, linked_table regclass, linked_entity text)
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-  select mc.column_name, mc.field_id, mc.conversion, mc.linked_table
+  select mc.column_name, mc.field_id, mc.conversion, mc.linked_table, mc.linked_entity
   from sync.mapped_columns(p_entity) mc
   join sync.entity_columns ec on ec.entity = p_entity and ec.column_name = mc.column_name
   where ec.pushable
   union all
   -- no mapping loaded at all yet: the catalogue's pushable columns, no field ids
-  select ec.column_name, null, ec.conversion, linked.target_table
+  select ec.column_name, null, ec.conversion, linked.target_table, linked.entity
   from sync.entity_columns ec
   left join sync.entities linked on linked.entity = ec.linked_entity
   where ec.entity = p_entity and ec.pushable and not exists (select from sync.entity_mappings)
@@ -3481,28 +3569,32 @@ begin
          coalesce(string_agg(format('%L, %s', pc.column_name,
            case pc.conversion
              when 'timestamp' then format('to_jsonb(t.%I at time zone ''UTC'')', pc.column_name)
-             when 'link' then format('to_jsonb(%I.airtable_id)', 'ref__' || pc.column_name)
+             when 'link' then format('to_jsonb(%I.legacy_id)', 'ref__' || pc.column_name)
              else format('to_jsonb(t.%I)', pc.column_name)
            end), ', ' order by pc.column_name), ''),
          -- Airtable's cell shapes, keyed by field id (none before a mapping is loaded)
          coalesce(string_agg(format('%L, %s', pc.field_id,
            case pc.conversion
              when 'timestamp' then format('to_jsonb(to_char(t.%I at time zone ''UTC'', ''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"''))', pc.column_name)
-             when 'link' then format('case when t.%I is null then ''[]''::jsonb else jsonb_build_array(%I.airtable_id) end', pc.column_name, 'ref__' || pc.column_name)
+             when 'link' then format('case when t.%I is null then ''[]''::jsonb else jsonb_build_array(%I.legacy_id) end', pc.column_name, 'ref__' || pc.column_name)
              when 'checkbox' then format('to_jsonb(coalesce(t.%I, false))', pc.column_name)
              when 'multi_select' then format('to_jsonb(coalesce(t.%I, ''{}''::text[]))', pc.column_name)
              else format('to_jsonb(t.%I)', pc.column_name)
            end), ', ' order by pc.column_name) filter (where pc.field_id is not null), ''),
-         coalesce(string_agg(format('case when t.%I is not null and %I.airtable_id is null then %L end', pc.column_name, 'ref__' || pc.column_name, pc.column_name), ', ' order by pc.column_name)
+         coalesce(string_agg(format('case when t.%I is not null and %I.legacy_id is null then %L end', pc.column_name, 'ref__' || pc.column_name, pc.column_name), ', ' order by pc.column_name)
                     filter (where pc.conversion = 'link'), ''),
-         coalesce(string_agg(format(' left join %s %I on %2$I.id = t.%3$I', pc.linked_table, 'ref__' || pc.column_name, pc.column_name), '' order by pc.column_name)
+         -- a link's record in the source: the linked row's id map entry
+         coalesce(string_agg(format(' left join sync.id_map %I on %1$I.entity_type = %2$L and %1$I.uuid_id = t.%3$I', 'ref__' || pc.column_name, pc.linked_entity, pc.column_name), '' order by pc.column_name)
                     filter (where pc.conversion = 'link'), '')
     into raw_pairs, canonical_pairs, cell_pairs, unresolved, joins
   from sync.push_columns(p_entity) pc;
-  return format('select t.id, t.airtable_id as source_key, t.deleted_at, t.updated_at, jsonb_build_object(%s) as raw_values, '
+  -- the row's record in the source: its id map entry (none yet for a row
+  -- created here and not pushed)
+  return format('select t.id, k.legacy_id as source_key, t.deleted_at, t.updated_at, jsonb_build_object(%s) as raw_values, '
                 'jsonb_build_object(%s) as canonical, jsonb_build_object(%s) as fields, '
-                'array_remove(array[%s]::text[], null) as unresolved_links from %s t%s',
-                raw_pairs, canonical_pairs, cell_pairs, unresolved, p_rows, joins);
+                'array_remove(array[%s]::text[], null) as unresolved_links from %s t '
+                'left join sync.id_map k on k.entity_type = %L and k.uuid_id = t.id%s',
+                raw_pairs, canonical_pairs, cell_pairs, unresolved, p_rows, p_entity, joins);
 end;
 $_$;
 
@@ -3510,7 +3602,62 @@ $_$;
 -- Name: FUNCTION push_rows_sql(p_entity text, p_rows text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.push_rows_sql(p_entity text, p_rows text) IS 'The statement that reads app rows of an entity (p_rows: a table, a transition table or a subquery in parentheses) as (id, source_key (the row''s Airtable record id), deleted_at, updated_at, raw_values, canonical, fields, unresolved_links) over its pushable columns: raw values to detect changes, the canonical form (as sync.target_canonical_sql builds it) to compare, the Airtable fields object (field id -> cell: a link as [record id], a select as its option name, a date as YYYY-MM-DD, a timestamp as ISO UTC with milliseconds, money and integers as numbers, a checkbox as a boolean, a multiple select as an array), and the links whose target has no Airtable id yet. The columns are sync.push_columns'': the mapped ones, or the catalogue''s while no mapping is loaded, when the fields object is empty (no field ids yet).';
+COMMENT ON FUNCTION sync.push_rows_sql(p_entity text, p_rows text) IS 'The statement that reads app rows of an entity (p_rows: a table, a transition table or a subquery in parentheses) as (id, source_key (the row''s record id in the source, from sync.id_map), deleted_at, updated_at, raw_values, canonical, fields, unresolved_links) over its pushable columns: raw values to detect changes, the canonical form (as sync.target_canonical_sql builds it) to compare, the Airtable fields object (field id -> cell: a link as [record id], a select as its option name, a date as YYYY-MM-DD, a timestamp as ISO UTC with milliseconds, money and integers as numbers, a checkbox as a boolean, a multiple select as an array), and the links whose target has no Airtable id yet. The columns are sync.push_columns'': the mapped ones, or the catalogue''s while no mapping is loaded, when the fields object is empty (no field ids yet).';
+
+--
+-- Name: rebuild_target_checksums(text, uuid[]); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uuid[]) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  child record;
+  rebuilt bigint := 0;
+  written bigint;
+begin
+  if coalesce(cardinality(p_row_ids), 0) = 0 then
+    return 0;
+  end if;
+  -- An entry filed under a key the row no longer has in the id map goes.
+  delete from sync.target_checksums c
+  where c.entity = p_entity and c.row_id = any (p_row_ids)
+    and not exists (select from sync.id_map k where k.entity_type = p_entity and k.uuid_id = c.row_id and k.legacy_id = c.source_key);
+  -- The rows themselves, then every row that links to one of them (its
+  -- canonical form names the linked record's key): nothing writes those,
+  -- so their own trigger does not fire.
+  for child in
+    select p_entity as entity, e.target_table, null::text as column_name
+    from sync.entities e where e.entity = p_entity
+    union all
+    select e.entity, e.target_table, ec.column_name
+    from sync.entity_columns ec join sync.entities e on e.entity = ec.entity
+    where ec.linked_entity = p_entity and ec.conversion = 'link'
+      and exists (select from sync.entity_mappings m where m.entity = e.entity and m.field_ids ? ec.column_name)
+  loop
+    execute format($sql$
+      insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
+      select $1, t.source_key, t.id, sync.checksum(t.canonical), t.deleted_at is not null
+      from (%s) t
+      on conflict (entity, source_key) do update
+        set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
+        where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
+    $sql$, sync.target_canonical_sql(child.entity,
+             format('(select x.* from %s x where x.%I = any ($2))', child.target_table, coalesce(child.column_name, 'id'))))
+    using child.entity, p_row_ids;
+    get diagnostics written = row_count;
+    rebuilt := rebuilt + written;
+  end loop;
+  return rebuilt;
+end;
+$_$;
+
+--
+-- Name: FUNCTION rebuild_target_checksums(p_entity text, p_row_ids uuid[]); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uuid[]) IS 'Rebuilds the target checksums of some rows of an entity after their source keys changed in sync.id_map (a row created here got its record in the source when pushed), and of the rows of other entities that link to them (their canonical form names the linked key); an entry filed under a key the row no longer has is removed. Returns how many entries were written. Called by sync.mark_outbox_pushed; the trigger keeps the rest right. Security definer: writes sync.target_checksums for the sync role.';
 
 --
 -- Name: record_problems(bigint, text, text); Type: FUNCTION; Schema: sync; Owner: -
@@ -3626,13 +3773,12 @@ CREATE FUNCTION sync.refresh_problem_rows(p_run_id bigint, p_entity text, p_sour
     AS $_$
 declare
   target regclass;
-  key_column text;
   recounted bigint;
 begin
   if coalesce(cardinality(p_source_keys), 0) = 0 then
     return 0;
   end if;
-  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
   -- The rows' counts of open problems (a row written this way gets its
   -- target checksum from its trigger)...
@@ -3641,8 +3787,9 @@ begin
     from (select i.source_key, (select count(*) from sync.field_problems fp
                                  where fp.entity = $1 and fp.source_key = i.source_key and fp.resolved_at is null)::integer as open_problems
           from unnest($2) as i (source_key)) n
-    where t.%2$I = n.source_key and t.open_problem_count <> n.open_problems
-  $sql$, target, key_column) using p_entity, p_source_keys;
+    join sync.id_map k on k.entity_type = $1 and k.legacy_id = n.source_key
+    where t.id = k.uuid_id and t.open_problem_count <> n.open_problems
+  $sql$, target) using p_entity, p_source_keys;
   get diagnostics recounted = row_count;
   -- ...and the target checksums of the rows whose problems changed while
   -- the row did not (the canonical form puts an emptied column's source
@@ -3654,7 +3801,7 @@ begin
     on conflict (entity, source_key) do update
       set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
       where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
-  $sql$, sync.target_canonical_sql(p_entity, format('(select x.* from %s x where x.%I = any ($2))', target, key_column)))
+  $sql$, sync.target_canonical_sql(p_entity, format('(select x.* from %s x where x.id in (select k.uuid_id from sync.id_map k where k.entity_type = $1 and k.legacy_id = any ($2)))', target)))
   using p_entity, p_source_keys;
   return recounted;
 end;
@@ -4033,19 +4180,20 @@ CREATE FUNCTION sync.resolve_dangling_links(p_run_id bigint, p_entity text) RETU
     AS $_$
 declare
   target regclass;
-  key_column text;
   candidates text;
   picks text;
   resolved bigint;
 begin
-  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
-  -- per link column: its open dangling links whose record now exists
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  -- per link column: its open dangling links whose record now exists (its
+  -- key in the linked entity's id map, its row live)
   select string_agg(format($part$
            select fp.id as problem_id, fp.source_key, %1$L::text as column_name, linked.id as linked_id
            from sync.field_problems fp
-           join %2$s linked on linked.%3$I = fp.link_key and linked.deleted_at is null
+           join sync.id_map k on k.entity_type = %3$L and k.legacy_id = fp.link_key
+           join %2$s linked on linked.id = k.uuid_id and linked.deleted_at is null
            where fp.entity = $1 and fp.column_name = %1$L and fp.rule = 'dangling_link' and fp.resolved_at is null$part$,
-           ec.column_name, linked.target_table, linked.source_key_column), ' union all '),
+           ec.column_name, linked.target_table, linked.entity), ' union all '),
          string_agg(format('%1$I = case when t.%1$I is null then coalesce(r.%1$I, t.%1$I) else t.%1$I end', ec.column_name), ', ')
     into candidates, picks
   from sync.entity_columns ec
@@ -4072,12 +4220,13 @@ begin
     )
     update %3$s t set %4$s, open_problem_count = greatest(t.open_problem_count - r.links, 0)
     from per_row r
-    where t.%5$I = r.source_key
+    join sync.id_map k on k.entity_type = $1 and k.legacy_id = r.source_key
+    where t.id = k.uuid_id
   $sql$, candidates,
      (select string_agg(format('(array_agg(f.linked_id) filter (where f.column_name = %1$L))[1] as %1$I', ec.column_name), ', ')
       from sync.entity_columns ec join sync.entity_mappings m on m.entity = ec.entity and m.field_ids ? ec.column_name
       where ec.entity = p_entity and ec.conversion = 'link'),
-     target, picks, key_column)
+     target, picks)
   using p_entity, p_run_id;
   get diagnostics resolved = row_count;
   return resolved;
@@ -4101,7 +4250,6 @@ CREATE FUNCTION sync.resolve_differentials(p_run_id bigint, p_entity text, p_str
 declare
   mapping sync.entity_mappings;
   target regclass;
-  key_column text;
   page_number bigint;
   remerge text[];
   gone text[];
@@ -4115,7 +4263,7 @@ begin
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
-  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   -- A differential is resolved against the snapshot it was computed from:
   -- once a newer snapshot exists, the source may have moved on.
   if sync.source_snapshot_run(p_entity) > p_run_id then
@@ -4139,18 +4287,16 @@ begin
     -- entries are closed (superseded, naming this resolution) and their
     -- parked conflicts decided for Airtable, so the merge below holds no
     -- column back and nothing is pushed over the source afterwards.
-    execute format($sql$
-      with rows as (select t.id from %1$s t where t.%2$I = any ($2)),
-      closed as (
-        update sync.outbox o set status = 'superseded', last_error = $3
-        from rows r where o.entity = $1 and o.row_id = r.id and o.status in ('pending', 'failed')
-        returning o.id
-      )
-      update sync.conflicts k
-      set status = 'resolved', resolution = 'airtable', resolved_value = k.remote_value, decided_by_rule = 'source_wins',
-          decided_by = coalesce(audit.current_actor(), audit.acting_role()), resolved_by_run_id = $4, resolved_at = now()
-      from rows r where k.entity = $1 and k.row_id = r.id and k.status = 'open'
-    $sql$, target, key_column) using p_entity, remerge || gone, format('overwritten by the source: differential resolution of run %s (source_wins)', p_run_id), p_run_id;
+    with rows as (select k.uuid_id as id from sync.id_map k where k.entity_type = p_entity and k.legacy_id = any (remerge || gone)),
+    closed as (
+      update sync.outbox o set status = 'superseded', last_error = format('overwritten by the source: differential resolution of run %s (source_wins)', p_run_id)
+      from rows r where o.entity = p_entity and o.row_id = r.id and o.status in ('pending', 'failed')
+      returning o.id
+    )
+    update sync.conflicts k
+    set status = 'resolved', resolution = 'airtable', resolved_value = k.remote_value, decided_by_rule = 'source_wins',
+        decided_by = coalesce(audit.current_actor(), audit.acting_role()), resolved_by_run_id = p_run_id, resolved_at = now()
+    from rows r where k.entity = p_entity and k.row_id = r.id and k.status = 'open';
     if cardinality(remerge) > 0 then
       page_number := nextval('staging.page_seq');
       update staging.source_records s set run_id = p_run_id, page_seq = page_number
@@ -4165,7 +4311,8 @@ begin
     end if;
     -- Deleted records: gone from the source, soft-deleted in the target.
     if cardinality(gone) > 0 then
-      execute format('update %s t set deleted_at = now() where t.%I = any ($1) and t.deleted_at is null', target, key_column) using gone;
+      execute format('update %s t set deleted_at = now() from sync.id_map k where k.entity_type = $2 and k.legacy_id = any ($1) and t.id = k.uuid_id and t.deleted_at is null', target)
+        using gone, p_entity;
       get diagnostics deleted = row_count;
       insert into sync.checkpoints (run_id, operation_type, entity_type, status, started_at, metadata)
       values (p_run_id, 'sync_operation', p_entity, 'in_progress', now(), jsonb_build_object('deleted', deleted, 'resolution', p_strategy))
@@ -5781,37 +5928,38 @@ CREATE FUNCTION sync.sweep_deleted(p_run_id bigint, p_entity text) RETURNS bigin
 declare
   mapping sync.entity_mappings;
   target regclass;
-  key_column text;
   swept bigint;
 begin
   select * into strict mapping from sync.entity_mappings m where m.entity = p_entity;
-  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   perform set_config('airlift.run_id', p_run_id::text, true);
   perform sync.analyze_if_stale('staging.source_records');
   perform sync.analyze_if_stale(target);
   -- Only after a complete listing: every record Airtable still has was
   -- staged with this run's id, so a live row without one is gone there.
-  -- Rows created here and never pushed (no source key) are not touched,
+  -- A row's record is its id map entry: rows created here and never pushed
+  -- (no entry) are not touched,
   -- nor rows whose record this run listed but could not stage.
   -- The open problems of a record gone from Airtable are closed with it
   -- (a record that reappears is merged again, with whatever it has then).
   execute format($sql$
     with swept as (
       update %s t set deleted_at = now(), open_problem_count = 0
-      where t.deleted_at is null and t.%2$I is not null
+      from sync.id_map k
+      where k.entity_type = $3 and k.uuid_id = t.id and t.deleted_at is null
         and not exists (select from staging.source_records s
-                        where s.source_table = $1 and s.source_key = t.%2$I and s.run_id = $2)
+                        where s.source_table = $1 and s.source_key = k.legacy_id and s.run_id = $2)
         -- listed but rejected before staging: the record exists in the source
         and not exists (select from sync.record_errors e
-                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.source_key = t.%2$I)
-      returning t.%2$I as source_key
+                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.source_key = k.legacy_id)
+      returning k.legacy_id as source_key
     ), closed as (
       update sync.field_problems fp set resolved_at = now(), resolved_by_run_id = $2
       from swept w
       where fp.entity = $3 and fp.source_key = w.source_key and fp.resolved_at is null
     )
     select count(*) from swept
-  $sql$, target, key_column) using mapping.source_table, p_run_id, p_entity into swept;
+  $sql$, target) using mapping.source_table, p_run_id, p_entity into swept;
   update sync.checkpoints cp
   set metadata = cp.metadata || jsonb_build_object('phase', 'swept', 'deleted', swept)
   where cp.run_id = p_run_id and cp.operation_type = 'sync_operation' and cp.entity_type = p_entity;
@@ -5954,23 +6102,23 @@ CREATE FUNCTION sync.target_canonical_sql(p_entity text, p_rows text DEFAULT NUL
     AS $_$
 declare
   target regclass;
-  key_column text;
   pairs text;
   joins text;
 begin
-  select e.target_table, e.source_key_column into target, key_column from sync.entities e where e.entity = p_entity;
+  select e.target_table into target from sync.entities e where e.entity = p_entity;
   if target is null then
     raise exception 'no entity %', p_entity using errcode = 'undefined_object';
   end if;
   select string_agg(format('%L, %s', mc.column_name,
            case mc.conversion
              when 'timestamp' then format('to_jsonb(t.%I at time zone ''UTC'')', mc.column_name)
-             when 'link' then format('to_jsonb(%I.%I)', 'ref__' || mc.column_name, mc.linked_key_column)
+             when 'link' then format('to_jsonb(%I.legacy_id)', 'ref__' || mc.column_name)
              when 'collaborator' then format('to_jsonb(%I.airtable_user_id)', 'ref__' || mc.column_name)
              else format('to_jsonb(t.%I)', mc.column_name)
            end), ', ' order by mc.column_name),
          string_agg(case mc.conversion
-             when 'link' then format(' left join %s %I on %2$I.id = t.%3$I', mc.linked_table, 'ref__' || mc.column_name, mc.column_name)
+             -- a link names the linked record by its source key: the linked entity's id map entry
+             when 'link' then format(' left join sync.id_map %I on %1$I.entity_type = %2$L and %1$I.uuid_id = t.%3$I', 'ref__' || mc.column_name, mc.linked_entity, mc.column_name)
              when 'collaborator' then format(' left join app.collaborators %I on %1$I.id = t.%2$I', 'ref__' || mc.column_name, mc.column_name)
            end, '' order by mc.column_name)
     into pairs, joins
@@ -5982,15 +6130,16 @@ begin
   -- source holds: the value its open problem keeps (looked up only for
   -- rows with open problems, and only while the column is still empty, so
   -- a value set here since counts as the row's own).
-  -- The record's source key is read from the column the entity keeps it in
-  -- (Delta's airtable_id; a wallet address), and named source_key in the
-  -- statement's output, the name every caller reads.
-  return format('select t.id, t.%5$I as source_key, t.deleted_at, b.base || coalesce(case when t.open_problem_count > 0 then '
+  -- The record's source key is read from the id map (sync.id_map), the
+  -- one place identity lives (a row created here and not yet in the
+  -- source has no entry, and no canonical form to compare), and named
+  -- source_key in the statement's output, the name every caller reads.
+  return format('select t.id, k.legacy_id as source_key, t.deleted_at, b.base || coalesce(case when t.open_problem_count > 0 then '
                 || '(select jsonb_object_agg(fp.column_name, fp.source_canonical) from sync.field_problems fp '
-                || 'where fp.entity = %1$L and fp.source_key = t.%5$I and fp.resolved_at is null and fp.landed = ''empty'' '
+                || 'where fp.entity = %1$L and fp.source_key = k.legacy_id and fp.resolved_at is null and fp.landed = ''empty'' '
                 || 'and fp.column_name is not null and b.base -> fp.column_name = ''null''::jsonb) end, ''{}'') as canonical '
-                || 'from %2$s t%3$s cross join lateral (select jsonb_build_object(%4$s) as base) b where t.%5$I is not null',
-                p_entity, coalesce(p_rows, target::text), coalesce(joins, ''), pairs, key_column);
+                || 'from %2$s t join sync.id_map k on k.entity_type = %1$L and k.uuid_id = t.id%3$s cross join lateral (select jsonb_build_object(%4$s) as base) b',
+                p_entity, coalesce(p_rows, target::text), coalesce(joins, ''), pairs);
 end;
 $_$;
 
@@ -5998,7 +6147,30 @@ $_$;
 -- Name: FUNCTION target_canonical_sql(p_entity text, p_rows text); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) IS 'The statement that rebuilds, set-based, the canonical form of every row of an entity''s table that has a source key (id, source_key: the source key from the entity''s source_key_column, deleted_at, canonical): the target side of verification and differentials. A column an open field problem left empty counts as the source value the problem keeps, so a record that landed with problems compares equal to its source. p_rows names another relation of the table''s row type to read instead (a trigger''s transition table).';
+COMMENT ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) IS 'The statement that rebuilds, set-based, the canonical form of every row of an entity''s table that has a source key (id, source_key: the record''s key in the source, from sync.id_map, deleted_at, canonical): the target side of verification and differentials. A column an open field problem left empty counts as the source value the problem keeps, so a record that landed with problems compares equal to its source. p_rows names another relation of the table''s row type to read instead (a trigger''s transition table).';
+
+--
+-- Name: tg__adopt_source_keys_on_mapping(); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.tg__adopt_source_keys_on_mapping() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  -- entries made before the mapping did not know their source table
+  update sync.id_map k set source_table = new.source_table, updated_at = now()
+  where k.entity_type = new.entity and k.source_table is null;
+  perform sync.adopt_source_keys(new.entity);
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION tg__adopt_source_keys_on_mapping(); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.tg__adopt_source_keys_on_mapping() IS 'Row-level AFTER INSERT trigger on sync.entity_mappings: when an entity gets its mapping, its id map entries made before (source table unknown) get the mapping''s source table, and the target rows that hold a key in the source-key column with no entry are entered (sync.adopt_source_keys).';
 
 --
 -- Name: tg__capture_changes(); Type: FUNCTION; Schema: sync; Owner: -
@@ -6173,9 +6345,8 @@ CREATE FUNCTION sync.tg__maintain_target_checksums() RETURNS trigger
     AS $_$
 declare
   v_entity text := tg_argv[0];
-  key_column text := (select e.source_key_column from sync.entities e where e.entity = tg_argv[0]);
-  rekeyed uuid[];
-  child record;
+  v_key_column text;
+  v_source_table text;
 begin
   if tg_op = 'TRUNCATE' then
     delete from sync.target_checksums c where c.entity = v_entity;
@@ -6185,28 +6356,31 @@ begin
     delete from sync.target_checksums c using old_rows o where c.entity = v_entity and c.row_id = o.id;
     return null;
   end if;
-  if not exists (select from sync.entity_mappings m where m.entity = v_entity) then
+  select e.source_key_column, m.source_table into v_key_column, v_source_table
+  from sync.entities e left join sync.entity_mappings m on m.entity = e.entity
+  where e.entity = v_entity;
+  -- A row's source key comes from the id map. The sync writes it (the
+  -- merge before it writes the row; the push when a row created here gets
+  -- its record, followed by sync.rebuild_target_checksums). A row written
+  -- by anyone else with a key in the table's source-key column, and no
+  -- entry yet, is entered under that key (as sync.adopt_source_keys does),
+  -- so a row loaded directly keeps the identity its key column gives it,
+  -- even before a mapping names its source table (the capture trigger,
+  -- which fires after this one, then sees a record the source has).
+  -- A mapped row keeps its entry: rewriting the column does not rekey it.
+  if v_key_column is not null then
+    execute format($sql$
+      insert into sync.id_map (entity_type, legacy_id, uuid_id, source_table, target_table)
+      select $1, n.%I, n.id, $2, $3 from new_rows n
+      where n.%1$I is not null
+        and not exists (select from sync.id_map k where k.entity_type = $1 and k.uuid_id = n.id)
+      on conflict do nothing
+    $sql$, v_key_column) using v_entity, v_source_table, format('%I.%I', tg_table_schema, tg_table_name);
+  end if;
+  if v_source_table is null then
     -- no mapping yet (nothing pulled): no canonical form to keep; the first
     -- pull's merge writes every row, and the trigger then fills the table
     return null;
-  end if;
-  if tg_op = 'UPDATE' then
-    -- Rows that got a new Airtable id (a row created in PostgreSQL gets one
-    -- when pushed): rows linking to them have a new canonical form too.
-    -- Only looked for when some mapped table links to this one.
-    if exists (select from sync.entity_columns ec join sync.entity_mappings m on m.entity = ec.entity and m.field_ids ? ec.column_name
-               where ec.linked_entity = v_entity and ec.conversion = 'link') then
-      execute format($sql$
-        select array(select n.id from new_rows n
-                     left join sync.target_checksums c on c.entity = $1 and c.row_id = n.id
-                     where n.%1$I is not null and (c.row_id is null or c.source_key is distinct from n.%1$I))
-      $sql$, key_column) using v_entity into rekeyed;
-    end if;
-    -- a row whose source key changed leaves its old key
-    execute format($sql$
-      delete from sync.target_checksums c using new_rows n
-      where c.entity = $1 and c.row_id = n.id and c.source_key is distinct from n.%1$I
-    $sql$, key_column) using v_entity;
   end if;
   execute format($sql$
     insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
@@ -6216,27 +6390,6 @@ begin
       set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
       where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
   $sql$, sync.target_canonical_sql(v_entity, 'new_rows')) using v_entity;
-  if cardinality(rekeyed) > 0 then
-    -- The rows linking to a row with a new Airtable id name it in their
-    -- canonical form: rebuilt too (nothing writes them, so their own
-    -- trigger does not fire).
-    for child in
-      select e.entity, e.target_table, ec.column_name
-      from sync.entity_columns ec join sync.entities e on e.entity = ec.entity
-      where ec.linked_entity = v_entity and ec.conversion = 'link'
-        and exists (select from sync.entity_mappings m where m.entity = e.entity and m.field_ids ? ec.column_name)
-    loop
-      execute format($sql$
-        insert into sync.target_checksums as c (entity, source_key, row_id, checksum, deleted)
-        select $1, t.source_key, t.id, sync.checksum(t.canonical), t.deleted_at is not null
-        from (%s) t
-        where t.id in (select x.id from %s x where x.%I = any ($2))
-        on conflict (entity, source_key) do update
-          set row_id = excluded.row_id, checksum = excluded.checksum, deleted = excluded.deleted, updated_at = now()
-          where row(c.row_id, c.checksum, c.deleted) is distinct from row(excluded.row_id, excluded.checksum, excluded.deleted)
-      $sql$, sync.target_canonical_sql(child.entity), child.target_table, child.column_name) using child.entity, rekeyed;
-    end loop;
-  end if;
   return null;
 end;
 $_$;
@@ -6245,7 +6398,7 @@ $_$;
 -- Name: FUNCTION tg__maintain_target_checksums(); Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON FUNCTION sync.tg__maintain_target_checksums() IS 'Statement-level AFTER trigger on the synced app tables (argument: the entity): rebuilds the canonical checksum of every inserted or updated row from the row itself (sync.target_canonical_sql over the transition table) into sync.target_checksums (and those of the rows linking to a row whose Airtable id changed), and forgets deleted or truncated rows. Set-based, whoever writes. Security definer: app writers cannot write sync tables themselves.';
+COMMENT ON FUNCTION sync.tg__maintain_target_checksums() IS 'Statement-level AFTER trigger on the synced app tables (argument: the entity): enters in sync.id_map a row written outside the sync that holds a key in the source-key column and has no entry yet, then rebuilds the canonical checksum of every inserted or updated row that has a source key (its sync.id_map entry) from the row itself (sync.target_canonical_sql over the transition table) into sync.target_checksums, and forgets deleted or truncated rows. Set-based, whoever writes. Security definer: app writers cannot write sync tables themselves.';
 
 --
 -- Name: tg_record_errors__keep_rejections_open(); Type: FUNCTION; Schema: sync; Owner: -
@@ -6310,7 +6463,6 @@ CREATE FUNCTION sync.validate_entity(p_run_id bigint, p_entity text, p_whole_sna
 declare
   mapping sync.entity_mappings;
   target regclass;
-  key_column text;
   started timestamptz := clock_timestamp();
   snapshot bigint := coalesce(sync.source_snapshot_run(p_entity), 0);
   checks text := sync.rule_checks_sql(p_entity, 'warning');
@@ -6333,7 +6485,7 @@ begin
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
-  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   rules_now := (select coalesce(jsonb_agg(jsonb_build_object('rule', r.rule_id, 'kind', r.rule_kind, 'severity', r.severity, 'parameters', r.parameters) order by r.rule_id), '[]')
                 from sync.validation_rules r where r.entity = p_entity and r.enabled and mapping.field_ids ? r.column_name);
   -- Idempotent: a resumed run validates its tables again and keeps one report.
@@ -6472,11 +6624,10 @@ begin
     select r.*, coalesce(mapping.field_names ->> r.column_name, r.column_name) as field_name,
            mapping.field_ids ->> r.column_name as field_id, mapping.field_ids ->> (r.parameters ->> 'link') as link_field_id,
            linked.source_table as linked_source_table, linked.field_ids ->> (r.parameters ->> 'linked_column') as linked_field_id,
-           linked.entity as linked_entity, linked_target.target_table as linked_table, linked_target.source_key_column as linked_key_column, ec.conversion
+           linked.entity as linked_entity, ec.conversion
     from sync.validation_rules r
     join sync.entity_columns link_column on link_column.entity = r.entity and link_column.column_name = r.parameters ->> 'link'
     join sync.entity_mappings linked on linked.entity = link_column.linked_entity
-    join sync.entities linked_target on linked_target.entity = linked.entity
     join sync.entity_columns ec on ec.entity = r.entity and ec.column_name = r.column_name
     where r.entity = p_entity and r.enabled and r.rule_kind = 'same_as_linked'
       and mapping.field_ids ?& array[r.column_name, r.parameters ->> 'link'] and linked.field_ids ? (r.parameters ->> 'linked_column')
@@ -6517,8 +6668,10 @@ begin
       group by x.id;
       execute format($sql$
         insert into validate_link_scope
-        select t.%4$I from %1$s t join %2$s p on p.id = t.%3$I
-        where t.%4$I is not null and p.%5$I in (
+        select tk.legacy_id from %1$s t
+        join sync.id_map tk on tk.entity_type = $4 and tk.uuid_id = t.id
+        join sync.id_map pk on pk.entity_type = $2 and pk.uuid_id = t.%2$I
+        where pk.legacy_id in (
           select d ->> 'record' from sync.validation_reports vr cross join lateral jsonb_array_elements(vr.discrepancy_details) d
           where vr.run_id = $1 and vr.source_entity = $2 and vr.validation_type in ('completeness_check', 'data_integrity')
             and coalesce(vr.validation_criteria ->> 'check', '') <> 'validation_rules'
@@ -6526,7 +6679,7 @@ begin
           select fp.source_key from sync.field_problems fp
           where fp.entity = $2 and fp.resolved_at is null and fp.landed = 'empty' and fp.column_name = $3)
         on conflict do nothing
-      $sql$, target, rule.linked_table, rule.parameters ->> 'link', key_column, rule.linked_key_column) using p_run_id, rule.linked_entity, rule.parameters ->> 'linked_column';
+      $sql$, target, rule.parameters ->> 'link') using p_run_id, rule.linked_entity, rule.parameters ->> 'linked_column', p_entity;
       -- the target's answer for the others
       insert into validate_findings
       select d ->> 'record', rule.validation_type,
@@ -6936,7 +7089,6 @@ CREATE FUNCTION sync.verify_relationships(p_run_id bigint, p_entity text, p_afte
 declare
   mapping sync.entity_mappings;
   target regclass;
-  key_column text;
   started timestamptz := clock_timestamp();
   snapshot bigint := coalesce(sync.source_snapshot_run(p_entity), 0);
   in_range text := '(%1$s > $4 or $4 is null) and (%1$s <= $5 or $5 is null)';
@@ -6957,7 +7109,7 @@ begin
   if not found then
     raise exception 'no mapping for entity %', p_entity using errcode = 'undefined_object';
   end if;
-  select e.target_table, e.source_key_column into strict target, key_column from sync.entities e where e.entity = p_entity;
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
   criteria := jsonb_build_object('entity', p_entity, 'source_snapshot_run', nullif(snapshot, 0),
                                  'after_key', p_after_key, 'upto_key', p_upto_key,
                                  'target', 'the live app rows and the rows they link to');
@@ -6974,7 +7126,9 @@ begin
   -- The pass collects only the ids of the rows each check finds (text
   -- arrays aggregate in parallel workers); the details are built after,
   -- for those rows only.
-  for link in select mc.column_name, mc.linked_table, mc.linked_key_column from sync.mapped_columns(p_entity) mc where mc.conversion = 'link' order by mc.column_name loop
+  -- Records are named by their keys in the source: each row's id map
+  -- entry (k), and each linked row's entry in its own entity's id map.
+  for link in select mc.column_name, mc.linked_table, mc.linked_entity from sync.mapped_columns(p_entity) mc where mc.conversion = 'link' order by mc.column_name loop
     check_number := check_number + 1;
     -- no deleted row in the linked table, no link to one: no join
     execute format('select exists (select from %s p where p.deleted_at is not null)', link.linked_table) into linked_deleted;
@@ -6984,14 +7138,16 @@ begin
       link_checks := link_checks || format(' || array_agg(%L || t.id::text) filter (where %I.id is not null)', check_number || ':', 'gone__' || link.column_name);
     end if;
     detail_queries := detail_queries || format($f$
-      select jsonb_build_object('record', t.%5$I, 'field', %1$L, 'value', p.%6$I, 'rule', %2$L)
-      from %3$s t join %4$s p on p.id = t.%1$I where t.id = any ($1)$f$,
-      link.column_name, format('links to a deleted row of %s', link.linked_table), target, link.linked_table, key_column, link.linked_key_column);
+      select jsonb_build_object('record', k.legacy_id, 'field', %1$L, 'value', p.legacy_id, 'rule', %2$L)
+      from %3$s t
+      join sync.id_map k on k.entity_type = %4$L and k.uuid_id = t.id
+      left join sync.id_map p on p.entity_type = %5$L and p.uuid_id = t.%1$I
+      where t.id = any ($1)$f$,
+      link.column_name, format('links to a deleted row of %s', link.linked_table), target, p_entity, link.linked_entity);
   end loop;
   for rule in
     select r.rule_id, r.column_name, r.description, r.parameters ->> 'link' as link_column, r.parameters ->> 'linked_column' as linked_column,
-           linked.target_table as linked_table, linked.source_key_column as linked_key_column,
-           referred.target_table as referred_table, referred.source_key_column as referred_key_column
+           linked.target_table as linked_table, linked.entity as linked_entity, referred.entity as referred_entity
     from sync.validation_rules r
     join sync.entity_columns link_column on link_column.entity = r.entity and link_column.column_name = r.parameters ->> 'link'
     join sync.entities linked on linked.entity = link_column.linked_entity
@@ -7005,20 +7161,24 @@ begin
     link_joins := link_joins || format(' left join %s %I on %2$I.id = t.%3$I', rule.linked_table, 'rule__' || rule.rule_id, rule.link_column);
     link_checks := link_checks || format(' || array_agg(%L || t.id::text) filter (where t.%I is distinct from %I.%I and t.%2$I is not null and %3$I.%4$I is not null)',
                                          check_number || ':', rule.column_name, 'rule__' || rule.rule_id, rule.linked_column);
-    -- a link column names the linked row by its Airtable id, as the source does
+    -- a link column names the linked row by its key in the source (its id
+    -- map entry), as the source does
     detail_queries := detail_queries || format($f$
-      select jsonb_build_object('record', t.%9$I, 'field', %1$L, 'value', %2$s, 'linked_record', l.%10$I,
+      select jsonb_build_object('record', k.legacy_id, 'field', %1$L, 'value', %2$s, 'linked_record', lk.legacy_id,
                                 'linked_value', %3$s, 'rule', %4$L, 'rule_id', %5$L)
-      from %6$s t join %7$s l on l.id = t.%8$I where t.id = any ($1)$f$,
+      from %6$s t join %7$s l on l.id = t.%8$I
+      join sync.id_map k on k.entity_type = %9$L and k.uuid_id = t.id
+      left join sync.id_map lk on lk.entity_type = %10$L and lk.uuid_id = l.id
+      where t.id = any ($1)$f$,
       rule.column_name,
-      case when rule.referred_table is not null then format('(select to_jsonb(x.%I) from %s x where x.id = t.%I)', rule.referred_key_column, rule.referred_table, rule.column_name)
+      case when rule.referred_entity is not null then format('(select to_jsonb(x.legacy_id) from sync.id_map x where x.entity_type = %L and x.uuid_id = t.%I)', rule.referred_entity, rule.column_name)
            else format('to_jsonb(t.%I)', rule.column_name) end,
-      case when rule.referred_table is not null then format('(select to_jsonb(x.%I) from %s x where x.id = l.%I)', rule.referred_key_column, rule.referred_table, rule.linked_column)
+      case when rule.referred_entity is not null then format('(select to_jsonb(x.legacy_id) from sync.id_map x where x.entity_type = %L and x.uuid_id = l.%I)', rule.referred_entity, rule.linked_column)
            else format('to_jsonb(l.%I)', rule.linked_column) end,
       format('%s %s (rule %s)', rule.column_name, rule.description, rule.rule_id), rule.rule_id, target, rule.linked_table, rule.link_column,
-      key_column, rule.linked_key_column);
+      p_entity, rule.linked_entity);
   end loop;
-  -- A bounded range reads its rows through the Airtable id index: a
+  -- A bounded range reads its rows through the id map's key index: a
   -- sequential scan would compare every row's key with both bounds (the
   -- collation's comparison, once per row of the whole table, per range).
   if p_after_key is not null or p_upto_key is not null then
@@ -7026,10 +7186,10 @@ begin
   end if;
   execute format($sql$
     select count(*) as live, coalesce('{}'::text[] %s, '{}') as found
-    from %s t%s
-    where t.deleted_at is null and t.%5$I is not null and %4$s
-  $sql$, link_checks, target, link_joins, format(in_range, format('t.%I', key_column)), key_column)
-  into relationships using null::text, null::text, null::text, p_after_key, p_upto_key;
+    from %s t join sync.id_map k on k.entity_type = $1 and k.uuid_id = t.id%s
+    where t.deleted_at is null and %s
+  $sql$, link_checks, target, link_joins, format(in_range, 'k.legacy_id'))
+  into relationships using p_entity, null::text, null::text, p_after_key, p_upto_key;
   perform set_config('enable_seqscan', 'on', true);
   for check_number in 1 .. coalesce(array_length(detail_queries, 1), 0) loop
     ids := array(select substr(f, length(check_number::text) + 2)::uuid from unnest(relationships.found) f where f like check_number || ':%');
@@ -8462,7 +8622,7 @@ CREATE TABLE sync.entities (
     target_table regclass NOT NULL,
     merge_rank integer NOT NULL,
     attachment_owner_column text,
-    source_key_column text DEFAULT 'airtable_id'::text NOT NULL,
+    source_key_column text,
     CONSTRAINT entities_name_format CHECK ((entity ~ '^[a-z_]+$'::text)),
     CONSTRAINT entities_source_key_column_format CHECK ((source_key_column ~ '^[a-z_][a-z0-9_]*$'::text))
 );
@@ -8501,7 +8661,7 @@ COMMENT ON COLUMN sync.entities.attachment_owner_column IS 'The app.attachments 
 -- Name: COLUMN entities.source_key_column; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.entities.source_key_column IS 'The column of the target table that holds each row''s key in its source (unique): airtable_id for Delta''s app tables, a natural key such as a wallet address for an export''s. The merge upserts on it, links resolve through it, and verification reads it.';
+COMMENT ON COLUMN sync.entities.source_key_column IS 'The column of the target table that also keeps each row''s key in its source, where users want one (airtable_id for Delta''s app tables, a wallet address for the example''s); null when the target keeps none (a legacy application''s UUID-keyed tables). The merge and the push write it; identity is read from sync.id_map only.';
 
 --
 -- Name: entity_columns; Type: TABLE; Schema: sync; Owner: -
@@ -8830,7 +8990,7 @@ CREATE TABLE sync.id_map (
     uuid_id uuid NOT NULL,
     migration_batch bigint,
     validation_status text DEFAULT 'pending'::text NOT NULL,
-    source_table text NOT NULL,
+    source_table text,
     target_table text NOT NULL,
     checksum text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
@@ -8885,7 +9045,7 @@ COMMENT ON COLUMN sync.id_map.validation_status IS 'pending, validated or error.
 -- Name: COLUMN id_map.source_table; Type: COMMENT; Schema: sync; Owner: -
 --
 
-COMMENT ON COLUMN sync.id_map.source_table IS 'Source table (Airtable table id or legacy table name).';
+COMMENT ON COLUMN sync.id_map.source_table IS 'Source table (Airtable table id, file or legacy table name: the mapping''s source_table); null for a row entered before its entity had a mapping, filled in when the mapping is loaded.';
 
 --
 -- Name: COLUMN id_map.target_table; Type: COMMENT; Schema: sync; Owner: -
@@ -11185,6 +11345,18 @@ CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.validation_reports REFEREN
 CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.validation_rules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('rule_id');
 
 --
+-- Name: entity_mappings adopt_source_keys_on_mapping; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER adopt_source_keys_on_mapping AFTER INSERT ON sync.entity_mappings FOR EACH ROW EXECUTE FUNCTION sync.tg__adopt_source_keys_on_mapping();
+
+--
+-- Name: TRIGGER adopt_source_keys_on_mapping ON entity_mappings; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON TRIGGER adopt_source_keys_on_mapping ON sync.entity_mappings IS 'Enters in the id map the rows an entity''s table held before its mapping was loaded.';
+
+--
 -- Name: admin_actions _100_set_updated_at; Type: TRIGGER; Schema: wallet_app; Owner: -
 --
 
@@ -11829,6 +12001,13 @@ REVOKE ALL ON FUNCTION report.refresh_materialized_views() FROM PUBLIC;
 GRANT ALL ON FUNCTION report.refresh_materialized_views() TO airlift_sync;
 
 --
+-- Name: FUNCTION adopt_source_keys(p_entity text); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.adopt_source_keys(p_entity text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.adopt_source_keys(p_entity text) TO airlift_sync;
+
+--
 -- Name: TABLE checkpoints; Type: ACL; Schema: sync; Owner: -
 --
 
@@ -12298,6 +12477,13 @@ REVOKE ALL ON FUNCTION sync.push_rows_sql(p_entity text, p_rows text) FROM PUBLI
 GRANT ALL ON FUNCTION sync.push_rows_sql(p_entity text, p_rows text) TO airlift_sync;
 
 --
+-- Name: FUNCTION rebuild_target_checksums(p_entity text, p_row_ids uuid[]); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uuid[]) TO airlift_sync;
+
+--
 -- Name: FUNCTION record_problems(p_run_id bigint, p_entity text, p_origin text); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -12568,6 +12754,13 @@ GRANT ALL ON FUNCTION sync.take_snapshot(p_label text, p_actor text, p_run_id bi
 
 REVOKE ALL ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.target_canonical_sql(p_entity text, p_rows text) TO airlift_sync;
+
+--
+-- Name: FUNCTION tg__adopt_source_keys_on_mapping(); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.tg__adopt_source_keys_on_mapping() FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.tg__adopt_source_keys_on_mapping() TO airlift_sync;
 
 --
 -- Name: FUNCTION tg__capture_changes(); Type: ACL; Schema: sync; Owner: -

@@ -89,12 +89,13 @@ update app.clients set airtable_id = 'recTRIGGERROW0004' where airtable_id = 're
 select results_eq(
   $$select c.source_key, c.row_id = t.id from sync.target_checksums c join app.clients t on t.name = 'Trigger Three'
     where c.entity = 'clients' and c.source_key in ('recTRIGGERROW0003', 'recTRIGGERROW0004')$$,
-  $$values ('recTRIGGERROW0004', true)$$,
-  'a changed airtable_id moves the entry: the old key is gone, the new one points at the same row');
+  $$values ('recTRIGGERROW0003', true)$$,
+  'identity is the id map''s: a rewritten airtable_id does not move the entry, still filed under the key the row was mapped with');
 update app.clients set airtable_id = null where airtable_id = 'recTRIGGERROW0004';
-select is_empty(
-  $$select from sync.target_checksums c join app.clients t on t.id = c.row_id where t.name = 'Trigger Three'$$,
-  'a row whose airtable_id is cleared leaves sync.target_checksums');
+select results_eq(
+  $$select c.source_key from sync.target_checksums c join app.clients t on t.id = c.row_id where t.name = 'Trigger Three'$$,
+  $$values ('recTRIGGERROW0003')$$,
+  'nor does clearing airtable_id: the row keeps its entry under its mapped key');
 update app.clients set airtable_id = 'recTRIGGERROW0005' where name = 'Trigger Three';
 select set_eq($$select * from pg_temp.stored('clients')$$, $$select * from pg_temp.rebuilt('clients')$$,
   'a row given an airtable_id is tracked again; every entry still equals its rebuilt checksum');

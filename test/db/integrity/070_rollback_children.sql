@@ -117,8 +117,9 @@ select results_eq(
            ('app.clients', 1, 1, 0),
            ('app.collaborators', 1, 0, 0),
            ('app.products', 1, 0, 1),
-           ('app.registrations', 1, 0, 3)$$,
-  'forced: the file owned by the new product is deleted, three links of registrations and one of a product emptied, the run''s own rows removed or restored');
+           ('app.registrations', 1, 0, 3),
+           ('sync.id_map', 3, 0, 0)$$,
+  'forced: the file owned by the new product is deleted, three links of registrations and one of a product emptied, the run''s own rows removed or restored, with the id map entries their keys gave them');
 select set_eq(
   $$select airtable_id, client_id, product_id, state_regulator_id, assigned_to_id from app.registrations$$,
   $$values ('recCHILDREGISTR01', null::uuid, null::uuid, '16000000-0000-4000-8000-000000000200'::uuid, null::uuid),
