@@ -56,6 +56,13 @@ function keyText(key: SqliteValue): { key: string } | { why: string } {
   return { why: `the key is ${storageClass(key)}, not an INTEGER or TEXT` };
 }
 
+/** A key as SQLite would write it, for messages: a BLOB as x'0102'. */
+function keyLabel(key: SqliteValue): string {
+  if (key === null) return 'NULL';
+  if (typeof key === 'object') return `x'${Buffer.from(key).toString('hex')}'`;
+  return String(key);
+}
+
 /** A row as an object of every column as SQLite holds it (JSON-able). */
 function rawRow(columns: string[], values: SqliteValue[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
@@ -184,7 +191,7 @@ export class SqliteSource implements Source {
           fields[column] = rule ? stagedCell(row.values[i]!, rule) : rawJson(row.values[i]!);
         });
         if ('why' in keyed) {
-          invalid.push({ id: `(${name} key ${String(rawJson(row.key))})`, item: fields, reason: `${name}: ${keyed.why}` });
+          invalid.push({ id: `(${name} key ${keyLabel(row.key)})`, item: fields, reason: `${name}: ${keyed.why}` });
           continue;
         }
         records.push({ id: keyed.key, createdTime: null, fields, position: `${name} key ${keyed.key} (${storageClass(row.key)})` });
