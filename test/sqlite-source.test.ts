@@ -216,7 +216,7 @@ describe('SQLite source: the Prisma-style example application', () => {
     expect(rows).toEqual({ renamed_back: true, live: true, added: 0, added_organization: 0 });
   });
 
-  it('a wrong path and a file that is not SQLite are refused naming the file (exit 2); a missing table or column fails the pull naming it', async () => {
+  it('a wrong path and a file that is not SQLite are refused naming the file (exit 2); a missing table or column fails the pull naming it; push refuses a one-way source', async () => {
     const mapping = JSON.parse(await readFile(path.join(dir, 'mapping.json'), 'utf8'));
     const run = async (name: string, change: (m: typeof mapping) => void) => {
       const copy = structuredClone(mapping);
@@ -244,5 +244,10 @@ describe('SQLite source: the Prisma-style example application', () => {
     const badCast = await run('bad-cast.json', (m) => (m.tables[0].fields[3].convert = 'date'));
     expect(badCast.code).toBe(2);
     expect(badCast.stderr).toContain('tables.0.fields.3.convert: a boolean cast feeds checkbox, not date');
+
+    // one-way: nothing is pushed to a SQLite file
+    const push = await runAirlift(['push'], env);
+    expect(push.code).toBe(2);
+    expect(push.stderr).toContain('reads sqlite, a one-way source: only an Airtable base is pushed to');
   });
 });
