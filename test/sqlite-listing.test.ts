@@ -8,7 +8,7 @@
  * untyped key column, one key as text, keep the first and quarantine the
  * other. Against a real PostgreSQL and SQLite files written here.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,7 +19,7 @@ import { loadMapping, parseMapping, type Mapping } from '../src/mapping.ts';
 import { urlWithSession } from '../src/pipeline/context.ts';
 import { runPull, type PullOptions } from '../src/pipeline/pull.ts';
 import { SqliteSource } from '../src/sources/sqlite/source.ts';
-import { generateSqliteApp } from '../tools/generator/sqlite.ts';
+import { applyEdits, generateSqliteApp } from '../tools/generator/sqlite.ts';
 import { PROJECT_DIR } from './support/cli.ts';
 import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
 import { applySqlFixture, PFA_APP_FIXTURE } from './support/fixtures.ts';
@@ -121,6 +121,24 @@ describe('SQLite source: listing in key order, in bulk, resumed, and keys it can
     const [counts] = await b.admin<{ rows: number; keys: number }[]>`
       select count(*)::int as rows, count(distinct sqlite_id)::int as keys from pfa_app.pfa_records`;
     expect(counts).toEqual({ rows: RECORDS, keys: RECORDS });
+  });
+
+  it('a long-lived source (the worker\'s) reads a file replaced since it was opened: a new copy renamed over it', async () => {
+    const small = path.join(dir, 'small.db');
+    generateSqliteApp({ file: small, records: 40, seed: 5 });
+    const raw = JSON.parse(await readFile(path.join(dir, 'mapping.json'), 'utf8'));
+    const smallMapping = parseMapping({ ...raw, source: { kind: 'sqlite', path: small } }, path.join(dir, 'small.json'));
+    const b = await bed();
+    const source = open(small, false);
+    const pull = (mode: 'full' | 'incremental') => runPull({ sql: b.sql, source, mapping: smallMapping, mode, actor: 'test', overlapSeconds: 60, log: silentLog });
+    await pull('full');
+    const copy = path.join(dir, 'small-next.db');
+    await copyFile(small, copy);
+    applyEdits(copy);
+    await rename(copy, small);
+    const next = await pull('incremental');
+    expect(next.tables.find((t) => t.entity === 'pfa_records')).toMatchObject({ inserted: 1, updated: 1, deleted: 1 });
+    expect(next.tables.find((t) => t.entity === 'pfa_users')).toMatchObject({ updated: 1 });
   });
 
   it('rows a key cannot name are quarantined naming the table; INTEGER 7 and TEXT "7" keep the first', async () => {

@@ -22,6 +22,7 @@
  * beyond 2^53 as its digits, a BLOB as {"blob_base64": ...}). The key lands
  * as text: an INTEGER key as its decimal digits.
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { FieldMapping, Mapping, TableMapping } from '../../mapping.ts';
 import type { ListedPage, ListingPlan, ListingRequest, Source, SourceCheck, SourceRecord } from '../source.ts';
@@ -84,7 +85,9 @@ export class SqliteSource implements Source {
   readonly uniqueKeys = false;
 
   readonly file: string;
-  private readonly db: SqliteDatabase;
+  private db: SqliteDatabase;
+  /** The file the connection reads (device and inode): a file replaced since (a new copy renamed over it) is opened again. */
+  private opened: string;
   private readonly bulkMinRows: number;
   private readonly shapes = new Map<string, SqliteTableShape | null>();
 
@@ -93,7 +96,29 @@ export class SqliteSource implements Source {
     this.file = path.resolve(file);
     this.id = `sqlite:${this.file}`;
     this.db = openSqliteFile(this.file);
+    this.opened = this.identity();
     this.bulkMinRows = options.bulkMinRows ?? BULK_MIN_ROWS;
+  }
+
+  private identity(): string {
+    const info = statSync(this.file, { bigint: true });
+    return `${info.dev}:${info.ino}`;
+  }
+
+  /** A long-lived source (the worker's) reads the file now at the path, not one replaced since it was opened. */
+  private reopenIfReplaced(): void {
+    let now: string;
+    try {
+      now = this.identity();
+    } catch {
+      return; // gone: the open connection reads what it held, and the check names what is missing
+    }
+    if (now === this.opened) return;
+    const db = openSqliteFile(this.file);
+    this.db.close();
+    this.db = db;
+    this.opened = now;
+    this.shapes.clear();
   }
 
   close(): void {
@@ -119,6 +144,7 @@ export class SqliteSource implements Source {
   }
 
   async check(mapping: Mapping): Promise<SourceCheck> {
+    this.reopenIfReplaced();
     this.shapes.clear();
     const errors: string[] = [];
     for (const table of mapping.tables) {
