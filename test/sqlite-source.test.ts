@@ -56,12 +56,20 @@ describe('SQLite source: the Prisma-style example application', () => {
       file_.close();
     }
   };
+  const sqliteRow = (query: string): Record<string, unknown> => {
+    const file_ = new Database(file, { readonly: true });
+    try {
+      return file_.prepare(query).get() as Record<string, unknown>;
+    } finally {
+      file_.close();
+    }
+  };
   const auditRows = async () => Number((await sql<{ n: string }[]>`select count(*) as n from audit.changes where table_name like 'pfa_app.%'`)[0]!.n);
   const targetCounts = async () =>
     Object.fromEntries(
       await Promise.all(
-        Object.entries(ENTITY_TABLES).map(async ([entity, table]) => {
-          const [row] = await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from pfa_app.${table === 'pfa_records' ? 'pfa_records' : table} where deleted_at is null`);
+        Object.values(ENTITY_TABLES).map(async (table) => {
+          const [row] = await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from pfa_app.${table} where deleted_at is null`);
           return [table, row!.n] as const;
         }),
       ),
@@ -137,16 +145,16 @@ describe('SQLite source: the Prisma-style example application', () => {
       select r.amount::text, r.quantity, r.checksum_hex, r.app_created_at, o.sqlite_id as organization, u.sqlite_id as created_by, r.payload
       from pfa_app.pfa_records r join pfa_app.organizations o on o.id = r.organization_id left join pfa_app.users u on u.id = r.created_by_id
       where r.sqlite_id = '1'`;
-    const row = new Database(file, { readonly: true }).prepare('select * from pfa_records where id = 1').get() as Record<string, unknown>;
+    const row = sqliteRow('select * from pfa_records where id = 1');
     expect(record).toEqual({
       amount: (row.amount as number).toFixed(2), quantity: row.quantity, checksum_hex: (row.checksum as Buffer).toString('hex'),
       app_created_at: new Date(row.created_at as number), organization: row.organization_id, created_by: row.created_by_id, payload: row.payload,
     });
     const [provider] = await sql`select app_created_at, temperature::text, max_tokens from pfa_app.ai_providers where sqlite_id = '1'`;
-    const providerRow = new Database(file, { readonly: true }).prepare('select * from ai_providers where id = 1').get() as Record<string, unknown>;
+    const providerRow = sqliteRow('select * from ai_providers where id = 1');
     expect(provider).toEqual({ app_created_at: new Date(`${String(providerRow.created_at).replace(' ', 'T')}Z`), temperature: '0.70', max_tokens: 16384 });
     const [config] = await sql`select features, p.sqlite_id as provider from pfa_app.organization_configs c left join pfa_app.ai_providers p on p.id = c.default_ai_provider_id order by c.sqlite_id limit 1`;
-    const configRow = new Database(file, { readonly: true }).prepare('select * from organization_configs order by id limit 1').get() as Record<string, unknown>;
+    const configRow = sqliteRow('select * from organization_configs order by id limit 1');
     expect(config).toEqual({ features: JSON.parse(configRow.features as string), provider: configRow.default_ai_provider_id === null ? null : String(configRow.default_ai_provider_id) });
     const [mapping] = await sql`select last_synced_at from pfa_app.data_source_mappings where last_synced_at is not null order by sqlite_id limit 1`;
     expect((mapping!.last_synced_at as Date).getTime() % 1000).toBe(0);
