@@ -1,6 +1,6 @@
 /**
  * The mapping from a source to the target schema: where the records come
- * from (`source`: an Airtable base, a directory of exports), which source
+ * from (`source`: an Airtable base, a directory of exports, a SQLite database), which source
  * table feeds which entity, which field feeds which column and how its
  * values convert, which fields are links and attachments, and the rules
  * that check them. Each source reads its own vocabulary (Airtable's table
@@ -25,6 +25,8 @@ export const DEFAULT_MAPPING_FILE = path.join(PROJECT_ROOT, 'mappings', 'delta.j
 import { CONVERSION_NAMES, type Conversion, type ConflictPolicy, type FieldRule } from './sources/mapping-parts.ts';
 import { readAirtableMapping } from './sources/airtable/mapping.ts';
 import { readFilesMapping } from './sources/files/mapping.ts';
+import { readSqliteMapping } from './sources/sqlite/mapping.ts';
+import type { SqliteCast } from './sources/sqlite/casts.ts';
 
 export { CONFLICT_POLICIES, CONVERSION_NAMES, type Conversion, type ConflictPolicy, type FieldRule } from './sources/mapping-parts.ts';
 
@@ -50,6 +52,10 @@ export interface FieldMapping {
   split?: string;
   /** Files: a link's keys lowercased. */
   keyCase?: 'lower' | 'as-is';
+  /** SQLite: how the column's values are read (src/sources/sqlite/casts.ts). */
+  cast?: SqliteCast;
+  /** SQLite, a blob cast: the bytes as base64 or hex text. */
+  blobEncoding?: 'base64' | 'hex';
 }
 
 /** A mapped table, in the pipeline's terms (see FieldMapping). */
@@ -79,10 +85,12 @@ export interface TableMapping {
     /** The files source, CSV: the character between cells. */
     delimiter?: ',' | ';' | '\t' | '|';
   };
+  /** SQLite: the table in the database file and its key column. */
+  sqlite?: { table: string; key: string };
 }
 
 /** Where the records come from: the mapping's `source`. */
-export type SourceSpec = { kind: 'airtable'; baseId?: string } | { kind: 'files'; path: string };
+export type SourceSpec = { kind: 'airtable'; baseId?: string } | { kind: 'files'; path: string } | { kind: 'sqlite'; path: string };
 
 export interface Mapping {
   version: 1;
@@ -212,8 +220,15 @@ export function parseMapping(raw: unknown, file = 'mapping'): Mapping {
   const fail = (lines: string[]) => new ConfigurationError(`Bad mapping ${file}:\n  ${lines.join('\n  ')}`);
   const kind = (raw as { source?: { kind?: unknown } } | null)?.source?.kind ?? 'airtable';
   // a mapping without a source is an Airtable base's (the mappings written before there were others)
+  const mappingDir = path.dirname(path.resolve(file));
   const read =
-    kind === 'airtable' ? readAirtableMapping(raw) : kind === 'files' ? readFilesMapping(raw, path.dirname(path.resolve(file))) : { issues: [`source.kind: expected airtable or files, got ${JSON.stringify(kind)}`] };
+    kind === 'airtable'
+      ? readAirtableMapping(raw)
+      : kind === 'files'
+        ? readFilesMapping(raw, mappingDir)
+        : kind === 'sqlite'
+          ? readSqliteMapping(raw, mappingDir)
+          : { issues: [`source.kind: expected airtable, files or sqlite, got ${JSON.stringify(kind)}`] };
   if ('issues' in read) throw fail(read.issues);
   const problems = semanticProblems(read.mapping, read.fieldProblems);
   if (problems.length) throw fail(problems);

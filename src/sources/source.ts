@@ -1,6 +1,6 @@
 /**
  * The source seam: what every source of records (Airtable, a directory of
- * JSON and CSV exports, and later SQLite and a legacy PostgreSQL) gives the
+ * JSON and CSV exports, a SQLite file, and later a legacy PostgreSQL) gives the
  * pipeline. The pipeline (src/pipeline/) knows no source: it locks the
  * source, opens or resumes a run, stages the pages a source lists (with the
  * checkpoint, one transaction per page), merges, sweeps and validates in SQL.
@@ -110,6 +110,8 @@ export interface Source {
   listTable(request: ListingRequest): AsyncGenerator<ListedPage>;
   /** Writing back (two-way sync): absent for a one-way source. */
   readonly writer?: SourceWriter;
+  /** Lets go of what the source holds open (a SQLite file); absent where there is nothing to close. */
+  close?(): void;
 }
 
 /**
