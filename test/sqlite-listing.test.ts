@@ -22,7 +22,6 @@ import { SqliteSource } from '../src/sources/sqlite/source.ts';
 import { applyEdits, generateSqliteApp } from '../tools/generator/sqlite.ts';
 import { PROJECT_DIR } from './support/cli.ts';
 import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
-import { applySqlFixture, PFA_APP_FIXTURE } from './support/fixtures.ts';
 import { silentLog } from './support/sync.ts';
 
 const RECORDS = 7_000;
@@ -50,7 +49,6 @@ describe('SQLite source: listing in key order, in bulk, resumed, and keys it can
   const bed = async (): Promise<Bed> => {
     const db = await cloneTestDatabase();
     const admin = connect(db.url, { max: 2 });
-    await applySqlFixture(admin, PFA_APP_FIXTURE);
     const sql = connect(urlWithSession(db.url, 'airlift_sync', { 'airlift.actor': 'test' }), { max: 4 });
     const made: Bed = {
       db, sql, admin,

@@ -2,8 +2,8 @@
  * The SQLite source end to end, through the CLI as a user runs it, against
  * the example application's database written by the generator
  * (tools/generator/sqlite.ts) into a temporary folder, and its target
- * schema (migrations/fixtures/examples/pfa_app.sql, applied here until a
- * committed migration holds it): a full pull lands every row of the nine
+ * schema (pfa_app, migrations/fixtures/examples/pfa_app.sql, in the
+ * committed migrations): a full pull lands every row of the nine
  * tables, the planted mess flagged on its fields by table, key, column and
  * value; verify passes; an incremental pull of the unchanged file reads and
  * writes nothing; the file edited in place (as the application would) is a
@@ -22,7 +22,6 @@ import { connect } from '../src/db/database.ts';
 import { applyEdits, countRows, EDITS, generateSqliteApp, PLANTED } from '../tools/generator/sqlite.ts';
 import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
-import { applySqlFixture, PFA_APP_FIXTURE } from './support/fixtures.ts';
 
 const RECORDS = 2_000;
 
@@ -82,7 +81,6 @@ describe('SQLite source: the Prisma-style example application', () => {
     generateSqliteApp({ file, records: RECORDS, seed: 7 });
     db = await cloneTestDatabase();
     sql = connect(db.url, { max: 2 });
-    await applySqlFixture(sql, PFA_APP_FIXTURE);
     env = { DATABASE_URL: db.url, AIRLIFT_MAPPING: path.join(dir, 'mapping.json') };
   });
   afterAll(async () => {

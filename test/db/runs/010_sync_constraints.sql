@@ -7,7 +7,7 @@
 -- (sync.status_transitions). That trigger also refuses with 23514, so every
 -- refusal here is matched on its exact message, which names the constraint.
 BEGIN;
-select plan(70);
+select plan(72);
 
 -- Fixture ids: runs 4001..4004 (4001 the run most rows belong to, 4002 the run
 -- that resolves quarantined records); jobs, id_map and differentials use
@@ -416,6 +416,15 @@ select throws_ok(
   '23514', 'new row for relation "source_records" violates check constraint "source_records_hash_is_sha256"',
   'a content_hash that is not exactly 64 hex characters is rejected'
 );
+
+-- the catalogue refuses a merged column named like the merge's own working columns
+select throws_ok(
+  $$insert into sync.entity_columns (entity, column_name, conversion) values ('clients', 'position', 'integer')$$,
+  '23514', 'new row for relation "entity_columns" violates check constraint "entity_columns_name_not_reserved"',
+  'a target column named position (merge_candidates.position) is refused when registered');
+select lives_ok(
+  $$insert into sync.entity_columns (entity, column_name, conversion) values ('clients', 'sort_position', 'integer')$$,
+  'the same column under its own name is accepted');
 
 select * from finish();
 ROLLBACK;
