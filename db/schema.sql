@@ -41,6 +41,18 @@ CREATE SCHEMA audit;
 COMMENT ON SCHEMA audit IS 'Append-only change history of every app and sync control table. Readable by airlift_auditor, writable by nobody but the audit triggers.';
 
 --
+-- Name: pfa_app; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA pfa_app;
+
+--
+-- Name: SCHEMA pfa_app; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA pfa_app IS 'The example SQLite source''s target (tools/generator/sqlite.ts, examples/pfa-app): a Prisma-style application''s users, organizations, AI providers, API configurations, data source mappings and its large pfa_records table, moved from its SQLite file.';
+
+--
 -- Name: report; Type: SCHEMA; Schema: -; Owner: -
 --
 
@@ -8217,6 +8229,942 @@ ALTER TABLE audit.changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: ai_providers; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.ai_providers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    name text,
+    provider text,
+    model text,
+    base_url text,
+    is_enabled boolean DEFAULT false NOT NULL,
+    max_tokens integer,
+    temperature numeric(12,2),
+    app_created_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE ai_providers; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.ai_providers IS 'The AI model providers the application can call (SQLite table ai_providers, INTEGER keys).';
+
+--
+-- Name: COLUMN ai_providers.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN ai_providers.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.sqlite_id IS 'The SQLite row''s INTEGER key as decimal text: the source key.';
+
+--
+-- Name: COLUMN ai_providers.name; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.name IS 'Name shown to users.';
+
+--
+-- Name: COLUMN ai_providers.provider; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.provider IS 'The vendor: openai, anthropic, mistral, ollama, azure_openai, google.';
+
+--
+-- Name: COLUMN ai_providers.model; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.model IS 'The model asked for.';
+
+--
+-- Name: COLUMN ai_providers.base_url; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.base_url IS 'The API''s base URL; null for the vendor''s default.';
+
+--
+-- Name: COLUMN ai_providers.is_enabled; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.is_enabled IS 'Whether organizations may choose it.';
+
+--
+-- Name: COLUMN ai_providers.max_tokens; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.max_tokens IS 'Largest completion asked for, in tokens.';
+
+--
+-- Name: COLUMN ai_providers.temperature; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.temperature IS 'Sampling temperature (a REAL in SQLite, to two decimals here).';
+
+--
+-- Name: COLUMN ai_providers.app_created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.app_created_at IS 'When it was added (SQLite''s "YYYY-MM-DD HH:MM:SS" text, UTC).';
+
+--
+-- Name: COLUMN ai_providers.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN ai_providers.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN ai_providers.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN ai_providers.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.ai_providers.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: api_configurations; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.api_configurations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    organization_id uuid,
+    ai_provider_id uuid,
+    name text,
+    api_key_hint text,
+    rate_limit_per_minute integer,
+    is_active boolean DEFAULT false NOT NULL,
+    app_created_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE api_configurations; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.api_configurations IS 'API keys organizations hold for AI providers, without the secret (SQLite table api_configurations).';
+
+--
+-- Name: COLUMN api_configurations.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN api_configurations.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.sqlite_id IS 'The SQLite row''s key (a cuid): the source key.';
+
+--
+-- Name: COLUMN api_configurations.organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.organization_id IS 'The organization holding the key.';
+
+--
+-- Name: COLUMN api_configurations.ai_provider_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.ai_provider_id IS 'The provider the key is for; a provider in use is not deleted.';
+
+--
+-- Name: COLUMN api_configurations.name; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.name IS 'What the organization calls the key.';
+
+--
+-- Name: COLUMN api_configurations.api_key_hint; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.api_key_hint IS 'The key''s last four characters, to recognize it; the key itself is never exported.';
+
+--
+-- Name: COLUMN api_configurations.rate_limit_per_minute; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.rate_limit_per_minute IS 'Requests a minute the key may make.';
+
+--
+-- Name: COLUMN api_configurations.is_active; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.is_active IS 'Whether the key is in use.';
+
+--
+-- Name: COLUMN api_configurations.app_created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.app_created_at IS 'When the key was added in the application.';
+
+--
+-- Name: COLUMN api_configurations.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN api_configurations.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN api_configurations.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN api_configurations.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.api_configurations.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: data_source_mappings; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.data_source_mappings (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    organization_id uuid,
+    api_configuration_id uuid,
+    name text,
+    source_type text,
+    schedule text,
+    last_synced_at timestamp with time zone,
+    config text,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE data_source_mappings; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.data_source_mappings IS 'The feeds an organization imports records from (SQLite table data_source_mappings).';
+
+--
+-- Name: COLUMN data_source_mappings.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN data_source_mappings.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.sqlite_id IS 'The SQLite row''s key (a cuid): the source key.';
+
+--
+-- Name: COLUMN data_source_mappings.organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.organization_id IS 'The organization importing.';
+
+--
+-- Name: COLUMN data_source_mappings.api_configuration_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.api_configuration_id IS 'The API key the feed''s AI steps use, if any.';
+
+--
+-- Name: COLUMN data_source_mappings.name; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.name IS 'The feed''s name.';
+
+--
+-- Name: COLUMN data_source_mappings.source_type; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.source_type IS 'csv, api, spreadsheet or erp.';
+
+--
+-- Name: COLUMN data_source_mappings.schedule; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.schedule IS 'Cron expression of the import, if scheduled.';
+
+--
+-- Name: COLUMN data_source_mappings.last_synced_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.last_synced_at IS 'When the feed last imported (epoch seconds in SQLite).';
+
+--
+-- Name: COLUMN data_source_mappings.config; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.config IS 'The feed''s settings: JSON text, checked to parse.';
+
+--
+-- Name: COLUMN data_source_mappings.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN data_source_mappings.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN data_source_mappings.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN data_source_mappings.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.data_source_mappings.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: field_configurations; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.field_configurations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    data_source_mapping_id uuid,
+    field_name text,
+    field_type text,
+    is_required boolean DEFAULT false NOT NULL,
+    field_position integer,
+    default_value text,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE field_configurations; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.field_configurations IS 'The fields of each feed and how they are read (SQLite table field_configurations, INTEGER keys).';
+
+--
+-- Name: COLUMN field_configurations.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN field_configurations.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.sqlite_id IS 'The SQLite row''s INTEGER key as decimal text: the source key.';
+
+--
+-- Name: COLUMN field_configurations.data_source_mapping_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.data_source_mapping_id IS 'The feed the field belongs to.';
+
+--
+-- Name: COLUMN field_configurations.field_name; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.field_name IS 'The field''s name in the feed.';
+
+--
+-- Name: COLUMN field_configurations.field_type; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.field_type IS 'string, number, date, boolean or currency.';
+
+--
+-- Name: COLUMN field_configurations.is_required; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.is_required IS 'Whether an imported row must have it.';
+
+--
+-- Name: COLUMN field_configurations.field_position; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.field_position IS 'The field''s place in the feed, from 1 (position in SQLite; not a target column name: the merge''s working table has a column position of its own).';
+
+--
+-- Name: COLUMN field_configurations.default_value; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.default_value IS 'What an imported row without the field gets.';
+
+--
+-- Name: COLUMN field_configurations.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN field_configurations.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN field_configurations.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN field_configurations.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.field_configurations.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: organization_configs; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.organization_configs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    organization_id uuid,
+    default_ai_provider_id uuid,
+    timezone text,
+    fiscal_year_start date,
+    features text[] DEFAULT '{}'::text[] NOT NULL,
+    app_updated_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE organization_configs; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.organization_configs IS 'Each organization''s configuration (SQLite table organization_configs).';
+
+--
+-- Name: COLUMN organization_configs.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN organization_configs.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.sqlite_id IS 'The SQLite row''s key (a cuid): the source key.';
+
+--
+-- Name: COLUMN organization_configs.organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.organization_id IS 'The organization configured.';
+
+--
+-- Name: COLUMN organization_configs.default_ai_provider_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.default_ai_provider_id IS 'The AI provider used unless another is chosen.';
+
+--
+-- Name: COLUMN organization_configs.timezone; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.timezone IS 'IANA time zone of the organization''s reports.';
+
+--
+-- Name: COLUMN organization_configs.fiscal_year_start; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.fiscal_year_start IS 'First day of the fiscal year (ISO date text in SQLite).';
+
+--
+-- Name: COLUMN organization_configs.features; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.features IS 'Features switched on (a JSON list of strings in SQLite).';
+
+--
+-- Name: COLUMN organization_configs.app_updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.app_updated_at IS 'When the application last changed the configuration.';
+
+--
+-- Name: COLUMN organization_configs.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN organization_configs.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN organization_configs.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN organization_configs.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organization_configs.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: organizations; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.organizations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    name text,
+    slug text,
+    plan text,
+    settings text,
+    app_created_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE organizations; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.organizations IS 'The application''s tenants (SQLite table organizations).';
+
+--
+-- Name: COLUMN organizations.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN organizations.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.sqlite_id IS 'The SQLite row''s key (organizations.id, a cuid): the source key.';
+
+--
+-- Name: COLUMN organizations.name; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.name IS 'Organization name.';
+
+--
+-- Name: COLUMN organizations.slug; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.slug IS 'URL name, unique in the application.';
+
+--
+-- Name: COLUMN organizations.plan; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.plan IS 'free, team, business or enterprise.';
+
+--
+-- Name: COLUMN organizations.settings; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.settings IS 'Settings as the application wrote them: JSON text, checked to parse (a field problem when it does not).';
+
+--
+-- Name: COLUMN organizations.app_created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.app_created_at IS 'When the organization was created in the application.';
+
+--
+-- Name: COLUMN organizations.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN organizations.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN organizations.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN organizations.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.organizations.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: pfa_records; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.pfa_records (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    organization_id uuid,
+    data_source_mapping_id uuid,
+    created_by_id uuid,
+    record_date date,
+    category text,
+    amount numeric(12,2),
+    quantity integer,
+    status text,
+    is_verified boolean DEFAULT false NOT NULL,
+    payload text,
+    checksum_hex text,
+    app_created_at timestamp with time zone,
+    app_updated_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE pfa_records; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.pfa_records IS 'The application''s records, dated amounts per organization and feed: its large table (SQLite table pfa_records, INTEGER keys).';
+
+--
+-- Name: COLUMN pfa_records.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN pfa_records.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.sqlite_id IS 'The SQLite row''s INTEGER key as decimal text: the source key.';
+
+--
+-- Name: COLUMN pfa_records.organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.organization_id IS 'The organization the record belongs to.';
+
+--
+-- Name: COLUMN pfa_records.data_source_mapping_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.data_source_mapping_id IS 'The feed it was imported by, if any.';
+
+--
+-- Name: COLUMN pfa_records.created_by_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.created_by_id IS 'The user who created it, if known.';
+
+--
+-- Name: COLUMN pfa_records.record_date; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.record_date IS 'The day the amount is for (ISO date text in SQLite).';
+
+--
+-- Name: COLUMN pfa_records.category; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.category IS 'labor, materials, equipment, travel, services, overhead or licenses.';
+
+--
+-- Name: COLUMN pfa_records.amount; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.amount IS 'The amount, to the cent (a REAL in SQLite).';
+
+--
+-- Name: COLUMN pfa_records.quantity; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.quantity IS 'Units the amount is for.';
+
+--
+-- Name: COLUMN pfa_records.status; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.status IS 'draft, submitted, approved, rejected or archived.';
+
+--
+-- Name: COLUMN pfa_records.is_verified; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.is_verified IS 'Whether a reviewer verified it (SQLite 0/1).';
+
+--
+-- Name: COLUMN pfa_records.payload; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.payload IS 'The imported row''s extra data: JSON text, checked to parse.';
+
+--
+-- Name: COLUMN pfa_records.checksum_hex; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.checksum_hex IS 'The application''s checksum of the record, hex (an 8-byte BLOB in SQLite).';
+
+--
+-- Name: COLUMN pfa_records.app_created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.app_created_at IS 'When the application created it (epoch milliseconds in SQLite).';
+
+--
+-- Name: COLUMN pfa_records.app_updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.app_updated_at IS 'When the application last changed it (epoch milliseconds in SQLite).';
+
+--
+-- Name: COLUMN pfa_records.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN pfa_records.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN pfa_records.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN pfa_records.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.pfa_records.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: user_organizations; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.user_organizations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    user_id uuid,
+    organization_id uuid,
+    role text,
+    joined_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE user_organizations; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.user_organizations IS 'Who belongs to which organization, with which role (SQLite table user_organizations, INTEGER keys).';
+
+--
+-- Name: COLUMN user_organizations.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN user_organizations.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.sqlite_id IS 'The SQLite row''s INTEGER key as decimal text: the source key.';
+
+--
+-- Name: COLUMN user_organizations.user_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.user_id IS 'The member (user_id).';
+
+--
+-- Name: COLUMN user_organizations.organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.organization_id IS 'The organization (organization_id).';
+
+--
+-- Name: COLUMN user_organizations.role; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.role IS 'owner, admin, member or viewer.';
+
+--
+-- Name: COLUMN user_organizations.joined_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.joined_at IS 'When the user joined the organization.';
+
+--
+-- Name: COLUMN user_organizations.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN user_organizations.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN user_organizations.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN user_organizations.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.user_organizations.deleted_at IS 'When the row disappeared from the SQLite file (soft delete).';
+
+--
+-- Name: users; Type: TABLE; Schema: pfa_app; Owner: -
+--
+
+CREATE TABLE pfa_app.users (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sqlite_id text NOT NULL,
+    email text,
+    name text,
+    role text,
+    is_active boolean DEFAULT false NOT NULL,
+    avatar_sha256 text,
+    app_created_at timestamp with time zone,
+    app_updated_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE users; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON TABLE pfa_app.users IS 'The application''s users (SQLite table users).';
+
+--
+-- Name: COLUMN users.id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.id IS 'Primary key, stable across syncs.';
+
+--
+-- Name: COLUMN users.sqlite_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.sqlite_id IS 'The SQLite row''s key (users.id, a cuid), kept where users look for it (sync.entities.source_key_column); identity is the id map''s.';
+
+--
+-- Name: COLUMN users.email; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.email IS 'Sign-in email, unique in the application.';
+
+--
+-- Name: COLUMN users.name; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.name IS 'Display name.';
+
+--
+-- Name: COLUMN users.role; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.role IS 'member, admin or support.';
+
+--
+-- Name: COLUMN users.is_active; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.is_active IS 'Whether the user may sign in (SQLite 0/1); false when the application stored neither (a field problem says so).';
+
+--
+-- Name: COLUMN users.avatar_sha256; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.avatar_sha256 IS 'SHA-256 of the avatar image, hex (a BLOB in SQLite).';
+
+--
+-- Name: COLUMN users.app_created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.app_created_at IS 'When the user signed up in the application (epoch milliseconds in SQLite).';
+
+--
+-- Name: COLUMN users.app_updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.app_updated_at IS 'When the application last changed the user (epoch milliseconds in SQLite).';
+
+--
+-- Name: COLUMN users.open_problem_count; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.open_problem_count IS 'Open field problems of the row (sync.field_problems): what landed empty or was flagged.';
+
+--
+-- Name: COLUMN users.created_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN users.updated_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN users.deleted_at; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON COLUMN pfa_app.users.deleted_at IS 'When the row disappeared from the SQLite file (soft delete); null while present.';
+
+--
 -- Name: client_portfolio; Type: MATERIALIZED VIEW; Schema: report; Owner: -
 --
 
@@ -8678,7 +9626,8 @@ CREATE TABLE sync.entity_columns (
     pushable boolean DEFAULT true NOT NULL,
     CONSTRAINT entity_columns_computed_fields_not_pushable CHECK (((NOT pushable) OR (conversion <> ALL (ARRAY['collaborator'::text, 'lookup_text'::text])))),
     CONSTRAINT entity_columns_conversion_is_known CHECK ((conversion = ANY (ARRAY['text'::text, 'select'::text, 'multi_select'::text, 'date'::text, 'timestamp'::text, 'money'::text, 'integer'::text, 'checkbox'::text, 'collaborator'::text, 'link'::text, 'lookup_text'::text]))),
-    CONSTRAINT entity_columns_link_has_target CHECK (((conversion = 'link'::text) = (linked_entity IS NOT NULL)))
+    CONSTRAINT entity_columns_link_has_target CHECK (((conversion = 'link'::text) = (linked_entity IS NOT NULL))),
+    CONSTRAINT entity_columns_name_not_reserved CHECK ((column_name <> ALL (ARRAY['position'::text, 'source_key'::text, 'row_id'::text, 'row_is_new'::text, 'fetched_this_run'::text, 'checksum'::text, 'held_deleted'::text, 'problems'::text, 'blocking_problems'::text, 'problem_count'::text, 'canonical'::text, 'raw_values'::text])))
 );
 
 --
@@ -8734,6 +9683,12 @@ COMMENT ON COLUMN sync.entity_columns.linked_entity IS 'For links: the entity wh
 --
 
 COMMENT ON COLUMN sync.entity_columns.pushable IS 'Whether a local change of the column is pushed to Airtable: false for fields Airtable computes (created time, last modified time, lookups) and for collaborators, which airlift never writes back. Only pushable columns are captured in sync.outbox.';
+
+--
+-- Name: CONSTRAINT entity_columns_name_not_reserved ON entity_columns; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON CONSTRAINT entity_columns_name_not_reserved ON sync.entity_columns IS 'A merged column may not take a name the merge or the canonical form uses for its own working columns (position, source_key, row_id, checksum, problems, canonical, ...): it would be read as the working column. Rename the target column.';
 
 --
 -- Name: entity_mappings; Type: TABLE; Schema: sync; Owner: -
@@ -10063,6 +11018,132 @@ ALTER TABLE ONLY audit.changes
     ADD CONSTRAINT changes_pkey PRIMARY KEY (id);
 
 --
+-- Name: ai_providers ai_providers_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.ai_providers
+    ADD CONSTRAINT ai_providers_pkey PRIMARY KEY (id);
+
+--
+-- Name: ai_providers ai_providers_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.ai_providers
+    ADD CONSTRAINT ai_providers_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: api_configurations api_configurations_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.api_configurations
+    ADD CONSTRAINT api_configurations_pkey PRIMARY KEY (id);
+
+--
+-- Name: api_configurations api_configurations_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.api_configurations
+    ADD CONSTRAINT api_configurations_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: data_source_mappings data_source_mappings_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.data_source_mappings
+    ADD CONSTRAINT data_source_mappings_pkey PRIMARY KEY (id);
+
+--
+-- Name: data_source_mappings data_source_mappings_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.data_source_mappings
+    ADD CONSTRAINT data_source_mappings_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: field_configurations field_configurations_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.field_configurations
+    ADD CONSTRAINT field_configurations_pkey PRIMARY KEY (id);
+
+--
+-- Name: field_configurations field_configurations_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.field_configurations
+    ADD CONSTRAINT field_configurations_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: organization_configs organization_configs_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.organization_configs
+    ADD CONSTRAINT organization_configs_pkey PRIMARY KEY (id);
+
+--
+-- Name: organization_configs organization_configs_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.organization_configs
+    ADD CONSTRAINT organization_configs_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: organizations organizations_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.organizations
+    ADD CONSTRAINT organizations_pkey PRIMARY KEY (id);
+
+--
+-- Name: organizations organizations_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.organizations
+    ADD CONSTRAINT organizations_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: pfa_records pfa_records_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.pfa_records
+    ADD CONSTRAINT pfa_records_pkey PRIMARY KEY (id);
+
+--
+-- Name: pfa_records pfa_records_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.pfa_records
+    ADD CONSTRAINT pfa_records_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: user_organizations user_organizations_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.user_organizations
+    ADD CONSTRAINT user_organizations_pkey PRIMARY KEY (id);
+
+--
+-- Name: user_organizations user_organizations_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.user_organizations
+    ADD CONSTRAINT user_organizations_sqlite_id_key UNIQUE (sqlite_id);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: users users_sqlite_id_key; Type: CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.users
+    ADD CONSTRAINT users_sqlite_id_key UNIQUE (sqlite_id);
+
+--
 -- Name: source_records source_records_pkey; Type: CONSTRAINT; Schema: staging; Owner: -
 --
 
@@ -10395,6 +11476,150 @@ CREATE INDEX changes_run_idx ON audit.changes USING btree (run_id, id) WHERE (ru
 --
 
 CREATE INDEX changes_table_record_idx ON audit.changes USING btree (table_name, record_id) WHERE (record_id IS NOT NULL);
+
+--
+-- Name: api_configurations_ai_provider_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX api_configurations_ai_provider_id ON pfa_app.api_configurations USING btree (ai_provider_id);
+
+--
+-- Name: INDEX api_configurations_ai_provider_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.api_configurations_ai_provider_id IS 'Foreign key ai_provider_id.';
+
+--
+-- Name: api_configurations_organization_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX api_configurations_organization_id ON pfa_app.api_configurations USING btree (organization_id);
+
+--
+-- Name: INDEX api_configurations_organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.api_configurations_organization_id IS 'Foreign key organization_id.';
+
+--
+-- Name: data_source_mappings_api_configuration_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX data_source_mappings_api_configuration_id ON pfa_app.data_source_mappings USING btree (api_configuration_id);
+
+--
+-- Name: INDEX data_source_mappings_api_configuration_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.data_source_mappings_api_configuration_id IS 'Foreign key api_configuration_id.';
+
+--
+-- Name: data_source_mappings_organization_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX data_source_mappings_organization_id ON pfa_app.data_source_mappings USING btree (organization_id);
+
+--
+-- Name: INDEX data_source_mappings_organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.data_source_mappings_organization_id IS 'Foreign key organization_id.';
+
+--
+-- Name: field_configurations_data_source_mapping_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX field_configurations_data_source_mapping_id ON pfa_app.field_configurations USING btree (data_source_mapping_id);
+
+--
+-- Name: INDEX field_configurations_data_source_mapping_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.field_configurations_data_source_mapping_id IS 'Foreign key data_source_mapping_id.';
+
+--
+-- Name: organization_configs_default_ai_provider_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX organization_configs_default_ai_provider_id ON pfa_app.organization_configs USING btree (default_ai_provider_id);
+
+--
+-- Name: INDEX organization_configs_default_ai_provider_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.organization_configs_default_ai_provider_id IS 'Foreign key default_ai_provider_id.';
+
+--
+-- Name: organization_configs_organization_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX organization_configs_organization_id ON pfa_app.organization_configs USING btree (organization_id);
+
+--
+-- Name: INDEX organization_configs_organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.organization_configs_organization_id IS 'Foreign key organization_id.';
+
+--
+-- Name: pfa_records_created_by_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX pfa_records_created_by_id ON pfa_app.pfa_records USING btree (created_by_id);
+
+--
+-- Name: INDEX pfa_records_created_by_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.pfa_records_created_by_id IS 'Foreign key created_by_id: a user''s records.';
+
+--
+-- Name: pfa_records_data_source_mapping_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX pfa_records_data_source_mapping_id ON pfa_app.pfa_records USING btree (data_source_mapping_id);
+
+--
+-- Name: INDEX pfa_records_data_source_mapping_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.pfa_records_data_source_mapping_id IS 'Foreign key data_source_mapping_id: a feed''s records.';
+
+--
+-- Name: pfa_records_organization_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX pfa_records_organization_id ON pfa_app.pfa_records USING btree (organization_id);
+
+--
+-- Name: INDEX pfa_records_organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.pfa_records_organization_id IS 'Foreign key organization_id: an organization''s records.';
+
+--
+-- Name: user_organizations_organization_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX user_organizations_organization_id ON pfa_app.user_organizations USING btree (organization_id);
+
+--
+-- Name: INDEX user_organizations_organization_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.user_organizations_organization_id IS 'Foreign key organization_id: members of an organization.';
+
+--
+-- Name: user_organizations_user_id; Type: INDEX; Schema: pfa_app; Owner: -
+--
+
+CREATE INDEX user_organizations_user_id ON pfa_app.user_organizations USING btree (user_id);
+
+--
+-- Name: INDEX user_organizations_user_id; Type: COMMENT; Schema: pfa_app; Owner: -
+--
+
+COMMENT ON INDEX pfa_app.user_organizations_user_id IS 'Foreign key user_id: memberships of a user.';
 
 --
 -- Name: client_portfolio_key; Type: INDEX; Schema: report; Owner: -
@@ -10941,6 +12166,564 @@ ALTER TABLE audit.changes ENABLE ALWAYS TRIGGER _100_forbid_truncate;
 CREATE TRIGGER _100_forbid_update_delete BEFORE DELETE OR UPDATE ON audit.changes FOR EACH STATEMENT EXECUTE FUNCTION audit.tg_changes__forbid_modification();
 
 ALTER TABLE audit.changes ENABLE ALWAYS TRIGGER _100_forbid_update_delete;
+
+--
+-- Name: ai_providers _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.ai_providers FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: api_configurations _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.api_configurations FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: data_source_mappings _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.data_source_mappings FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: field_configurations _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.field_configurations FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: organization_configs _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.organization_configs FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: organizations _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.organizations FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: pfa_records _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.pfa_records FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: user_organizations _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.user_organizations FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: users _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON pfa_app.users FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: ai_providers _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.ai_providers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_ai_providers');
+
+ALTER TABLE pfa_app.ai_providers ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: api_configurations _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.api_configurations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_api_configurations');
+
+ALTER TABLE pfa_app.api_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: data_source_mappings _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.data_source_mappings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_data_source_mappings');
+
+ALTER TABLE pfa_app.data_source_mappings ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: field_configurations _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.field_configurations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_field_configurations');
+
+ALTER TABLE pfa_app.field_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: organization_configs _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.organization_configs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organization_configs');
+
+ALTER TABLE pfa_app.organization_configs ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: organizations _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.organizations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organizations');
+
+ALTER TABLE pfa_app.organizations ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: pfa_records _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.pfa_records REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_records');
+
+ALTER TABLE pfa_app.pfa_records ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: user_organizations _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.user_organizations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_user_organizations');
+
+ALTER TABLE pfa_app.user_organizations ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: users _800_target_checksums_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON pfa_app.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_users');
+
+ALTER TABLE pfa_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: ai_providers _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.ai_providers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_ai_providers');
+
+ALTER TABLE pfa_app.ai_providers ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: api_configurations _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.api_configurations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_api_configurations');
+
+ALTER TABLE pfa_app.api_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: data_source_mappings _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.data_source_mappings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_data_source_mappings');
+
+ALTER TABLE pfa_app.data_source_mappings ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: field_configurations _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.field_configurations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_field_configurations');
+
+ALTER TABLE pfa_app.field_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: organization_configs _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.organization_configs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organization_configs');
+
+ALTER TABLE pfa_app.organization_configs ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: organizations _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organizations');
+
+ALTER TABLE pfa_app.organizations ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: pfa_records _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.pfa_records REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_records');
+
+ALTER TABLE pfa_app.pfa_records ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: user_organizations _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.user_organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_user_organizations');
+
+ALTER TABLE pfa_app.user_organizations ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: users _800_target_checksums_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON pfa_app.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_users');
+
+ALTER TABLE pfa_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: ai_providers _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.ai_providers FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_ai_providers');
+
+ALTER TABLE pfa_app.ai_providers ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: api_configurations _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.api_configurations FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_api_configurations');
+
+ALTER TABLE pfa_app.api_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: data_source_mappings _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.data_source_mappings FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_data_source_mappings');
+
+ALTER TABLE pfa_app.data_source_mappings ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: field_configurations _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.field_configurations FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_field_configurations');
+
+ALTER TABLE pfa_app.field_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: organization_configs _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.organization_configs FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organization_configs');
+
+ALTER TABLE pfa_app.organization_configs ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: organizations _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.organizations FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organizations');
+
+ALTER TABLE pfa_app.organizations ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: pfa_records _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.pfa_records FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_records');
+
+ALTER TABLE pfa_app.pfa_records ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: user_organizations _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.user_organizations FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_user_organizations');
+
+ALTER TABLE pfa_app.user_organizations ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: users _800_target_checksums_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON pfa_app.users FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_users');
+
+ALTER TABLE pfa_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: ai_providers _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.ai_providers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_ai_providers');
+
+ALTER TABLE pfa_app.ai_providers ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: api_configurations _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.api_configurations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_api_configurations');
+
+ALTER TABLE pfa_app.api_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: data_source_mappings _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.data_source_mappings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_data_source_mappings');
+
+ALTER TABLE pfa_app.data_source_mappings ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: field_configurations _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.field_configurations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_field_configurations');
+
+ALTER TABLE pfa_app.field_configurations ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: organization_configs _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.organization_configs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organization_configs');
+
+ALTER TABLE pfa_app.organization_configs ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: organizations _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_organizations');
+
+ALTER TABLE pfa_app.organizations ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: pfa_records _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.pfa_records REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_records');
+
+ALTER TABLE pfa_app.pfa_records ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: user_organizations _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.user_organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_user_organizations');
+
+ALTER TABLE pfa_app.user_organizations ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: users _800_target_checksums_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON pfa_app.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('pfa_users');
+
+ALTER TABLE pfa_app.users ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: ai_providers _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.ai_providers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: api_configurations _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.api_configurations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: data_source_mappings _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.data_source_mappings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: field_configurations _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.field_configurations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: organization_configs _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.organization_configs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: organizations _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.organizations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: pfa_records _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.pfa_records REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: user_organizations _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.user_organizations REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: users _900_audit_delete; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON pfa_app.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: ai_providers _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.ai_providers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: api_configurations _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.api_configurations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: data_source_mappings _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.data_source_mappings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: field_configurations _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.field_configurations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: organization_configs _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.organization_configs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: organizations _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: pfa_records _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.pfa_records REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: user_organizations _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.user_organizations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: users _900_audit_insert; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON pfa_app.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: ai_providers _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.ai_providers FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: api_configurations _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.api_configurations FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: data_source_mappings _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.data_source_mappings FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: field_configurations _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.field_configurations FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: organization_configs _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.organization_configs FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: organizations _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.organizations FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: pfa_records _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.pfa_records FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: user_organizations _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.user_organizations FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: users _900_audit_truncate; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON pfa_app.users FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: ai_providers _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.ai_providers REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: api_configurations _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.api_configurations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: data_source_mappings _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.data_source_mappings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: field_configurations _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.field_configurations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: organization_configs _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.organization_configs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: organizations _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.organizations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: pfa_records _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.pfa_records REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: user_organizations _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.user_organizations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: users _900_audit_update; Type: TRIGGER; Schema: pfa_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON pfa_app.users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
 
 --
 -- Name: checkpoints _100_set_updated_at; Type: TRIGGER; Schema: sync; Owner: -
@@ -11661,6 +13444,90 @@ ALTER TABLE ONLY app.registrations
     ADD CONSTRAINT registrations_state_regulator_id_fkey FOREIGN KEY (state_regulator_id) REFERENCES app.state_regulators(id) ON DELETE RESTRICT;
 
 --
+-- Name: api_configurations api_configurations_ai_provider_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.api_configurations
+    ADD CONSTRAINT api_configurations_ai_provider_id_fkey FOREIGN KEY (ai_provider_id) REFERENCES pfa_app.ai_providers(id) ON DELETE RESTRICT;
+
+--
+-- Name: api_configurations api_configurations_organization_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.api_configurations
+    ADD CONSTRAINT api_configurations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES pfa_app.organizations(id) ON DELETE CASCADE;
+
+--
+-- Name: data_source_mappings data_source_mappings_api_configuration_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.data_source_mappings
+    ADD CONSTRAINT data_source_mappings_api_configuration_id_fkey FOREIGN KEY (api_configuration_id) REFERENCES pfa_app.api_configurations(id) ON DELETE SET NULL;
+
+--
+-- Name: data_source_mappings data_source_mappings_organization_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.data_source_mappings
+    ADD CONSTRAINT data_source_mappings_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES pfa_app.organizations(id) ON DELETE CASCADE;
+
+--
+-- Name: field_configurations field_configurations_data_source_mapping_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.field_configurations
+    ADD CONSTRAINT field_configurations_data_source_mapping_id_fkey FOREIGN KEY (data_source_mapping_id) REFERENCES pfa_app.data_source_mappings(id) ON DELETE CASCADE;
+
+--
+-- Name: organization_configs organization_configs_default_ai_provider_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.organization_configs
+    ADD CONSTRAINT organization_configs_default_ai_provider_id_fkey FOREIGN KEY (default_ai_provider_id) REFERENCES pfa_app.ai_providers(id) ON DELETE SET NULL;
+
+--
+-- Name: organization_configs organization_configs_organization_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.organization_configs
+    ADD CONSTRAINT organization_configs_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES pfa_app.organizations(id) ON DELETE CASCADE;
+
+--
+-- Name: pfa_records pfa_records_created_by_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.pfa_records
+    ADD CONSTRAINT pfa_records_created_by_id_fkey FOREIGN KEY (created_by_id) REFERENCES pfa_app.users(id) ON DELETE SET NULL;
+
+--
+-- Name: pfa_records pfa_records_data_source_mapping_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.pfa_records
+    ADD CONSTRAINT pfa_records_data_source_mapping_id_fkey FOREIGN KEY (data_source_mapping_id) REFERENCES pfa_app.data_source_mappings(id) ON DELETE SET NULL;
+
+--
+-- Name: pfa_records pfa_records_organization_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.pfa_records
+    ADD CONSTRAINT pfa_records_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES pfa_app.organizations(id) ON DELETE CASCADE;
+
+--
+-- Name: user_organizations user_organizations_organization_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.user_organizations
+    ADD CONSTRAINT user_organizations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES pfa_app.organizations(id) ON DELETE CASCADE;
+
+--
+-- Name: user_organizations user_organizations_user_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
+--
+
+ALTER TABLE ONLY pfa_app.user_organizations
+    ADD CONSTRAINT user_organizations_user_id_fkey FOREIGN KEY (user_id) REFERENCES pfa_app.users(id) ON DELETE CASCADE;
+
+--
 -- Name: source_records source_records_run_id_fkey; Type: FK CONSTRAINT; Schema: staging; Owner: -
 --
 
@@ -11897,6 +13764,14 @@ GRANT USAGE ON SCHEMA app TO airlift_sync;
 --
 
 GRANT USAGE ON SCHEMA audit TO airlift_auditor;
+
+--
+-- Name: SCHEMA pfa_app; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA pfa_app TO airlift_app;
+GRANT USAGE ON SCHEMA pfa_app TO airlift_readonly;
+GRANT USAGE ON SCHEMA pfa_app TO airlift_sync;
 
 --
 -- Name: SCHEMA report; Type: ACL; Schema: -; Owner: -
@@ -12871,6 +14746,78 @@ GRANT SELECT ON TABLE app.state_regulators TO airlift_sync;
 --
 
 GRANT SELECT ON TABLE audit.changes TO airlift_auditor;
+
+--
+-- Name: TABLE ai_providers; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.ai_providers TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.ai_providers TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.ai_providers TO airlift_sync;
+
+--
+-- Name: TABLE api_configurations; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.api_configurations TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.api_configurations TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.api_configurations TO airlift_sync;
+
+--
+-- Name: TABLE data_source_mappings; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.data_source_mappings TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.data_source_mappings TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.data_source_mappings TO airlift_sync;
+
+--
+-- Name: TABLE field_configurations; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.field_configurations TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.field_configurations TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.field_configurations TO airlift_sync;
+
+--
+-- Name: TABLE organization_configs; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.organization_configs TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.organization_configs TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.organization_configs TO airlift_sync;
+
+--
+-- Name: TABLE organizations; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.organizations TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.organizations TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.organizations TO airlift_sync;
+
+--
+-- Name: TABLE pfa_records; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.pfa_records TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.pfa_records TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.pfa_records TO airlift_sync;
+
+--
+-- Name: TABLE user_organizations; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.user_organizations TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.user_organizations TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.user_organizations TO airlift_sync;
+
+--
+-- Name: TABLE users; Type: ACL; Schema: pfa_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE pfa_app.users TO airlift_app;
+GRANT SELECT ON TABLE pfa_app.users TO airlift_readonly;
+GRANT SELECT ON TABLE pfa_app.users TO airlift_sync;
 
 --
 -- Name: TABLE client_portfolio; Type: ACL; Schema: report; Owner: -

@@ -190,3 +190,15 @@ as $$
 $$;
 comment on function tests.airtable_record(text, jsonb, text) is
   E'An Airtable record as the runner stages it: {id, created_time, fields, hash}, hash = sha256 of the fields'' JSON text.';
+
+-- ---------------------------------------------------------------------------
+-- The examples' target tables (wallet_app, pfa_app, ...)
+-- ---------------------------------------------------------------------------
+create function tests.example_target_tables() returns setof text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select e.target_table::text from sync.entities e where e.target_table::text not like 'app.%' order by 1
+$$;
+comment on function tests.example_target_tables() is
+  E'The target tables of the entities outside schema app (the examples'' schemas: wallet_app, pfa_app, ...), as text, sorted: the suites that enumerate every synced or audited table add these, so that a new example schema does not need each suite edited. structure/020_sync.sql checks that the examples are registered.';

@@ -27,11 +27,11 @@ select set_eq(
                         'app.registrations', 'app.attachments', 'sync.jobs', 'sync.runs', 'sync.checkpoints',
                         'sync.id_map', 'sync.record_errors', 'sync.field_problems', 'sync.data_differentials',
                         'sync.validation_reports', 'sync.entity_mappings', 'sync.validation_rules',
-                        'sync.snapshots', 'sync.conflict_policies', 'sync.conflicts',
-                        'wallet_app.users', 'wallet_app.opportunities', 'wallet_app.admin_actions', 'wallet_app.kyc_documents']) as audited
+                        'sync.snapshots', 'sync.conflict_policies', 'sync.conflicts']
+                       || array(select tests.example_target_tables())) as audited
      cross join unnest(array['_900_audit_insert', '_900_audit_update', '_900_audit_delete',
                              '_900_audit_truncate']) as trigger_name$$,
-  'every app table, every sync control table and every other entity''s target table (wallet_app) has the insert, update, delete and truncate audit triggers'
+  'every app table, every sync control table and every other entity''s target table (the examples'') has the insert, update, delete and truncate audit triggers'
 );
 
 -- INSERT ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 -- and types, keys, run_id references, audit indexes, report views and
 -- materialized views, and the wiring of the audit and immutability triggers.
 BEGIN;
-select plan(67);
+select plan(68);
 
 -- Tables -------------------------------------------------------------------
 select has_table('sync', 'jobs', 'table sync.jobs exists');
@@ -143,14 +143,18 @@ select is_empty(
        and not exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = t.name)$$,
   'every app table and every sync control table has the four _900_audit_* triggers');
 select set_eq(
+  $$select distinct split_part(t, '.', 1) from tests.example_target_tables() t$$,
+  array['pfa_app', 'wallet_app'],
+  'the examples'' target schemas are registered in the entity catalogue: the files example''s (wallet_app) and the SQLite example''s (pfa_app)');
+select set_eq(
   $$select distinct tgrelid::regclass::text from pg_trigger where tgname like '\_900\_audit\_%'$$,
   $$values ('app.collaborators'), ('app.clients'), ('app.state_regulators'), ('app.products'),
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
            ('sync.validation_reports'), ('sync.record_errors'), ('sync.field_problems'), ('sync.entity_mappings'), ('sync.validation_rules'),
-           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts'),
-           ('wallet_app.users'), ('wallet_app.opportunities'), ('wallet_app.admin_actions'), ('wallet_app.kyc_documents')$$,
-  'the audited tables are exactly the six app tables, the thirteen sync control tables and the files example''s four target tables (wallet_app)');
+           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts')
+    union all select tests.example_target_tables()$$,
+  'the audited tables are exactly the six app tables, the thirteen sync control tables and the examples'' target tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,
