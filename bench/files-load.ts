@@ -24,7 +24,7 @@
  * load), so owner links resolve. With --dangling there is none, and every
  * row lands with a dangling_link field problem on owner_id.
  *
- * The pull runs in a child process (bench/files-load-run.ts), so its peak
+ * The pull runs in a child process (bench/pull-run.ts), so its peak
  * RSS is its own; the server's processes are sampled every 200 ms (the sum
  * of their private memory, RssAnon, and the largest single backend).
  *
@@ -105,7 +105,7 @@ interface RunResult {
   timings: Array<Record<string, number | string>>;
 }
 async function pullInChild(url: string, mapping: string, tables: string[]): Promise<RunResult> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'files-load-run.ts'), JSON.stringify({ url, mapping, tables })], {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'pull-run.ts'), JSON.stringify({ url, mapping, tables })], {
     cwd: PROJECT_ROOT,
     maxBuffer: 16 * 1024 * 1024,
   });
