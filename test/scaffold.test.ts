@@ -1,0 +1,233 @@
+/**
+ * `airlift scaffold` end to end, through the CLI, on real files and a real
+ * database. SQLite: the example application's file (tools/generator/sqlite.ts, written
+ * into a temporary folder) is drafted into schema pfa_draft (not the
+ * committed pfa_app); the draft migration applies, twice (it is
+ * idempotent), to a fresh clone as airlift_owner, every object it makes is
+ * commented and every foreign key says on delete and has an index; the
+ * drafted mapping pulls every row with no problem but the planted mess,
+ * each flagged on its field (which the draft's REVIEW notes announced);
+ * verify passes. Bad input (an unknown kind, a missing or non-SQLite file,
+ * an output directory that cannot be written, a taken or malformed schema
+ * name, a draft that would be overwritten) exits 2 naming it.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sql } from 'postgres';
+import { connect } from '../src/db/database.ts';
+import { countRows, generateSqliteApp, PLANTED } from '../tools/generator/sqlite.ts';
+import { runAirlift } from './support/cli.ts';
+import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
+
+const RECORDS = 300;
+const SCHEMA = 'pfa_draft';
+
+interface MappingJson {
+  source: { kind: string; path: string };
+  tables: Array<{ entity: string; table: string; key: string; target: string; fields: Array<Record<string, unknown>> }>;
+}
+
+describe('airlift scaffold: a SQLite file', () => {
+  let db: TestDatabase;
+  let sql: Sql;
+  let dir: string;
+  let file: string;
+  let out: string;
+  let env: NodeJS.ProcessEnv;
+  let migration: string;
+  let mapping: MappingJson;
+  const airlift = async (...args: string[]) => {
+    const result = await runAirlift(args, env);
+    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    return result.stdout;
+  };
+  const field = (table: string, from: string) => mapping.tables.find((t) => t.table === table)!.fields.find((f) => f.from === from);
+  const sqliteValue = <T>(query: string): T => {
+    const handle = new Database(file, { readonly: true });
+    try {
+      return handle.prepare(query).pluck().get() as T;
+    } finally {
+      handle.close();
+    }
+  };
+  const apply = async () => {
+    await sql.begin(async (tx) => {
+      await tx.unsafe('set local role airlift_owner');
+      await tx.unsafe(migration);
+    });
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'airlift-scaffold-'));
+    file = path.join(dir, 'pfa.db');
+    out = path.join(dir, 'draft');
+    generateSqliteApp({ file, records: RECORDS, seed: 11 });
+    db = await cloneTestDatabase();
+    sql = connect(db.url, { max: 2, onnotice: () => {} });
+    env = { DATABASE_URL: db.url, AIRLIFT_MAPPING: path.join(out, 'mapping.json') };
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses what it cannot read or write, exit 2, naming it', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--source', 'oracle:whatever', '--out', out], /unknown source kind "oracle"/],
+      [['--source', 'sqlite:', '--out', out], /say where the source is/],
+      [['--source', `sqlite:${path.join(dir, 'missing.db')}`, '--out', out], /the SQLite source .*missing\.db cannot be opened/],
+      [['--source', `sqlite:${path.join(dir, 'not-sqlite.db')}`, '--out', out], /the SQLite source .*not-sqlite\.db cannot be read: file is not a database/],
+      [['--source', `sqlite:${file}`, '--out', path.join(dir, 'not-sqlite.db', 'draft')], /--out .*not-sqlite\.db\/draft cannot be written: ENOTDIR/],
+      [['--source', `sqlite:${file}`, '--out', out, '--schema', 'sync'], /--schema "sync" is taken/],
+      [['--source', `sqlite:${file}`, '--out', out, '--schema', 'Bad-Name'], /--schema "Bad-Name" is not a schema name/],
+      [['--out', out], /required option '--source <spec>' not specified/],
+    ];
+    await writeFile(path.join(dir, 'not-sqlite.db'), 'this is a text file, not a database\n'.repeat(200));
+    for (const [args, message] of cases) {
+      const result = await runAirlift(['scaffold', ...args], env);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it('drafts a migration and a mapping, the undecidable written as REVIEW notes', async () => {
+    const stdout = await airlift('scaffold', '--source', `sqlite:${file}`, '--out', out, '--schema', SCHEMA);
+    expect(stdout).toMatch(/^drafted schema pfa_draft: 9 table\(s\)\n/);
+    migration = await readFile(path.join(out, 'migration.sql'), 'utf8');
+    mapping = JSON.parse(await readFile(path.join(out, 'mapping.json'), 'utf8')) as MappingJson;
+
+    // the mapping: the SQLite source, relative to the mapping, the tables in merge order with their keys
+    expect(mapping.source).toEqual({ kind: 'sqlite', path: '../pfa.db' });
+    expect(mapping.tables.map((t) => [t.table, t.entity, t.key, t.target])).toEqual([
+      ['ai_providers', 'pfa_draft_ai_providers', 'id', 'pfa_draft.ai_providers'],
+      ['organizations', 'pfa_draft_organizations', 'id', 'pfa_draft.organizations'],
+      ['users', 'pfa_draft_users', 'id', 'pfa_draft.users'],
+      ['api_configurations', 'pfa_draft_api_configurations', 'id', 'pfa_draft.api_configurations'],
+      ['organization_configs', 'pfa_draft_organization_configs', 'id', 'pfa_draft.organization_configs'],
+      ['user_organizations', 'pfa_draft_user_organizations', 'id', 'pfa_draft.user_organizations'],
+      ['data_source_mappings', 'pfa_draft_data_source_mappings', 'id', 'pfa_draft.data_source_mappings'],
+      ['field_configurations', 'pfa_draft_field_configurations', 'id', 'pfa_draft.field_configurations'],
+      ['pfa_records', 'pfa_draft_pfa_records', 'id', 'pfa_draft.pfa_records'],
+    ]);
+    // the cast rules, decided from declared types and values (as the hand-written examples/pfa-app/mapping.json has them)
+    expect(field('users', 'created_at')).toEqual({ from: 'created_at', column: 'app_created_at', cast: 'epoch_milliseconds' });
+    expect(field('users', 'is_active')).toEqual({ from: 'is_active', column: 'is_active', cast: 'boolean' });
+    expect(field('users', 'avatar_sha256')).toEqual({ from: 'avatar_sha256', column: 'avatar_sha256', cast: 'blob', encoding: 'hex' });
+    expect(field('organizations', 'settings')).toEqual({ from: 'settings', column: 'settings', cast: 'json' });
+    expect(field('ai_providers', 'created_at')).toEqual({ from: 'created_at', column: 'app_created_at', cast: 'timestamp' });
+    expect(field('ai_providers', 'temperature')).toEqual({ from: 'temperature', column: 'temperature', cast: 'real' });
+    expect(field('ai_providers', 'max_tokens')).toEqual({ from: 'max_tokens', column: 'max_tokens', cast: 'integer' });
+    expect(field('organization_configs', 'default_ai_provider_id')).toEqual({ from: 'default_ai_provider_id', column: 'default_ai_provider_id', cast: 'key', linkedEntity: 'pfa_draft_ai_providers' });
+    expect(field('organization_configs', 'fiscal_year_start')).toEqual({ from: 'fiscal_year_start', column: 'fiscal_year_start', cast: 'date' });
+    expect(field('organization_configs', 'features')).toEqual({ from: 'features', column: 'features', cast: 'json', convert: 'multi_select' });
+    expect(field('data_source_mappings', 'last_synced_at')).toEqual({ from: 'last_synced_at', column: 'last_synced_at', cast: 'epoch_seconds' });
+    expect(field('field_configurations', 'position')).toEqual({ from: 'position', column: 'position_value', cast: 'integer' });
+    expect(field('pfa_records', 'record_date')).toEqual({ from: 'record_date', column: 'record_date', cast: 'date' });
+    expect(field('pfa_records', 'checksum')).toEqual({ from: 'checksum', column: 'checksum_value', cast: 'blob', encoding: 'hex' });
+    expect(field('pfa_records', 'created_by_id')).toEqual({ from: 'created_by_id', column: 'created_by_id', cast: 'key', linkedEntity: 'pfa_draft_users' });
+
+    // the planted mess, and what the draft could not decide by itself, are REVIEW notes next to their columns
+    const reviews = migration.split('\n').filter((line) => line.startsWith('-- REVIEW: '));
+    const about = (object: string) => reviews.filter((line) => line.startsWith(`-- REVIEW: ${SCHEMA}.${object}: `)).map((line) => line.slice(`-- REVIEW: ${SCHEMA}.${object}: `.length));
+    const users = countRows(file).users!;
+    expect(about('users.is_active')).toEqual([`1 of ${users} values are not 0 or 1 (or true/false text) (e.g. 2): each lands as a field problem (the column empty)`]);
+    expect(about('organizations.settings')).toEqual([expect.stringMatching(/^1 of \d+ values do not parse as JSON \(e\.g\. "\{\\"theme\\": \\"dark\\","\): each lands as a field problem/)]);
+    expect(about('pfa_records.record_date')).toEqual([
+      `1 of ${RECORDS} values are not ISO dates (YYYY-MM-DD) (e.g. "15/03/2024"): each lands as a field problem (the column empty)`,
+      `TEXT holding ISO dates (${RECORDS - 1} of ${RECORDS}): read as a date; cast text to keep them as written`,
+    ]);
+    expect(about('field_configurations.position_value')).toEqual([expect.stringMatching(/^1 of \d+ values are not whole numbers \(e\.g\. "third"\)/)]);
+    expect(about('ai_providers.app_created_at')).toEqual([expect.stringMatching(/^TEXT holding date-times/)]);
+    expect(about('data_source_mappings.last_synced_at')).toEqual([expect.stringMatching(/^an INTEGER named like a time, values \d+ to \d+: read as epoch seconds/)]);
+    expect(about('users')).toEqual([expect.stringMatching(/^a UNIQUE constraint over \(email\) is unique in SQLite; drafted as a plain index/)]);
+    // each note of the list at the top is also written where its object is drafted
+    const listed = reviews.filter((line) => line.startsWith(`-- REVIEW: ${SCHEMA}.`)).map((line) => line.replace(/^-- REVIEW: [a-z_.]+: /, '')).sort();
+    const inline = migration.split('\n').filter((line) => /^\s*-- REVIEW: /.test(line) && !line.startsWith(`-- REVIEW: ${SCHEMA}.`)).map((line) => line.trim().slice('-- REVIEW: '.length)).sort();
+    expect(inline).toEqual(listed);
+    expect(migration).toContain(`-- ${listed.length} REVIEW note(s), each repeated next to its object:`);
+    // the renames are said in the column's comment
+    expect(migration).toContain("comment on column pfa_draft.field_configurations.position_value is E'From SQLite field_configurations.position: an INTEGER in SQLite (declared INTEGER); the merge takes whole numbers from -32,768 to 32,767 (renamed from position: a merged column may not be named position,");
+    expect(migration).toContain('comment on column pfa_draft.users.app_created_at is E\'From SQLite users.created_at: epoch milliseconds in SQLite (declared datetime: Prisma\'\'s DateTime) (renamed from created_at: the draft keeps a column of that name of its own).\';');
+
+    // a draft is not overwritten unless asked
+    const again = await runAirlift(['scaffold', '--source', `sqlite:${file}`, '--out', out, '--schema', SCHEMA], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/migration\.sql exists: scaffold does not overwrite a draft .*--force/);
+    await airlift('scaffold', '--source', `sqlite:${file}`, '--out', out, '--schema', SCHEMA, '--force');
+    expect((await readFile(path.join(out, 'migration.sql'), 'utf8')).replace(/on \S+Z\./, '')).toBe(migration.replace(/on \S+Z\./, ''));
+  });
+
+  it('the draft applies as airlift_owner, twice (idempotent), every object commented and every foreign key with on delete', async () => {
+    await apply();
+    await apply();
+    const uncommented = await sql`
+      select c.relname || coalesce('.' || a.attname, '') as object
+      from pg_class c left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and c.relkind = 'r'
+      where c.relnamespace = ${SCHEMA}::regnamespace and c.relkind in ('r', 'i') and c.relname not like '%_pkey' and c.relname not like '%_key'
+        and coalesce(btrim(case when a.attname is null then obj_description(c.oid, 'pg_class') else col_description(c.oid, a.attnum) end), '') = ''
+      union all
+      select conname from pg_constraint where connamespace = ${SCHEMA}::regnamespace and contype = 'f' and obj_description(oid, 'pg_constraint') is null
+      union all
+      select tgname from pg_trigger where tgrelid in (select oid from pg_class where relnamespace = ${SCHEMA}::regnamespace) and not tgisinternal
+        and tgname = '_100_set_updated_at' and obj_description(oid, 'pg_trigger') is null`;
+    expect(uncommented).toEqual([]);
+    const [fks] = await sql<{ n: number; with_action: number; indexed: number }[]>`
+      select count(*)::int as n, count(*) filter (where confdeltype in ('c', 'n', 'r'))::int as with_action,
+             count(*) filter (where exists (select 1 from pg_index i where i.indrelid = f.conrelid and i.indkey[0] = f.conkey[1]))::int as indexed
+      from pg_constraint f where contype = 'f' and connamespace = ${SCHEMA}::regnamespace`;
+    expect(fks).toEqual({ n: 12, with_action: 12, indexed: 12 });
+    // SQLite's own on delete, carried over
+    const actions = await sql<{ link: string; action: string }[]>`
+      select conrelid::regclass::text || '.' || (select attname from pg_attribute where attrelid = conrelid and attnum = conkey[1]) as link, confdeltype::text as action
+      from pg_constraint where contype = 'f' and connamespace = ${SCHEMA}::regnamespace order by 1`;
+    expect(Object.fromEntries(actions.map((a) => [a.link, a.action]))).toMatchObject({
+      'pfa_draft.api_configurations.ai_provider_id': 'r', 'pfa_draft.pfa_records.created_by_id': 'n', 'pfa_draft.pfa_records.organization_id': 'c',
+    });
+    const [catalogue] = await sql<{ entities: number; columns: number; triggers: number }[]>`
+      select (select count(*)::int from sync.entities where entity like 'pfa\_draft\_%') as entities,
+             (select count(*)::int from sync.entity_columns where entity like 'pfa\_draft\_%') as columns,
+             (select count(distinct tgrelid)::int from pg_trigger where tgrelid in (select oid from pg_class where relnamespace = ${SCHEMA}::regnamespace) and tgname like '%audit%') as triggers`;
+    expect(catalogue).toEqual({ entities: 9, columns: mapping.tables.reduce((n, t) => n + t.fields.length, 0), triggers: 9 });
+  });
+
+  it('the drafted mapping pulls every row, only the planted mess flagged on its fields, and verify passes', async () => {
+    const stdout = await airlift('pull', '--full');
+    const source = countRows(file);
+    const total = Object.values(source).reduce((a, b) => a + b, 0);
+    expect(stdout).toContain(`fetched ${total} = ${total} inserted + 0 updated + 0 unchanged + 0 quarantined; 0 soft-deleted`);
+    for (const [table, rows] of Object.entries(source)) {
+      const [row] = await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${SCHEMA}.${table} where deleted_at is null`);
+      expect({ table, rows: row!.n }).toEqual({ table, rows });
+    }
+    expect(await sql`select source_key, reason from sync.record_errors where resolved_at is null`).toEqual([]);
+    const thirdUser = sqliteValue<string>('select id from users where is_active = 2');
+    const secondOrganization = sqliteValue<string>('select id from organizations order by id limit 1 offset 1');
+    const problems = await sql<{ entity: string; source_key: string; field: string; rule: string; value: unknown }[]>`
+      select entity, source_key, field, rule, value from sync.field_problems where resolved_at is null order by entity, source_key, field`;
+    expect(problems.map((p) => ({ ...p }))).toEqual([
+      { entity: 'pfa_draft_field_configurations', source_key: '4', field: 'position', rule: 'cell_conversion', value: PLANTED.textInteger.value },
+      { entity: 'pfa_draft_organizations', source_key: secondOrganization, field: 'settings', rule: 'cell_conversion', value: { refused: expect.stringMatching(/^not valid JSON: /), value: PLANTED.brokenJson.value } },
+      { entity: 'pfa_draft_pfa_records', source_key: '13', field: 'created_by_id', rule: 'dangling_link', value: [PLANTED.danglingUser.value] },
+      { entity: 'pfa_draft_pfa_records', source_key: '7', field: 'record_date', rule: 'cell_conversion', value: PLANTED.badDate.value },
+      { entity: 'pfa_draft_users', source_key: thirdUser, field: 'is_active', rule: 'cell_conversion', value: 2 },
+    ]);
+    // values landed typed: a record as SQLite holds it
+    const [record] = await sql`
+      select r.amount::text, r.quantity, r.checksum_value, r.app_created_at, r.record_date::text, o.sqlite_id as organization
+      from pfa_draft.pfa_records r join pfa_draft.organizations o on o.id = r.organization_id where r.sqlite_id = '1'`;
+    const handle = new Database(file, { readonly: true });
+    const row = handle.prepare('select * from pfa_records where id = 1').get() as Record<string, unknown>;
+    handle.close();
+    expect(record).toEqual({
+      amount: (row.amount as number).toFixed(2), quantity: row.quantity, checksum_value: (row.checksum as Buffer).toString('hex'),
+      app_created_at: new Date(row.created_at as number), record_date: row.record_date, organization: row.organization_id,
+    });
+    const verify = await runAirlift(['verify'], env);
+    expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
+    expect(verify.stdout).toContain('PASSED');
+  });
+});
