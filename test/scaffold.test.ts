@@ -1,6 +1,8 @@
 /**
  * `airlift scaffold` end to end, through the CLI, on real files and a real
- * database. SQLite: the example application's file (tools/generator/sqlite.ts, written
+ * database.
+ *
+ * SQLite: the example application's file (tools/generator/sqlite.ts, written
  * into a temporary folder) is drafted into schema pfa_draft (not the
  * committed pfa_app); the draft migration applies, twice (it is
  * idempotent), to a fresh clone as airlift_owner, every object it makes is
@@ -10,6 +12,12 @@
  * verify passes. Bad input (an unknown kind, a missing or non-SQLite file,
  * an output directory that cannot be written, a taken or malformed schema
  * name, a draft that would be overwritten) exits 2 naming it.
+ *
+ * Files: the wallet example's exports (examples/wallet-app/data) drafted
+ * into wallet_draft: formats, keys (a keyed object, hex keys lowercased),
+ * nested paths, types from values, links from values; the draft applies and
+ * its mapping pulls every record, only the planted mess flagged; verify
+ * passes.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from 'postgres';
 import { connect } from '../src/db/database.ts';
 import { countRows, generateSqliteApp, PLANTED } from '../tools/generator/sqlite.ts';
-import { runAirlift } from './support/cli.ts';
+import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
 
 const RECORDS = 300;
@@ -27,7 +35,7 @@ const SCHEMA = 'pfa_draft';
 
 interface MappingJson {
   source: { kind: string; path: string };
-  tables: Array<{ entity: string; table: string; key: string; target: string; fields: Array<Record<string, unknown>> }>;
+  tables: Array<{ entity: string; table?: string; file?: string; key: string; keyCase?: string; recordsPath?: string; target: string; fields: Array<Record<string, unknown>> }>;
 }
 
 describe('airlift scaffold: a SQLite file', () => {
@@ -229,5 +237,111 @@ describe('airlift scaffold: a SQLite file', () => {
     const verify = await runAirlift(['verify'], env);
     expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
     expect(verify.stdout).toContain('PASSED');
+  });
+});
+
+describe('airlift scaffold: a directory of exports (the wallet app example)', () => {
+  const WALLET_SCHEMA = 'wallet_draft';
+  let db: TestDatabase;
+  let sql: Sql;
+  let dir: string;
+  let out: string;
+  let env: NodeJS.ProcessEnv;
+  let migration: string;
+  let mapping: MappingJson;
+  const exportsDir = path.join(PROJECT_DIR, 'examples', 'wallet-app', 'data');
+  const airlift = async (...args: string[]) => {
+    const result = await runAirlift(args, env);
+    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    return result.stdout;
+  };
+  const table = (file: string) => mapping.tables.find((t) => t.file === file)!;
+  const field = (file: string, p: string) => table(file).fields.find((f) => f.path === p);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'airlift-scaffold-files-'));
+    out = path.join(dir, 'draft');
+    db = await cloneTestDatabase();
+    sql = connect(db.url, { max: 2, onnotice: () => {} });
+    env = { DATABASE_URL: db.url, AIRLIFT_MAPPING: path.join(out, 'mapping.json') };
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a directory it cannot read, exit 2', async () => {
+    const result = await runAirlift(['scaffold', '--source', `files:${path.join(dir, 'nowhere')}`, '--out', out], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the files source .*nowhere cannot be read: ENOENT/);
+  });
+
+  it('infers tables, keys, fields, types and links from the exports', async () => {
+    await airlift('scaffold', '--source', `files:${exportsDir}`, '--out', out, '--schema', WALLET_SCHEMA);
+    migration = await readFile(path.join(out, 'migration.sql'), 'utf8');
+    mapping = JSON.parse(await readFile(path.join(out, 'mapping.json'), 'utf8')) as MappingJson;
+    expect(mapping.source).toEqual({ kind: 'files', path: path.relative(out, exportsDir) });
+    expect(mapping.tables.map((t) => [t.file, t.entity, t.key, t.keyCase ?? null, t.recordsPath ?? null, t.target])).toEqual([
+      ['users.json', 'wallet_draft_users', '$key', 'lower', null, 'wallet_draft.users'],
+      ['kyc_documents.json', 'wallet_draft_kyc_documents', 'id', null, 'documents', 'wallet_draft.kyc_documents'],
+      ['opportunities.csv', 'wallet_draft_opportunities', 'id', null, null, 'wallet_draft.opportunities'],
+      // after the documents: its details.document names one
+      ['admin_logs.jsonl', 'wallet_draft_admin_logs', 'id', null, null, 'wallet_draft.admin_logs'],
+    ]);
+    expect(field('users.json', 'phone.mobile')).toEqual({ path: 'phone.mobile', column: 'phone_mobile', convert: 'text' });
+    expect(field('users.json', 'phone.verified')).toEqual({ path: 'phone.verified', column: 'phone_verified', convert: 'checkbox' });
+    expect(field('users.json', 'createdAt')).toEqual({ path: 'createdAt', column: 'app_created_at', convert: 'timestamp' });
+    expect(field('users.json', 'referrer')).toEqual({ path: 'referrer', column: 'referrer_id', convert: 'link', linkedEntity: 'wallet_draft_users', keyCase: 'lower' });
+    expect(field('opportunities.csv', 'owner')).toEqual({ path: 'owner', column: 'owner_id', convert: 'link', linkedEntity: 'wallet_draft_users', keyCase: 'lower' });
+    expect(field('opportunities.csv', 'amount')).toEqual({ path: 'amount', column: 'amount', convert: 'money' });
+    expect(field('opportunities.csv', 'closes_on')).toEqual({ path: 'closes_on', column: 'closes_on', convert: 'date' });
+    expect(field('opportunities.csv', 'tags')).toEqual({ path: 'tags', column: 'tags', convert: 'multi_select', split: ';' });
+    expect(field('kyc_documents.json', 'checks.face_match')).toEqual({ path: 'checks.face_match', column: 'checks_face_match', convert: 'checkbox' });
+    expect(field('admin_logs.jsonl', 'at')).toEqual({ path: 'at', column: 'at', convert: 'timestamp' });
+
+    const reviews = migration.split('\n').filter((line) => line.startsWith(`-- REVIEW: ${WALLET_SCHEMA}.`));
+    expect(reviews).toEqual(expect.arrayContaining([
+      '-- REVIEW: wallet_draft.opportunities.amount: 1 of 30 values are not numbers (e.g. "TBD"): each lands as a field problem (the column empty)',
+      expect.stringMatching(/^-- REVIEW: wallet_draft\.opportunities\.closes_on: 1 of \d+ values are not valid ISO dates \(YYYY-MM-DD\) \(e\.g\. "2025-02-30"\)/),
+      expect.stringMatching(/^-- REVIEW: wallet_draft\.admin_logs: 1 lines do not parse as JSON objects \(first: line 18\): the pull quarantines them/),
+      expect.stringMatching(/^-- REVIEW: wallet_draft\.users\.referrer_id: no foreign key in the exports: \d+ of \d+ distinct values are keys of users\.json, so a link to users .*; 1 name no record/),
+      expect.stringMatching(/^-- REVIEW: wallet_draft\.users: keys are hex \("0x[0-9a-f]+(\.\.\.)?"\), whose case means nothing: lowercased \(keyCase lower\).*; 1 are written in upper case$/),
+    ]));
+  });
+
+  it('the draft applies twice as airlift_owner, and its mapping pulls every record, only the planted mess flagged; verify passes', async () => {
+    for (let i = 0; i < 2; i++) {
+      await sql.begin(async (tx) => {
+        await tx.unsafe('set local role airlift_owner');
+        await tx.unsafe(migration);
+      });
+    }
+    const stdout = await airlift('pull', '--full');
+    expect(stdout).toContain('fetched 133 = 132 inserted + 0 updated + 0 unchanged + 1 quarantined; 0 soft-deleted');
+    const [counts] = await sql`
+      select (select count(*)::int from wallet_draft.users) as users, (select count(*)::int from wallet_draft.opportunities) as opportunities,
+             (select count(*)::int from wallet_draft.admin_logs) as actions, (select count(*)::int from wallet_draft.kyc_documents) as documents`;
+    expect(counts).toEqual({ users: 40, opportunities: 30, actions: 28, documents: 34 });
+    const problems = await sql<{ entity: string; source_key: string; field: string; rule: string; value: unknown }[]>`
+      select entity, source_key, field, rule, value from sync.field_problems where resolved_at is null order by entity, source_key, field`;
+    expect(problems.map((p) => ({ ...p }))).toEqual([
+      { entity: 'wallet_draft_opportunities', source_key: 'opp-1008', field: 'amount', rule: 'cell_conversion', value: 'TBD' },
+      { entity: 'wallet_draft_opportunities', source_key: 'opp-1013', field: 'closes_on', rule: 'cell_conversion', value: '2025-02-30' },
+      { entity: 'wallet_draft_users', source_key: '0x27f067f635f5950a5fc5498709c4be92aa72cc60', field: 'referrer', rule: 'dangling_link', value: ['0x9f3c5a7e21d04b6c8e13f7a90d5b2c4e6a8f1d03'] },
+    ]);
+    const quarantined = await sql`select source_key from sync.record_errors where resolved_at is null`;
+    expect(quarantined).toEqual([{ source_key: '(admin_logs.jsonl line 18)' }]);
+    // the uppercase wallet landed lowercase, and the documents naming it in lowercase link to it
+    const [ravi] = await sql`
+      select count(*)::int as documents from wallet_draft.kyc_documents d join wallet_draft.users u on u.id = d.user_id
+      where u.source_id = '0x82e891dad532c63de88ade9a2c502b0a8261dc2d'`;
+    expect(ravi!.documents).toBeGreaterThan(0);
+    const [opp] = await sql`
+      select o.amount::text, o.opens_on::text, o.tags, u.source_id as owner
+      from wallet_draft.opportunities o left join wallet_draft.users u on u.id = o.owner_id where o.source_id = 'opp-1001'`;
+    expect(opp).toEqual({ amount: '1140.00', opens_on: '2024-08-27', tags: ['dao', 'mobile'], owner: '0x3b981936fcbde949b15f813a6eca688c8079db39' });
+    const verify = await runAirlift(['verify'], env);
+    expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
   });
 });

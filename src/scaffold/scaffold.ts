@@ -6,6 +6,7 @@
  *
  * Sources, as `--source KIND:WHERE`:
  *   sqlite:FILE   a SQLite database file (src/scaffold/sqlite.ts)
+ *   files:DIR     a directory of JSON, JSON Lines and CSV exports (src/scaffold/files.ts)
  *
  * Errors a user can fix (an unknown kind, a source that cannot be read, an
  * output directory that cannot be written, a bad schema name, files that
@@ -17,10 +18,11 @@ import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../config.ts';
 import { allReviews, renderMapping, renderMigration, snakeName, type Draft } from './draft.ts';
+import { scaffoldFiles } from './files.ts';
 import { scaffoldSqlite } from './sqlite.ts';
 
-export const SCAFFOLD_KINDS = ['sqlite'] as const;
-const KIND_HELP = 'sqlite:FILE';
+export const SCAFFOLD_KINDS = ['sqlite', 'files'] as const;
+const KIND_HELP = 'sqlite:FILE or files:DIR';
 
 export interface ScaffoldOptions {
   /** KIND:WHERE, e.g. sqlite:./app.db */
@@ -103,6 +105,13 @@ export async function runScaffold(options: ScaffoldOptions): Promise<ScaffoldRes
       const schema = options.schema ?? snakeName(path.basename(file).replace(/\.[^.]*$/, ''));
       checkSchemaName(schema);
       draft = scaffoldSqlite({ file, schema, outDir: out });
+      break;
+    }
+    case 'files': {
+      const dir = path.resolve(where);
+      const schema = options.schema ?? snakeName(path.basename(dir));
+      checkSchemaName(schema);
+      draft = scaffoldFiles({ dir, schema, outDir: out });
       break;
     }
   }
