@@ -1,6 +1,6 @@
 /**
- * `airlift scaffold` end to end, through the CLI, on real files and a real
- * database.
+ * `airlift scaffold` end to end, through the CLI, on real files and real
+ * databases.
  *
  * SQLite: the example application's file (tools/generator/sqlite.ts, written
  * into a temporary folder) is drafted into schema pfa_draft (not the
@@ -18,14 +18,20 @@
  * nested paths, types from values, links from values; the draft applies and
  * its mapping pulls every record, only the planted mess flagged; verify
  * passes.
+ *
+ * PostgreSQL: a second database on the test server, a legacy chain of
+ * integer-keyed tables, drafted from its catalog into legacy_draft; the
+ * draft applies twice. (No pull: the postgres source is built elsewhere.)
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Sql } from 'postgres';
-import { connect } from '../src/db/database.ts';
+import { connect, quoteIdent } from '../src/db/database.ts';
+import { urlWithDatabase } from '../src/db/embedded.ts';
 import { countRows, generateSqliteApp, PLANTED } from '../tools/generator/sqlite.ts';
 import { PROJECT_DIR, runAirlift } from './support/cli.ts';
 import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
@@ -343,5 +349,125 @@ describe('airlift scaffold: a directory of exports (the wallet app example)', ()
     expect(opp).toEqual({ amount: '1140.00', opens_on: '2024-08-27', tags: ['dao', 'mobile'], owner: '0x3b981936fcbde949b15f813a6eca688c8079db39' });
     const verify = await runAirlift(['verify'], env);
     expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
+  });
+});
+
+describe('airlift scaffold: a legacy PostgreSQL catalog', () => {
+  const LEGACY_SCHEMA = 'legacy_draft';
+  let db: TestDatabase;
+  let sql: Sql;
+  let legacyName: string;
+  let legacyUrl: string;
+  let dir: string;
+  let out: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'airlift-scaffold-pg-'));
+    out = path.join(dir, 'draft');
+    db = await cloneTestDatabase();
+    sql = connect(db.url, { max: 2, onnotice: () => {} });
+    // a second database on the test server: the legacy application's
+    legacyName = `${inject('clonePrefix')}legacy_${randomBytes(4).toString('hex')}`;
+    const admin = connect(inject('serverUrl'), { max: 1 });
+    try {
+      await admin.unsafe(`create database ${quoteIdent(legacyName)}`);
+    } finally {
+      await admin.end();
+    }
+    legacyUrl = urlWithDatabase(inject('serverUrl'), legacyName);
+    const legacy = connect(legacyUrl, { max: 1, onnotice: () => {} });
+    try {
+      await legacy.unsafe(`
+        create table offices (id serial primary key, name text not null, opened_on text, budget numeric(12,2), created_at timestamptz not null default now());
+        comment on table offices is 'Branch offices.';
+        create table doctors (id serial primary key, office_id integer not null references offices (id) on delete cascade, full_name varchar(200), active boolean not null default true, position integer);
+        create table patients (id bigserial primary key, doctor_id integer references doctors (id) on delete set null, email text unique, born date, weight_kg double precision, notes jsonb);
+        create table orders (id integer primary key, patient_id bigint not null references patients (id), placed_at timestamp, total numeric(14,4), big_counter bigint);
+        create table order_lines (order_id integer references orders (id), line_no integer, qty integer, primary key (order_id, line_no));
+        insert into offices (name, opened_on, budget) select 'Office ' || g, '2020-01-0' || (g % 9 + 1), g * 1000.5 from generate_series(1, 5) g;
+        insert into doctors (office_id, full_name, position) select g % 5 + 1, 'Dr ' || g, g from generate_series(1, 10) g;
+        insert into patients (doctor_id, email, born, weight_kg) select g % 10 + 1, 'p' || g || '@example.org', date '1980-01-01' + g, 70.25 from generate_series(1, 20) g;
+        insert into orders (id, patient_id, placed_at, total, big_counter) select g, g % 20 + 1, now(), g * 1.2345, 100000 * g from generate_series(1, 30) g;
+      `);
+    } finally {
+      await legacy.end();
+    }
+    env = { DATABASE_URL: db.url, LEGACY_URL: legacyUrl };
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+    if (legacyName) {
+      const admin = connect(inject('serverUrl'), { max: 1 });
+      await admin.unsafe(`drop database if exists ${quoteIdent(legacyName)} with (force)`).finally(() => admin.end());
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an unset variable or an unreachable database, exit 2, without printing the URL', async () => {
+    const unset = await runAirlift(['scaffold', '--source', 'postgres:NOT_SET_ANYWHERE', '--out', out], env);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/the environment variable NOT_SET_ANYWHERE is not set/);
+    const wrong = await runAirlift(['scaffold', '--source', 'postgres:LEGACY_URL', '--out', out], { ...env, LEGACY_URL: urlWithDatabase(inject('serverUrl'), `${legacyName}_missing`) });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/the PostgreSQL source in LEGACY_URL cannot be read: .*does not exist/);
+  });
+
+  it('drafts tables, typed columns, links and indexes from the catalog; the draft applies twice as airlift_owner', async () => {
+    const result = await runAirlift(['scaffold', '--source', 'postgres:LEGACY_URL', '--out', out, '--schema', LEGACY_SCHEMA], env);
+    expect(result.code, result.stderr).toBe(0);
+    const migration = await readFile(path.join(out, 'migration.sql'), 'utf8');
+    const mappingText = await readFile(path.join(out, 'mapping.json'), 'utf8');
+    expect(mappingText).not.toContain(legacyUrl);
+    expect(migration).not.toContain(legacyUrl);
+    const mapping = JSON.parse(mappingText) as MappingJson;
+    expect(mapping.source).toEqual({ kind: 'postgres', urlEnv: 'LEGACY_URL' });
+    expect(mapping.tables.map((t) => [t.table, t.entity, t.key, t.target])).toEqual([
+      ['public.offices', 'legacy_draft_offices', 'id', 'legacy_draft.offices'],
+      ['public.doctors', 'legacy_draft_doctors', 'id', 'legacy_draft.doctors'],
+      ['public.patients', 'legacy_draft_patients', 'id', 'legacy_draft.patients'],
+      ['public.orders', 'legacy_draft_orders', 'id', 'legacy_draft.orders'],
+    ]);
+    const fields = Object.fromEntries(mapping.tables.flatMap((t) => t.fields.map((f) => [`${t.table}.${f.from}`, f])));
+    expect(fields).toMatchObject({
+      'public.patients.weight_kg': { column: 'weight_kg', convert: 'money' },
+      'public.offices.name': { column: 'name', convert: 'text' },
+      'public.offices.budget': { column: 'budget', convert: 'money' },
+      'public.offices.created_at': { column: 'app_created_at', convert: 'timestamp' },
+      'public.doctors.office_id': { column: 'office_id', convert: 'link', linkedEntity: 'legacy_draft_offices' },
+      'public.doctors.active': { column: 'active', convert: 'checkbox' },
+      'public.doctors.position': { column: 'position_value', convert: 'integer' },
+      'public.patients.born': { column: 'born', convert: 'date' },
+      'public.orders.patient_id': { column: 'patient_id', convert: 'link', linkedEntity: 'legacy_draft_patients' },
+      'public.orders.total': { column: 'total', convert: 'text' },
+      'public.orders.big_counter': { column: 'big_counter', convert: 'text' },
+    });
+    const reviews = migration.split('\n').filter((line) => line.startsWith('-- REVIEW: '));
+    expect(reviews).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^-- REVIEW: public\.order_lines: not drafted: a composite primary key \(order_id, line_no\)/),
+      expect.stringMatching(/^-- REVIEW: legacy_draft\.offices\.opened_on: text holding ISO dates \(5 of 5\)/),
+      expect.stringMatching(/^-- REVIEW: legacy_draft\.patients\.notes: jsonb has no conversion of its own in the merge/),
+      expect.stringMatching(/^-- REVIEW: legacy_draft\.orders\.big_counter: bigint with values from 100000 to 3000000: beyond the merge's whole numbers/),
+      expect.stringMatching(/^-- REVIEW: legacy_draft\.patients: index patients_email_key over \(email\) is unique in the source/),
+    ]));
+    expect(migration).toContain("comment on table legacy_draft.offices is E'Drafted from the PostgreSQL table public.offices (keyed by its primary key id). The source says: Branch offices.';");
+    for (let i = 0; i < 2; i++) {
+      await sql.begin(async (tx) => {
+        await tx.unsafe('set local role airlift_owner');
+        await tx.unsafe(migration);
+      });
+    }
+    const links = await sql<{ link: string; action: string }[]>`
+      select conrelid::regclass::text || '.' || (select attname from pg_attribute where attrelid = conrelid and attnum = conkey[1]) as link, confdeltype::text as action
+      from pg_constraint where contype = 'f' and connamespace = ${LEGACY_SCHEMA}::regnamespace order by 1`;
+    expect(links.map((l) => ({ ...l }))).toEqual([
+      { link: 'legacy_draft.doctors.office_id', action: 'c' },
+      { link: 'legacy_draft.orders.patient_id', action: 'r' },
+      { link: 'legacy_draft.patients.doctor_id', action: 'n' },
+    ]);
+    const [registered] = await sql<{ ranks: Record<string, number> }[]>`
+      select jsonb_object_agg(entity, merge_rank) as ranks from sync.entities where entity like 'legacy\\_draft\\_%'`;
+    expect(registered!.ranks).toEqual({ legacy_draft_offices: 1, legacy_draft_doctors: 2, legacy_draft_patients: 3, legacy_draft_orders: 4 });
   });
 });

@@ -7,6 +7,7 @@
  * Sources, as `--source KIND:WHERE`:
  *   sqlite:FILE   a SQLite database file (src/scaffold/sqlite.ts)
  *   files:DIR     a directory of JSON, JSON Lines and CSV exports (src/scaffold/files.ts)
+ *   postgres:ENV  a PostgreSQL database whose URL is in the environment variable ENV (src/scaffold/postgres.ts)
  *
  * Errors a user can fix (an unknown kind, a source that cannot be read, an
  * output directory that cannot be written, a bad schema name, files that
@@ -19,10 +20,11 @@ import path from 'node:path';
 import { ConfigurationError } from '../config.ts';
 import { allReviews, renderMapping, renderMigration, snakeName, type Draft } from './draft.ts';
 import { scaffoldFiles } from './files.ts';
+import { scaffoldPostgres } from './postgres.ts';
 import { scaffoldSqlite } from './sqlite.ts';
 
-export const SCAFFOLD_KINDS = ['sqlite', 'files'] as const;
-const KIND_HELP = 'sqlite:FILE or files:DIR';
+export const SCAFFOLD_KINDS = ['sqlite', 'files', 'postgres'] as const;
+const KIND_HELP = 'sqlite:FILE, files:DIR or postgres:ENVVAR';
 
 export interface ScaffoldOptions {
   /** KIND:WHERE, e.g. sqlite:./app.db */
@@ -112,6 +114,12 @@ export async function runScaffold(options: ScaffoldOptions): Promise<ScaffoldRes
       const schema = options.schema ?? snakeName(path.basename(dir));
       checkSchemaName(schema);
       draft = scaffoldFiles({ dir, schema, outDir: out });
+      break;
+    }
+    case 'postgres': {
+      const schema = options.schema ?? 'legacy';
+      checkSchemaName(schema);
+      draft = await scaffoldPostgres({ urlEnv: where, schema });
       break;
     }
   }
