@@ -11,7 +11,13 @@
  * each flagged on its field (which the draft's REVIEW notes announced);
  * verify passes. Bad input (an unknown kind, a missing or non-SQLite file,
  * an output directory that cannot be written, a taken or malformed schema
- * name, a draft that would be overwritten) exits 2 naming it.
+ * name, a draft that would be overwritten) exits 2 naming it. A hand-made
+ * file with what a draft cannot take as it is (a composite key, a table
+ * that is only its key, no primary key but a unique column, a cycle of
+ * foreign keys, a keyword for a table and a column, camelCase, a REAL of
+ * three decimals, a large INTEGER, 0/1 integers, an untyped column of mixed
+ * storage classes) is drafted with a note for each, applies, pulls and
+ * verifies.
  *
  * Files: the wallet example's exports (examples/wallet-app/data) drafted
  * into wallet_draft: formats, keys (a keyed object, hex keys lowercased),
@@ -243,6 +249,103 @@ describe('airlift scaffold: a SQLite file', () => {
     const verify = await runAirlift(['verify'], env);
     expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
     expect(verify.stdout).toContain('PASSED');
+  });
+});
+
+describe('airlift scaffold: a SQLite file with what a draft cannot take as it is', () => {
+  const EDGE_SCHEMA = 'edge_draft';
+  let db: TestDatabase;
+  let sql: Sql;
+  let dir: string;
+  let file: string;
+  let out: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'airlift-scaffold-edge-'));
+    file = path.join(dir, 'edge.db');
+    out = path.join(dir, 'draft');
+    const handle = new Database(file);
+    handle.pragma('foreign_keys = off'); // the rows link both ways
+    handle.exec(`
+      create table customer (id text primary key, name text, "bestOrderId" integer references "Order" (id));
+      create table "Order" (id integer primary key, "customerId" text references customer (id) on delete cascade, "createdAt" datetime,
+                            total real, big integer, flag integer, position integer, note, "select" text);
+      create table order_tags (order_id integer references "Order" (id), tag text, primary key (order_id, tag));
+      create table legacy (code text not null unique, label text);
+      create table only_key (id integer primary key);
+      insert into customer values ('c1', 'Ada', 2), ('c2', 'Grace', null);
+      insert into "Order" values (1, 'c1', 1700000000000, 1.234, 100000, 0, 1, 5, 'a'), (2, 'c1', 1700000001000, 2.5, 7, 1, 2, 6, 'b'),
+                                 (3, 'c2', 1700000002000, 3, 8, 1, 3, 'abc', 'c');
+      insert into order_tags values (1, 'x'), (1, 'y');
+      insert into legacy values ('L-1', 'one'), ('L-2', 'two');
+      insert into only_key values (1);
+    `);
+    handle.close();
+    db = await cloneTestDatabase();
+    sql = connect(db.url, { max: 2, onnotice: () => {} });
+    env = { DATABASE_URL: db.url, AIRLIFT_MAPPING: path.join(out, 'mapping.json') };
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses what has no single key, renames what would clash, breaks a cycle of links, and says so; the draft applies and pulls', async () => {
+    const result = await runAirlift(['scaffold', '--source', `sqlite:${file}`, '--out', out, '--schema', EDGE_SCHEMA], env);
+    expect(result.code, result.stderr).toBe(0);
+    const migration = await readFile(path.join(out, 'migration.sql'), 'utf8');
+    const mapping = JSON.parse(await readFile(path.join(out, 'mapping.json'), 'utf8')) as MappingJson;
+    const notes = migration.split('\n').filter((line) => /^-- REVIEW: (edge_draft\.|order_tags|only_key)/.test(line)).map((line) => line.slice('-- REVIEW: '.length));
+    expect(notes).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^only_key: not drafted: only its key column id/),
+      expect.stringMatching(/^order_tags: not drafted: a composite primary key \(order_id, tag\)/),
+      expect.stringMatching(/^edge_draft\.legacy: no primary key: keyed by code, the column of a unique index/),
+      expect.stringMatching(/^edge_draft\.orders\.customer_id: a foreign key to customer that closes a cycle of links/),
+      expect.stringMatching(/^edge_draft\.orders\.total: 1 values have more than two decimals \(e\.g\. 1\.234\): money .* kept as their decimal text/),
+      expect.stringMatching(/^edge_draft\.orders\.big: values from 7 to 100000: beyond the merge's whole numbers/),
+      expect.stringMatching(/^edge_draft\.orders\.flag: an INTEGER holding only 0 and 1: a boolean\?/),
+      expect.stringMatching(/^edge_draft\.orders\.note: no declared type: its values are 2 INTEGER, 1 TEXT; read as INTEGER/),
+      expect.stringMatching(/^edge_draft\.orders\.note: 1 of 3 values are not whole numbers \(e\.g\. "abc"\)/),
+    ]));
+    expect(mapping.tables.map((t) => [t.table, t.entity, t.key, t.target])).toEqual([
+      ['legacy', 'edge_draft_legacy', 'code', 'edge_draft.legacy'],
+      ['Order', 'edge_draft_orders', 'id', 'edge_draft.orders'],
+      ['customer', 'edge_draft_customer', 'id', 'edge_draft.customer'],
+    ]);
+    const orderFields = mapping.tables.find((t) => t.table === 'Order')!.fields;
+    expect(orderFields).toEqual([
+      { from: 'customerId', column: 'customer_id', cast: 'text' },
+      { from: 'createdAt', column: 'app_created_at', cast: 'epoch_milliseconds' },
+      { from: 'total', column: 'total', cast: 'real', convert: 'text' },
+      { from: 'big', column: 'big', cast: 'integer', convert: 'text' },
+      { from: 'flag', column: 'flag', cast: 'integer' },
+      { from: 'position', column: 'position_value', cast: 'integer' },
+      { from: 'note', column: 'note', cast: 'integer' },
+      { from: 'select', column: 'select', cast: 'text' },
+    ]);
+    expect(migration).toContain('create table edge_draft.orders (');
+    expect(migration).toContain('  "select" text,');
+    await sql.begin(async (tx) => {
+      await tx.unsafe('set local role airlift_owner');
+      await tx.unsafe(migration);
+    });
+    const pulled = await runAirlift(['pull', '--full'], env);
+    expect(pulled.code, `${pulled.stdout}\n${pulled.stderr}`).toBe(0);
+    expect(pulled.stdout).toContain('fetched 7 = 7 inserted + 0 updated + 0 unchanged + 0 quarantined; 0 soft-deleted');
+    const problems = await sql`select entity, source_key, field, rule from sync.field_problems where resolved_at is null order by 1, 2, 3`;
+    expect(problems.map((p) => ({ ...p }))).toEqual([{ entity: 'edge_draft_orders', source_key: '3', field: 'note', rule: 'cell_conversion' }]);
+    const rows = await sql`
+      select o.sqlite_id, o.customer_id, o.total, o.big, o."select", c.sqlite_id as best_of
+      from edge_draft.orders o left join edge_draft.customer c on c.best_order_id = o.id order by o.sqlite_id`;
+    expect(rows.map((r) => ({ ...r }))).toEqual([
+      { sqlite_id: '1', customer_id: 'c1', total: '1.234', big: '100000', select: 'a', best_of: null },
+      { sqlite_id: '2', customer_id: 'c1', total: '2.5', big: '7', select: 'b', best_of: 'c1' },
+      { sqlite_id: '3', customer_id: 'c2', total: '3', big: '8', select: 'c', best_of: null },
+    ]);
+    const verify = await runAirlift(['verify'], env);
+    expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(0);
   });
 });
 

@@ -353,7 +353,7 @@ export function scaffoldFiles(options: FilesScaffoldOptions): Draft {
   for (const f of facts) {
     const base = path.basename(f.read.file).replace(/\.[^.]*$/, '');
     nameOf.set(f, tableNames.take(tableName(base)));
-    entityOf.set(f, entities.take(entityNameFor(options.schema, snakeName(base))).replace(/[0-9]/g, 'x'));
+    entityOf.set(f, entities.take(entityNameFor(options.schema, nameOf.get(f)!)).replace(/[0-9]/g, 'x'));
   }
   const keySets = new Map(facts.map((f) => [f, new Set(f.keys)]));
 

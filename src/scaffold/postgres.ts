@@ -216,7 +216,7 @@ async function readCatalog(sql: postgres.Sql, options: PostgresScaffoldOptions):
   for (const f of facts) {
     const base = single ? f.row.name : `${f.row.schema}_${f.row.name}`;
     nameOf.set(f.row.oid, tableNames.take(tableName(base)));
-    entityOf.set(f.row.oid, entities.take(entityNameFor(options.schema, snakeName(base))).replace(/[0-9]/g, 'x'));
+    entityOf.set(f.row.oid, entities.take(entityNameFor(options.schema, nameOf.get(f.row.oid)!)).replace(/[0-9]/g, 'x'));
   }
 
   const tables: DraftTable[] = [];

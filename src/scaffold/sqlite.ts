@@ -407,7 +407,7 @@ function readDraft(db: SqliteDatabase, options: SqliteScaffoldOptions): Draft {
   const entityOf = new Map<string, string>();
   for (const table of facts) {
     draftName.set(table.name, tableNames.take(tableName(table.name)));
-    entityOf.set(table.name, entities.take(entityNameFor(prefix, snakeName(table.name))).replace(/[0-9]/g, 'x'));
+    entityOf.set(table.name, entities.take(entityNameFor(prefix, draftName.get(table.name)!)).replace(/[0-9]/g, 'x'));
   }
 
   const tables: DraftTable[] = [];
