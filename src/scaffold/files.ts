@@ -35,7 +35,7 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { ConfigurationError } from '../config.ts';
 import type { Conversion } from '../sources/mapping-parts.ts';
-import { entityNameFor, NameSet, rankTables, snakeName, tableName, targetColumnName, type Draft, type DraftColumn, type DraftTable } from './draft.ts';
+import { entityNameFor, NameSet, rankTables, tableName, targetColumnName, type Draft, type DraftColumn, type DraftTable } from './draft.ts';
 
 type Format = 'json' | 'jsonl' | 'csv';
 const EXTENSIONS: Record<string, Format> = { '.json': 'json', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv', '.tsv': 'csv' };

@@ -18,7 +18,7 @@
 import postgres from 'postgres';
 import { ConfigurationError } from '../config.ts';
 import type { Conversion } from '../sources/mapping-parts.ts';
-import { entityNameFor, NameSet, rankTables, snakeName, tableName, targetColumnName, type Draft, type DraftColumn, type DraftIndex, type DraftTable, type OnDelete } from './draft.ts';
+import { entityNameFor, NameSet, rankTables, tableName, targetColumnName, type Draft, type DraftColumn, type DraftIndex, type DraftTable, type OnDelete } from './draft.ts';
 
 interface TableRow {
   oid: number;

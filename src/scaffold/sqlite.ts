@@ -41,7 +41,7 @@ import type { Conversion } from '../sources/mapping-parts.ts';
 import { openSqliteFile, quoteName, type SqliteDatabase } from '../sources/sqlite/read.ts';
 import { CAST_CONVERSIONS, type SqliteCast } from '../sources/sqlite/casts.ts';
 import {
-  entityNameFor, NameSet, rankTables, snakeName, tableName, targetColumnName,
+  entityNameFor, NameSet, rankTables, tableName, targetColumnName,
   type Draft, type DraftColumn, type DraftIndex, type DraftTable, type OnDelete,
 } from './draft.ts';
 
@@ -78,8 +78,6 @@ interface ColumnStats {
   manyDecimals: number;
   isoDates: number;
   isoDatetimes: number;
-  boolTexts: number;
-  wholeTexts: number;
   jsonish: number;
   jsonValid: number;
   stringLists: number;
@@ -115,8 +113,6 @@ function statItems(column: string, i: number): string {
     manyDecimals: `sum(case when typeof(${c}) = 'real' then abs(${c} * 100 - round(${c} * 100)) > 1e-6 else 0 end)`,
     isoDates: `sum(case when ${isText} then ${c} glob ${ISO_DATE} else 0 end)`,
     isoDatetimes: `sum(case when ${isText} then ${c} glob ${ISO_DATETIME} else 0 end)`,
-    boolTexts: `sum(case when ${isText} then lower(trim(${c})) in ('true', 'false', '0', '1') else 0 end)`,
-    wholeTexts: `sum(case when ${isText} then trim(${c}) <> '' and ltrim(trim(${c}), '+-') not glob '*[^0-9]*' and ltrim(trim(${c}), '+-') <> '' else 0 end)`,
     jsonish: `sum(case when ${isText} then ${jsonStart} else 0 end)`,
     jsonValid: `sum(case when ${isText} and ${jsonStart} then json_valid(${c}) else 0 end)`,
     stringLists: `sum(case when ${isText} and substr(ltrim(${c}), 1, 1) = '[' and json_valid(${c}) then not exists (select 1 from json_each(${c}) where json_each.type <> 'text') else 0 end)`,
@@ -143,7 +139,7 @@ function tableStats(db: SqliteDatabase, table: string, columns: string[]): { row
       minNum: get('minNum') === null ? null : Number(get('minNum')), maxNum: get('maxNum') === null ? null : Number(get('maxNum')),
       notZeroOne: num(get('notZeroOne')), exampleNotZeroOne: get('exampleNotZeroOne'),
       fractional: num(get('fractional')), manyDecimals: num(get('manyDecimals')),
-      isoDates: num(get('isoDates')), isoDatetimes: num(get('isoDatetimes')), boolTexts: num(get('boolTexts')), wholeTexts: num(get('wholeTexts')),
+      isoDates: num(get('isoDates')), isoDatetimes: num(get('isoDatetimes')),
       jsonish: num(get('jsonish')), jsonValid: num(get('jsonValid')), stringLists: num(get('stringLists')),
       maxBytes: get('maxBytes') === null ? null : Number(get('maxBytes')),
       exampleText: get('exampleText') as string | null, exampleNotDate: get('exampleNotDate') as string | null,
