@@ -181,6 +181,14 @@ describe('airlift scaffold: a SQLite file', () => {
     expect((await readFile(path.join(out, 'migration.sql'), 'utf8')).replace(/on \S+Z\./, '')).toBe(migration.replace(/on \S+Z\./, ''));
   });
 
+  it('--sample counts the first rows of each table only, and says so', async () => {
+    const sampled = path.join(dir, 'sampled');
+    await airlift('scaffold', '--source', `sqlite:${file}`, '--out', sampled, '--schema', SCHEMA, '--sample', '100');
+    const draft = await readFile(path.join(sampled, 'migration.sql'), 'utf8');
+    expect(draft).toContain(`-- REVIEW: ${SCHEMA}.pfa_records: values counted over the first 100 of ${RECORDS} rows (--sample): a value further down may not fit its column; draft without --sample before committing`);
+    expect(draft).not.toContain(`-- REVIEW: ${SCHEMA}.users: values counted`); // 30 users: all counted
+  });
+
   it('the draft applies as airlift_owner, twice (idempotent), every object commented and every foreign key with on delete', async () => {
     await apply();
     await apply();
@@ -384,6 +392,9 @@ describe('airlift scaffold: a directory of exports (the wallet app example)', ()
     const result = await runAirlift(['scaffold', '--source', `files:${path.join(dir, 'nowhere')}`, '--out', out], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/the files source .*nowhere cannot be read: ENOENT/);
+    const sampled = await runAirlift(['scaffold', '--source', `files:${exportsDir}`, '--out', out, '--sample', '10'], env);
+    expect(sampled.code).toBe(2);
+    expect(sampled.stderr).toMatch(/--sample applies to a SQLite source only, not files/);
   });
 
   it('infers tables, keys, fields, types and links from the exports', async () => {

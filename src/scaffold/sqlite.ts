@@ -128,9 +128,12 @@ function statItems(column: string, i: number): string {
 }
 
 /** Counts every column's values in one pass over the table. */
-function tableStats(db: SqliteDatabase, table: string, columns: string[]): { rows: number; stats: ColumnStats[] } {
+function tableStats(db: SqliteDatabase, table: string, columns: string[], sample?: number): { rows: number; counted: number; stats: ColumnStats[] } {
   const items = columns.map((c, i) => statItems(c, i));
-  const row = db.prepare(`select count(*) as total${items.length ? `,\n  ${items.join(',\n  ')}` : ''} from ${quoteName(table)}`).get() as Record<string, unknown>;
+  // --sample: the first rows only (in the table's own order), and the table's size apart
+  const from = sample === undefined ? quoteName(table) : `(select * from ${quoteName(table)} limit ${Math.floor(sample)})`;
+  const row = db.prepare(`select count(*) as total${items.length ? `,\n  ${items.join(',\n  ')}` : ''} from ${from}`).get() as Record<string, unknown>;
+  const rows = sample === undefined ? Number(row.total) : Number(db.prepare(`select count(*) from ${quoteName(table)}`).pluck().get());
   const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
   const stats = columns.map((_c, i) => {
     const get = (stat: string) => row[`c${i}_${stat}`];
@@ -148,7 +151,7 @@ function tableStats(db: SqliteDatabase, table: string, columns: string[]): { row
       exampleBlobBytes: get('exampleBlobBytes') === null ? null : Number(get('exampleBlobBytes')),
     } satisfies ColumnStats;
   });
-  return { rows: num(row.total), stats };
+  return { rows, counted: num(row.total), stats };
 }
 
 type Affinity = 'INTEGER' | 'TEXT' | 'BLOB' | 'REAL' | 'NUMERIC';
@@ -321,6 +324,8 @@ export interface SqliteScaffoldOptions {
   schema: string;
   /** Where the mapping is written: its source path is relative to it. */
   outDir: string;
+  /** Count the values of the first rows of each table only (default: every row). */
+  sample?: number;
 }
 
 interface TableFacts {
@@ -411,12 +416,13 @@ function readDraft(db: SqliteDatabase, options: SqliteScaffoldOptions): Draft {
     const name = draftName.get(table.name)!;
     const keyInfo = table.columns.find((c) => c.name === table.keyColumn)!;
     const fieldColumns = table.columns.filter((c) => c.name !== table.keyColumn);
-    const { rows, stats } = tableStats(db, table.name, table.columns.map((c) => c.name));
+    const { rows, counted, stats } = tableStats(db, table.name, table.columns.map((c) => c.name), options.sample);
     const statOf = new Map(table.columns.map((c, i) => [c.name, stats[i]!]));
     const keyStats = statOf.get(keyInfo.name)!;
     const reviews = [...table.reviews];
-    const badKeys = rows - keyStats.ints - keyStats.texts;
-    if (badKeys > 0) reviews.push(`${badKeys} of ${rows} rows have a key that is NULL, a REAL or a BLOB: the pull quarantines them (a key is INTEGER or TEXT)`);
+    if (counted < rows) reviews.push(`values counted over the first ${counted} of ${rows} rows (--sample): a value further down may not fit its column; draft without --sample before committing`);
+    const badKeys = counted - keyStats.ints - keyStats.texts;
+    if (badKeys > 0) reviews.push(`${badKeys} of ${counted} rows have a key that is NULL, a REAL or a BLOB: the pull quarantines them (a key is INTEGER or TEXT)`);
     const keyKind = keyStats.ints > 0 && keyStats.texts === 0 ? 'INTEGER' : keyStats.texts > 0 && keyStats.ints === 0 ? 'TEXT' : keyStats.ints + keyStats.texts === 0 ? (affinity(keyInfo.type) === 'INTEGER' ? 'INTEGER' : 'TEXT') : 'mixed';
     if (keyKind === 'mixed') reviews.push(`the key ${keyInfo.name} holds ${keyStats.ints} INTEGER and ${keyStats.texts} TEXT values: an INTEGER 7 and a TEXT "7" are one key for the pull (the first read is kept)`);
 
