@@ -424,7 +424,7 @@ describe('airlift scaffold: a directory of exports (the wallet app example)', ()
     expect(reviews).toEqual(expect.arrayContaining([
       '-- REVIEW: wallet_draft.opportunities.amount: 1 of 30 values are not numbers (e.g. "TBD"): each lands as a field problem (the column empty)',
       expect.stringMatching(/^-- REVIEW: wallet_draft\.opportunities\.closes_on: 1 of \d+ values are not valid ISO dates \(YYYY-MM-DD\) \(e\.g\. "2025-02-30"\)/),
-      expect.stringMatching(/^-- REVIEW: wallet_draft\.admin_logs: 1 lines do not parse as JSON objects \(first: line 18\): the pull quarantines them/),
+      expect.stringMatching(/^-- REVIEW: wallet_draft\.admin_logs: 1 line does not parse as a JSON object \(first: line 18\): the pull quarantines them/),
       expect.stringMatching(/^-- REVIEW: wallet_draft\.users\.referrer_id: no foreign key in the exports: \d+ of \d+ distinct values are keys of users\.json, so a link to users .*; 1 name no record/),
       expect.stringMatching(/^-- REVIEW: wallet_draft\.users: keys are hex \("0x[0-9a-f]+(\.\.\.)?"\), whose case means nothing: lowercased \(keyCase lower\).*; 1 are written in upper case$/),
     ]));

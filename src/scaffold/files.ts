@@ -339,7 +339,7 @@ export function scaffoldFiles(options: FilesScaffoldOptions): Draft {
     }
     const reviews: string[] = [];
     if (chosen.review) reviews.push(chosen.review);
-    if (read.broken > 0) reviews.push(`${read.broken} ${read.format === 'jsonl' ? 'lines do not parse as JSON objects' : 'items are not objects'}${read.brokenExample ? ` (first: ${read.brokenExample})` : ''}: the pull quarantines them, naming file and line`);
+    if (read.broken > 0) reviews.push(`${read.broken} ${read.format === 'jsonl' ? `line${read.broken === 1 ? ' does' : 's do'} not parse as a JSON object` : `item${read.broken === 1 ? ' is' : 's are'} not an object`}${read.brokenExample ? ` (first: ${read.brokenExample})` : ''}: the pull quarantines them, naming file and line`);
     const hex = chosen.keys.length > 0 && chosen.keys.every((k) => HEX_KEY.test(k));
     if (hex) reviews.push(`keys are hex (${show(chosen.keys[0])}), whose case means nothing: lowercased (keyCase lower), and so are the keys of links to this table${chosen.keys.some((k) => k !== k.toLowerCase()) ? `; ${chosen.keys.filter((k) => k !== k.toLowerCase()).length} are written in upper case` : ''}`);
     const keyCase = hex ? 'lower' : 'as-is';
@@ -389,7 +389,7 @@ export function scaffoldFiles(options: FilesScaffoldOptions): Draft {
         if (link.facts.keyCase === 'lower') field.keyCase = 'lower';
         columns.push({
           name: column, sourceName: p, conversion: 'link', link: { table: linkedTable, onDelete: 'set null', why: 'the exports say nothing of deletes: the link is emptied' },
-          comment: `The ${linkedTable} record it names (${sourceRef}, a ${f.keyCase === 'lower' || link.facts.keyCase === 'lower' ? 'key, lowercased' : 'key'})${presence}${renamed ? ` (${renamed})` : ''}.`,
+          comment: `The ${linkedTable} record it names (${sourceRef}, a ${link.facts.keyCase === 'lower' ? 'key, lowercased' : 'key'})${presence}${renamed ? ` (${renamed})` : ''}.`,
           reviews: [
             `no foreign key in the exports: ${link.matched} of ${link.distinct} distinct values are keys of ${link.facts.read.file}, so a link to ${linkedTable} (on delete set null; cascade if the record belongs to it)${dangling > 0 ? `; ${dangling} name no record: each lands as a dangling link` : ''}`,
           ],
