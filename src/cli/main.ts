@@ -14,6 +14,7 @@ import { registerConflictsCommands } from './commands/conflicts.ts';
 import { registerDatabaseCommands } from './commands/database.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerIntegrityCommands } from './commands/integrity.ts';
+import { registerScaffoldCommand } from './commands/scaffold.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerSyncCommands } from './commands/sync.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
@@ -37,6 +38,7 @@ registerConflictsCommands(program); // conflicts list|show|resolve
 registerStatusCommand(program); // status
 registerIntegrityCommands(program); // verify, diff, validate, rollback, snapshot create|list|restore|drop
 registerWorkerCommand(program); // worker
+registerScaffoldCommand(program); // scaffold
 registerDemoCommand(program); // demo
 
 export async function main(argv: string[]): Promise<void> {
