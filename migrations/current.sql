@@ -17,3 +17,11 @@ alter table sync.entity_columns add constraint entity_columns_name_not_reserved 
   column_name <> all (array['position', 'source_key', 'row_id', 'row_is_new', 'fetched_this_run', 'checksum', 'held_deleted',
                             'problems', 'blocking_problems', 'problem_count', 'canonical', 'raw_values']));
 comment on constraint entity_columns_name_not_reserved on sync.entity_columns is 'A merged column may not take a name the merge or the canonical form uses for its own working columns (position, source_key, row_id, checksum, problems, canonical, ...): it would be read as the working column. Rename the target column.';
+
+/*
+ * The legacy PostgreSQL source: a listing complete within the key ranges
+ * whose checksums changed sweeps those ranges only
+ * (sync.sweep_deleted_in_key_ranges).
+ */
+--!include merge/sweep_deleted_in_key_ranges.sql
+--!include grants/_all.sql
