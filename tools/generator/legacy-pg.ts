@@ -83,30 +83,30 @@ export async function generateLegacyDatabase(sql: Sql, options: { rows: number; 
     await tx.unsafe(`
       insert into offices (id, name, city, phone, opened_on)
       select i, 'Office ' || i, (array['Springfield','Riverton','Lakeside','Hillview','Fairmont'])[1 + (i + ${s}) % 5],
-             '555-' || lpad(((i * 37 + ${s}) % 10000)::text, 4, '0'), date '1990-01-01' + ((i * 113 + ${s}) % 10000)
+             '555-' || lpad(((i::int8 * 37 + ${s}) % 10000)::text, 4, '0'), date '1990-01-01' + ((i::int8 * 113 + ${s}) % 10000)::int
       from generate_series(1, ${n.offices}) i;
       insert into profiles (id, email, full_name, birth_date, created_at)
       select i, 'person' || i || '@example.com',
              (array['Ada','Ben','Cleo','Dan','Eve','Finn','Gus','Hana'])[1 + (i + ${s}) % 8] || ' ' ||
-             (array['Smith','Jones','Brown','Garcia','Miller','Davis','Lopez'])[1 + (i * 7 + ${s}) % 7],
-             to_char(date '1940-01-01' + ((i * 97 + ${s}) % 25000), 'YYYY-MM-DD'),
-             timestamp '2015-01-01' + ((i * 7919 + ${s}) % 300000000) * interval '1 second'
+             (array['Smith','Jones','Brown','Garcia','Miller','Davis','Lopez'])[1 + (i::int8 * 7 + ${s}) % 7],
+             to_char(date '1940-01-01' + ((i::int8 * 97 + ${s}) % 25000)::int, 'YYYY-MM-DD'),
+             timestamp '2015-01-01' + ((i::int8 * 7919 + ${s}) % 300000000) * interval '1 second'
       from generate_series(1, ${n.profiles}) i;
       insert into products (id, sku, name, price, active)
-      select i, 'SKU-' || lpad(i::text, 6, '0'), 'Product ' || i, ((i * 389 + ${s}) % 20000) / 100.0 + 1, i % 17 <> 0
+      select i, 'SKU-' || lpad(i::text, 6, '0'), 'Product ' || i, ((i::int8 * 389 + ${s}) % 20000) / 100.0 + 1, i % 17 <> 0
       from generate_series(1, ${n.products}) i;
       insert into doctors (id, profile_id, office_id, specialty, license_no)
-      select i, i, 1 + (i * 7 + ${s}) % ${n.offices},
+      select i, i, 1 + (i::int8 * 7 + ${s}) % ${n.offices},
              (array['general','cardiology','dermatology','pediatrics','orthopedics'])[1 + (i + ${s}) % 5], 'LIC-' || (100000 + i)
       from generate_series(1, ${n.doctors}) i;
       insert into patients (id, profile_id, primary_doctor_id, insurance_no)
-      select i, ${n.doctors} + i, 1 + (i * 13 + ${s}) % ${n.doctors}, 'INS-' || lpad(((i * 7907 + ${s}) % 100000000)::text, 8, '0')
+      select i, ${n.doctors} + i, 1 + (i::int8 * 13 + ${s}) % ${n.doctors}, 'INS-' || lpad(((i::int8 * 7907 + ${s}) % 100000000)::text, 8, '0')
       from generate_series(1, ${n.patients}) i;
       insert into orders (id, patient_id, doctor_id, product_id, quantity, total, status, ordered_at)
-      select i, 1 + (i * 31 + ${s}) % ${n.patients}, 1 + (i * 17 + ${s}) % ${n.doctors}, 1 + (i * 11 + ${s}) % ${n.products},
-             1 + i % 5, ((i * 3571 + ${s}) % 500000) / 100.0 + 1,
+      select i, 1 + (i::int8 * 31 + ${s}) % ${n.patients}, 1 + (i::int8 * 17 + ${s}) % ${n.doctors}, 1 + (i::int8 * 11 + ${s}) % ${n.products},
+             1 + i % 5, ((i::int8 * 3571 + ${s}) % 500000) / 100.0 + 1,
              (array['placed','shipped','delivered','cancelled'])[1 + (i + ${s}) % 4],
-             timestamp '2020-01-01' + ((i * 104729 + ${s}) % 150000000) * interval '1 second'
+             timestamp '2020-01-01' + ((i::int8 * 104729 + ${s}) % 150000000) * interval '1 second'
       from generate_series(1, ${n.orders}) i;
       update profiles set birth_date = '${PLANTED.badBirthDate.value}' where id = ${PLANTED.badBirthDate.key};
       update orders set quantity = ${PLANTED.hugeQuantity.value} where id = ${PLANTED.hugeQuantity.key};
