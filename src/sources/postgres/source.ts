@@ -8,8 +8,8 @@
  *
  * The source keeps no reliable modification times, so changes are found by
  * checksums, not times. Before a table is listed, one query on the source
- * side sums every row's 64-bit hash (of the key and the mapped columns'
- * text) per range of `rangeKeys` integer keys (range n holds the keys k
+ * side sums every row's 64-bit hash (of the key and the mapped columns, by
+ * value: read.ts, rowHashSql) per range of `rangeKeys` integer keys (range n holds the keys k
  * with floor(k / rangeKeys) = n), with the count of rows in each. The
  * ranges' fingerprints are kept with the table's completed listing
  * (ListingPlan.state) and compared on the next incremental run: only the
@@ -191,7 +191,7 @@ export class PostgresSource implements Source {
     const keyColumn = byName.get(key)!;
     const relation = `${quoteName(shape.schema)}.${quoteName(shape.name)}`;
     const fields = jsonObjectSql(table.fields.map((f) => [f.fieldId, cellSql(byName.get(f.fieldId)!, f.convert)]));
-    const hash = rowHashSql([key, ...table.fields.map((f) => f.fieldId)], this.serverVersion);
+    const hash = rowHashSql([keyColumn, ...table.fields.map((f) => byName.get(f.fieldId)!)], this.serverVersion);
     const ranged = isIntegerType(keyColumn.type);
     const signature = createHash('sha256')
       .update(JSON.stringify([relation, key, keyColumn.type, table.fields.map((f) => [f.fieldId, byName.get(f.fieldId)!.type, f.convert]), ranged ? rangeKeys : null, hash.name]))
