@@ -5,7 +5,8 @@
  * it is read whole and the listing is complete, so a deleted row is swept.
  * A second database on the test server holds the legacy table; the target
  * (legacy_app.settings, keyed by uuid) is registered in the test's own
- * clone, as a migration would.
+ * clone, as a migration would. The worker serves the source: its pulls
+ * only, no push.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -115,5 +116,20 @@ describe('PostgreSQL source: a table keyed by text is checksummed whole', () => 
       { key: 'setting-003', value: 'value 3', deleted: true },
       { key: 'setting-new', value: 'new', deleted: false },
     ]);
+  });
+
+  it('the worker schedules its pulls only (a one-way source): --once runs the incremental pull (nothing read) and the full pull', async () => {
+    const result = await runAirlift(['worker', '--once'], { ...env, AIRLIFT_LOG_LEVEL: 'info' });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(result.stderr).toContain('the PostgreSQL source is a one-way source: its pulls are scheduled, no push');
+    const runs = await sql<{ run_type: string; status: string; fetched: number; source_kind: string; job: string | null }[]>`
+      select r.run_type, r.status, r.fetched::int, r.metadata ->> 'source_kind' as source_kind, j.job_name as job
+      from sync.runs r join sync.jobs j on j.id = r.job_id order by r.id`;
+    expect(runs.map((r) => ({ ...r, job: r.job === null ? null : 'scheduled' }))).toEqual([
+      { run_type: 'incremental', status: 'completed', fetched: 0, source_kind: 'postgres', job: 'scheduled' },
+      { run_type: 'full', status: 'completed', fetched: 30, source_kind: 'postgres', job: 'scheduled' },
+    ]);
+    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs where task_identifier like '%push%'`;
+    expect(n).toBe(0);
   });
 });
