@@ -2,13 +2,14 @@
 -- ranges whose checksums changed) sweeps those ranges only:
 -- sync.sweep_deleted_in_key_ranges soft-deletes the rows whose key (the id
 -- map's, compared as a number) falls in one of the ranges and that the run
--- did not stage, closes their problems, and leaves every other row alone.
+-- did not stage, closes their problems, removes their records from staging,
+-- and leaves every other row alone.
 -- On the example target legacy_app (keys in the id map only).
 --
 -- Runs: 9750 (a full pull of offices 1 to 40), 9751 (an incremental pull
 -- reading ranges 0 and 2 of 16 keys: keys 0-15 and 32-47).
 BEGIN;
-select plan(8);
+select plan(9);
 
 insert into sync.entity_mappings (entity, source_id, source_kind, source_table, table_name, field_ids)
 values ('legacy_offices', 'postgres:test:5432/clinic', 'postgres', 'public.offices', 'public.offices',
@@ -47,6 +48,10 @@ select is((select resolved_by_run_id from sync.field_problems where entity = 'le
   'the open problem of a swept row is closed by the run');
 select is((select metadata ->> 'deleted' from sync.checkpoints where run_id = 9751 and entity_type = 'legacy_offices'), '10',
   'the checkpoint counts the rows swept');
+select results_eq(
+  $$select source_key::int from staging.source_records where source_table = 'public.offices' order by 1$$,
+  $$select i from generate_series(1, 40) i where i not between 11 and 15 and i not between 36 and 40$$,
+  'the swept rows'' records leave staging (gone from the source); every other record stays');
 select throws_ok($$select sync.sweep_deleted_in_key_ranges(9751, 'legacy_offices', 0, '[0]')$$, '22023', null,
   'a range of no keys is refused');
 
