@@ -1,6 +1,7 @@
 /**
  * The mapping from a source to the target schema: where the records come
- * from (`source`: an Airtable base, a directory of exports, a SQLite database), which source
+ * from (`source`: an Airtable base, a directory of exports, a SQLite database, a legacy
+ * PostgreSQL), which source
  * table feeds which entity, which field feeds which column and how its
  * values convert, which fields are links and attachments, and the rules
  * that check them. Each source reads its own vocabulary (Airtable's table
@@ -26,6 +27,7 @@ import { CONVERSION_NAMES, type Conversion, type ConflictPolicy, type FieldRule 
 import { readAirtableMapping } from './sources/airtable/mapping.ts';
 import { readFilesMapping } from './sources/files/mapping.ts';
 import { readSqliteMapping } from './sources/sqlite/mapping.ts';
+import { readPostgresMapping } from './sources/postgres/mapping.ts';
 import type { SqliteCast } from './sources/sqlite/casts.ts';
 
 export { CONFLICT_POLICIES, CONVERSION_NAMES, type Conversion, type ConflictPolicy, type FieldRule } from './sources/mapping-parts.ts';
@@ -87,10 +89,17 @@ export interface TableMapping {
   };
   /** SQLite: the table in the database file and its key column. */
   sqlite?: { table: string; key: string };
+  /** PostgreSQL: the table (schema and name), its key column, and keys per checksum range (integer keys). */
+  postgres?: { schema: string; name: string; key: string; rangeKeys: number };
 }
 
 /** Where the records come from: the mapping's `source`. */
-export type SourceSpec = { kind: 'airtable'; baseId?: string } | { kind: 'files'; path: string } | { kind: 'sqlite'; path: string };
+export type SourceSpec =
+  | { kind: 'airtable'; baseId?: string }
+  | { kind: 'files'; path: string }
+  | { kind: 'sqlite'; path: string }
+  /** A legacy PostgreSQL database: its connection string is in the environment variable named here. */
+  | { kind: 'postgres'; urlEnv: string };
 
 export interface Mapping {
   version: 1;
@@ -228,7 +237,9 @@ export function parseMapping(raw: unknown, file = 'mapping'): Mapping {
         ? readFilesMapping(raw, mappingDir)
         : kind === 'sqlite'
           ? readSqliteMapping(raw, mappingDir)
-          : { issues: [`source.kind: expected airtable, files or sqlite, got ${JSON.stringify(kind)}`] };
+          : kind === 'postgres'
+            ? readPostgresMapping(raw)
+            : { issues: [`source.kind: expected airtable, files, sqlite or postgres, got ${JSON.stringify(kind)}`] };
   if ('issues' in read) throw fail(read.issues);
   const problems = semanticProblems(read.mapping, read.fieldProblems);
   if (problems.length) throw fail(problems);

@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Sql } from 'postgres';
 import type { TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
-import type { ListedPage, Source } from '../sources/source.ts';
+import type { KeyRanges, ListedPage, Source } from '../sources/source.ts';
 import { prepareRecords } from './records.ts';
 import { keepFirstOfEachKey } from './duplicates.ts';
 
@@ -36,6 +36,8 @@ export interface BulkStaging {
   sourceState: Record<string, unknown>;
   fieldNames?: Map<string, string>;
   complete: boolean;
+  /** The plan's key ranges, when the listing reads those only (ListingPlan.completeWithin). */
+  completeWithin?: KeyRanges | null;
   chunkRecords?: number;
   /** After each chunk is committed, with its records. */
   onChunkStaged(records: number): void;
@@ -64,6 +66,7 @@ export async function stageInBulk(options: BulkStaging): Promise<number> {
     resume: { cursor: meta.offset ?? null, state: options.sourceState, attempt: meta.listing_attempt ?? 1 },
     previous: null,
     mode: options.mode,
+    completeWithin: options.completeWithin ?? null,
     log,
     signal: options.signal,
     restart: async () => {

@@ -2,7 +2,8 @@
  * Everything a sync command or task needs, opened once: configuration,
  * mapping, the database (migrated at start-up), a pool acting as
  * airlift_sync with the actor set for the audit trail, and the mapping's
- * source (an Airtable base's client, a directory of exports, a SQLite file).
+ * source (an Airtable base's client, a directory of exports, a SQLite file,
+ * a legacy PostgreSQL).
  */
 import { AirtableClient } from '../sources/airtable/client.ts';
 import { AirtableSource } from '../sources/airtable/source.ts';
@@ -11,6 +12,7 @@ import { loadMapping, DEFAULT_MAPPING_FILE, type Mapping } from '../mapping.ts';
 import { loadEnvironment, requireAirtable, type Environment } from '../config.ts';
 import { FilesSource } from '../sources/files/source.ts';
 import { SqliteSource } from '../sources/sqlite/source.ts';
+import { PostgresSource } from '../sources/postgres/source.ts';
 import { connect, prepareDatabase, resolveDatabase, type DatabaseTarget } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import type { Sql } from 'postgres';
@@ -44,18 +46,25 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
   const airtable = mapping.source.kind === 'airtable' ? requireAirtable(env) : undefined;
   // a SQLite file is opened before the database is: a wrong path or a file
   // that is not SQLite stops here (ConfigurationError, exit 2), naming it
-  const sqlite = mapping.source.kind === 'sqlite' ? new SqliteSource(mapping.source.path) : undefined;
+  // and so is a legacy PostgreSQL: its variable unset or malformed, or its
+  // server unreachable, stops here (exit 2) naming the variable
+  const opened: Source | undefined =
+    mapping.source.kind === 'sqlite'
+      ? new SqliteSource(mapping.source.path)
+      : mapping.source.kind === 'postgres'
+        ? await PostgresSource.open(mapping.source.urlEnv)
+        : undefined;
   let target: DatabaseTarget;
   try {
     target = await resolveDatabase(env, (line) => options.log.debug({ component: 'postgres' }, line));
   } catch (error) {
-    sqlite?.close();
+    await opened?.close?.();
     throw error;
   }
   try {
     await prepareDatabase(target);
   } catch (error) {
-    sqlite?.close();
+    await opened?.close?.();
     await target.server?.stop();
     throw error;
   }
@@ -70,7 +79,7 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
           options.log.warn({ baseId: airtable.baseId, ...event }, event.kind === 'rate_limited' ? 'rate limited: waiting out the penalty' : 'retrying'),
       })
     : undefined;
-  const source: Source = client ? new AirtableSource(client) : (sqlite ?? new FilesSource((mapping.source as { path: string }).path));
+  const source: Source = client ? new AirtableSource(client) : (opened ?? new FilesSource((mapping.source as { path: string }).path));
   return {
     env,
     target,
@@ -80,7 +89,7 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
     actor: options.actor,
     log: options.log,
     close: async () => {
-      source.close?.();
+      await source.close?.();
       await sql.end({ timeout: 5 });
       await target.server?.stop();
     },

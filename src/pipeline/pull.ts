@@ -14,7 +14,7 @@
  * idempotent the result equals that of one clean run.
  */
 import type { Sql } from 'postgres';
-import type { Source } from '../sources/source.ts';
+import type { KeyRanges, Source } from '../sources/source.ts';
 import { checkMappingAgainstCatalogue, entityMappingRow, selectTables, writePushSettings, writeValidationRules, type Mapping, type TableMapping } from '../mapping.ts';
 import type { Logger } from '../log.ts';
 import { ConfigurationError } from '../config.ts';
@@ -116,7 +116,7 @@ export class PullFailed extends Error {
 /** Checkpoint metadata keys the pipeline owns; the other keys are the source's resume state. */
 const PIPELINE_CHECKPOINT_KEYS = new Set([
   'phase', 'offset', 'since', 'high_water_mark', 'merge', 'listing_attempt', 'untouched', 'rejected', 'deleted', 'staged', 'flagged',
-  'complete', 'unchanged', 'source_state', 'table_id', 'pages', 'last_page_seq', 'merged_through', 'merge_batches', 'bulk',
+  'complete', 'complete_within', 'unchanged', 'source_state', 'table_id', 'pages', 'last_page_seq', 'merged_through', 'merge_batches', 'bulk',
 ]);
 
 /** What a source keeps in a checkpoint's metadata: every key but the pipeline's. */
@@ -137,6 +137,8 @@ interface CheckpointRow {
     merge?: Record<string, number>;
     /** The listing holds every record of the table (what it does not hold is swept); the source decides. */
     complete?: boolean;
+    /** The listing holds every record within these integer key ranges (and only them): what it does not hold in them is swept. */
+    complete_within?: KeyRanges | null;
     /** The source found the table unchanged since the last run: nothing was listed or swept. */
     unchanged?: boolean;
     /** The source's plan: the listing is staged in bulk, with COPY (src/pipeline/bulk.ts). */
@@ -427,14 +429,18 @@ async function listPhase(
                 and c.operation_type = 'sync_operation' and c.entity_type = ${entity} and c.status = 'completed'
                 and c.metadata ? 'source_state'
               order by r.id desc limit 1) as previous_state`;
+    const planStarted = Date.now();
     const plan = await options.source.plan({
       runId: run.id, table, fieldNames, since: checkpoint.metadata.since ?? null, resume: { cursor: null, state: {}, attempt: 1 },
       previous: options.stageOnly ? null : previous_state, mode, log: options.log, signal: options.signal, restart: async () => undefined,
     });
     complete = plan.complete;
+    timings.plan_ms = Date.now() - planStarted;
     [checkpoint] = await sql<CheckpointRow[]>`
       select id, status, records_processed, last_processed_id, metadata
-      from sync.annotate_checkpoint(${checkpoint.id}, ${sql.json({ complete: plan.complete, unchanged: plan.unchanged, source_state: plan.state, bulk: plan.bulk ?? false } as never)})`;
+      from sync.annotate_checkpoint(${checkpoint.id}, ${sql.json({
+        complete: plan.complete, complete_within: plan.complete ? null : (plan.completeWithin ?? null), unchanged: plan.unchanged, source_state: plan.state, bulk: plan.bulk ?? false,
+      } as never)})`;
     if (plan.unchanged) {
       options.log.info({ runId: run.id, entity }, 'unchanged since the last run: not listed');
       [checkpoint] = await sql<CheckpointRow[]>`
@@ -462,7 +468,10 @@ async function listPhase(
   };
   timings.stage_ms = checkpoint.metadata.bulk
     ? await stageInBulk({
-        sql, source: options.source, log: options.log, signal: options.signal, runId: run.id, mode, table, checkpoint, fieldNames, complete,
+        sql, source: options.source, log: options.log, signal: options.signal, runId: run.id, mode, table, checkpoint, fieldNames,
+        // a listing complete within key ranges marks what it reads as seen, as a complete one does: the ranges' sweep reads it
+        complete: complete || Boolean(checkpoint.metadata.complete_within),
+        completeWithin: checkpoint.metadata.complete_within ?? null,
         sourceState: sourceStateOf(checkpoint.metadata),
         chunkRecords: options.bulkChunkRecords, onChunkStaged: onPageStaged, onProgress: (fetched) => options.progress?.pageStaged(entity, fetched),
       })
@@ -494,9 +503,13 @@ async function settlePhase(options: PullOptions, run: RunRow, mode: PullMode, ta
   // a stage-only run merges nothing: its table counts the records it staged
   if (options.stageOnly) await sql`select sync.count_staged_records(${run.id}, ${entity})`;
   const complete = checkpoint.metadata.complete ?? mode === 'full';
-  if (complete && !checkpoint.metadata.unchanged && phase !== 'swept' && !options.stageOnly) {
+  const within = checkpoint.metadata.complete_within;
+  if ((complete || within) && !checkpoint.metadata.unchanged && phase !== 'swept' && !options.stageOnly) {
     mark = Date.now();
-    const [{ swept }] = await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`;
+    // a listing complete within key ranges sweeps those ranges only
+    const [{ swept }] = complete
+      ? await sql<{ swept: string }[]>`select sync.sweep_deleted(${run.id}, ${entity}) as swept`
+      : await sql<{ swept: string }[]>`select sync.sweep_deleted_in_key_ranges(${run.id}, ${entity}, ${within!.width}, ${sql.json(within!.ranges)}) as swept`;
     timings.sweep_ms = Date.now() - mark;
     if (Number(swept)) log.info({ runId: run.id, entity, deleted: Number(swept) }, 'records gone from Airtable soft-deleted');
   }
@@ -568,6 +581,9 @@ async function listTable(
   const { offset, since, listing_attempt } = meta;
   // what the source keeps with each page; the rest of the metadata is the pipeline's
   const sourceState = sourceStateOf(meta);
+  // every record read is marked seen by the run when the listing is
+  // complete, or complete within key ranges: the sweep reads the marks
+  const marksSeen = complete || Boolean(meta.complete_within);
   const pages = source.listTable({
     runId: run.id,
     table,
@@ -576,6 +592,7 @@ async function listTable(
     resume: { cursor: offset ?? null, state: sourceState, attempt: listing_attempt ?? 1 },
     previous: null,
     mode,
+    completeWithin: meta.complete_within ?? null,
     log,
     signal: options.signal,
     restart: async () => {
@@ -609,7 +626,7 @@ async function listTable(
     // staging, checkpoint and resume point move together, in one transaction
     await sql.begin((tx) => {
       const steps = [
-        tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${complete}, ${page.cursor}, ${page.highWaterMark})`,
+        tx`select * from sync.stage_page(${run.id}, ${table.entity}, ${tx.json(stage as never)}, ${tx.json(rejects as never)}, ${marksSeen}, ${page.cursor}, ${page.highWaterMark})`,
         tx`select sync.annotate_checkpoint(${checkpoint.id}, ${tx.json(page.state as never)})`,
       ];
       // the rejects' quarantine entries are marked in the same transaction:

@@ -58,6 +58,8 @@ export interface ListingRequest {
   previous: Record<string, unknown> | null;
   /** A full run lists every record; an incremental one may list only changes. */
   mode: 'full' | 'incremental';
+  /** The plan's key ranges (ListingPlan.completeWithin): the listing reads these ranges only. */
+  completeWithin?: KeyRanges | null;
   log: Logger;
   signal?: AbortSignal;
   /** The listing starts again from the beginning: what this run staged stays, and is not counted twice. */
@@ -70,6 +72,14 @@ export interface ListingPlan {
   unchanged: boolean;
   /** The listing holds every record of the table, so records not in it are gone (swept). */
   complete: boolean;
+  /**
+   * The listing is not the whole table but holds every record within these
+   * ranges of integer keys (a legacy PostgreSQL's ranges whose checksums
+   * changed): records of these ranges that it does not hold are gone and
+   * are swept, records outside them are not touched. Given back to
+   * listTable as `completeWithin`. Only with `complete` false.
+   */
+  completeWithin?: KeyRanges | null;
   /** How many records the listing is expected to hold, if known (progress). */
   expected?: number | null;
   /** The source's state to keep with the table's checkpoint (given back as `previous` next run). */
@@ -81,6 +91,16 @@ export interface ListingPlan {
    * their cursors are the same; only how they are staged changes.
    */
   bulk?: boolean;
+}
+
+/**
+ * Ranges of integer keys, each `width` keys wide: range n holds the keys k
+ * with floor(k / width) = n. A source key is the integer's decimal text.
+ */
+export interface KeyRanges {
+  width: number;
+  /** The range numbers, ascending. */
+  ranges: number[];
 }
 
 /** What a source's metadata says about the mapping: errors stop the run, warnings are recorded with it. */
@@ -110,8 +130,8 @@ export interface Source {
   listTable(request: ListingRequest): AsyncGenerator<ListedPage>;
   /** Writing back (two-way sync): absent for a one-way source. */
   readonly writer?: SourceWriter;
-  /** Lets go of what the source holds open (a SQLite file); absent where there is nothing to close. */
-  close?(): void;
+  /** Lets go of what the source holds open (a SQLite file, a connection); absent where there is nothing to close. */
+  close?(): void | Promise<void>;
 }
 
 /**

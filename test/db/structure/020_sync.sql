@@ -144,8 +144,8 @@ select is_empty(
   'every app table and every sync control table has the four _900_audit_* triggers');
 select set_eq(
   $$select distinct split_part(t, '.', 1) from tests.example_target_tables() t$$,
-  array['pfa_app', 'wallet_app'],
-  'the examples'' target schemas are registered in the entity catalogue: the files example''s (wallet_app) and the SQLite example''s (pfa_app)');
+  array['legacy_app', 'pfa_app', 'wallet_app'],
+  'the examples'' target schemas are registered in the entity catalogue: the files example''s (wallet_app), the SQLite example''s (pfa_app) and the legacy PostgreSQL example''s (legacy_app)');
 select set_eq(
   $$select distinct tgrelid::regclass::text from pg_trigger where tgname like '\_900\_audit\_%'$$,
   $$values ('app.collaborators'), ('app.clients'), ('app.state_regulators'), ('app.products'),
