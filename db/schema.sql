@@ -41,6 +41,18 @@ CREATE SCHEMA audit;
 COMMENT ON SCHEMA audit IS 'Append-only change history of every app and sync control table. Readable by airlift_auditor, writable by nobody but the audit triggers.';
 
 --
+-- Name: legacy_app; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA legacy_app;
+
+--
+-- Name: SCHEMA legacy_app; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA legacy_app IS 'The example legacy PostgreSQL source''s target (tools/generator/legacy-pg.ts, examples/legacy-pg): a clinic''s offices, profiles, doctors, patients, products and orders, moved from integer ids to uuids.';
+
+--
 -- Name: pfa_app; Type: SCHEMA; Schema: -; Owner: -
 --
 
@@ -5986,6 +5998,77 @@ $_$;
 COMMENT ON FUNCTION sync.sweep_deleted(p_run_id bigint, p_entity text) IS 'After a full run has listed every record of a table, soft-deletes the app rows whose Airtable record is gone (audited with the run) and closes their open field problems. A record that reappears is restored by the next merge.';
 
 --
+-- Name: sweep_deleted_in_key_ranges(bigint, text, bigint, jsonb); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.sweep_deleted_in_key_ranges(p_run_id bigint, p_entity text, p_width bigint, p_ranges jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  mapping sync.entity_mappings;
+  target regclass;
+  swept bigint;
+begin
+  if p_width is null or p_width < 1 then
+    raise exception 'key ranges must be at least 1 key wide, got %', p_width using errcode = 'invalid_parameter_value';
+  end if;
+  if jsonb_typeof(p_ranges) is distinct from 'array' then
+    raise exception 'key ranges must be a JSON array of range numbers, got %', left(p_ranges::text, 100) using errcode = 'invalid_parameter_value';
+  end if;
+  select * into strict mapping from sync.entity_mappings m where m.entity = p_entity;
+  select e.target_table into strict target from sync.entities e where e.entity = p_entity;
+  perform set_config('airlift.run_id', p_run_id::text, true);
+  perform sync.analyze_if_stale('staging.source_records');
+  perform sync.analyze_if_stale(target);
+  -- As sync.sweep_deleted, within the ranges: a key is in range n when
+  -- floor(key / width) = n; keys that are not whole numbers are in none.
+  -- Rows created here (no id map entry), rows whose record this run
+  -- staged, and records rejected before staging (they exist in the
+  -- source) are not touched; the open problems of a swept record are
+  -- closed with it.
+  execute format($sql$
+    with ranges as (
+      select distinct (r #>> '{}')::numeric as n from jsonb_array_elements($4) as r
+    ), keyed as (
+      select k.uuid_id, k.legacy_id
+      from sync.id_map k
+      join ranges on ranges.n = floor(k.legacy_id::numeric / $5)
+      where k.entity_type = $3 and k.legacy_id ~ '^-?[0-9]{1,30}$'
+    ), swept as (
+      update %s t set deleted_at = now(), open_problem_count = 0
+      from keyed k
+      where k.uuid_id = t.id and t.deleted_at is null
+        and not exists (select from staging.source_records s
+                        where s.source_table = $1 and s.source_key = k.legacy_id and s.run_id = $2)
+        and not exists (select from sync.record_errors e
+                        where e.resolved_at is null and e.rejected_before_staging and e.source_table = $1 and e.source_key = k.legacy_id)
+      returning k.legacy_id as source_key
+    ), closed as (
+      update sync.field_problems fp set resolved_at = now(), resolved_by_run_id = $2
+      from swept w
+      where fp.entity = $3 and fp.source_key = w.source_key and fp.resolved_at is null
+    ), unstaged as (
+      delete from staging.source_records s
+      using swept w
+      where s.source_table = $1 and s.source_key = w.source_key
+    )
+    select count(*) from swept
+  $sql$, target) using mapping.source_table, p_run_id, p_entity, p_ranges, p_width into swept;
+  update sync.checkpoints cp
+  set metadata = cp.metadata || jsonb_build_object('phase', 'swept', 'deleted', swept)
+  where cp.run_id = p_run_id and cp.operation_type = 'sync_operation' and cp.entity_type = p_entity;
+  return swept;
+end;
+$_$;
+
+--
+-- Name: FUNCTION sweep_deleted_in_key_ranges(p_run_id bigint, p_entity text, p_width bigint, p_ranges jsonb); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.sweep_deleted_in_key_ranges(p_run_id bigint, p_entity text, p_width bigint, p_ranges jsonb) IS 'After a listing complete within ranges of integer keys (range n holds the keys k with floor(k / width) = n; p_ranges a JSON array of range numbers), soft-deletes the app rows whose source key (the id map''s, compared as a number) is in one of the ranges and was not staged by the run (audited with the run), closes their open field problems and removes their records from staging (gone from the source: the last source snapshot no longer counts them). Rows outside the ranges are not touched.';
+
+--
 -- Name: table_checksum(text[]); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -8227,6 +8310,476 @@ ALTER TABLE audit.changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: doctors; Type: TABLE; Schema: legacy_app; Owner: -
+--
+
+CREATE TABLE legacy_app.doctors (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    profile_id uuid,
+    office_id uuid,
+    specialty text,
+    license_no text,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE doctors; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON TABLE legacy_app.doctors IS 'Doctors, each with a profile and an office (legacy table doctors).';
+
+--
+-- Name: COLUMN doctors.id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.id IS 'Primary key; the legacy integer id maps to it in sync.id_map (entity legacy_doctors).';
+
+--
+-- Name: COLUMN doctors.profile_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.profile_id IS 'The doctors profile.';
+
+--
+-- Name: COLUMN doctors.office_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.office_id IS 'The office the doctor works at.';
+
+--
+-- Name: COLUMN doctors.specialty; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.specialty IS 'general, cardiology, dermatology, pediatrics or orthopedics.';
+
+--
+-- Name: COLUMN doctors.license_no; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.license_no IS 'Medical license number.';
+
+--
+-- Name: COLUMN doctors.open_problem_count; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN doctors.created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN doctors.updated_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN doctors.deleted_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.doctors.deleted_at IS 'When the row disappeared from the legacy database (soft delete); null while present.';
+
+--
+-- Name: offices; Type: TABLE; Schema: legacy_app; Owner: -
+--
+
+CREATE TABLE legacy_app.offices (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text,
+    city text,
+    phone text,
+    opened_on date,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE offices; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON TABLE legacy_app.offices IS 'The clinic''s offices (legacy table offices).';
+
+--
+-- Name: COLUMN offices.id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.id IS 'Primary key; the legacy integer id maps to it in sync.id_map (entity legacy_offices).';
+
+--
+-- Name: COLUMN offices.name; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.name IS 'The offices name.';
+
+--
+-- Name: COLUMN offices.city; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.city IS 'The city it is in.';
+
+--
+-- Name: COLUMN offices.phone; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.phone IS 'Its phone number, as the legacy application kept it.';
+
+--
+-- Name: COLUMN offices.opened_on; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.opened_on IS 'When it opened.';
+
+--
+-- Name: COLUMN offices.open_problem_count; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN offices.created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN offices.updated_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN offices.deleted_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.offices.deleted_at IS 'When the row disappeared from the legacy database (soft delete); null while present.';
+
+--
+-- Name: orders; Type: TABLE; Schema: legacy_app; Owner: -
+--
+
+CREATE TABLE legacy_app.orders (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid,
+    doctor_id uuid,
+    product_id uuid,
+    quantity integer,
+    total numeric(12,2),
+    status text,
+    ordered_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE orders; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON TABLE legacy_app.orders IS 'Orders of products for patients, placed by doctors (legacy table orders: most of the rows).';
+
+--
+-- Name: COLUMN orders.id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.id IS 'Primary key; the legacy integer id maps to it in sync.id_map (entity legacy_orders).';
+
+--
+-- Name: COLUMN orders.patient_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.patient_id IS 'The patient the order is for.';
+
+--
+-- Name: COLUMN orders.doctor_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.doctor_id IS 'The doctor who placed it.';
+
+--
+-- Name: COLUMN orders.product_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.product_id IS 'The product ordered.';
+
+--
+-- Name: COLUMN orders.quantity; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.quantity IS 'How many.';
+
+--
+-- Name: COLUMN orders.total; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.total IS 'The orders total.';
+
+--
+-- Name: COLUMN orders.status; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.status IS 'placed, shipped, delivered or cancelled.';
+
+--
+-- Name: COLUMN orders.ordered_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.ordered_at IS 'When it was placed (timestamp without time zone in the legacy table, read as UTC).';
+
+--
+-- Name: COLUMN orders.open_problem_count; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN orders.created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN orders.updated_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN orders.deleted_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.orders.deleted_at IS 'When the row disappeared from the legacy database (soft delete); null while present.';
+
+--
+-- Name: patients; Type: TABLE; Schema: legacy_app; Owner: -
+--
+
+CREATE TABLE legacy_app.patients (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    profile_id uuid,
+    primary_doctor_id uuid,
+    insurance_no text,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE patients; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON TABLE legacy_app.patients IS 'Patients, each with a profile and a primary doctor (legacy table patients).';
+
+--
+-- Name: COLUMN patients.id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.id IS 'Primary key; the legacy integer id maps to it in sync.id_map (entity legacy_patients).';
+
+--
+-- Name: COLUMN patients.profile_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.profile_id IS 'The patients profile.';
+
+--
+-- Name: COLUMN patients.primary_doctor_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.primary_doctor_id IS 'The patients primary doctor.';
+
+--
+-- Name: COLUMN patients.insurance_no; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.insurance_no IS 'Insurance number.';
+
+--
+-- Name: COLUMN patients.open_problem_count; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN patients.created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN patients.updated_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN patients.deleted_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.patients.deleted_at IS 'When the row disappeared from the legacy database (soft delete); null while present.';
+
+--
+-- Name: products; Type: TABLE; Schema: legacy_app; Owner: -
+--
+
+CREATE TABLE legacy_app.products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sku text,
+    name text,
+    price numeric(12,2),
+    is_active boolean,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE products; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON TABLE legacy_app.products IS 'What is ordered (legacy table products).';
+
+--
+-- Name: COLUMN products.id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.id IS 'Primary key; the legacy integer id maps to it in sync.id_map (entity legacy_products).';
+
+--
+-- Name: COLUMN products.sku; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.sku IS 'Stock keeping unit.';
+
+--
+-- Name: COLUMN products.name; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.name IS 'Product name.';
+
+--
+-- Name: COLUMN products.price; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.price IS 'Unit price.';
+
+--
+-- Name: COLUMN products.is_active; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.is_active IS 'Whether it can still be ordered.';
+
+--
+-- Name: COLUMN products.open_problem_count; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN products.created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN products.updated_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN products.deleted_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.products.deleted_at IS 'When the row disappeared from the legacy database (soft delete); null while present.';
+
+--
+-- Name: profiles; Type: TABLE; Schema: legacy_app; Owner: -
+--
+
+CREATE TABLE legacy_app.profiles (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text,
+    full_name text,
+    birth_date date,
+    app_created_at timestamp with time zone,
+    open_problem_count integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+--
+-- Name: TABLE profiles; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON TABLE legacy_app.profiles IS 'People: every doctor and patient has a profile (legacy table profiles).';
+
+--
+-- Name: COLUMN profiles.id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.id IS 'Primary key; the legacy integer id maps to it in sync.id_map (entity legacy_profiles).';
+
+--
+-- Name: COLUMN profiles.email; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.email IS 'Contact email.';
+
+--
+-- Name: COLUMN profiles.full_name; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.full_name IS 'Full name.';
+
+--
+-- Name: COLUMN profiles.birth_date; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.birth_date IS 'Date of birth (text in the legacy table: a value that is not a date lands empty, its problem on the field).';
+
+--
+-- Name: COLUMN profiles.app_created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.app_created_at IS 'When the legacy application created the profile.';
+
+--
+-- Name: COLUMN profiles.open_problem_count; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.open_problem_count IS 'Open field problems of the row (sync.field_problems).';
+
+--
+-- Name: COLUMN profiles.created_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.created_at IS 'When the row was created here.';
+
+--
+-- Name: COLUMN profiles.updated_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.updated_at IS 'When the row last changed here.';
+
+--
+-- Name: COLUMN profiles.deleted_at; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON COLUMN legacy_app.profiles.deleted_at IS 'When the row disappeared from the legacy database (soft delete); null while present.';
 
 --
 -- Name: ai_providers; Type: TABLE; Schema: pfa_app; Owner: -
@@ -11018,6 +11571,48 @@ ALTER TABLE ONLY audit.changes
     ADD CONSTRAINT changes_pkey PRIMARY KEY (id);
 
 --
+-- Name: doctors doctors_pkey; Type: CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.doctors
+    ADD CONSTRAINT doctors_pkey PRIMARY KEY (id);
+
+--
+-- Name: offices offices_pkey; Type: CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.offices
+    ADD CONSTRAINT offices_pkey PRIMARY KEY (id);
+
+--
+-- Name: orders orders_pkey; Type: CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.orders
+    ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+
+--
+-- Name: patients patients_pkey; Type: CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.patients
+    ADD CONSTRAINT patients_pkey PRIMARY KEY (id);
+
+--
+-- Name: products products_pkey; Type: CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.products
+    ADD CONSTRAINT products_pkey PRIMARY KEY (id);
+
+--
+-- Name: profiles profiles_pkey; Type: CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.profiles
+    ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
+
+--
 -- Name: ai_providers ai_providers_pkey; Type: CONSTRAINT; Schema: pfa_app; Owner: -
 --
 
@@ -11476,6 +12071,90 @@ CREATE INDEX changes_run_idx ON audit.changes USING btree (run_id, id) WHERE (ru
 --
 
 CREATE INDEX changes_table_record_idx ON audit.changes USING btree (table_name, record_id) WHERE (record_id IS NOT NULL);
+
+--
+-- Name: doctors_office_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX doctors_office_id ON legacy_app.doctors USING btree (office_id);
+
+--
+-- Name: INDEX doctors_office_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.doctors_office_id IS 'Foreign key office_id.';
+
+--
+-- Name: doctors_profile_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX doctors_profile_id ON legacy_app.doctors USING btree (profile_id);
+
+--
+-- Name: INDEX doctors_profile_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.doctors_profile_id IS 'Foreign key profile_id.';
+
+--
+-- Name: orders_doctor_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX orders_doctor_id ON legacy_app.orders USING btree (doctor_id);
+
+--
+-- Name: INDEX orders_doctor_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.orders_doctor_id IS 'Foreign key doctor_id.';
+
+--
+-- Name: orders_patient_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX orders_patient_id ON legacy_app.orders USING btree (patient_id);
+
+--
+-- Name: INDEX orders_patient_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.orders_patient_id IS 'Foreign key patient_id.';
+
+--
+-- Name: orders_product_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX orders_product_id ON legacy_app.orders USING btree (product_id);
+
+--
+-- Name: INDEX orders_product_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.orders_product_id IS 'Foreign key product_id.';
+
+--
+-- Name: patients_primary_doctor_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX patients_primary_doctor_id ON legacy_app.patients USING btree (primary_doctor_id);
+
+--
+-- Name: INDEX patients_primary_doctor_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.patients_primary_doctor_id IS 'Foreign key primary_doctor_id.';
+
+--
+-- Name: patients_profile_id; Type: INDEX; Schema: legacy_app; Owner: -
+--
+
+CREATE INDEX patients_profile_id ON legacy_app.patients USING btree (profile_id);
+
+--
+-- Name: INDEX patients_profile_id; Type: COMMENT; Schema: legacy_app; Owner: -
+--
+
+COMMENT ON INDEX legacy_app.patients_profile_id IS 'Foreign key profile_id.';
 
 --
 -- Name: api_configurations_ai_provider_id; Type: INDEX; Schema: pfa_app; Owner: -
@@ -12166,6 +12845,378 @@ ALTER TABLE audit.changes ENABLE ALWAYS TRIGGER _100_forbid_truncate;
 CREATE TRIGGER _100_forbid_update_delete BEFORE DELETE OR UPDATE ON audit.changes FOR EACH STATEMENT EXECUTE FUNCTION audit.tg_changes__forbid_modification();
 
 ALTER TABLE audit.changes ENABLE ALWAYS TRIGGER _100_forbid_update_delete;
+
+--
+-- Name: doctors _100_set_updated_at; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON legacy_app.doctors FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: offices _100_set_updated_at; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON legacy_app.offices FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: orders _100_set_updated_at; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON legacy_app.orders FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: patients _100_set_updated_at; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON legacy_app.patients FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: products _100_set_updated_at; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON legacy_app.products FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: profiles _100_set_updated_at; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON legacy_app.profiles FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at();
+
+--
+-- Name: doctors _800_target_checksums_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON legacy_app.doctors REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_doctors');
+
+ALTER TABLE legacy_app.doctors ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: offices _800_target_checksums_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON legacy_app.offices REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_offices');
+
+ALTER TABLE legacy_app.offices ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: orders _800_target_checksums_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON legacy_app.orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_orders');
+
+ALTER TABLE legacy_app.orders ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: patients _800_target_checksums_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON legacy_app.patients REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_patients');
+
+ALTER TABLE legacy_app.patients ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: products _800_target_checksums_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON legacy_app.products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_products');
+
+ALTER TABLE legacy_app.products ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: profiles _800_target_checksums_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_delete AFTER DELETE ON legacy_app.profiles REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_profiles');
+
+ALTER TABLE legacy_app.profiles ENABLE ALWAYS TRIGGER _800_target_checksums_delete;
+
+--
+-- Name: doctors _800_target_checksums_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON legacy_app.doctors REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_doctors');
+
+ALTER TABLE legacy_app.doctors ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: offices _800_target_checksums_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON legacy_app.offices REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_offices');
+
+ALTER TABLE legacy_app.offices ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: orders _800_target_checksums_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON legacy_app.orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_orders');
+
+ALTER TABLE legacy_app.orders ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: patients _800_target_checksums_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON legacy_app.patients REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_patients');
+
+ALTER TABLE legacy_app.patients ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: products _800_target_checksums_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON legacy_app.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_products');
+
+ALTER TABLE legacy_app.products ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: profiles _800_target_checksums_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_insert AFTER INSERT ON legacy_app.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_profiles');
+
+ALTER TABLE legacy_app.profiles ENABLE ALWAYS TRIGGER _800_target_checksums_insert;
+
+--
+-- Name: doctors _800_target_checksums_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON legacy_app.doctors FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_doctors');
+
+ALTER TABLE legacy_app.doctors ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: offices _800_target_checksums_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON legacy_app.offices FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_offices');
+
+ALTER TABLE legacy_app.offices ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: orders _800_target_checksums_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON legacy_app.orders FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_orders');
+
+ALTER TABLE legacy_app.orders ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: patients _800_target_checksums_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON legacy_app.patients FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_patients');
+
+ALTER TABLE legacy_app.patients ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: products _800_target_checksums_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON legacy_app.products FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_products');
+
+ALTER TABLE legacy_app.products ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: profiles _800_target_checksums_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_truncate AFTER TRUNCATE ON legacy_app.profiles FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_profiles');
+
+ALTER TABLE legacy_app.profiles ENABLE ALWAYS TRIGGER _800_target_checksums_truncate;
+
+--
+-- Name: doctors _800_target_checksums_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON legacy_app.doctors REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_doctors');
+
+ALTER TABLE legacy_app.doctors ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: offices _800_target_checksums_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON legacy_app.offices REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_offices');
+
+ALTER TABLE legacy_app.offices ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: orders _800_target_checksums_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON legacy_app.orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_orders');
+
+ALTER TABLE legacy_app.orders ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: patients _800_target_checksums_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON legacy_app.patients REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_patients');
+
+ALTER TABLE legacy_app.patients ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: products _800_target_checksums_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON legacy_app.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_products');
+
+ALTER TABLE legacy_app.products ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: profiles _800_target_checksums_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _800_target_checksums_update AFTER UPDATE ON legacy_app.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg__maintain_target_checksums('legacy_profiles');
+
+ALTER TABLE legacy_app.profiles ENABLE ALWAYS TRIGGER _800_target_checksums_update;
+
+--
+-- Name: doctors _900_audit_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON legacy_app.doctors REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: offices _900_audit_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON legacy_app.offices REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: orders _900_audit_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON legacy_app.orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: patients _900_audit_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON legacy_app.patients REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: products _900_audit_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON legacy_app.products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: profiles _900_audit_delete; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON legacy_app.profiles REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
+
+--
+-- Name: doctors _900_audit_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON legacy_app.doctors REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: offices _900_audit_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON legacy_app.offices REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: orders _900_audit_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON legacy_app.orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: patients _900_audit_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON legacy_app.patients REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: products _900_audit_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON legacy_app.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: profiles _900_audit_insert; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON legacy_app.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
+
+--
+-- Name: doctors _900_audit_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON legacy_app.doctors FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: offices _900_audit_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON legacy_app.offices FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: orders _900_audit_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON legacy_app.orders FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: patients _900_audit_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON legacy_app.patients FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: products _900_audit_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON legacy_app.products FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: profiles _900_audit_truncate; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON legacy_app.profiles FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: doctors _900_audit_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON legacy_app.doctors REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: offices _900_audit_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON legacy_app.offices REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: orders _900_audit_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON legacy_app.orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: patients _900_audit_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON legacy_app.patients REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: products _900_audit_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON legacy_app.products REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: profiles _900_audit_update; Type: TRIGGER; Schema: legacy_app; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON legacy_app.profiles REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
 
 --
 -- Name: ai_providers _100_set_updated_at; Type: TRIGGER; Schema: pfa_app; Owner: -
@@ -13444,6 +14495,55 @@ ALTER TABLE ONLY app.registrations
     ADD CONSTRAINT registrations_state_regulator_id_fkey FOREIGN KEY (state_regulator_id) REFERENCES app.state_regulators(id) ON DELETE RESTRICT;
 
 --
+-- Name: doctors doctors_office_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.doctors
+    ADD CONSTRAINT doctors_office_id_fkey FOREIGN KEY (office_id) REFERENCES legacy_app.offices(id) ON DELETE SET NULL;
+
+--
+-- Name: doctors doctors_profile_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.doctors
+    ADD CONSTRAINT doctors_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES legacy_app.profiles(id) ON DELETE SET NULL;
+
+--
+-- Name: orders orders_doctor_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.orders
+    ADD CONSTRAINT orders_doctor_id_fkey FOREIGN KEY (doctor_id) REFERENCES legacy_app.doctors(id) ON DELETE SET NULL;
+
+--
+-- Name: orders orders_patient_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.orders
+    ADD CONSTRAINT orders_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES legacy_app.patients(id) ON DELETE CASCADE;
+
+--
+-- Name: orders orders_product_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.orders
+    ADD CONSTRAINT orders_product_id_fkey FOREIGN KEY (product_id) REFERENCES legacy_app.products(id) ON DELETE RESTRICT;
+
+--
+-- Name: patients patients_primary_doctor_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.patients
+    ADD CONSTRAINT patients_primary_doctor_id_fkey FOREIGN KEY (primary_doctor_id) REFERENCES legacy_app.doctors(id) ON DELETE SET NULL;
+
+--
+-- Name: patients patients_profile_id_fkey; Type: FK CONSTRAINT; Schema: legacy_app; Owner: -
+--
+
+ALTER TABLE ONLY legacy_app.patients
+    ADD CONSTRAINT patients_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES legacy_app.profiles(id) ON DELETE SET NULL;
+
+--
 -- Name: api_configurations api_configurations_ai_provider_id_fkey; Type: FK CONSTRAINT; Schema: pfa_app; Owner: -
 --
 
@@ -13764,6 +14864,14 @@ GRANT USAGE ON SCHEMA app TO airlift_sync;
 --
 
 GRANT USAGE ON SCHEMA audit TO airlift_auditor;
+
+--
+-- Name: SCHEMA legacy_app; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA legacy_app TO airlift_app;
+GRANT USAGE ON SCHEMA legacy_app TO airlift_readonly;
+GRANT USAGE ON SCHEMA legacy_app TO airlift_sync;
 
 --
 -- Name: SCHEMA pfa_app; Type: ACL; Schema: -; Owner: -
@@ -14596,6 +15704,13 @@ REVOKE ALL ON FUNCTION sync.sweep_deleted(p_run_id bigint, p_entity text) FROM P
 GRANT ALL ON FUNCTION sync.sweep_deleted(p_run_id bigint, p_entity text) TO airlift_sync;
 
 --
+-- Name: FUNCTION sweep_deleted_in_key_ranges(p_run_id bigint, p_entity text, p_width bigint, p_ranges jsonb); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.sweep_deleted_in_key_ranges(p_run_id bigint, p_entity text, p_width bigint, p_ranges jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.sweep_deleted_in_key_ranges(p_run_id bigint, p_entity text, p_width bigint, p_ranges jsonb) TO airlift_sync;
+
+--
 -- Name: FUNCTION table_checksum(p_checksums text[]); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -14746,6 +15861,54 @@ GRANT SELECT ON TABLE app.state_regulators TO airlift_sync;
 --
 
 GRANT SELECT ON TABLE audit.changes TO airlift_auditor;
+
+--
+-- Name: TABLE doctors; Type: ACL; Schema: legacy_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE legacy_app.doctors TO airlift_app;
+GRANT SELECT ON TABLE legacy_app.doctors TO airlift_readonly;
+GRANT SELECT ON TABLE legacy_app.doctors TO airlift_sync;
+
+--
+-- Name: TABLE offices; Type: ACL; Schema: legacy_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE legacy_app.offices TO airlift_app;
+GRANT SELECT ON TABLE legacy_app.offices TO airlift_readonly;
+GRANT SELECT ON TABLE legacy_app.offices TO airlift_sync;
+
+--
+-- Name: TABLE orders; Type: ACL; Schema: legacy_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE legacy_app.orders TO airlift_app;
+GRANT SELECT ON TABLE legacy_app.orders TO airlift_readonly;
+GRANT SELECT ON TABLE legacy_app.orders TO airlift_sync;
+
+--
+-- Name: TABLE patients; Type: ACL; Schema: legacy_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE legacy_app.patients TO airlift_app;
+GRANT SELECT ON TABLE legacy_app.patients TO airlift_readonly;
+GRANT SELECT ON TABLE legacy_app.patients TO airlift_sync;
+
+--
+-- Name: TABLE products; Type: ACL; Schema: legacy_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE legacy_app.products TO airlift_app;
+GRANT SELECT ON TABLE legacy_app.products TO airlift_readonly;
+GRANT SELECT ON TABLE legacy_app.products TO airlift_sync;
+
+--
+-- Name: TABLE profiles; Type: ACL; Schema: legacy_app; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE legacy_app.profiles TO airlift_app;
+GRANT SELECT ON TABLE legacy_app.profiles TO airlift_readonly;
+GRANT SELECT ON TABLE legacy_app.profiles TO airlift_sync;
 
 --
 -- Name: TABLE ai_providers; Type: ACL; Schema: pfa_app; Owner: -
