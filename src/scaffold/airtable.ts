@@ -103,18 +103,25 @@ function decide(field: MetadataField): Decision {
   return { unmapped: `an Airtable ${t} field: no conversion reads it`, review: `an Airtable ${t} field: no conversion of the merge reads it, so it is not mapped; decide how to keep it` };
 }
 
-/** A link field on the reverse side of a link whose other side holds the relation (prefers a single record). */
-function reverseOf(table: MetadataTable, field: MetadataField, tables: MetadataTable[]): MetadataField | undefined {
-  const options = field.options ?? {};
-  if (options.prefersSingleRecordLink === true) return undefined;
-  const linked = tables.find((t) => t.id === options.linkedTableId);
-  if (!linked) return undefined;
-  if (typeof options.inverseLinkFieldId === 'string') {
-    const inverse = linked.fields.find((f) => f.id === options.inverseLinkFieldId);
-    return inverse?.options?.prefersSingleRecordLink === true ? inverse : undefined;
-  }
-  // the emulator and older answers name no inverse field: a single link back to this table is the forward side
-  return linked.fields.find((f) => f.type === 'multipleRecordLinks' && f.options?.linkedTableId === table.id && f.options?.prefersSingleRecordLink === true);
+/**
+ * The link field on the other side of a link, as Airtable keeps them in
+ * step: the one `inverseLinkFieldId` names, else (an answer naming none, as
+ * the emulator's) the only link back when the two tables have one link each
+ * way. Undefined when there is none or it cannot be told (several links
+ * between the two tables): `unsure` says which.
+ */
+function inverseOf(table: MetadataTable, field: MetadataField, tables: MetadataTable[]): { inverse?: MetadataField; unsure: boolean } {
+  const linked = tables.find((t) => t.id === field.options?.linkedTableId);
+  if (!linked) return { unsure: false };
+  const explicit = field.options?.inverseLinkFieldId;
+  if (typeof explicit === 'string') return { inverse: linked.fields.find((f) => f.id === explicit), unsure: false };
+  if (linked === table) return { unsure: false };
+  const linksBetween = (from: MetadataTable, to: MetadataTable) =>
+    from.fields.filter((f) => f.type === 'multipleRecordLinks' && f.options?.linkedTableId === to.id && typeof f.options?.inverseLinkFieldId !== 'string');
+  const back = linksBetween(linked, table);
+  const forth = linksBetween(table, linked);
+  if (back.length === 1 && forth.length === 1) return { inverse: back[0], unsure: false };
+  return { unsure: back.length > 0 };
 }
 
 export async function scaffoldAirtable(options: AirtableScaffoldOptions): Promise<Draft> {
@@ -172,8 +179,10 @@ export function draftFromMetadata(base: MetadataTable[], options: { baseId: stri
       const ref = { fieldId: field.id, name: field.name, airtableType: field.type };
       if (field.type === 'multipleRecordLinks') {
         const linkedId = field.options?.linkedTableId as string | undefined;
-        const reverse = reverseOf(table, field, base);
-        if (reverse) {
+        const many = field.options?.prefersSingleRecordLink !== true;
+        const { inverse, unsure } = inverseOf(table, field, base);
+        // the side that allows many links, when the other side prefers one, is the reverse of that one's foreign key
+        if (many && inverse && inverse.id !== field.id && inverse.options?.prefersSingleRecordLink === true) {
           unmapped.push({ fieldId: field.id, name: field.name, why: 'reverse link; the relation is kept by the other tables foreign key' });
           continue;
         }
@@ -184,15 +193,17 @@ export function draftFromMetadata(base: MetadataTable[], options: { baseId: stri
           continue;
         }
         const { name: column, renamed } = targetColumnName(field.name.endsWith(' id') ? field.name : `${field.name} id`, columnNames, 'airtable_id');
-        const many = field.options?.prefersSingleRecordLink !== true;
         const linked = nameOf.get(linkedId)!;
+        const linkReviews: string[] = [];
+        if (many) {
+          linkReviews.push(`${field.name} allows many links in Airtable (prefersSingleRecordLink false): drafted as one link, the first kept and the others reported as extra_links problems, as mappings/delta.json does; a many-to-many relation needs a join table written by hand`);
+        }
+        if (unsure) linkReviews.push(`${field.name}: Airtable names no inverse field and ${linked} has several links back, so whether this is the reverse side of one of them cannot be told; if it is, drop it from the mapping (unmappedFields) and this column`);
         columns.push({
           name: column, sourceName: field.name, conversion: 'link',
           link: { table: linked, onDelete: 'set null', why: 'Airtable clears a link to a deleted record' },
           comment: `The ${linked} row it links to (${sourceRef}, a link; the first one when it names several)${renamed ? ` (${renamed})` : ''}.`,
-          reviews: many
-            ? [`${field.name} allows many links in Airtable (prefersSingleRecordLink false): drafted as one link, the first kept and the others reported as extra_links problems, as mappings/delta.json does; a many-to-many relation needs a join table written by hand`]
-            : [],
+          reviews: linkReviews,
           field: { ...ref, convert: 'link', linkedEntity: entityOf.get(linkedId)! },
         });
         continue;
