@@ -33,6 +33,8 @@ export interface DraftColumn {
   field: Record<string, unknown>;
   /** A link's field when it is kept as the plain key text instead (a link that would close a cycle). */
   plainField?: Record<string, unknown>;
+  /** false: a local change is never pushed back to the source (a field the source computes, a collaborator); sync.entity_columns.pushable. */
+  pushable?: boolean;
 }
 
 export interface DraftIndex {
@@ -177,6 +179,9 @@ export function columnType(column: DraftColumn, schema: string): string {
       return "text[] not null default '{}'";
     case 'link':
       return `uuid constraint ${ident(fkName(column))} references ${ident(schema)}.${ident(column.link!.table)} (id) on delete ${column.link!.onDelete}`;
+    case 'collaborator':
+      // the merge resolves an Airtable user id to app.collaborators (it inserts the user it has not seen)
+      return `uuid constraint ${ident(fkName(column))} references app.collaborators (id) on delete set null`;
     default:
       throw new Error(`the scaffold drafts no column for a ${column.conversion} conversion`);
   }
@@ -316,7 +321,7 @@ export function renderMigration(draft: Draft, generatedAt: Date): string {
     const T = q(table.name);
     const constraintNames = new NameSet();
     for (const column of table.columns) {
-      if (column.link) (column as DraftColumn & { constraintName: string }).constraintName = constraintNames.take(`${table.name}_${column.name}_fkey`);
+      if (column.link || column.conversion === 'collaborator') (column as DraftColumn & { constraintName: string }).constraintName = constraintNames.take(`${table.name}_${column.name}_fkey`);
     }
     lines.push('', `-- ${table.sourceName} (merge rank ${table.rank}) ${'-'.repeat(Math.max(3, 70 - table.sourceName.length))}`);
     lines.push(...reviewLines(table.reviews));
@@ -346,6 +351,10 @@ export function renderMigration(draft: Draft, generatedAt: Date): string {
       `comment on column ${T}.deleted_at is ${literal(`When the row disappeared from ${draft.goneFrom} (soft delete); null while present.`)};`,
     );
     for (const column of table.columns) {
+      if (column.conversion === 'collaborator') {
+        const name = (column as DraftColumn & { constraintName: string }).constraintName;
+        lines.push(`comment on constraint ${ident(name)} on ${T} is ${literal(`Links ${column.name} to app.collaborators (the Airtable user); on delete set null (the user is gone, the row stays).`)};`);
+      }
       if (!column.link) continue;
       const name = (column as DraftColumn & { constraintName: string }).constraintName;
       lines.push(`comment on constraint ${ident(name)} on ${T} is ${literal(`Links ${column.name} to ${s}.${column.link.table}; on delete ${column.link.onDelete} (${column.link.why}).`)};`);
@@ -368,11 +377,16 @@ export function renderMigration(draft: Draft, generatedAt: Date): string {
       'insert into sync.entities (entity, target_table, merge_rank, attachment_owner_column, source_key_column) values',
       tables.map((t) => `  ('${t.entity}', '${s}.${t.name}', ${t.rank}, null, '${draft.sourceKeyColumn}')`).join(',\n') + ';',
     );
+    // pushable is named only when a column is not (the two-way sync's: sources that push have computed fields)
+    const withPushable = tables.some((t) => t.columns.some((c) => c.pushable === false));
     const columns = tables.flatMap((t) =>
-      t.columns.map((c) => `  ('${t.entity}', '${c.name}', '${c.conversion}', false, null, null, ${c.link ? `'${draft.tables.find((x) => x.name === c.link!.table)!.entity}'` : 'null'})`),
+      t.columns.map(
+        (c) =>
+          `  ('${t.entity}', '${c.name}', '${c.conversion}', false, null, null, ${c.link ? `'${draft.tables.find((x) => x.name === c.link!.table)!.entity}'` : 'null'}${withPushable ? `, ${c.pushable !== false}` : ''})`,
+      ),
     );
     if (columns.length > 0) {
-      lines.push('insert into sync.entity_columns (entity, column_name, conversion, required, min_value, max_value, linked_entity) values', columns.join(',\n') + ';');
+      lines.push(`insert into sync.entity_columns (entity, column_name, conversion, required, min_value, max_value, linked_entity${withPushable ? ', pushable' : ''}) values`, columns.join(',\n') + ';');
     }
     lines.push(
       '',

@@ -8,6 +8,8 @@
  *   sqlite:FILE   a SQLite database file (src/scaffold/sqlite.ts)
  *   files:DIR     a directory of JSON, JSON Lines and CSV exports (src/scaffold/files.ts)
  *   postgres:ENV  a PostgreSQL database whose URL is in the environment variable ENV (src/scaffold/postgres.ts)
+ *   airtable:BASE an Airtable base's tables and fields, from its Metadata API (src/scaffold/airtable.ts);
+ *                 the token and endpoint from AIRTABLE_TOKEN and AIRTABLE_ENDPOINT_URL as for a pull
  *
  * Errors a user can fix (an unknown kind, a source that cannot be read, an
  * output directory that cannot be written, a bad schema name, files that
@@ -19,12 +21,13 @@ import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../config.ts';
 import { allReviews, renderMapping, renderMigration, snakeName, type Draft } from './draft.ts';
+import { scaffoldAirtable } from './airtable.ts';
 import { scaffoldFiles } from './files.ts';
 import { scaffoldPostgres } from './postgres.ts';
 import { scaffoldSqlite } from './sqlite.ts';
 
-export const SCAFFOLD_KINDS = ['sqlite', 'files', 'postgres'] as const;
-const KIND_HELP = 'sqlite:FILE, files:DIR or postgres:ENVVAR';
+export const SCAFFOLD_KINDS = ['sqlite', 'files', 'postgres', 'airtable'] as const;
+const KIND_HELP = 'sqlite:FILE, files:DIR, postgres:ENVVAR or airtable:BASE_ID';
 
 export interface ScaffoldOptions {
   /** KIND:WHERE, e.g. sqlite:./app.db */
@@ -123,6 +126,12 @@ export async function runScaffold(options: ScaffoldOptions): Promise<ScaffoldRes
       const schema = options.schema ?? 'legacy';
       checkSchemaName(schema);
       draft = await scaffoldPostgres({ urlEnv: where, schema });
+      break;
+    }
+    case 'airtable': {
+      const schema = options.schema ?? 'airtable';
+      checkSchemaName(schema);
+      draft = await scaffoldAirtable({ baseId: where, schema });
       break;
     }
   }
