@@ -2674,6 +2674,7 @@ declare
   merged_through bigint;
   merge_upto bigint;
   problem_changes text[];
+  newly_mapped bigint;
 begin
   select * into mapping from sync.entity_mappings m where m.entity = p_entity;
   if not found then
@@ -2697,6 +2698,9 @@ begin
 
   perform sync.analyze_if_stale('staging.source_records');
   perform sync.analyze_if_stale(entity.target_table);
+  -- every record's row id and every link are found through the id map:
+  -- an earlier chunk of this pull may have filled it since its last analysis
+  perform sync.analyze_if_stale('sync.id_map');
 
   -- Collaborators named in this run's records, upserted first so that the
   -- merge can resolve them to ids.
@@ -2953,6 +2957,15 @@ begin
   select p_entity, c.source_key, c.row_id, p_run_id, mapping.source_table, entity.target_table::text, c.checksum
   from merge_candidates c
   where c.row_is_new and c.row_id is not null;
+  -- The statements below join the map (the row's checksum trigger, links,
+  -- problems). Statistics do not see this transaction's own rows until it
+  -- commits, so a chunk that grew the map by a tenth or more has it
+  -- analyzed now (ANALYZE counts the rows this transaction inserted), and
+  -- the planner does not take a quarter of a million entries for three.
+  get diagnostics newly_mapped = row_count;
+  if newly_mapped > greatest(10000, 0.1 * (select greatest(c.reltuples, 0) from pg_class c where c.oid = 'sync.id_map'::regclass)) then
+    analyze sync.id_map;
+  end if;
 
   -- Upsert the candidates that land, on their id, writing only rows that
   -- differ (a record that reappears is restored: deleted_at goes back to
@@ -5959,6 +5972,7 @@ begin
   perform set_config('airlift.run_id', p_run_id::text, true);
   perform sync.analyze_if_stale('staging.source_records');
   perform sync.analyze_if_stale(target);
+  perform sync.analyze_if_stale('sync.id_map'); -- rows are found through their id map entries
   -- Only after a complete listing: every record Airtable still has was
   -- staged with this run's id, so a live row without one is gone there.
   -- A row's record is its id map entry: rows created here and never pushed
@@ -6021,6 +6035,7 @@ begin
   perform set_config('airlift.run_id', p_run_id::text, true);
   perform sync.analyze_if_stale('staging.source_records');
   perform sync.analyze_if_stale(target);
+  perform sync.analyze_if_stale('sync.id_map'); -- rows are found through their id map entries
   -- As sync.sweep_deleted, within the ranges: a key is in range n when
   -- floor(key / width) = n; keys that are not whole numbers are in none.
   -- Rows created here (no id map entry), rows whose record this run
