@@ -32,6 +32,20 @@ export const ruleSchema = z.discriminatedUnion('rule', [
 ]);
 export type FieldRule = z.infer<typeof ruleSchema>;
 
+/**
+ * What every table of a one-way source (files, SQLite, a legacy PostgreSQL)
+ * says about writing back: nothing is pushed, so the source wins, deletes
+ * are not pushed and no typecast is asked for, and no field is left out.
+ */
+export function oneWayTable() {
+  return {
+    unmappedFields: [] as Array<{ fieldId: string; name: string; why: string }>,
+    conflictPolicy: 'source_wins' as const,
+    pushDeletes: false,
+    typecast: false,
+  };
+}
+
 /** Who wins a field changed differently on both sides (sync.conflict_policies). */
 export const CONFLICT_POLICIES = ['source_wins', 'target_wins', 'newest_wins', 'manual'] as const;
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];

@@ -10,7 +10,7 @@ import { FILE_ENCODINGS } from './text.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FieldMapping, Mapping, TableMapping } from '../../mapping.ts';
-import { columnName, entityName, issueLines, ruleSchema, targetTable, type MappingRead } from '../mapping-parts.ts';
+import { columnName, entityName, issueLines, oneWayTable, ruleSchema, targetTable, type MappingRead } from '../mapping-parts.ts';
 
 /** The conversions an export's values can take (no Airtable-only shapes: collaborators, lookups, attachments). */
 export const FILE_CONVERSIONS = ['text', 'select', 'multi_select', 'date', 'timestamp', 'money', 'integer', 'checkbox', 'link'] as const;
@@ -93,11 +93,7 @@ export function readFilesMapping(raw: unknown, mappingDir: string): MappingRead<
             keyCase: field.keyCase,
             validate: field.validate,
           })),
-          unmappedFields: [],
-          // a files source is read-only: nothing here is pushed back
-          conflictPolicy: 'source_wins',
-          pushDeletes: false,
-          typecast: false,
+          ...oneWayTable(),
         }),
       ),
     },

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import type { FieldMapping, Mapping, TableMapping } from '../../mapping.ts';
-import { columnName, entityName, issueLines, ruleSchema, targetTable, type MappingRead } from '../mapping-parts.ts';
+import { columnName, entityName, issueLines, oneWayTable, ruleSchema, targetTable, type MappingRead } from '../mapping-parts.ts';
 
 /** A table or column name as PostgreSQL holds it (quoted when read). */
 const pgName = z.string().min(1).max(63);
@@ -100,11 +100,7 @@ export function readPostgresMapping(raw: unknown): MappingRead<Omit<Mapping, 'me
             linkedEntity: field.linkedEntity,
             validate: field.validate,
           })),
-          unmappedFields: [],
-          // a legacy database is read, never written: nothing here is pushed back
-          conflictPolicy: 'source_wins',
-          pushDeletes: false,
-          typecast: false,
+          ...oneWayTable(),
         }),
       ),
     },

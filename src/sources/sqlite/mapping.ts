@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { FieldMapping, Mapping, TableMapping } from '../../mapping.ts';
-import { columnName, entityName, issueLines, ruleSchema, targetTable, type MappingRead } from '../mapping-parts.ts';
+import { columnName, entityName, issueLines, oneWayTable, ruleSchema, targetTable, type MappingRead } from '../mapping-parts.ts';
 import { CAST_CONVERSIONS, SQLITE_CASTS } from './casts.ts';
 
 /** A table or column name as SQLite holds it (any text; quoted when read). */
@@ -89,11 +89,7 @@ export function readSqliteMapping(raw: unknown, mappingDir: string): MappingRead
             blobEncoding: field.encoding,
             validate: field.validate,
           })),
-          unmappedFields: [],
-          // a SQLite source is read-only: nothing here is pushed back
-          conflictPolicy: 'source_wins',
-          pushDeletes: false,
-          typecast: false,
+          ...oneWayTable(),
         }),
       ),
     },
