@@ -272,7 +272,14 @@ export class PostgresSource implements Source {
         const spans = intervals(slice, within.width);
         const rows = spans.length
           ? await this.sql.unsafe<Array<{ key: string; fields: Record<string, unknown> }>>(
-              `${select} t join unnest($1::int8[], $2::int8[]) as r (airlift_lo, airlift_hi) on t.${q.key} >= r.airlift_lo and t.${q.key} < r.airlift_hi order by t.${q.key}`,
+              // One index range scan per range: the subquery is fenced
+              // (offset 0) so that the planner cannot flatten it into a
+              // join that scans the whole table and filters (7 s against
+              // 8 ms for 125 ranges of 688,800 orders)
+              `select t.key, t.fields from unnest($1::int8[], $2::int8[]) as r (airlift_lo, airlift_hi)
+               cross join lateral (select ${q.key} as airlift_order, ${q.key}::text as key, ${q.fields} as fields from ${q.relation}
+                                   where ${q.key} >= r.airlift_lo and ${q.key} < r.airlift_hi offset 0) t
+               order by t.airlift_order`,
               [`{${spans.map((s) => s[0]).join(',')}}`, `{${spans.map((s) => s[1]).join(',')}}`],
             )
           : [];
