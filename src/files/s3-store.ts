@@ -247,15 +247,20 @@ function isNotFound(error: unknown): boolean {
   return error.name === 'NotFound' || error.name === 'NoSuchKey' || error.$metadata?.httpStatusCode === 404;
 }
 
-/** What S3 said: the error's name, the HTTP status and its message (a HEAD answer has no body: the name and status are all there is). */
+/** Error names that say nothing: the SDK's for an answer it could not read (a HEAD answer has no body). */
+const UNINFORMATIVE = new Set(['Error', 'Unknown', 'UnknownError']);
+
+/** What S3 said: the error's name (or a network error's code), the HTTP status and the message, each when it says something. */
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const status = isS3Error(error) ? error.$metadata?.httpStatusCode : undefined;
-  const code = (error as NodeJS.ErrnoException).code;
-  const parts = [error.name !== 'Error' ? error.name : code ?? 'Error'];
+  const status = isS3Error(error) ? error.$metadata.httpStatusCode : undefined;
+  const parts: string[] = [];
+  const name = UNINFORMATIVE.has(error.name) ? (error as NodeJS.ErrnoException).code : error.name;
+  if (name) parts.push(name);
   if (status) parts.push(`HTTP ${status}`);
   const head = parts.join(', ');
-  return error.message && error.message !== error.name && error.message !== 'UnknownError' ? `${head}: ${error.message}` : head;
+  const message = error.message && error.message !== error.name && !UNINFORMATIVE.has(error.message) ? error.message : '';
+  return head && message ? `${head}: ${message}` : head || message || 'no answer';
 }
 
 /** Takes the access key id and the secret out of a message, should S3 or the SDK ever repeat them. */
@@ -280,27 +285,18 @@ const endpointUrl = z
   }, 'expected an absolute http:// or https:// URL without user or password, such as http://localhost:9000')
   .transform((value) => value.replace(/\/+$/, ''));
 
-const s3EnvironmentSchema = z
-  .object({
-    AIRLIFT_S3_BUCKET: z
-      .string({ error: 'must be set when the file store is s3 (the name of the bucket)' })
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected a bucket name: 3 to 63 lower-case letters, digits, dots and hyphens'),
-    AIRLIFT_S3_PREFIX: z.string().refine((value) => !value.startsWith('/'), 'must not start with "/"').default(''),
-    AIRLIFT_S3_ENDPOINT: endpointUrl.optional(),
-    AIRLIFT_S3_REGION: z.string().regex(/^[a-z0-9-]+$/, 'expected a region name such as us-east-1').default('us-east-1'),
-    AIRLIFT_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { error: 'expected true or false' }).optional(),
-    AWS_ACCESS_KEY_ID: z.string().optional(),
-    AWS_SECRET_ACCESS_KEY: z.string().optional(),
-    AWS_SESSION_TOKEN: z.string().optional(),
-  })
-  .superRefine((value, ctx) => {
-    if (value.AWS_ACCESS_KEY_ID !== undefined && value.AWS_SECRET_ACCESS_KEY === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'must be set with AWS_ACCESS_KEY_ID' });
-    }
-    if (value.AWS_SECRET_ACCESS_KEY !== undefined && value.AWS_ACCESS_KEY_ID === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['AWS_ACCESS_KEY_ID'], message: 'must be set with AWS_SECRET_ACCESS_KEY' });
-    }
-  });
+const s3EnvironmentSchema = z.object({
+  AIRLIFT_S3_BUCKET: z
+    .string({ error: 'must be set when the file store is s3 (the name of the bucket)' })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected a bucket name: 3 to 63 lower-case letters, digits, dots and hyphens'),
+  AIRLIFT_S3_PREFIX: z.string().refine((value) => !value.startsWith('/'), 'must not start with "/"').default(''),
+  AIRLIFT_S3_ENDPOINT: endpointUrl.optional(),
+  AIRLIFT_S3_REGION: z.string().regex(/^[a-z0-9-]+$/, 'expected a region name such as us-east-1').default('us-east-1'),
+  AIRLIFT_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { error: 'expected true or false' }).optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+});
 
 /**
  * The S3 store's options from the environment: AIRLIFT_S3_BUCKET (required),
@@ -315,8 +311,11 @@ const s3EnvironmentSchema = z
 export function s3StoreOptionsFromEnv(env: NodeJS.ProcessEnv, tempDir: string): S3FileStoreOptions {
   const set = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
   const parsed = s3EnvironmentSchema.safeParse(set);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // checked here rather than in the schema, so that it is reported along with the other problems
+  if (set.AWS_ACCESS_KEY_ID !== undefined && set.AWS_SECRET_ACCESS_KEY === undefined) problems.push('AWS_SECRET_ACCESS_KEY: must be set with AWS_ACCESS_KEY_ID');
+  if (set.AWS_SECRET_ACCESS_KEY !== undefined && set.AWS_ACCESS_KEY_ID === undefined) problems.push('AWS_ACCESS_KEY_ID: must be set with AWS_SECRET_ACCESS_KEY');
+  if (!parsed.success || problems.length) {
     throw new ConfigurationError(problems.length === 1 ? `Bad configuration: ${problems[0]}` : `Bad configuration:\n  ${problems.join('\n  ')}`);
   }
   const value = parsed.data;
