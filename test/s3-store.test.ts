@@ -192,6 +192,12 @@ describe('S3FileStore', () => {
     for (const key of keys) await store.delete(key);
   }, 60_000);
 
+  it('refuses a prefix that starts with "/" and a key that is not one of its own', async () => {
+    await expect(S3FileStore.open(options({ prefix: '/abs' }))).rejects.toThrow('S3 file store: the key prefix must not start with "/": "/abs"');
+    await expect(store.stat('sha256/../../etc')).rejects.toThrow(/not a key of this store/);
+    expect(() => store.keyFor('ABC')).toThrow('not a SHA-256 in hex: "ABC"');
+  });
+
   it('fails to open a bucket that is not there, naming the bucket and the endpoint', async () => {
     await expect(S3FileStore.open(options({ bucket: 'no-such-bucket' }))).rejects.toThrow(
       `S3 file store: cannot reach bucket "no-such-bucket" at ${endpoint}: NotFound, HTTP 404 (no such bucket)`,

@@ -83,6 +83,7 @@ export class S3FileStore implements FileStore {
     if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
       throw new Error('S3 file store: give both accessKeyId and secretAccessKey, or neither (for the SDK default chain)');
     }
+    normalizePrefix(options.prefix ?? ''); // a bad prefix fails before a client is made
     const config: S3ClientConfig = {
       region: options.region ?? 'us-east-1',
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
