@@ -52,6 +52,16 @@ const environmentSchema = z.object({
   AIRLIFT_CRON_FULL: z.string().min(9).default('0 3 * * *'),
   AIRLIFT_CRON_PUSH: z.string().min(9).default('* * * * *'),
   AIRLIFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  /** Airtable's content host (uploads); by default content.airtable.com, or the endpoint itself when AIRTABLE_ENDPOINT_URL is not Airtable's. */
+  AIRTABLE_CONTENT_URL: httpUrl.optional(),
+  /** Where attachment files are kept: a local directory (default), an S3-compatible bucket, or off (metadata only). */
+  AIRLIFT_FILES_STORE: z.enum(['local', 's3', 'off'], { error: (issue) => `expected local, s3 or off, got ${JSON.stringify(issue.input)}` }).default('local'),
+  /** The local store's directory (default: files/ in AIRLIFT_DATA_DIR). */
+  AIRLIFT_FILES_DIR: z.string().min(1).optional(),
+  /** Attachment downloads at once. */
+  AIRLIFT_DOWNLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** A URL under which Airtable can fetch stored files by key (files over 5 MB are pushed that way); unset: such files are not pushed, and the push says why. */
+  AIRLIFT_FILES_PUBLIC_URL: httpUrl.optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -72,6 +82,7 @@ export function requireAirtable(env: Environment): {
   requestsPerSecond: number;
   maxAttempts: number;
   backoffMs: number;
+  contentUrl?: string;
 } {
   const missing = (['AIRTABLE_TOKEN', 'AIRTABLE_BASE_ID'] as const).filter((key) => !env[key]);
   if (missing.length) throw new ConfigurationError(`Bad configuration: ${missing.join(' and ')} must be set to reach Airtable`);
@@ -82,6 +93,7 @@ export function requireAirtable(env: Environment): {
     requestsPerSecond: env.AIRTABLE_RPS,
     maxAttempts: env.AIRTABLE_RETRY_ATTEMPTS,
     backoffMs: env.AIRTABLE_RETRY_BACKOFF_MS,
+    contentUrl: env.AIRTABLE_CONTENT_URL,
   };
 }
 
@@ -100,7 +112,8 @@ function badConfiguration(error: z.ZodError): ConfigurationError {
 export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
   const parsed = environmentSchema.safeParse(setVariables(env));
   if (!parsed.success) throw badConfiguration(parsed.error);
-  return { ...parsed.data, AIRLIFT_DATA_DIR: path.resolve(parsed.data.AIRLIFT_DATA_DIR) };
+  const dataDir = path.resolve(parsed.data.AIRLIFT_DATA_DIR);
+  return { ...parsed.data, AIRLIFT_DATA_DIR: dataDir, AIRLIFT_FILES_DIR: path.resolve(parsed.data.AIRLIFT_FILES_DIR ?? path.join(dataDir, 'files')) };
 }
 
 /**

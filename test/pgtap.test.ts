@@ -21,7 +21,7 @@ import { cloneTestDatabase, type TestDatabase } from './support/db.ts';
 import { summariseTap } from './support/pgtap.ts';
 
 /** The stage folders of test/db, in the order they run. */
-const STAGES = ['structure', 'canonical', 'staging', 'merge', 'runs', 'outbox', 'integrity', 'audit', 'report', 'roles'];
+const STAGES = ['structure', 'canonical', 'staging', 'merge', 'runs', 'outbox', 'integrity', 'files', 'audit', 'report', 'roles'];
 const HELPERS = 'helpers.sql';
 
 const defaultDir = path.join(import.meta.dirname, 'db');

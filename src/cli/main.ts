@@ -14,6 +14,7 @@ import { registerConflictsCommands } from './commands/conflicts.ts';
 import { registerDatabaseCommands } from './commands/database.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerIntegrityCommands } from './commands/integrity.ts';
+import { registerFilesCommands } from './commands/files.ts';
 import { registerScaffoldCommand } from './commands/scaffold.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerSyncCommands } from './commands/sync.ts';
@@ -37,6 +38,7 @@ registerSyncCommands(program); // pull, push, sync
 registerConflictsCommands(program); // conflicts list|show|resolve
 registerStatusCommand(program); // status
 registerIntegrityCommands(program); // verify, diff, validate, rollback, snapshot create|list|restore|drop
+registerFilesCommands(program); // files download|get|attach|remove|gc
 registerWorkerCommand(program); // worker
 registerScaffoldCommand(program); // scaffold
 registerDemoCommand(program); // demo

@@ -7,6 +7,8 @@
 import type { Sql } from 'postgres';
 import { foldPlannedRanges, planRanges, runPlannedRange, walkRanges, type RangeWalk } from './ranges.ts';
 import { formatProblemGroups, problemGroups, type ProblemGroup } from '../pipeline/problems.ts';
+import { formatFileVerification, verifyFiles, type FileVerification } from '../files/verify.ts';
+import type { FileStore } from '../files/store.ts';
 
 export interface Discrepancy {
   record: string;
@@ -73,6 +75,8 @@ export interface VerifyResult {
    * the data holds flagged.
    */
   landedWithProblems: { records: number; groups: ProblemGroup[] };
+  /** The attachment files, read back from the store (when a store is given): each attachment whose file is missing, corrupt, not downloaded or not as declared is a discrepancy. */
+  files?: FileVerification;
   durationMs: number;
 }
 
@@ -115,6 +119,8 @@ export interface VerifyOptions {
   /** Stop after this many ranges (tests use it to simulate a kill). */
   stopAfterBatches?: number;
   onBatch?: (entity: string, processed: number, total: number) => void;
+  /** The file store: every stored attachment file is read back and hashed, every live attachment checked. */
+  files?: FileStore | null;
 }
 
 /** The lock that keeps two verifications from running at once (the second would resume the first's run). */
@@ -327,19 +333,23 @@ export async function runVerify(sql: Sql, options: VerifyOptions): Promise<Verif
       ], lanes);
       const results: EntityVerification[] = [];
       for (const entity of entities) results.push(await entityVerification(sql, runId, entity));
-      const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0);
+      const files = options.files ? await verifyFiles(sql, options.files) : undefined;
+      const discrepancies = results.reduce((n, e) => n + e.checks.reduce((m, c) => m + c.discrepancies_found, 0), 0) + (files?.discrepancies.length ?? 0);
       const quarantined = results.reduce((n, e) => n + Number(e.checks.find((c) => c.validation_type === 'completeness_check')?.validation_criteria.quarantined ?? 0), 0);
       const findings = results.flatMap((e) => e.validation.flatMap((c) => c.discrepancy_details));
       const validation = { blocking: findings.filter((d) => d.severity === 'blocking').length, warnings: findings.filter((d) => d.severity === 'warning').length };
       const passed = discrepancies === 0 && (!settings.strict || validation.warnings === 0);
       await sql`select sync.finish_run(${runId})`;
-      await sql`select sync.annotate_run(${runId}, ${sql.json({ discrepancies, quarantined, validation, passed })})`;
+      await sql`select sync.annotate_run(${runId}, ${sql.json({
+        discrepancies, quarantined, validation, passed,
+        ...(files ? { files: { checked: files.checked, bytes: files.bytes, bad_files: files.badFiles, discrepancies: files.discrepancies.length } } : {}),
+      })})`;
       const groups = (await problemGroups(sql, { entities })).filter((g) => g.disposition !== 'quarantined');
       const [{ records }] = await sql<{ records: number }[]>`
         select count(distinct (entity, source_key))::int as records from sync.field_problems
         where resolved_at is null and entity = any (${entities}::text[])`;
       const landedWithProblems = { records, groups };
-      return { runId, resumed, passed, discrepancies, quarantined, validation, strict: settings.strict, deep: settings.deep, entities: results, landedWithProblems, durationMs: Date.now() - started };
+      return { runId, resumed, passed, discrepancies, quarantined, validation, strict: settings.strict, deep: settings.deep, entities: results, landedWithProblems, files, durationMs: Date.now() - started };
     } catch (error) {
       if (!(error instanceof VerifyInterrupted)) {
         await sql`select sync.fail_run(${runId}, ${String((error as Error).message ?? error)})`.catch(() => undefined);
@@ -419,6 +429,7 @@ export function formatVerify(result: VerifyResult, limit = 20): string {
     for (const r of rejected.slice(0, limit)) lines.push(`  rejected before staging: ${r.record}${r.field ? ` [${r.field}]` : ''}: ${r.reason}`);
     if (rejected.length > limit) lines.push(`  ... and ${rejected.length - limit} more rejected before staging (--json or --report for all)`);
   }
+  if (result.files) lines.push('', ...formatFileVerification(result.files, limit));
   return `${lines.join('\n')}\n`;
 }
 

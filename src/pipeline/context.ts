@@ -16,6 +16,8 @@ import { PostgresSource } from '../sources/postgres/source.ts';
 import { connect, prepareDatabase, resolveDatabase, type DatabaseTarget } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import type { Sql } from 'postgres';
+import { openFileStore } from '../files/open.ts';
+import type { FileStore } from '../files/store.ts';
 
 export interface SyncContext {
   env: Environment;
@@ -25,6 +27,8 @@ export interface SyncContext {
   mapping: Mapping;
   /** The mapping's source behind the seam (src/sources/): what pulls list, and what pushes write to when it has a writer (two-way). */
   source: Source;
+  /** Where attachment files are kept (src/files/), null when AIRLIFT_FILES_STORE=off. */
+  files: FileStore | null;
   actor: string;
   log: Logger;
   close(): Promise<void>;
@@ -80,12 +84,23 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
       })
     : undefined;
   const source: Source = client ? new AirtableSource(client) : (opened ?? new FilesSource((mapping.source as { path: string }).path));
+  let files: FileStore | null;
+  try {
+    // a store that cannot be opened (a bucket not reachable) stops here, naming it
+    files = await openFileStore(env);
+  } catch (error) {
+    await source.close?.();
+    await sql.end({ timeout: 5 });
+    await target.server?.stop();
+    throw error;
+  }
   return {
     env,
     target,
     sql,
     mapping,
     source,
+    files,
     actor: options.actor,
     log: options.log,
     close: async () => {

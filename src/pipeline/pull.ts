@@ -22,6 +22,8 @@ import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
 import { prepareRecords } from './records.ts';
 import { stageInBulk } from './bulk.ts';
 import { keepFirstOfEachKey } from './duplicates.ts';
+import { attachmentsOnPage, downloadMissing, Downloader, type DownloadSummary } from '../files/download.ts';
+import type { FileStore } from '../files/store.ts';
 
 export type PullMode = 'full' | 'incremental';
 
@@ -60,6 +62,14 @@ export interface PullOptions {
    * mark, so they list its changes again and merge them.
    */
   stageOnly?: boolean;
+  /**
+   * Where attachment files are kept (src/files/): with a store, every file
+   * a listed page names is downloaded beside the listing while its URL is
+   * fresh, what earlier runs missed is downloaded after it, and the rows
+   * are linked to their files before the run finishes. Without one, only
+   * the attachments' metadata lands.
+   */
+  files?: { store: FileStore; concurrency?: number; backoffMs?: number } | null;
 }
 
 export interface TableSummary {
@@ -98,6 +108,8 @@ export interface PullSummary {
   resumed: boolean;
   tables: TableSummary[];
   warnings: string[];
+  /** The attachment downloads of the run, when files are kept. */
+  files?: DownloadSummary;
 }
 
 /** A pull that stopped: the run is on record as failed, with where it would resume. */
@@ -301,21 +313,45 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
   // the tables it links to): the database works while Airtable answers.
   const merges = new MergeQueue();
   const settled: Array<Promise<TableSummary>> = [];
+  // Attachment files, downloaded beside the listing while their URLs are fresh.
+  const files = options.source.files;
+  const downloader =
+    options.files && files && !options.stageOnly && tables.some((t) => t.fields.some((f) => f.convert === 'attachments'))
+      ? new Downloader({
+          sql, store: options.files.store, runId: run.id, sourceId: baseId, log, signal: options.signal,
+          concurrency: options.files.concurrency ?? files.downloadConcurrency, backoffMs: options.files.backoffMs,
+          freshUrls: (items) => files.freshUrls(items),
+        })
+      : null;
   try {
     for (const table of tables) {
       if (options.signal?.aborted) throw new Error('the pull was asked to stop');
       if (merges.failure) break;
       const names = drift.currentNames.get(table.tableId);
-      const listed = await listPhase(options, run, mode, table, names?.name ?? table.tableName, names?.fields, merges);
+      const listed = await listPhase(options, run, mode, table, names?.name ?? table.tableName, names?.fields, merges, downloader);
       settled.push(merges.enqueue(() => settlePhase(options, run, mode, table, listed)));
     }
   } finally {
     // never leave a merge running behind a failure: the run is failed only
     // once the database work in flight has ended
     await merges.drain();
+    // nor a download: what was stored is recorded before the run ends
+    if (downloader && (merges.failure || options.signal?.aborted)) await downloader.drain().catch(() => undefined);
   }
   if (merges.failure) throw merges.failure;
   const summaries = await Promise.all(settled);
+  let downloads: DownloadSummary | undefined;
+  if (downloader) {
+    await downloader.drain();
+    // what earlier runs (or pages staged before a resume) left missing
+    await downloadMissing(sql, downloader, baseId);
+    if (options.signal?.aborted) throw new Error('the pull was asked to stop');
+    const [{ linked }] = await sql<{ linked: string }[]>`select sync.link_attachment_files(${run.id}, ${baseId}) as linked`;
+    downloads = downloader.summary;
+    await sql`select sync.annotate_run(${run.id}, ${sql.json({ files: { ...downloads, linked: Number(linked) } })})`;
+    const level = downloads.failed ? 'warn' : 'info';
+    log[level]({ runId: run.id, ...downloads, linked: Number(linked), store: options.files!.store.description }, downloads.failed ? 'attachment files downloaded, some not (retried next run)' : 'attachment files downloaded');
+  }
 
   const [finished] = options.stageOnly
     ? await sql<RunRow[]>`select * from sync.finish_stage_only_run(${run.id})`
@@ -327,7 +363,7 @@ async function executeRun(options: PullOptions, run: RunRow, resumed: boolean, t
     { runId: run.id, fetched: Number(finished.fetched), inserted: Number(finished.inserted), updated: Number(finished.updated), unchanged: Number(finished.unchanged), deleted: Number(finished.deleted), quarantined: Number(finished.quarantined), staged: Number(finished.staged) },
     'run completed',
   );
-  return { run: finished, resumed, tables: summaries, warnings: drift.warnings };
+  return { run: finished, resumed, tables: summaries, warnings: drift.warnings, files: downloads };
 }
 
 /** Runs database work one step at a time, in the order it was queued, behind the listing. */
@@ -387,6 +423,7 @@ async function listPhase(
   tableName: string,
   fieldNames: Map<string, string> | undefined,
   merges: MergeQueue,
+  downloader: Downloader | null,
 ): Promise<ListedTable> {
   const { sql } = options;
   const entity = table.entity;
@@ -475,7 +512,7 @@ async function listPhase(
         sourceState: sourceStateOf(checkpoint.metadata),
         chunkRecords: options.bulkChunkRecords, onChunkStaged: onPageStaged, onProgress: (fetched) => options.progress?.pageStaged(entity, fetched),
       })
-    : await listTable(options, run, mode, table, checkpoint, fieldNames, complete, onPageStaged);
+    : await listTable(options, run, mode, table, checkpoint, fieldNames, complete, onPageStaged, downloader);
   timings.list_ms = Date.now() - started;
   return { checkpoint, tableName, timings };
 }
@@ -573,6 +610,7 @@ async function listTable(
   fieldNames: Map<string, string> | undefined,
   complete: boolean,
   onPageStaged: (records: number) => void,
+  downloader: Downloader | null,
 ): Promise<number> {
   const { sql, source, log } = options;
   const meta = checkpoint.metadata;
@@ -635,6 +673,9 @@ async function listTable(
       return steps;
     });
     stagingMs += Date.now() - stagingStarted;
+    // the page's files, while their URLs are fresh (after the page is
+    // staged: a killed run finds them missing from rows and downloads them)
+    downloader?.offer(attachmentsOnPage(table, page.records));
     fetched += page.records.length + page.invalid.length;
     options.progress?.pageStaged(table.entity, fetched);
     if (!page.cursor) return stagingMs;

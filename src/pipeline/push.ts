@@ -46,6 +46,8 @@ import type { Logger } from '../log.ts';
 import { requireWriter, type Source, type SourceWriter, type WriteFailure } from '../sources/source.ts';
 import { closeDeadPush, lockBase, unlockBase } from './source-lock.ts';
 import { chunks } from '../chunks.ts';
+import { attachmentPushDue, pushAttachments, type AttachmentPushSummary } from './push-attachments.ts';
+import type { FileStore } from '../files/store.ts';
 
 export interface PushOptions {
   /** Pool connected as airlift_sync, with airlift.actor set for the session. */
@@ -69,6 +71,12 @@ export interface PushOptions {
   /** Make failed entries pending again first (after their cause was fixed). */
   retryFailed?: boolean;
   progress?: (event: { entity: string; done: number }) => void;
+  /**
+   * The file store, for files attached here (sync.attachment_outbox): they
+   * are uploaded after the cells. Without it, uploads wait (removals are
+   * still pushed).
+   */
+  files?: { store: FileStore | null; publicUrl?: string | null } | null;
 }
 
 export interface PushRunRow {
@@ -128,6 +136,8 @@ export interface PushSummary {
   requests: number;
   /** Write requests (creates, updates, deletes; Airtable's POST, PATCH, DELETE) among them. */
   writeRequests: number;
+  /** Files attached or removed here and pushed (sync.attachment_outbox). */
+  attachments?: AttachmentPushSummary;
 }
 
 /** A push that stopped; entries it had claimed are back in the outbox. */
@@ -215,7 +225,10 @@ export async function runPush(pushOptions: PushOptions): Promise<PushSummary> {
       if (options.retryFailed) {
         const [{ retried }] = await sql<{ retried: number }[]>`
           select sync.retry_outbox(array(select id from sync.outbox where status = 'failed' and entity in ${sql(tables.map((t) => t.entity))})) as retried`;
-        log.info({ retried }, 'failed outbox entries made pending again');
+        const files = await sql`
+          update sync.attachment_outbox set status = 'pending', updated_at = now()
+          where status = 'failed' and entity in ${sql(tables.map((t) => t.entity))} returning id`;
+        log.info({ retried, attachments: files.length }, 'failed outbox entries made pending again');
       }
       // Nothing due: no run, no request (a sync round with nothing changed
       // writes nothing), but what waits out a retry delay is told.
@@ -226,7 +239,8 @@ export async function runPush(pushOptions: PushOptions): Promise<PushSummary> {
                ceil(extract(epoch from min(o.next_attempt_at) filter (where o.next_attempt_at > now()) - now()))::int as next_due_in_seconds
         from sync.outbox o
         where o.entity in ${sql(tables.map((t) => t.entity))} and o.status = 'pending'`;
-      if (!due) return { run: null, waiting, tables: tables.map((t) => emptySummary(t.entity)), conflicts: [], requests: 0, writeRequests: 0 };
+      const filesDue = options.source.files ? await attachmentPushDue(sql, tables.map((t) => t.entity)) : false;
+      if (!due && !filesDue) return { run: null, waiting, tables: tables.map((t) => emptySummary(t.entity)), conflicts: [], requests: 0, writeRequests: 0 };
       const [run] = await sql<PushRunRow[]>`
         select * from sync.open_run('push', ${options.actor},
                                     ${sql.json({ base_id: baseId, entities: tables.map((t) => t.entity) })}, ${options.jobId ?? null})`;
@@ -364,11 +378,17 @@ async function executeRun(options: Pushing, run: PushRunRow, tables: TableMappin
   if (options.signal?.aborted) throw new PushFailed('the push was asked to stop; what it claimed was settled, the rest waits in the outbox', run.id);
   for (const summary of summaries.values()) if (done(summary)) log.info({ runId: run.id, ...summary }, 'table pushed');
 
+  // the files attached or removed here, once the records they belong to exist there
+  const attachments = options.source.files
+    ? await pushAttachments({ sql, source: options.source, store: options.files?.store ?? null, publicUrl: options.files?.publicUrl, runId: run.id, log, signal: options.signal })
+    : undefined;
+  if (attachments && attachments.uploaded + attachments.removed + attachments.failed) log.info({ runId: run.id, ...attachments }, 'attachments pushed');
+
   const [finished] = await sql<PushRunRow[]>`select * from sync.finish_push_run(${run.id})`;
-  await sql`select sync.annotate_run(${run.id}, ${sql.json({ requests: writer.requests - requestsBefore, write_requests: writeRequests })})`;
+  await sql`select sync.annotate_run(${run.id}, ${sql.json({ requests: writer.requests - requestsBefore, write_requests: writeRequests, ...(attachments ? { attachments } : {}) } as never)})`;
   const conflicts = await sql<PushConflict[]>`
     select id, entity, source_key as airtable_id, column_name, policy, status, resolution from sync.conflicts where run_id = ${run.id} order by id`;
-  return { run: finished, tables: [...summaries.values()], conflicts, requests: writer.requests - requestsBefore, writeRequests };
+  return { run: finished, tables: [...summaries.values()], conflicts, requests: writer.requests - requestsBefore, writeRequests, attachments };
 }
 
 /** Puts a window's claimed entries back in the outbox (pending, retried later). */

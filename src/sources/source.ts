@@ -130,8 +130,39 @@ export interface Source {
   listTable(request: ListingRequest): AsyncGenerator<ListedPage>;
   /** Writing back (two-way sync): absent for a one-way source. */
   readonly writer?: SourceWriter;
+  /** Attachment files (a source whose cells list files at expiring URLs: Airtable); absent where records hold no files. */
+  readonly files?: SourceFiles;
   /** Lets go of what the source holds open (a SQLite file, a connection); absent where there is nothing to close. */
   close?(): void | Promise<void>;
+}
+
+/** An attachment cell's item as the source describes it. */
+export interface SourceAttachment {
+  id: string;
+  url: string;
+  filename: string;
+  size: number | null;
+  type: string | null;
+}
+
+/**
+ * The attachment side of the seam: fresh URLs for the downloads
+ * (src/files/download.ts) and sending files attached here (the push of
+ * sync.attachment_outbox).
+ */
+export interface SourceFiles {
+  /** Files at once that the source's content host serves well (the downloader's bound). */
+  readonly downloadConcurrency: number;
+  /** Files up to this size are uploaded directly (`upload`); larger ones need a URL the source can fetch. */
+  readonly maxUploadBytes: number;
+  /** Reads the records of these attachments again; returns each attachment's current URL by its id (absent: gone). */
+  freshUrls(items: Array<{ key: string; sourceTable: string; recordKey: string; fieldId: string }>): Promise<Map<string, string>>;
+  /** Uploads a file into a record's attachment field; returns the cell after the upload. */
+  upload(recordKey: string, fieldId: string, file: { filename: string; contentType: string; content: Buffer }): Promise<SourceAttachment[]>;
+  /** The record's current cell of an attachment field (empty when the record has none); undefined when the record is gone. */
+  readCell(sourceTable: string, recordKey: string, fieldId: string): Promise<SourceAttachment[] | undefined>;
+  /** Writes a record's attachment cell: existing files by id, new ones by a URL the source fetches; returns the cell after. */
+  writeCell(sourceTable: string, recordKey: string, fieldId: string, cell: Array<{ id: string } | { url: string; filename: string }>): Promise<SourceAttachment[]>;
 }
 
 /**

@@ -88,6 +88,7 @@ export function pullTask(context: WorkerContext, name = taskNamesFor(context.sou
       log,
       signal: context.signal,
       waitForLock: true,
+      files: context.files ? { store: context.files, concurrency: context.env.AIRLIFT_DOWNLOAD_CONCURRENCY } : null,
     });
     if (jobId) {
       const cron = mode === 'full' ? context.env.AIRLIFT_CRON_FULL : context.env.AIRLIFT_CRON_INCREMENTAL;
@@ -119,6 +120,7 @@ export function pushTask(context: WorkerContext, name = taskNamesFor(context.sou
       log,
       signal: context.signal,
       waitForLock: true,
+      files: { store: context.files, publicUrl: context.env.AIRLIFT_FILES_PUBLIC_URL },
     });
     if (jobId) {
       const next = CronExpressionParser.parse(context.env.AIRLIFT_CRON_PUSH, { tz: 'UTC' }).next().toISOString();

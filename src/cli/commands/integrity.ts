@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Command } from 'commander';
-import { ConfigurationError } from '../../config.ts';
+import { ConfigurationError, loadEnvironment } from '../../config.ts';
 import { connect, prepareDatabase, urlWithRole } from '../../db/database.ts';
 import { formatDiff, runDiff, STRATEGIES, type Strategy } from '../../integrity/diff.ts';
 import { formatRollback, RollbackRefused, runRollback } from '../../integrity/rollback.ts';
@@ -25,6 +25,7 @@ import { openSyncContext } from '../../pipeline/context.ts';
 import { formatPreview, latestSnapshotRun, previewMigration } from '../../pipeline/preview.ts';
 import { createProgress } from '../../pipeline/progress.ts';
 import { runPull } from '../../pipeline/pull.ts';
+import { openFileStore } from '../../files/open.ts';
 import { log, wholeNumber, withDatabase, withSyncSql } from '../shared.ts';
 
 /** verify, diff, validate, rollback, snapshot create|list|restore|drop. */
@@ -39,15 +40,17 @@ export function registerIntegrityCommands(program: Command): void {
     .option('--deep', 'rebuild every target row\'s canonical form instead of reading the stored target checksums, and report stored ones that are stale')
     .option('--batch-size <n>', 'source records per key range', wholeNumber(1), 250_000)
     .option('--jobs <n>', 'checks run side by side, each on its own connection in one server process (1: one at a time, each free to use the server\'s parallel workers)', wholeNumber(1), 2)
-    .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number; jobs: number }) => {
+    .option('--no-files', 'do not read the attachment files back from the file store')
+    .action(async (options: { json?: boolean; report?: string; table?: string[]; strict?: boolean; deep?: boolean; batchSize: number; jobs: number; files: boolean }) => {
       await withDatabase(async (target) => {
         await prepareDatabase(target);
+        const store = options.files ? await openFileStore(loadEnvironment()) : null;
         // one connection holds the verification's lock, the others work side by side
         const sql = connect(urlWithRole(target.databaseUrl, 'airlift_sync'), { max: options.jobs + 1 });
         try {
           const result = await runVerify(sql, {
             actor: `cli:${os.userInfo().username}`, entities: options.table, strict: Boolean(options.strict), deep: Boolean(options.deep), batchSize: options.batchSize,
-            concurrency: options.jobs,
+            concurrency: options.jobs, files: store,
           });
           process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result));
           if (options.report) {

@@ -45,6 +45,7 @@ export function registerSyncCommands(program: Command): void {
           log,
           progress,
           signal: abort.signal,
+          files: context.files ? { store: context.files, concurrency: context.env.AIRLIFT_DOWNLOAD_CONCURRENCY } : null,
         });
         if (snapshot) await attachSnapshotToRun(context.sql, snapshot.id, summary.run.id);
         progress.stop();
@@ -81,6 +82,7 @@ export function registerSyncCommands(program: Command): void {
         const summary = await runPush({
           sql: context.sql, source: context.source, mapping: context.mapping, actor: context.actor, log,
           tables: options.table, retryFailed: Boolean(options.retryFailed), signal: abort.signal,
+          files: { store: context.files, publicUrl: context.env.AIRLIFT_FILES_PUBLIC_URL },
         });
         process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatPushSummary(summary));
         if (summary.tables.some((t) => t.failed > 0)) process.exitCode = 1;
@@ -116,11 +118,13 @@ export function registerSyncCommands(program: Command): void {
           sql: context.sql, source: context.source, mapping: context.mapping,
           mode: options.full ? 'full' : 'incremental', tables: options.table, actor: context.actor,
           overlapSeconds: context.env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress, signal: abort.signal,
+          files: context.files ? { store: context.files, concurrency: context.env.AIRLIFT_DOWNLOAD_CONCURRENCY } : null,
         });
         progress.stop();
         const pushed = await runPush({
           sql: context.sql, source: context.source, mapping: context.mapping, actor: context.actor, log,
           tables: options.table, signal: abort.signal,
+          files: { store: context.files, publicUrl: context.env.AIRLIFT_FILES_PUBLIC_URL },
         });
         process.stdout.write(options.json ? `${JSON.stringify({ pull: pulled, push: pushed }, null, 2)}\n` : formatPullSummary(pulled) + formatPushSummary(pushed));
         if (pushed.tables.some((t) => t.failed > 0)) process.exitCode = 1;
@@ -154,6 +158,10 @@ function formatPullSummary(summary: PullSummary): string {
   const withProblems = summary.tables.reduce((sum, t) => sum + t.withProblems, 0);
   if (withProblems > 0) lines.push(`${withProblems} records landed with problems flagged on their fields: \`airlift status\` groups them (sync.field_problems).`);
   if (Number(run.quarantined) > 0) lines.push('Quarantined records (unreadable, or kept out by a blocking rule or by the database) are listed by `airlift status` (sync.record_errors); the next run retries them.');
+  const f = summary.files;
+  if (f) {
+    lines.push(`Attachment files: ${f.downloaded} downloaded (${(f.bytes / 1e6).toFixed(1)} MB), ${f.alreadyStored} already stored, ${f.failed} failed${f.failed ? ' (retried next run; `airlift verify` names them)' : ''}, ${f.refreshed} URLs read again`);
+  }
   for (const warning of summary.warnings) lines.push(`warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }
@@ -176,6 +184,10 @@ function formatPushSummary(summary: PushSummary): string {
   ];
   for (const c of summary.conflicts) {
     lines.push(`  conflict #${c.id} ${c.entity}.${c.column_name} ${c.airtable_id ?? ''}: ${c.status === 'open' ? 'parked for a person (`airlift conflicts show ' + c.id + '`)' : `${c.resolution} won (${c.policy})`}`);
+  }
+  const a = summary.attachments;
+  if (a && a.uploaded + a.removed + a.failed + a.deferred > 0) {
+    lines.push(`  attachments       uploaded ${a.uploaded} removed ${a.removed} failed ${a.failed} waiting ${a.deferred}`);
   }
   if (summary.tables.some((t) => t.failed > 0)) lines.push('Failed entries and Airtable\'s messages: `airlift status`; after fixing the cause, `airlift push --retry-failed`.');
   if (waiting) lines.push(`Retrying later: ${waiting}.`);

@@ -304,6 +304,12 @@ export interface AirtableClientOptions {
   /** First backoff delay; doubles each attempt, with jitter. */
   backoffMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Airtable's content host, where files are uploaded
+   * (https://content.airtable.com; by default the endpoint itself when the
+   * endpoint is not Airtable's API, as an emulator serves both).
+   */
+  contentUrl?: string;
   /** Told about every retry, wait and penalty, for logs. */
   onEvent?: (event: { kind: 'retry' | 'rate_limited'; attempt?: number; delayMs: number; reason: string }) => void;
 }
@@ -552,6 +558,68 @@ export class AirtableClient {
       throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', response.statusCode, `Airtable's answer to a ${method} of ${records.length} records in table ${tableId} does not list them`);
     }
     return parsed.data.records;
+  }
+
+  /** The content host uploads go to (AirtableClientOptions.contentUrl). */
+  get contentUrl(): string {
+    if (this.options.contentUrl) return this.options.contentUrl.replace(/\/+$/, '');
+    return /^https:\/\/api\.airtable\.com\/?$/.test(this.options.endpointUrl) ? 'https://content.airtable.com' : this.options.endpointUrl.replace(/\/+$/, '');
+  }
+
+  /**
+   * Uploads a file of up to 5 MB into a record's attachment field
+   * (`POST {content host}/v0/{baseId}/{recordId}/{field}/uploadAttachment`,
+   * the file base64 in a JSON body); returns the record's attachment cell
+   * after the upload. Paced and retried as a write that may be repeated is
+   * not: a 5xx is not retried, since the first attempt may have attached
+   * the file.
+   */
+  async uploadAttachment(recordId: string, fieldId: string, file: { filename: string; contentType: string; content: Buffer }): Promise<unknown[]> {
+    if (!/^rec[A-Za-z0-9]{14}$/.test(recordId)) throw new Error(`not an Airtable record id: ${recordId}`);
+    const url = `${this.contentUrl}/v0/${encodeURIComponent(this.options.baseId)}/${encodeURIComponent(recordId)}/${encodeURIComponent(fieldId)}/uploadAttachment`;
+    const what = `uploading ${file.filename} (${file.content.length} bytes) to record ${recordId} of base ${this.options.baseId}`;
+    const body = await this.read(
+      what,
+      async (headers) => {
+        let response: Response;
+        try {
+          response = await fetch(url, {
+            method: 'POST',
+            headers: { ...headers, authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ contentType: file.contentType, file: file.content.toString('base64'), filename: file.filename }),
+            signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 120_000),
+          });
+        } catch (error) {
+          throw { error: 'NETWORK', message: (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message, statusCode: null };
+        }
+        const text = await response.text();
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        if (!response.ok) {
+          const e = (parsed as { error?: { type?: string; message?: string } | string } | undefined)?.error;
+          const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+          if (retryAfter !== undefined) retryAfterByRequest.set(headers[REQUEST_ID_HEADER]!, retryAfter);
+          throw {
+            error: typeof e === 'string' ? e : (e?.type ?? `HTTP_${response.status}`),
+            message: typeof e === 'object' && e?.message ? e.message : text.slice(0, 200),
+            statusCode: response.status,
+          };
+        }
+        return parsed;
+      },
+      false,
+      true,
+    );
+    const fields = (body as { fields?: Record<string, unknown> } | undefined)?.fields;
+    const cell = fields?.[fieldId] ?? Object.values(fields ?? {})[0];
+    if (!Array.isArray(cell)) {
+      throw new AirtableRequestError('rejected', 'INVALID_RESPONSE', 200, `Airtable's answer to ${what} does not hold the attachment cell`);
+    }
+    return cell;
   }
 
   /** Deletes up to 10 records in one request (retried: deleting again is harmless, or a 404/422 for the gone record). */

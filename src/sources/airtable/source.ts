@@ -10,6 +10,7 @@ import type { ListedPage, ListingPlan, ListingRequest, Source, SourceCheck } fro
 import { AirtableRequestError, type AirtableClient, type RecordPage } from './client.ts';
 import { checkDrift } from './drift.ts';
 import { AirtableWriter } from './writer.ts';
+import { AirtableFiles } from './files.ts';
 
 /** Ids kept in a listing's resume point at most (a formula names each one). */
 const MAX_RESUME_IDS = 1_000;
@@ -57,10 +58,13 @@ export class AirtableSource implements Source {
   readonly uniqueKeys = true;
   /** The push writes back through the same client (and rate limiter) as the pull reads. */
   readonly writer: AirtableWriter;
+  /** Attachment files: fresh URLs for downloads, uploads for the push. */
+  readonly files: AirtableFiles;
 
   constructor(readonly client: AirtableClient) {
     this.id = client.baseId;
     this.writer = new AirtableWriter(client);
+    this.files = new AirtableFiles(client);
   }
 
   async check(mapping: Mapping): Promise<SourceCheck> {

@@ -27,7 +27,8 @@ select set_eq(
                         'app.registrations', 'app.attachments', 'sync.jobs', 'sync.runs', 'sync.checkpoints',
                         'sync.id_map', 'sync.record_errors', 'sync.field_problems', 'sync.data_differentials',
                         'sync.validation_reports', 'sync.entity_mappings', 'sync.validation_rules',
-                        'sync.snapshots', 'sync.conflict_policies', 'sync.conflicts']
+                        'sync.snapshots', 'sync.conflict_policies', 'sync.conflicts', 'sync.stored_files',
+                        'sync.attachment_downloads']
                        || array(select tests.example_target_tables())) as audited
      cross join unnest(array['_900_audit_insert', '_900_audit_update', '_900_audit_delete',
                              '_900_audit_truncate']) as trigger_name$$,

@@ -28,8 +28,9 @@ select set_eq(
   $$select conrelid::regclass::text || '.' || conname from pg_constraint
     where contype = 'c' and pg_get_constraintdef(oid) like '%is_sha256_hex%'$$,
   array['staging.source_records.source_records_checksum_is_sha256', 'staging.source_records.source_records_hash_is_sha256',
-        'sync.id_map.id_map_checksum_is_sha256', 'sync.target_checksums.target_checksums_checksum_is_sha256'],
-  'the four checksum CHECKs call sync.is_sha256_hex');
+        'sync.id_map.id_map_checksum_is_sha256', 'sync.target_checksums.target_checksums_checksum_is_sha256',
+        'sync.stored_files.stored_files_sha256_is_hex'],
+  'the five checksum CHECKs call sync.is_sha256_hex (the stored files'' content hash too)');
 select is_empty(
   $$select conname from pg_constraint where contype = 'c' and pg_get_constraintdef(oid) like '%[0-9a-f]{64}%'$$,
   'no CHECK matches a digest with a regular expression');

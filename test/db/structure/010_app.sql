@@ -96,7 +96,8 @@ select set_eq(
            ('filename', 'text'), ('size_bytes', 'bigint'), ('mime_type', 'text'), ('url', 'text'),
            ('url_fetched_at', 'timestamp with time zone'),
            ('created_at', 'timestamp with time zone'), ('updated_at', 'timestamp with time zone'),
-           ('deleted_at', 'timestamp with time zone')$$,
+           ('deleted_at', 'timestamp with time zone'), ('sha256', 'text'), ('stored_size_bytes', 'bigint'),
+           ('stored_mime_type', 'text'), ('store_key', 'text')$$,
   'app.attachments has exactly the expected columns with the expected types');
 
 -- Key column types, one by one ----------------------------------------------
@@ -211,7 +212,8 @@ select set_eq(
            ('app.registrations', 'state_regulator_id', 'app.state_regulators', 'r'),
            ('app.registrations', 'assigned_to_id', 'app.collaborators', 'n'),
            ('app.attachments', 'product_id', 'app.products', 'c'),
-           ('app.attachments', 'registration_id', 'app.registrations', 'c')$$,
+           ('app.attachments', 'registration_id', 'app.registrations', 'c'),
+           ('app.attachments', 'sha256', 'sync.stored_files', 'r')$$,
   'schema app has exactly these single-column foreign keys with these ON DELETE actions');
 
 -- Stored generated columns (pg_attribute.attgenerated = 's') ---------------------

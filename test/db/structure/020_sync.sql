@@ -93,7 +93,11 @@ select set_eq(
            ('sync.snapshots', 'restored_by_run_id', 'n'),
            ('sync.outbox', 'run_id', 'n'),
            ('sync.conflicts', 'run_id', 'n'),
-           ('sync.conflicts', 'resolved_by_run_id', 'n')$$,
+           ('sync.conflicts', 'resolved_by_run_id', 'n'),
+           ('sync.stored_files', 'stored_by_run_id', 'n'),
+           ('sync.attachment_downloads', 'first_run_id', 'n'),
+           ('sync.attachment_downloads', 'last_run_id', 'n'),
+           ('sync.attachment_outbox', 'pushed_by_run_id', 'n')$$,
   'the references to sync.runs are exactly these, with ON DELETE CASCADE for per-run detail and SET NULL otherwise');
 
 -- Audit indexes --------------------------------------------------------------
@@ -139,7 +143,7 @@ select is_empty(
                          -- derived from the audited app rows, rebuilt by sync.refresh_target_checksums
                          'sync.target_checksums'::regclass,
                          -- operational queue derived from the audited app rows; every outcome stays in it
-                         'sync.outbox'::regclass)
+                         'sync.outbox'::regclass, 'sync.attachment_outbox'::regclass)
        and not exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = t.name)$$,
   'every app table and every sync control table has the four _900_audit_* triggers');
 select set_eq(
@@ -152,9 +156,10 @@ select set_eq(
            ('app.registrations'), ('app.attachments'), ('sync.jobs'), ('sync.runs'),
            ('sync.checkpoints'), ('sync.id_map'), ('sync.data_differentials'),
            ('sync.validation_reports'), ('sync.record_errors'), ('sync.field_problems'), ('sync.entity_mappings'), ('sync.validation_rules'),
-           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts')
+           ('sync.snapshots'), ('sync.conflict_policies'), ('sync.conflicts'),
+           ('sync.stored_files'), ('sync.attachment_downloads')
     union all select tests.example_target_tables()$$,
-  'the audited tables are exactly the six app tables, the thirteen sync control tables and the examples'' target tables');
+  'the audited tables are exactly the six app tables, the fifteen sync control tables and the examples'' target tables');
 select is_empty(
   $$select tgrelid::regclass::text || '.' || tgname from pg_trigger
      where tgname like '\_900\_audit\_%' and tgtype & 1 <> 0$$,
