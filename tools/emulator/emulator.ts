@@ -1045,11 +1045,16 @@ const MAX_FETCH_BYTES = 64 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 30_000;
 const SYNTHETIC_HEADER = Buffer.from('%PDF-1.4\n', 'latin1');
 const BLOCK_SIZE = 64 * 1024;
-/** Synthetic blocks kept (64 KB each): the files being downloaded at once, with room. */
+/** Files are written in chunks of this size (fewer, larger socket writes): the block repeated. */
+const CHUNK_SIZE = 4 * BLOCK_SIZE;
+/** Synthetic chunks kept (256 KB each): the files being downloaded at once, with room. */
 const MAX_BLOCKS = 128;
 const blockCache = new Map<string, Buffer>();
 
-/** The 64 KB pseudo-random block a generated attachment's bytes repeat: xorshift128 seeded by SHA-256 of the id. */
+/**
+ * The 64 KB pseudo-random block a generated attachment's bytes repeat
+ * (xorshift128 seeded by SHA-256 of the id), repeated to CHUNK_SIZE bytes.
+ */
 function syntheticBlock(id: string): Buffer {
   const hit = blockCache.get(id);
   if (hit) {
@@ -1062,7 +1067,7 @@ function syntheticBlock(id: string): Buffer {
   let b = seed.readUInt32LE(4);
   let c = seed.readUInt32LE(8);
   let d = seed.readUInt32LE(12);
-  const block = Buffer.allocUnsafe(BLOCK_SIZE);
+  const block = Buffer.allocUnsafe(CHUNK_SIZE);
   for (let i = 0; i < BLOCK_SIZE; i += 4) {
     const t = a ^ (a << 11);
     a = b;
@@ -1071,6 +1076,7 @@ function syntheticBlock(id: string): Buffer {
     d = (d ^ (d >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
     block.writeUInt32LE(d, i);
   }
+  for (let i = BLOCK_SIZE; i < CHUNK_SIZE; i += BLOCK_SIZE) block.copy(block, i, 0, BLOCK_SIZE);
   if (blockCache.size >= MAX_BLOCKS) blockCache.delete(blockCache.keys().next().value as string);
   blockCache.set(id, block);
   return block;
@@ -1078,7 +1084,7 @@ function syntheticBlock(id: string): Buffer {
 
 /**
  * The bytes of a generated attachment (one without uploaded content), as
- * chunks of at most 64 KB: `%PDF-1.4\n`, then the attachment's 64 KB
+ * chunks of at most 256 KB: `%PDF-1.4\n`, then the attachment's 64 KB
  * pseudo-random block (derived from the id) repeated, cut at exactly `size`
  * bytes. Nothing of the size of the file is allocated.
  */
@@ -1090,7 +1096,7 @@ export function* attachmentChunks(id: string, size: number): Generator<Buffer> {
   if (left <= 0) return;
   const block = syntheticBlock(id);
   while (left > 0) {
-    const n = Math.min(left, BLOCK_SIZE);
+    const n = Math.min(left, CHUNK_SIZE);
     yield block.subarray(0, n);
     left -= n;
   }
@@ -1109,7 +1115,7 @@ export function sha256OfAttachment(id: string, size: number): string {
 }
 
 function* bufferChunks(bytes: Buffer): Generator<Buffer> {
-  for (let i = 0; i < bytes.length; i += BLOCK_SIZE) yield bytes.subarray(i, i + BLOCK_SIZE);
+  for (let i = 0; i < bytes.length; i += CHUNK_SIZE) yield bytes.subarray(i, i + CHUNK_SIZE);
 }
 
 /** What a `{url}` attachment cell's fetch brought back (bytes empty when it failed). */
@@ -1958,7 +1964,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
    * GET/HEAD /content/<expiresAtMs>/<attachmentId>/<signature>/<filename>:
    * 403 for a signature that does not match (forged or edited URL), 410 once
    * expired, 404 for an unknown or removed attachment, else the file, streamed
-   * in chunks of at most 64 KB with backpressure.
+   * in chunks of at most 256 KB with backpressure.
    */
   function serveContent(req: http.IncomingMessage, res: http.ServerResponse, url: URL, cut?: number): void {
     const m = CONTENT_PATH.exec(url.pathname);
