@@ -2144,7 +2144,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 
   const server = http.createServer({ maxHeaderSize: 96 * 1024 }, (req, res) => {
     const path = req.url ?? '/';
-    if (!path.startsWith('/content/')) stats.requests++;
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (!((method === 'GET' || method === 'HEAD') && path.startsWith('/content/'))) stats.requests++;
     // uploadAttachment carries a file of up to 5 MB in base64.
     const maxBody = /\/uploadAttachment\/?(?:\?|$)/.test(path) ? MAX_UPLOAD_BODY : MAX_BODY;
     const chunks: Buffer[] = [];
