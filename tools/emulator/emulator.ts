@@ -156,7 +156,11 @@ export interface TableHandle {
   /** Records with fields keyed by field name (copies). */
   list(): AirtableRecord[];
   get(id: string): AirtableRecord | undefined;
-  /** Creates a record as a user would in the Airtable UI (new select options are added; computed fields may be set verbatim). */
+  /**
+   * Creates a record as a user would in the Airtable UI (new select options are added; computed fields may be set verbatim).
+   * Attachment objects with a url are recorded without fetching it (unlike API writes with attachmentContent):
+   * they keep the size and type given and are served as synthetic bytes of that size (see setAttachmentContent).
+   */
   create(fields: Record<string, unknown>): AirtableRecord;
   /**
    * Partial update by field name (or id). Bumps the lastModifiedTime fields when a
