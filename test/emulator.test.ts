@@ -4,7 +4,16 @@
  */
 import Airtable from 'airtable';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type AirtableRecord, type BaseData, type Emulator } from '../tools/emulator/emulator.ts';
+import { createHash } from 'node:crypto';
+import {
+  attachmentBytes,
+  sha256OfAttachment,
+  startEmulator,
+  type AirtableRecord,
+  type BaseData,
+  type Emulator,
+  type EmulatorOptions,
+} from '../tools/emulator/emulator.ts';
 import { generateDeltaBase, type GeneratedBase } from '../tools/generator/generator.ts';
 
 const BASE = 'appTESTBASE000001';
@@ -554,5 +563,311 @@ describe('errors, limits and failures', () => {
     } finally {
       await e.stop();
     }
+  });
+});
+
+describe('attachment content (attachmentContent)', () => {
+  interface Att {
+    id: string;
+    url: string;
+    filename: string;
+    size: number;
+    type: string;
+  }
+  const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const products = () => tableOf('Products').records.filter((p) => Array.isArray(p.fields.Label));
+  const withContent = (extra: Partial<EmulatorOptions> = {}) =>
+    startEmulator({ bases: { [BASE]: copyBase(data) }, rateLimit: false, attachmentContent: true, ...extra });
+  const labelOf = async (e: Emulator, id: string): Promise<Att[]> => (await raw(`/v0/${BASE}/Products/${id}`, {}, e)).body.fields.Label as Att[];
+  const download = async (u: string) => {
+    const res = await fetch(u);
+    return { status: res.status, type: res.headers.get('content-type'), length: res.headers.get('content-length'), bytes: Buffer.from(await res.arrayBuffer()) };
+  };
+  const upload = (e: Emulator, recordId: string, field: string, body: unknown, token = e.token) =>
+    fetch(`${e.url}/v0/${BASE}/${recordId}/${encodeURIComponent(field)}/uploadAttachment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+  it('computes the synthetic bytes of a generated attachment: exact size, PDF header, deterministic per id', () => {
+    const a = attachmentBytes('attAAAAAAAAAAAAAA1', 200_000);
+    expect(a.length).toBe(200_000);
+    expect(a.subarray(0, 9).toString('latin1')).toBe('%PDF-1.4\n');
+    expect(sha256OfAttachment('attAAAAAAAAAAAAAA1', 200_000)).toBe(sha256(a));
+    expect(attachmentBytes('attAAAAAAAAAAAAAA1', 200_000).equals(a)).toBe(true);
+    expect(sha256OfAttachment('attAAAAAAAAAAAAAA2', 200_000)).not.toBe(sha256(a));
+    expect(attachmentBytes('attAAAAAAAAAAAAAA1', 5).toString('latin1')).toBe('%PDF-');
+    expect(attachmentBytes('attAAAAAAAAAAAAAA1', 0).length).toBe(0);
+  });
+
+  it('serves a listed attachment at its URL with the declared size, type and the expected SHA-256, outside the rate limits', async () => {
+    const e = await withContent({ rateLimit: { requestsPerSecond: 1, penaltyMs: 30_000, tokenRequestsPerSecond: 1 } });
+    try {
+      const listed = await raw(`/v0/${BASE}/Products?pageSize=100&fields%5B%5D=Label`, {}, e);
+      expect(listed.status).toBe(200);
+      const withLabel = (listed.body.records as AirtableRecord[]).filter((r) => Array.isArray(r.fields.Label));
+      expect(withLabel.length).toBeGreaterThan(1);
+      const att = (withLabel[0]!.fields.Label as Att[])[0]!;
+      const declared = (products().find((p) => p.id === withLabel[0]!.id)!.fields.Label as Att[])[0]!;
+      expect(att.id).toBe(declared.id);
+      expect(att.size).toBe(declared.size);
+      expect(att.url).toMatch(new RegExp(`^${e.url}/content/\\d{13}/${att.id}/[A-Za-z0-9_-]+/${encodeURIComponent(att.filename)}$`));
+      const expiresAt = Number(/\/content\/(\d+)\//.exec(att.url)![1]);
+      expect(expiresAt - Date.now()).toBeGreaterThan(2 * 3600_000 - 60_000);
+      expect(expiresAt - Date.now()).toBeLessThanOrEqual(2 * 3600_000);
+
+      const got = await download(att.url);
+      expect(got.status).toBe(200);
+      expect(got.type).toBe('application/pdf');
+      expect(got.length).toBe(String(declared.size));
+      expect(got.bytes.length).toBe(declared.size);
+      expect(sha256(got.bytes)).toBe(sha256OfAttachment(att.id, declared.size));
+      expect(e.attachmentContent(att.id)!.equals(got.bytes)).toBe(true);
+
+      // 1 request a second per base and per token, yet 20 downloads pass: the content host is not rate limited.
+      const urls = withLabel.slice(0, 20).map((r) => (r.fields.Label as Att[])[0]!);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => download(urls[i % urls.length]!.url)));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+      results.forEach((r, i) => expect(sha256(r.bytes)).toBe(sha256OfAttachment(urls[i % urls.length]!.id, urls[i % urls.length]!.size)));
+      expect(e.stats.rateLimited).toBe(0);
+      expect(e.stats.requests).toBe(1);
+      expect(e.stats.contentRequests).toBe(21);
+      expect(e.stats.contentServed).toBe(21);
+      expect(e.stats.contentBytes).toBe(declared.size + results.reduce((n, r) => n + r.bytes.length, 0));
+      // the API itself still is
+      expect((await raw(`/v0/${BASE}/Products?pageSize=1`, {}, e)).status).toBe(429);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('expires URLs after attachmentUrlTtlMs (410); a re-read gives a fresh working URL; forged or edited URLs are 403', async () => {
+    const e = await withContent({ attachmentUrlTtlMs: 300 });
+    try {
+      const product = products()[0]!;
+      const [first] = await labelOf(e, product.id);
+      expect((await download(first!.url)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 400));
+      const expired = await download(first!.url);
+      expect(expired.status).toBe(410);
+      expect(expired.bytes.toString()).toBe('URL expired');
+
+      const [again] = await labelOf(e, product.id);
+      expect(again!.id).toBe(first!.id);
+      expect(again!.url).not.toBe(first!.url);
+      const fresh = await download(again!.url);
+      expect(fresh.status).toBe(200);
+      expect(sha256(fresh.bytes)).toBe(sha256OfAttachment(again!.id, again!.size));
+
+      // a tampered signature, an extended expiry, another attachment's id under this signature
+      const parts = again!.url.split('/');
+      const sig = parts[parts.length - 2]!;
+      const tampered = [...parts.slice(0, -2), (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1), parts[parts.length - 1]].join('/');
+      expect((await download(tampered)).status).toBe(403);
+      const extended = again!.url.replace(/\/content\/(\d+)\//, (_, exp: string) => `/content/${Number(exp) + 3600_000}/`);
+      const forged = await download(extended);
+      expect(forged.status).toBe(403);
+      expect(forged.bytes.toString()).toMatch(/signature/);
+      const other = (products()[1]!.fields.Label as Att[])[0]!;
+      expect((await download(again!.url.replace(again!.id, other.id))).status).toBe(403);
+      // a correctly signed URL of an attachment whose content was removed
+      e.setAttachmentContent(again!.id, null);
+      expect((await download(again!.url)).status).toBe(404);
+      expect(e.attachmentContent(again!.id)).toBeUndefined();
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('expires URLs on the emulator clock (now)', async () => {
+    let now = T0;
+    const e = await withContent({ now: () => new Date(now) });
+    try {
+      const [att] = await labelOf(e, products()[0]!.id);
+      expect(att!.url).toContain(`/content/${T0 + 2 * 3600_000}/`);
+      now += 2 * 3600_000 - 1000;
+      expect((await download(att!.url)).status).toBe(200);
+      now += 2000;
+      expect((await download(att!.url)).status).toBe(410);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('uploads a file with uploadAttachment: appended to the cell, answered keyed by field id, served back, lastModifiedTime bumped', async () => {
+    let now = T0;
+    const e = await withContent({ now: () => new Date(now) });
+    try {
+      const product = products()[0]!;
+      const before = await labelOf(e, product.id);
+      now += 60_000;
+      const file = Buffer.from('%PDF-1.7\nan uploaded label\n' + 'x'.repeat(1000));
+      const res = await upload(e, product.id, 'Label', { contentType: 'application/pdf', file: file.toString('base64'), filename: 'new label.pdf' });
+      expect(res.status).toBe(200);
+      expect(res.body.id).toBe(product.id);
+      expect(res.body.createdTime).toBe(product.createdTime);
+      expect(Object.keys(res.body.fields)).toEqual(['fldm98vOtlVmdetoO']);
+      const cell = res.body.fields.fldm98vOtlVmdetoO as Att[];
+      expect(cell.map((a) => a.id).slice(0, before.length)).toEqual(before.map((a) => a.id));
+      expect(cell).toHaveLength(before.length + 1);
+      const added = cell[cell.length - 1]!;
+      expect(added).toMatchObject({ filename: 'new label.pdf', size: file.length, type: 'application/pdf' });
+      expect(added.id).toMatch(/^att[A-Za-z0-9]{14}$/);
+      const got = await download(added.url);
+      expect(got.status).toBe(200);
+      expect(got.type).toBe('application/pdf');
+      expect(got.bytes.equals(file)).toBe(true);
+
+      const reread = await raw(`/v0/${BASE}/Products/${product.id}`, {}, e);
+      expect((reread.body.fields.Label as Att[]).map((a) => a.id)).toEqual(cell.map((a) => a.id));
+      expect(reread.body.fields['Last Modified']).toBe(new Date(now).toISOString());
+      expect(e.stats.byRoute.uploadAttachment).toBe(1);
+      expect(e.stats.writeRequests).toBe(1);
+
+      // by field id, on a record of another table (the record is found without its table), to an empty cell
+      const reg = tableOf('Registrations').records.find((r) => !Array.isArray(r.fields.Documents))!;
+      const doc = await upload(e, reg.id, 'fldTHJoTD5wtFrQa2', { contentType: 'text/plain', file: Buffer.from('hello').toString('base64'), filename: 'a.txt' });
+      expect(doc.status).toBe(200);
+      expect(doc.body.fields.fldTHJoTD5wtFrQa2).toHaveLength(1);
+      expect((await download(doc.body.fields.fldTHJoTD5wtFrQa2[0].url)).bytes.toString()).toBe('hello');
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('refuses bad uploads: 401 without the token, 404 unknown record or field, 422 not an attachment field or malformed, 413 over 5 MB', async () => {
+    const e = await withContent();
+    try {
+      const product = products()[0]!;
+      const ok = { contentType: 'text/plain', file: Buffer.from('x').toString('base64'), filename: 'x.txt' };
+      const unauth = await upload(e, product.id, 'Label', ok, 'patWRONG');
+      expect(unauth.status).toBe(401);
+      expect(unauth.body.error.type).toBe('AUTHENTICATION_REQUIRED');
+      expect((await upload(e, 'recAAAAAAAAAAAAAA', 'Label', ok)).status).toBe(404);
+      expect((await upload(e, product.id, 'No Such Field', ok)).status).toBe(404);
+      const notAttachment = await upload(e, product.id, 'Product Name', ok);
+      expect(notAttachment.status).toBe(422);
+      expect(notAttachment.body.error.type).toBe('INVALID_REQUEST_UNKNOWN');
+      expect((await upload(e, product.id, 'Label', { ...ok, file: '*not base64*' })).status).toBe(422);
+      expect((await upload(e, product.id, 'Label', { file: ok.file, filename: 'x.txt' })).status).toBe(422);
+      const big = await upload(e, product.id, 'Label', { ...ok, file: Buffer.alloc(5 * 1024 * 1024 + 1, 7).toString('base64') });
+      expect(big.status).toBe(413);
+      const exactly = await upload(e, product.id, 'Label', { ...ok, file: Buffer.alloc(5 * 1024 * 1024, 7).toString('base64') });
+      expect(exactly.status).toBe(200);
+      const label = await labelOf(e, product.id);
+      expect(label.map((a) => a.size)).toEqual([...(product.fields.Label as Att[]).map((a) => a.size), 5 * 1024 * 1024]);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('fetches the URL of a {url} cell written through the API and keeps its bytes (a copy from another emulator); a failed fetch adds an empty file', async () => {
+    const source = await withContent();
+    const e = await withContent();
+    try {
+      const [product, target] = products();
+      const [att] = await labelOf(source, product!.id);
+      const kept = (target!.fields.Label as Att[]).map((a) => ({ id: a.id }));
+      const res = await raw(
+        `/v0/${BASE}/Products/${target!.id}`,
+        { method: 'PATCH', body: JSON.stringify({ fields: { Label: [...kept, { url: att!.url }] } }) },
+        e,
+      );
+      expect(res.status).toBe(200);
+      const cell = res.body.fields.Label as Att[];
+      expect(cell).toHaveLength(kept.length + 1);
+      const copy = cell[cell.length - 1]!;
+      expect(copy.id).not.toBe(att!.id);
+      expect(copy).toMatchObject({ filename: att!.filename, size: att!.size, type: 'application/pdf' });
+      expect(copy.url.startsWith(`${e.url}/content/`)).toBe(true);
+      const got = await download(copy.url);
+      expect(got.bytes.length).toBe(att!.size);
+      expect(sha256(got.bytes)).toBe(sha256OfAttachment(att!.id, att!.size));
+      expect(source.stats.contentServed).toBe(1);
+      expect(e.stats.attachmentFetches).toBe(1);
+      // the existing attachments were kept by id, not fetched again
+      expect(cell.slice(0, kept.length).map((a) => a.id)).toEqual(kept.map((a) => a.id));
+
+      // an expired or unreachable URL: the attachment is added, empty
+      const created = await raw(
+        `/v0/${BASE}/Products`,
+        { method: 'POST', body: JSON.stringify({ records: [{ fields: { 'Product Name': 'Broken', Label: [{ url: `${source.url}/content/1/attX/bad/x.pdf`, filename: 'x.pdf' }] } }] }) },
+        e,
+      );
+      expect(created.status).toBe(200);
+      const broken = created.body.records[0].fields.Label[0] as Att;
+      expect(broken).toMatchObject({ filename: 'x.pdf', size: 0 });
+      expect(e.stats.attachmentFetchFailures).toBe(1);
+      expect((await download(broken.url)).bytes.length).toBe(0);
+    } finally {
+      await Promise.all([source.stop(), e.stop()]);
+    }
+  });
+
+  it('injects failures into downloads: cut mid-body (truncate), network errors, 503; contentLatencyMs delays them', async () => {
+    const e = await withContent({ contentLatencyMs: 100 });
+    try {
+      const att = products()
+        .map((p) => (p.fields.Label as Att[])[0]!)
+        .find((a) => a.size > 200_000)!;
+      const [fresh] = await labelOf(e, products().find((p) => (p.fields.Label as Att[])[0]!.id === att.id)!.id);
+
+      e.injectFailure({ path: /^\/content\//, status: 'truncate' });
+      const res = await fetch(fresh!.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-length')).toBe(String(att.size));
+      const reader = res.body!.getReader();
+      let received = 0;
+      let error: unknown;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          received += value.length;
+        }
+      } catch (x) {
+        error = x;
+      }
+      expect(error).toBeDefined();
+      expect(received).toBe(Math.floor(att.size / 2));
+
+      e.injectFailure({ path: /^\/content\//, status: 'truncate', truncateAfterBytes: 1000 });
+      await expect(fetch(fresh!.url).then((r) => r.arrayBuffer())).rejects.toThrow();
+      expect(e.stats.contentBytes).toBe(Math.floor(att.size / 2) + 1000);
+
+      e.injectFailure({ path: /^\/content\//, status: 'network' });
+      await expect(fetch(fresh!.url)).rejects.toThrow();
+      e.injectFailure({ path: /^\/content\//, status: 503 });
+      expect((await download(fresh!.url)).status).toBe(503);
+
+      const t = performance.now();
+      const ok = await download(fresh!.url);
+      expect(performance.now() - t).toBeGreaterThanOrEqual(90);
+      expect(sha256(ok.bytes)).toBe(sha256OfAttachment(att.id, att.size));
+      expect(e.stats.contentRequests).toBe(5);
+
+      // an API answer cut short: the write is applied, its answer lost
+      const target = products()[2]!;
+      e.injectFailure({ method: 'PATCH', status: 'truncate', truncateAfterBytes: 10 });
+      await expect(
+        fetch(`${e.url}/v0/${BASE}/Products/${target.id}`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${e.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ fields: { 'Active Ingredients': 'applied, answer cut' } }),
+        }).then((r) => r.text()),
+      ).rejects.toThrow();
+      expect(e.base(BASE).table('Products').get(target.id)!.fields['Active Ingredients']).toBe('applied, answer cut');
+      expect(e.stats.writeRequests).toBe(1);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('leaves attachment URLs as stored when the option is off', async () => {
+    const product = products()[0]!;
+    const [att] = (await raw(`/v0/${BASE}/Products/${product.id}`)).body.fields.Label as Att[];
+    expect(att!.url).toBe((product.fields.Label as Att[])[0]!.url);
+    expect(att!.url).toMatch(/^https:\/\/v5\.airtableusercontent\.com\//);
   });
 });

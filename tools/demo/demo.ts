@@ -68,6 +68,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     bases: { [baseId]: base },
     rateLimit: { requestsPerSecond: options.requestsPerSecond, penaltyMs: 30_000, tokenRequestsPerSecond: options.requestsPerSecond * 10 },
     latencyMs: options.latencyMs,
+    // Labels and documents are served at expiring URLs, as Airtable's content host does.
+    attachmentContent: true,
   });
   say(`  emulator at ${emulator.url}: ${options.requestsPerSecond} requests/s per base, ${options.latencyMs} ms latency`);
 

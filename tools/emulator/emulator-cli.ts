@@ -9,7 +9,11 @@
  * --rps N (5; 0 disables rate limiting), --penalty-ms N (30000),
  * --messiness X (0.02), --token T, --base-id appXXXXXXXXXXXXXX,
  * --latency-ms N (0), --offset-ttl-ms N (300000), --now ISO (generator clock;
- * default fixed 2026-11-01T00:00:00.000Z, 'real' for the current time).
+ * default fixed 2026-11-01T00:00:00.000Z, 'real' for the current time),
+ * --attachment-content (serve attachment files at signed, expiring URLs on
+ * the emulator; generated files get synthetic bytes of their declared size),
+ * --attachment-url-ttl-ms N (7200000: how long those URLs stay valid),
+ * --content-latency-ms N (0: added to each download).
  */
 import { parseArgs } from 'node:util';
 import { startEmulator } from './emulator.ts';
@@ -39,6 +43,9 @@ async function main(): Promise<void> {
       'latency-ms': { type: 'string' },
       'offset-ttl-ms': { type: 'string' },
       now: { type: 'string' },
+      'attachment-content': { type: 'boolean' },
+      'attachment-url-ttl-ms': { type: 'string' },
+      'content-latency-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -50,6 +57,8 @@ async function main(): Promise<void> {
   const messiness = num('messiness', values.messiness, 0.02);
   const latencyMs = num('latency-ms', values['latency-ms'], 0);
   const offsetTtlMs = num('offset-ttl-ms', values['offset-ttl-ms'], 5 * 60_000);
+  const attachmentUrlTtlMs = num('attachment-url-ttl-ms', values['attachment-url-ttl-ms'], 2 * 3600_000);
+  const contentLatencyMs = num('content-latency-ms', values['content-latency-ms'], 0);
   let now: Date;
   if (values.now === 'real') now = new Date();
   else {
@@ -70,18 +79,24 @@ async function main(): Promise<void> {
     rateLimit: rps > 0 ? { requestsPerSecond: rps, penaltyMs } : false,
     latencyMs,
     offsetTtlMs,
+    attachmentContent: values['attachment-content'] === true,
+    attachmentUrlTtlMs,
+    contentLatencyMs,
   });
   process.stdout.write(JSON.stringify({ url: emulator.url, baseId, token: emulator.token }) + '\n');
   const counts = data.tables.map((t) => `${t.name}: ${t.records.length}`).join(', ');
   process.stderr.write(
-    `emulator: ${emulator.url} base ${baseId} (${counts}; ${data.planted.length} planted problems) ready in ${Math.round(performance.now() - started)} ms\n`,
+    `emulator: ${emulator.url} base ${baseId} (${counts}; ${data.planted.length} planted problems)` +
+      `${values['attachment-content'] ? `, attachment content served (URLs valid ${attachmentUrlTtlMs} ms)` : ''} ready in ${Math.round(performance.now() - started)} ms\n`,
   );
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`emulator: ${signal}, stopping after ${emulator.stats.requests} requests\n`);
+    const s = emulator.stats;
+    const downloads = s.contentRequests ? ` and ${s.contentRequests} downloads (${s.contentBytes} bytes)` : '';
+    process.stderr.write(`emulator: ${signal}, stopping after ${s.requests} requests${downloads}\n`);
     emulator.stop().then(
       () => process.exit(0),
       () => process.exit(1),

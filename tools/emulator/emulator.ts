@@ -8,9 +8,16 @@
  *
  * node:http only. Records are kept in memory, keyed internally by field id,
  * so renaming a field renames it in every record at once.
+ *
+ * It also plays Airtable's content host: attachment files are served at
+ * signed, expiring URLs (`/content/...`, with the `attachmentContent`
+ * option), files are uploaded with `POST /v0/{baseId}/{recordId}/{field}/uploadAttachment`,
+ * and a write whose attachment cell lists `{url}` objects fetches the URL.
+ * Generated attachments (no uploaded bytes) are served as deterministic
+ * synthetic bytes of their declared size: see attachmentBytes().
  */
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   compileFormula,
@@ -75,30 +82,69 @@ export interface EmulatorOptions {
    * Re-sign attachment URLs on every response, as Airtable does: the expiry
    * segment of airtableusercontent.com URLs becomes now + 2 hours (rounded up
    * to the hour), so the same attachment comes back with a different URL over
-   * time. Default false (URLs returned as stored).
+   * time. Default false (URLs returned as stored). Superseded by
+   * `attachmentContent`.
    */
   rotateAttachmentUrls?: boolean;
+  /**
+   * Serve attachment files, as Airtable's content host does: every attachment
+   * the emulator renders (API answers and emulator.base() reads) gets a URL on
+   * the emulator itself, `${url}/content/<expiresAtMs>/<attachmentId>/<signature>/<filename-url-encoded>`,
+   * signed with an HMAC (a forged or edited URL is 403) and valid until
+   * `attachmentUrlTtlMs` after the response (then 410 "URL expired"); reading
+   * the record again gives a fresh URL. GET (or HEAD) of it answers the file's
+   * bytes with its Content-Type and Content-Length; uploaded and fetched files
+   * keep their real bytes, generated ones get attachmentBytes(id, size).
+   * Writes whose attachment cells list `{url, filename?}` objects fetch the URL
+   * before answering (a failed fetch adds an empty, size 0 file). Content
+   * requests are not rate limited and are counted apart (stats.contentRequests).
+   * Default false: attachment URLs are returned as stored and `{url}` cells are
+   * recorded without fetching. (The content routes and uploadAttachment answer
+   * either way.)
+   */
+  attachmentContent?: boolean;
+  /** How long an attachment URL stays valid after the response that carried it (default 2 hours; clock: `now`). */
+  attachmentUrlTtlMs?: number;
+  /** Added before the response headers of each content request (default 0; `latencyMs` does not apply to them). */
+  contentLatencyMs?: number | (() => number);
 }
 
 export interface EmulatorStats {
-  /** Every HTTP request received. */
+  /** Every HTTP request received, except downloads of attachment content (counted in contentRequests). */
   requests: number;
   /** Requests answered 429 by the rate limiter. */
   rateLimited: number;
-  /** Requests by route: meta, list, listRecords, get, create, update, replace, delete, unknown. */
+  /** Requests by route: meta, list, listRecords, get, create, update, replace, delete, uploadAttachment, unknown. */
   byRoute: Record<string, number>;
   /** Records created, updated or deleted through the API (not through emulator.base()). */
   writes: number;
-  /** Write requests (POST create, PATCH, PUT, DELETE) that succeeded. */
+  /** Write requests (POST create, PATCH, PUT, DELETE, uploadAttachment) that succeeded. */
   writeRequests: number;
+  /** GET/HEAD requests of attachment content URLs (/content/...), whatever their answer. */
+  contentRequests: number;
+  /** Bytes of attachment content sent (file bodies only, including cut-short ones). */
+  contentBytes: number;
+  /** Content requests answered 200 with the file. */
+  contentServed: number;
+  /** URLs of `{url}` attachment cells fetched successfully by writes (attachmentContent on). */
+  attachmentFetches: number;
+  /** ... and fetches that failed (the attachment was added empty, size 0). */
+  attachmentFetchFailures: number;
 }
 
 export interface InjectedFailure {
   method?: string;
   /** Tested against the path (e.g. /v0/appX/Clients) and against the full request URL with its query string. */
   path?: RegExp;
-  /** HTTP status, or 'network' to destroy the socket without answering. */
-  status: number | 'network';
+  /**
+   * HTTP status, or 'network' to destroy the socket without answering, or
+   * 'truncate' to process the request normally (writes are applied) but send
+   * only part of the answer's body after complete headers (Content-Length of
+   * the whole body), then destroy the socket: a download or answer cut short.
+   */
+  status: number | 'network' | 'truncate';
+  /** With 'truncate': how many bytes of the body are sent (default half of it, rounded down). */
+  truncateAfterBytes?: number;
   /** JSON body (objects) or raw text (strings); a default Airtable-like error body otherwise. */
   body?: unknown;
   /** How many matching requests fail (default 1). */
@@ -110,7 +156,11 @@ export interface TableHandle {
   /** Records with fields keyed by field name (copies). */
   list(): AirtableRecord[];
   get(id: string): AirtableRecord | undefined;
-  /** Creates a record as a user would in the Airtable UI (new select options are added; computed fields may be set verbatim). */
+  /**
+   * Creates a record as a user would in the Airtable UI (new select options are added; computed fields may be set verbatim).
+   * Attachment objects with a url are recorded without fetching it (unlike API writes with attachmentContent):
+   * they keep the size and type given and are served as synthetic bytes of that size (see setAttachmentContent).
+   */
   create(fields: Record<string, unknown>): AirtableRecord;
   /**
    * Partial update by field name (or id). Bumps the lastModifiedTime fields when a
@@ -145,6 +195,18 @@ export interface Emulator {
   resetStats(): void;
   injectFailure(f: InjectedFailure): void;
   base(baseId: string): BaseHandle;
+  /**
+   * The bytes the content host serves for an attachment: its stored bytes
+   * (uploaded, fetched or set), else the synthetic bytes of a known attachment's
+   * declared size; undefined for an unknown or removed attachment.
+   */
+  attachmentContent(attachmentId: string): Buffer | undefined;
+  /**
+   * Replaces the bytes served for an attachment (its id, size and type in the
+   * records are left as they are, so a test can make a download disagree with
+   * the metadata), or with null removes them (its URLs answer 404 afterwards).
+   */
+  setAttachmentContent(attachmentId: string, bytes: Buffer | null): void;
 }
 
 // ---------------------------------------------------------------------------
@@ -355,9 +417,14 @@ type Effect = () => void;
 class Engine {
   readonly bases = new Map<string, Base>();
   rotateAttachmentUrls = false;
+  /** Render attachment URLs on the emulator's content host (option attachmentContent). */
+  attachmentContent = false;
+  /** Files fetched for the `{url}` attachment cells of the write being applied (set only around it). */
+  fetched: Map<string, FetchedFile> | undefined;
   constructor(
     bases: Record<string, BaseData>,
     readonly now: () => Date,
+    readonly content: ContentStore,
   ) {
     for (const [id, data] of Object.entries(bases)) this.bases.set(id, buildBase(id, data));
   }
@@ -403,10 +470,48 @@ class Engine {
       if (only && !only.has(f.id)) continue;
       let v = rec.cells[f.id];
       if (v === undefined) continue;
-      if (this.rotateAttachmentUrls && f.type === 'multipleAttachments' && Array.isArray(v)) v = this.resign(v);
+      if (f.type === 'multipleAttachments' && Array.isArray(v)) {
+        if (this.attachmentContent) v = this.contentCell(v);
+        else if (this.rotateAttachmentUrls) v = this.resign(v);
+      }
       fields[byId ? f.id : f.name] = v;
     }
     return { id: rec.id, createdTime: rec.createdTime, fields };
+  }
+
+  /** An attachment cell with fresh content-host URLs (valid for the TTL from now); remembers each file's declared size and type. */
+  contentCell(list: unknown[]): unknown[] {
+    const expiresAt = this.now().getTime() + this.content.ttlMs;
+    return list.map((a) => {
+      if (!a || typeof a !== 'object' || typeof (a as { id?: unknown }).id !== 'string') return a;
+      const o = a as { id: string; filename?: unknown; size?: unknown; type?: unknown };
+      const filename = typeof o.filename === 'string' ? o.filename : 'file';
+      const type = typeof o.type === 'string' ? o.type : guessMime(filename);
+      this.content.meta.set(o.id, { size: typeof o.size === 'number' ? o.size : 0, type });
+      return { ...o, url: this.content.url(o.id, filename, expiresAt) };
+    });
+  }
+
+  /** The declared size and type of an attachment, searched in every record (slow; for URLs of attachments never rendered). */
+  findAttachment(id: string): { size: number; type: string } | undefined {
+    for (const base of this.bases.values()) {
+      for (const table of base.tables) {
+        const fields = table.fields.filter((f) => f.type === 'multipleAttachments');
+        if (!fields.length) continue;
+        for (const rec of table.records.values()) {
+          for (const f of fields) {
+            const v = rec.cells[f.id];
+            if (!Array.isArray(v)) continue;
+            for (const a of v as { id?: unknown; filename?: unknown; size?: unknown; type?: unknown }[]) {
+              if (!a || a.id !== id) continue;
+              const filename = typeof a.filename === 'string' ? a.filename : 'file';
+              return { size: typeof a.size === 'number' ? a.size : 0, type: typeof a.type === 'string' ? a.type : guessMime(filename) };
+            }
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   resign(list: unknown[]): unknown[] {
@@ -613,14 +718,29 @@ class Engine {
           const known = typeof o.id === 'string' ? existing.find((x) => x.id === o.id) : undefined;
           if (known) out.push(known);
           else if (typeof o.url === 'string') {
-            const filename = typeof o.filename === 'string' ? o.filename : decodeURIComponent(o.url.split('?')[0]!.split('/').pop() || 'file');
-            out.push({
-              id: typeof o.id === 'string' ? o.id : newId('att'),
-              url: o.url,
-              filename,
-              size: typeof o.size === 'number' ? o.size : 0,
-              type: typeof o.type === 'string' ? o.type : guessMime(filename),
-            });
+            let filename = typeof o.filename === 'string' ? o.filename : 'file';
+            if (typeof o.filename !== 'string') {
+              try {
+                filename = decodeURIComponent(o.url.split('?')[0]!.split('/').pop() || 'file');
+              } catch {
+                /* a malformed escape: keep 'file' */
+              }
+            }
+            const id = typeof o.id === 'string' ? o.id : newId('att');
+            let url = o.url;
+            let size = typeof o.size === 'number' ? o.size : 0;
+            let type = typeof o.type === 'string' ? o.type : guessMime(filename);
+            // With attachmentContent, the URL was fetched before the write (as Airtable
+            // fetches it): the attachment keeps those bytes and is served by the emulator.
+            const got = this.fetched?.get(o.url);
+            if (got) {
+              size = got.bytes.length;
+              if (got.type) type = got.type;
+              url = this.content.url(id, filename, this.now().getTime() + this.content.ttlMs);
+              const t = type;
+              effects.push(() => this.content.put(id, got.bytes, t));
+            }
+            out.push({ id, url, filename, size, type });
           } else throw bad(`Field "${f.name}" cannot accept the provided value: attachment objects need a url or an existing id`);
         }
         return out.length ? out : null;
@@ -918,6 +1038,153 @@ function guessMime(filename: string): string {
 }
 
 // ---------------------------------------------------------------------------
+// Attachment content
+
+/** Largest file uploadAttachment accepts (decoded), as Airtable's content host. */
+export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+/** Largest request body of uploadAttachment (5 MB in base64 plus room, so an oversized file gets its own 413). */
+const MAX_UPLOAD_BODY = 16 * 1024 * 1024;
+/** Largest file a `{url}` cell fetch keeps (a larger one fails like an unreachable URL). */
+const MAX_FETCH_BYTES = 64 * 1024 * 1024;
+const FETCH_TIMEOUT_MS = 30_000;
+const SYNTHETIC_HEADER = Buffer.from('%PDF-1.4\n', 'latin1');
+const BLOCK_SIZE = 64 * 1024;
+/** Files are written in chunks of this size (fewer, larger socket writes): the block repeated. */
+const CHUNK_SIZE = 4 * BLOCK_SIZE;
+/** Synthetic chunks kept (256 KB each): the files being downloaded at once, with room. */
+const MAX_BLOCKS = 128;
+const blockCache = new Map<string, Buffer>();
+
+/**
+ * The 64 KB pseudo-random block a generated attachment's bytes repeat
+ * (xorshift128 seeded by SHA-256 of the id), repeated to CHUNK_SIZE bytes.
+ */
+function syntheticBlock(id: string): Buffer {
+  const hit = blockCache.get(id);
+  if (hit) {
+    blockCache.delete(id);
+    blockCache.set(id, hit); // most recently used last
+    return hit;
+  }
+  const seed = createHash('sha256').update(id).digest();
+  let a = seed.readUInt32LE(0) | 1;
+  let b = seed.readUInt32LE(4);
+  let c = seed.readUInt32LE(8);
+  let d = seed.readUInt32LE(12);
+  const block = Buffer.allocUnsafe(CHUNK_SIZE);
+  for (let i = 0; i < BLOCK_SIZE; i += 4) {
+    const t = a ^ (a << 11);
+    a = b;
+    b = c;
+    c = d;
+    d = (d ^ (d >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
+    block.writeUInt32LE(d, i);
+  }
+  for (let i = BLOCK_SIZE; i < CHUNK_SIZE; i += BLOCK_SIZE) block.copy(block, i, 0, BLOCK_SIZE);
+  if (blockCache.size >= MAX_BLOCKS) blockCache.delete(blockCache.keys().next().value as string);
+  blockCache.set(id, block);
+  return block;
+}
+
+/**
+ * The bytes of a generated attachment (one without uploaded content), as
+ * chunks of at most 256 KB: `%PDF-1.4\n`, then the attachment's 64 KB
+ * pseudo-random block (derived from the id) repeated, cut at exactly `size`
+ * bytes. Nothing of the size of the file is allocated.
+ */
+export function* attachmentChunks(id: string, size: number): Generator<Buffer> {
+  const total = Math.max(0, Math.floor(size));
+  const head = Math.min(total, SYNTHETIC_HEADER.length);
+  if (head > 0) yield SYNTHETIC_HEADER.subarray(0, head);
+  let left = total - head;
+  if (left <= 0) return;
+  const block = syntheticBlock(id);
+  while (left > 0) {
+    const n = Math.min(left, CHUNK_SIZE);
+    yield block.subarray(0, n);
+    left -= n;
+  }
+}
+
+/** The whole synthetic file of a generated attachment (see attachmentChunks). */
+export function attachmentBytes(id: string, size: number): Buffer {
+  return Buffer.concat([...attachmentChunks(id, size)]);
+}
+
+/** Hex SHA-256 of a generated attachment's synthetic bytes: what a download of it must hash to. */
+export function sha256OfAttachment(id: string, size: number): string {
+  const h = createHash('sha256');
+  for (const chunk of attachmentChunks(id, size)) h.update(chunk);
+  return h.digest('hex');
+}
+
+function* bufferChunks(bytes: Buffer): Generator<Buffer> {
+  for (let i = 0; i < bytes.length; i += CHUNK_SIZE) yield bytes.subarray(i, i + CHUNK_SIZE);
+}
+
+/** What a `{url}` attachment cell's fetch brought back (bytes empty when it failed). */
+interface FetchedFile {
+  bytes: Buffer;
+  type?: string;
+  failed: boolean;
+}
+
+/**
+ * The content host's state: the signing secret, the real bytes of uploaded,
+ * fetched or replaced files, and the declared size and type of every
+ * attachment whose URL was handed out (so that its URL can be served without
+ * searching the records).
+ */
+class ContentStore {
+  /** e.g. http://127.0.0.1:43123, set once the server listens. */
+  baseUrl = '';
+  private readonly secret = randomBytes(32);
+  readonly files = new Map<string, Buffer>();
+  readonly meta = new Map<string, { size: number; type: string }>();
+  /** Attachments whose content was removed (setAttachmentContent(id, null)): 404. */
+  readonly removed = new Set<string>();
+  constructor(readonly ttlMs: number) {}
+
+  private signature(expiresAt: string, id: string, filename: string): string {
+    return createHmac('sha256', this.secret).update(`${expiresAt}\n${id}\n${filename}`).digest('base64url').slice(0, 32);
+  }
+
+  /** A URL of the file, valid until expiresAtMs. */
+  url(id: string, filename: string, expiresAtMs: number): string {
+    const exp = String(Math.floor(expiresAtMs));
+    return `${this.baseUrl}/content/${exp}/${encodeURIComponent(id)}/${this.signature(exp, id, filename)}/${encodeURIComponent(filename)}`;
+  }
+
+  verify(expiresAt: string, id: string, filename: string, signature: string): boolean {
+    const want = Buffer.from(this.signature(expiresAt, id, filename));
+    const got = Buffer.from(signature);
+    return want.length === got.length && timingSafeEqual(want, got);
+  }
+
+  put(id: string, bytes: Buffer, type: string): void {
+    this.files.set(id, bytes);
+    this.meta.set(id, { size: bytes.length, type });
+    this.removed.delete(id);
+  }
+
+  /** The file served for an attachment, given its declared metadata when not in the store yet. */
+  open(id: string, declared?: { size: number; type: string }): { size: number; type: string; chunks: () => Iterable<Buffer> } | undefined {
+    if (this.removed.has(id)) return undefined;
+    const meta = this.meta.get(id) ?? declared;
+    const bytes = this.files.get(id);
+    if (bytes) return { size: bytes.length, type: meta?.type ?? 'application/octet-stream', chunks: () => bufferChunks(bytes) };
+    if (!meta) return undefined;
+    return { size: meta.size, type: meta.type, chunks: () => attachmentChunks(id, meta.size) };
+  }
+}
+
+/** The media type of a Content-Type header, without parameters. */
+function mediaType(header: string | null): string | undefined {
+  const t = header?.split(';')[0]?.trim().toLowerCase();
+  return t ? t : undefined;
+}
+
+// ---------------------------------------------------------------------------
 // Listing
 
 interface ListParams {
@@ -1025,6 +1292,7 @@ type Route =
   | { name: 'list' | 'create' | 'update' | 'replace' | 'deleteMany'; baseId: string; table: string }
   | { name: 'listRecords'; baseId: string; table: string }
   | { name: 'get' | 'updateOne' | 'replaceOne' | 'deleteOne'; baseId: string; table: string; recordId: string }
+  | { name: 'uploadAttachment'; baseId: string; recordId: string; field: string }
   | { name: 'unknown' };
 
 function routeOf(method: string, pathname: string): Route {
@@ -1061,6 +1329,9 @@ function routeOf(method: string, pathname: string): Route {
     if (method === 'PUT') return { name: 'replaceOne', baseId, table, recordId: third };
     if (method === 'DELETE') return { name: 'deleteOne', baseId, table, recordId: third };
   }
+  if (parts.length === 4 && parts[3] === 'uploadAttachment' && method === 'POST') {
+    return { name: 'uploadAttachment', baseId: parts[0]!, recordId: parts[1]!, field: parts[2]! };
+  }
   return { name: 'unknown' };
 }
 
@@ -1076,8 +1347,12 @@ const STAT_ROUTE: Record<Route['name'], string> = {
   replaceOne: 'replace',
   deleteMany: 'delete',
   deleteOne: 'delete',
+  uploadAttachment: 'uploadAttachment',
   unknown: 'unknown',
 };
+
+/** /content/<expiresAtMs>/<attachmentId>/<signature>/<filename>: a download from the content host. */
+const CONTENT_PATH = /^\/content\/(\d{1,16})\/([^/]+)\/([^/]+)\/([^/]*)$/;
 
 const LIST_QUERY_KEY = /^(?:pageSize|offset|maxRecords|filterByFormula|view|cellFormat|timeZone|userLocale|returnFieldsByFieldId|method|fields(?:\[\d*\])?|sort\[\d+\]\[(?:field|direction)\]|recordMetadata(?:\[\d*\])?)$/;
 const LIST_BODY_KEYS = new Set([
@@ -1099,8 +1374,10 @@ const LIST_BODY_KEYS = new Set([
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
   const token = options.token ?? 'patTESTTOKEN.emulator';
   const now = options.now ?? (() => new Date());
-  const engine = new Engine(options.bases, now);
+  const content = new ContentStore(options.attachmentUrlTtlMs ?? 2 * 3600_000);
+  const engine = new Engine(options.bases, now, content);
   engine.rotateAttachmentUrls = options.rotateAttachmentUrls === true;
+  engine.attachmentContent = options.attachmentContent === true;
   const rate =
     options.rateLimit === false
       ? false
@@ -1114,11 +1391,27 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const baseLimiters = new Map<string, Limiter>();
   const tokenLimiter = new Limiter();
   const failures: (InjectedFailure & { remaining: number })[] = [];
-  const stats: EmulatorStats = { requests: 0, rateLimited: 0, byRoute: {}, writes: 0, writeRequests: 0 };
+  const stats: EmulatorStats = {
+    requests: 0,
+    rateLimited: 0,
+    byRoute: {},
+    writes: 0,
+    writeRequests: 0,
+    contentRequests: 0,
+    contentBytes: 0,
+    contentServed: 0,
+    attachmentFetches: 0,
+    attachmentFetchFailures: 0,
+  };
   const sockets = new Set<Socket>();
 
   const latency = (): number => {
     const l = options.latencyMs;
+    if (!l) return 0;
+    return Math.max(0, typeof l === 'function' ? l() : l);
+  };
+  const contentLatency = (): number => {
+    const l = options.contentLatencyMs;
     if (!l) return 0;
     return Math.max(0, typeof l === 'function' ? l() : l);
   };
@@ -1455,9 +1748,111 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     return { records: recs.map((r) => ({ id: r.id, deleted: true })) };
   }
 
+  // ----- attachments: uploads and `{url}` cells
+
+  /** POST /v0/{baseId}/{recordId}/{field}/uploadAttachment: appends the file to the record's cell. */
+  function uploadAttachment(base: Base, recordId: string, fieldKey: string, body: unknown): unknown {
+    let table: Table | undefined;
+    let rec: Rec | undefined;
+    for (const t of base.tables) {
+      rec = t.records.get(recordId);
+      if (rec) {
+        table = t;
+        break;
+      }
+    }
+    if (!rec || !table) {
+      if (!RECORD_ID.test(recordId)) throw NOT_FOUND;
+      throw err(404, 'MODEL_ID_NOT_FOUND', `Could not find record ${recordId}`);
+    }
+    const f = engine.resolveField(table, fieldKey);
+    if (!f) throw err(404, 'FIELD_NOT_FOUND', `Could not find field "${fieldKey}" in table ${table.name}`);
+    if (f.type !== 'multipleAttachments') throw err(422, 'INVALID_REQUEST_UNKNOWN', `Field "${f.name}" is not an attachment field`);
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw INVALID_REQUEST();
+    const o = body as Record<string, unknown>;
+    checkKeys(o, ['contentType', 'file', 'filename']);
+    if (typeof o.contentType !== 'string' || o.contentType.trim() === '') throw err(422, 'INVALID_REQUEST_UNKNOWN', 'contentType must be a non-empty string');
+    if (typeof o.filename !== 'string' || o.filename === '') throw err(422, 'INVALID_REQUEST_UNKNOWN', 'filename must be a non-empty string');
+    if (typeof o.file !== 'string' || !/^[A-Za-z0-9+/_\-\s]*={0,2}\s*$/.test(o.file)) throw err(422, 'INVALID_REQUEST_UNKNOWN', 'file must be the base64 encoded content of the file');
+    const bytes = Buffer.from(o.file, 'base64');
+    if (bytes.length > MAX_UPLOAD_BYTES) {
+      throw err(413, 'REQUEST_TOO_LARGE', `The file is ${bytes.length} bytes; uploadAttachment accepts files of up to ${MAX_UPLOAD_BYTES} bytes`);
+    }
+    const id = newId('att');
+    const type = o.contentType.trim();
+    content.put(id, bytes, type);
+    const att = { id, url: content.url(id, o.filename, now().getTime() + content.ttlMs), filename: o.filename, size: bytes.length, type };
+    const current = Array.isArray(rec.cells[f.id]) ? (rec.cells[f.id] as { id?: unknown }[]) : [];
+    // As a user write: existing attachments kept by id, lastModifiedTime bumped, formulas recomputed.
+    const cell = [...current.map((a) => (a && typeof a.id === 'string' ? { id: a.id } : a)), att];
+    engine.writeBatch(base, table, [{ rec, fields: { [f.id]: cell } }], 'patch', { typecast: false, direct: false });
+    stats.writes += 1;
+    const rendered = engine.render(table, rec, true, new Set([f.id]));
+    return { id: rec.id, createdTime: rec.createdTime, fields: { [f.id]: rendered.fields[f.id] ?? [] } };
+  }
+
+  /**
+   * The URLs a write's attachment cells ask the emulator to fetch: `{url}`
+   * objects that are not an attachment the record already has (those are
+   * kept by id). Best effort: a body the write will reject lists nothing.
+   */
+  function urlsToFetch(a: Admitted): string[] {
+    const r = a.route;
+    if (r.name !== 'create' && r.name !== 'update' && r.name !== 'replace' && r.name !== 'updateOne' && r.name !== 'replaceOne') return [];
+    const table = engine.table(a.base, r.table);
+    const o = a.body;
+    if (!table || !o || typeof o !== 'object' || Array.isArray(o)) return [];
+    const body = o as { records?: unknown; fields?: unknown };
+    const items: { id?: unknown; fields?: unknown }[] = [];
+    if (Array.isArray(body.records)) items.push(...(body.records as { id?: unknown; fields?: unknown }[]));
+    else if (body.fields !== undefined) items.push({ id: 'recordId' in r ? r.recordId : undefined, fields: body.fields });
+    const urls = new Set<string>();
+    for (const item of items) {
+      if (!item || typeof item !== 'object' || !item.fields || typeof item.fields !== 'object') continue;
+      const rec = typeof item.id === 'string' ? table.records.get(item.id) : undefined;
+      for (const [key, v] of Object.entries(item.fields as Record<string, unknown>)) {
+        const f = engine.resolveField(table, key);
+        if (!f || f.type !== 'multipleAttachments' || !Array.isArray(v)) continue;
+        const existing = rec && Array.isArray(rec.cells[f.id]) ? (rec.cells[f.id] as { id?: unknown }[]) : [];
+        for (const x of v) {
+          if (!x || typeof x !== 'object' || typeof (x as { url?: unknown }).url !== 'string') continue;
+          const att = x as { id?: unknown; url: string };
+          if (typeof att.id === 'string' && existing.some((e) => e && e.id === att.id)) continue;
+          urls.add(att.url);
+        }
+      }
+    }
+    return [...urls];
+  }
+
+  async function fetchFile(u: string): Promise<FetchedFile> {
+    try {
+      if (!/^https?:\/\//i.test(u)) throw new Error('not an http(s) URL');
+      const res = await fetch(u, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new Error(`HTTP ${res.status}`);
+      }
+      const bytes = Buffer.from(await res.arrayBuffer());
+      if (bytes.length > MAX_FETCH_BYTES) throw new Error('too large');
+      stats.attachmentFetches++;
+      return { bytes, type: mediaType(res.headers.get('content-type')), failed: false };
+    } catch {
+      stats.attachmentFetchFailures++;
+      return { bytes: Buffer.alloc(0), failed: true };
+    }
+  }
+
   // ----- dispatch
 
-  function dispatch(method: string, url: URL, rawBody: string): { status: number; body: unknown; headers?: Record<string, string> } {
+  interface Admitted {
+    route: Exclude<Route, { name: 'unknown' }>;
+    base: Base;
+    body: unknown;
+  }
+
+  /** Routing, rate limits, the base and the JSON body: everything checked before a request does anything. */
+  function admit(method: string, url: URL, rawBody: string): Admitted {
     const route = routeOf(method, url.pathname);
     if (route.name === 'unknown') throw NOT_FOUND;
     // Token-wide and per-base rate limits (after authentication).
@@ -1485,7 +1880,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         throw err(422, 'INVALID_REQUEST_BODY', 'Could not parse the request body as JSON');
       }
     }
+    return { route, base, body };
+  }
+
+  function execute(url: URL, a: Admitted): { status: number; body: unknown; headers?: Record<string, string> } {
+    const { route, base, body } = a;
     if (route.name === 'meta') return { status: 200, body: engine.metadata(base) };
+    if (route.name === 'uploadAttachment') return { status: 200, body: uploadAttachment(base, route.recordId, route.field, body) };
     const table = getTable(base, route.table);
     switch (route.name) {
       case 'list':
@@ -1525,7 +1926,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     }
   }
 
-  function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  /** Sends an answer; with `cut` (bytes, -1 = half) only that much of the body, then the socket is destroyed. */
+  function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, cut?: number): void {
     const delay = latency();
     const write = () => {
       if (res.destroyed || res.writableEnded) return;
@@ -1536,8 +1938,114 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         ...headers,
       };
       res.writeHead(status, h);
-      res.end(text);
+      if (cut === undefined) {
+        res.end(text);
+        return;
+      }
+      const buf = Buffer.from(text);
+      const n = cut < 0 ? Math.floor(buf.length / 2) : Math.min(cut, buf.length);
+      res.write(buf.subarray(0, n), () => res.destroy());
     };
+    if (delay > 0) setTimeout(write, delay).unref();
+    else write();
+  }
+
+  /** A plain-text answer of the content host (its errors are not Airtable API error bodies). */
+  function sendContentError(res: http.ServerResponse, status: number, text: string, cut?: number): void {
+    const write = () => {
+      if (res.destroyed || res.writableEnded) return;
+      const buf = Buffer.from(text);
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(buf.length) });
+      if (cut === undefined) res.end(buf);
+      else res.write(buf.subarray(0, cut < 0 ? Math.floor(buf.length / 2) : Math.min(cut, buf.length)), () => res.destroy());
+    };
+    const delay = contentLatency();
+    if (delay > 0) setTimeout(write, delay).unref();
+    else write();
+  }
+
+  /**
+   * GET/HEAD /content/<expiresAtMs>/<attachmentId>/<signature>/<filename>:
+   * 403 for a signature that does not match (forged or edited URL), 410 once
+   * expired, 404 for an unknown or removed attachment, else the file, streamed
+   * in chunks of at most 256 KB with backpressure.
+   */
+  function serveContent(req: http.IncomingMessage, res: http.ServerResponse, url: URL, cut?: number): void {
+    const m = CONTENT_PATH.exec(url.pathname);
+    let id: string;
+    let filename: string;
+    try {
+      if (!m) throw new Error('not a content URL');
+      id = decodeURIComponent(m[2]!);
+      filename = decodeURIComponent(m[4]!);
+    } catch {
+      sendContentError(res, 404, 'Not found', cut);
+      return;
+    }
+    const [, expiresAt, , signature] = m;
+    if (!content.verify(expiresAt!, id, filename, signature!)) {
+      sendContentError(res, 403, 'Forbidden: invalid signature', cut);
+      return;
+    }
+    if (now().getTime() > Number(expiresAt)) {
+      sendContentError(res, 410, 'URL expired', cut);
+      return;
+    }
+    let file = content.open(id);
+    if (!file && !content.removed.has(id)) {
+      // An attachment whose URL was not rendered by this emulator (e.g. signed before a restart of the data): search for it.
+      const declared = engine.findAttachment(id);
+      if (declared) {
+        content.meta.set(id, declared);
+        file = content.open(id);
+      }
+    }
+    if (!file) {
+      sendContentError(res, 404, 'Not found', cut);
+      return;
+    }
+    const f = file;
+    const write = () => {
+      if (res.destroyed || res.writableEnded) return;
+      res.writeHead(200, {
+        'content-type': f.type,
+        'content-length': String(f.size),
+        'cache-control': 'private, max-age=0',
+        'accept-ranges': 'none',
+      });
+      stats.contentServed++;
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      const limit = cut === undefined ? undefined : cut < 0 ? Math.floor(f.size / 2) : Math.min(cut, f.size);
+      const it = f.chunks()[Symbol.iterator]();
+      let sent = 0;
+      const step = (): void => {
+        for (;;) {
+          if (res.destroyed) return;
+          if (limit !== undefined && sent >= limit) {
+            res.write(Buffer.alloc(0), () => res.destroy()); // flushed: drop the connection mid-body
+            return;
+          }
+          const next = it.next();
+          if (next.done) {
+            res.end();
+            return;
+          }
+          let chunk = next.value;
+          if (limit !== undefined && sent + chunk.length > limit) chunk = chunk.subarray(0, limit - sent);
+          sent += chunk.length;
+          stats.contentBytes += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', step);
+            return;
+          }
+        }
+      };
+      step();
+    };
+    const delay = contentLatency();
     if (delay > 0) setTimeout(write, delay).unref();
     else write();
   }
@@ -1552,52 +2060,104 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       send(res, 404, { error: 'NOT_FOUND' });
       return;
     }
-    const route = routeOf(method, url.pathname);
-    const statName = STAT_ROUTE[route.name];
-    stats.byRoute[statName] = (stats.byRoute[statName] ?? 0) + 1;
+    // Downloads from the content host: no authentication, no rate limit, their own stats.
+    const isContent = (method === 'GET' || method === 'HEAD') && url.pathname.startsWith('/content/');
+    const route = isContent ? undefined : routeOf(method, url.pathname);
+    if (isContent) stats.contentRequests++;
+    else {
+      const statName = STAT_ROUTE[route!.name];
+      stats.byRoute[statName] = (stats.byRoute[statName] ?? 0) + 1;
+    }
 
     const failure = failures.find(
       (f) => f.remaining > 0 && (!f.method || f.method.toUpperCase() === method) && (!f.path || f.path.test(url.pathname) || f.path.test(rawUrl)),
     );
+    let cut: number | undefined;
     if (failure) {
       failure.remaining--;
       if (failure.remaining <= 0) failures.splice(failures.indexOf(failure), 1);
       if (failure.status === 'network') {
-        const delay = latency();
+        const delay = isContent ? contentLatency() : latency();
         const kill = () => req.socket.destroy();
         if (delay > 0) setTimeout(kill, delay).unref();
         else kill();
         return;
       }
-      const body = failure.body !== undefined ? failure.body : (DEFAULT_FAILURE_BODIES[failure.status] ?? { error: { type: 'UNEXPECTED_ERROR', message: `HTTP ${failure.status}` } });
-      send(res, failure.status, body, failure.headers);
+      if (failure.status === 'truncate') cut = failure.truncateAfterBytes ?? -1;
+      else {
+        const body = failure.body !== undefined ? failure.body : (DEFAULT_FAILURE_BODIES[failure.status] ?? { error: { type: 'UNEXPECTED_ERROR', message: `HTTP ${failure.status}` } });
+        if (isContent) {
+          // The content host's latency, not the API's.
+          const delay = contentLatency();
+          const answer = () => {
+            if (res.destroyed || res.writableEnded) return;
+            const text = typeof body === 'string' ? body : JSON.stringify(body);
+            res.writeHead(failure.status as number, {
+              'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+              'content-length': String(Buffer.byteLength(text)),
+              ...failure.headers,
+            });
+            res.end(text);
+          };
+          if (delay > 0) setTimeout(answer, delay).unref();
+          else answer();
+        } else send(res, failure.status, body, failure.headers);
+        return;
+      }
+    }
+    if (isContent) {
+      serveContent(req, res, url, cut);
       return;
     }
+    const fail = (e: unknown) => {
+      if (e instanceof ApiError) send(res, e.status, e.body, e.headers, cut);
+      else send(res, 500, { error: { type: 'SERVER_ERROR', message: `Emulator error: ${(e as Error).message}` } }, {}, cut);
+    };
+    const run = (a: Admitted, fetched?: Map<string, FetchedFile>) => {
+      engine.fetched = fetched;
+      try {
+        const out = execute(url, a);
+        if (method !== 'GET' && route!.name !== 'listRecords' && route!.name !== 'meta') stats.writeRequests++;
+        send(res, out.status, out.body, out.headers, cut);
+      } catch (e) {
+        fail(e);
+      } finally {
+        engine.fetched = undefined;
+      }
+    };
+    let admitted: Admitted;
     try {
       if (rawUrl.length > MAX_URL) throw err(414, 'REQUEST_URI_TOO_LONG', `The request URL is longer than ${MAX_URL} characters; use POST .../listRecords`);
       if (tooLarge) throw err(413, 'REQUEST_TOO_LARGE', 'Request body is too large');
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
       if (!m || m[1] !== token) throw err(401, 'AUTHENTICATION_REQUIRED', 'Authentication required');
-      const out = dispatch(method, url, rawBody);
-      if (method !== 'GET' && route.name !== 'listRecords' && route.name !== 'meta') stats.writeRequests++;
-      send(res, out.status, out.body, out.headers);
+      admitted = admit(method, url, rawBody);
     } catch (e) {
-      if (e instanceof ApiError) send(res, e.status, e.body, e.headers);
-      else {
-        send(res, 500, { error: { type: 'SERVER_ERROR', message: `Emulator error: ${(e as Error).message}` } });
-      }
+      fail(e);
+      return;
     }
+    // Airtable fetches the URLs of `{url}` attachment cells itself; here before the write is applied.
+    const urls = engine.attachmentContent ? urlsToFetch(admitted) : [];
+    if (urls.length === 0) {
+      run(admitted);
+      return;
+    }
+    void Promise.all(urls.map(async (u) => [u, await fetchFile(u)] as const)).then((pairs) => run(admitted, new Map(pairs)));
   }
 
   const server = http.createServer({ maxHeaderSize: 96 * 1024 }, (req, res) => {
-    stats.requests++;
+    const path = req.url ?? '/';
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (!((method === 'GET' || method === 'HEAD') && path.startsWith('/content/'))) stats.requests++;
+    // uploadAttachment carries a file of up to 5 MB in base64.
+    const maxBody = /\/uploadAttachment\/?(?:\?|$)/.test(path) ? MAX_UPLOAD_BODY : MAX_BODY;
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) tooLarge = true;
+      if (size > maxBody) tooLarge = true;
       else chunks.push(c);
     });
     req.on('end', () => handle(req, res, tooLarge ? '' : Buffer.concat(chunks).toString('utf8'), tooLarge));
@@ -1618,6 +2178,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     });
   });
   const port = (server.address() as AddressInfo).port;
+  content.baseUrl = `http://127.0.0.1:${port}`;
 
   function baseHandle(baseId: string): BaseHandle {
     const base = engine.bases.get(baseId);
@@ -1729,11 +2290,31 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       stats.byRoute = {};
       stats.writes = 0;
       stats.writeRequests = 0;
+      stats.contentRequests = 0;
+      stats.contentBytes = 0;
+      stats.contentServed = 0;
+      stats.attachmentFetches = 0;
+      stats.attachmentFetchFailures = 0;
     },
     injectFailure(f) {
       failures.push({ ...f, remaining: f.count ?? 1 });
     },
     base: baseHandle,
+    attachmentContent(attachmentId) {
+      let file = content.open(attachmentId);
+      if (!file && !content.removed.has(attachmentId)) file = content.open(attachmentId, engine.findAttachment(attachmentId));
+      if (!file) return undefined;
+      return Buffer.concat([...file.chunks()]);
+    },
+    setAttachmentContent(attachmentId, bytes) {
+      if (bytes === null) {
+        content.files.delete(attachmentId);
+        content.removed.add(attachmentId);
+        return;
+      }
+      const type = content.meta.get(attachmentId)?.type ?? engine.findAttachment(attachmentId)?.type ?? 'application/octet-stream';
+      content.put(attachmentId, Buffer.from(bytes), type);
+    },
   };
   return emulator;
 }
