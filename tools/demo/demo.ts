@@ -94,6 +94,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       return await runPull({
         sql: context.sql, source: context.source, mapping: context.mapping, mode, stageOnly,
         actor: 'demo', overlapSeconds: env.AIRLIFT_INCREMENTAL_OVERLAP_SECONDS, log, progress,
+        files: context.files ? { store: context.files, concurrency: env.AIRLIFT_DOWNLOAD_CONCURRENCY } : null,
       });
     } finally {
       progress.stop();
@@ -172,7 +173,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     // a verification, its summary printed and its full report (every
     // quarantined record with its reasons) written to the temp folder
     const verifyWithReport = async () => {
-      const verification = await runVerify(context.sql, { actor: 'demo' });
+      const verification = await runVerify(context.sql, { actor: 'demo', files: context.files });
       process.stdout.write(indented(formatVerify(verification, 5)));
       const reportFile = path.join(os.tmpdir(), `airlift-demo-verification-${verification.runId}-${process.pid}.md`);
       await writeFile(reportFile, renderReport(verification, 'markdown', await quarantineReasons(context.sql)));
