@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFileStore } from '../src/files/local-store.ts';
 import { collectFiles, findAttachment, storeLocalFile, writeAttachmentFile } from '../src/files/manage.ts';
 import { runVerify } from '../src/integrity/verify.ts';
+import { runDiff } from '../src/integrity/diff.ts';
 import { sha256OfAttachment } from '../tools/emulator/emulator.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
 
@@ -228,5 +229,23 @@ describe('attachment files', () => {
     expect(await store.stat(stored.key)).toBeNull();
     const verification = await runVerify(bed.sql, { actor: 'test', files: store });
     expect(verification.files!.discrepancies).toEqual([]);
+  });
+
+  it('the differentials name attachments added and removed in Airtable, which a record\'s checksum leaves out', async () => {
+    const registrations = bed.emulator.base(bed.baseId).table('Registrations');
+    const withDocuments = registrations.list().filter((p) => Array.isArray(p.fields.Documents) && (p.fields.Documents as unknown[]).length > 0);
+    const [a, b] = withDocuments;
+    const removed = (a!.fields.Documents as Array<{ id: string; filename: string }>)[0]!;
+    registrations.update(a!.id, { Documents: (a!.fields.Documents as Array<{ id: string }>).filter((f) => f.id !== removed.id) });
+    registrations.update(b!.id, { Documents: [...(b!.fields.Documents as unknown[]), { url: 'https://content.example/new.pdf', filename: 'new letter.pdf', size: 10, type: 'application/pdf' }] });
+    const added = (registrations.get(b!.id)!.fields.Documents as Array<{ id: string; filename: string }>).find((f) => f.filename === 'new letter.pdf')!;
+    await bed.pull('full', { stageOnly: true });
+    const result = await runDiff(bed.sql, { actor: 'test', entities: ['registrations'] });
+    const entity = result.entities.find((e) => e.entity === 'registrations')!;
+    expect(entity.attachments).toEqual([
+      { record_key: a!.id, field_name: 'documents', attachment_key: removed.id, filename: removed.filename, change: 'removed' },
+      { record_key: b!.id, field_name: 'documents', attachment_key: added.id, filename: 'new letter.pdf', change: 'added' },
+    ].sort((x, y) => x.record_key.localeCompare(y.record_key)));
+    expect(result.unresolved).toBeGreaterThanOrEqual(2);
   });
 });

@@ -23,6 +23,13 @@ export interface EntityDiff {
   /** Conflicted records: field -> {source, target}. */
   fields: Record<string, Record<string, { source: unknown; target: unknown }>>;
   resolution?: Array<{ comparison_type: ComparisonType; records: number; action: string }>;
+  /**
+   * Files added or removed in the source's attachment cells of records
+   * both sides hold (sync.attachment_differentials): a record's checksum
+   * leaves attachments out, so they are reported apart. The next pull (or
+   * --resolve source_wins, which merges the snapshot) applies them.
+   */
+  attachments: Array<{ record_key: string; field_name: string; attachment_key: string; filename: string; change: 'added' | 'removed' }>;
 }
 
 export interface DiffResult {
@@ -116,10 +123,12 @@ export async function runDiff(sql: Sql, options: DiffOptions): Promise<DiffResul
         }
       }
       await sql`select sync.finish_run(${runId})`;
-      const differences = results.reduce((n, e) => n + COMPARISON_TYPES.reduce((m, t) => m + e.differences[t].length, 0), 0);
+      const differences = results.reduce((n, e) => n + COMPARISON_TYPES.reduce((m, t) => m + e.differences[t].length, 0) + e.attachments.length, 0);
       const [{ unresolved }] = await sql<{ unresolved: number }[]>`
         select coalesce(sum(record_count), 0)::int as unresolved from sync.data_differentials where run_id = ${runId} and not resolved`;
-      return { runId, resumed, strategy: chosen, entities: results, differences, unresolved, durationMs: Date.now() - started };
+      // attachment differences stay open until a pull merges the source's cells
+      const attachmentDifferences = results.reduce((n, e) => n + e.attachments.length, 0);
+      return { runId, resumed, strategy: chosen, entities: results, differences, unresolved: unresolved + attachmentDifferences, durationMs: Date.now() - started };
     } catch (error) {
       if (!(error instanceof DiffInterrupted)) {
         await sql`select sync.fail_run(${runId}, ${String((error as Error).message ?? error)})`.catch(() => undefined);
@@ -144,12 +153,14 @@ async function entityDiff(sql: Sql, runId: string, entity: string, batches: numb
   const [checkpoint] = await sql<{ records_processed: string }[]>`
     select records_processed from sync.checkpoints where run_id = ${runId} and operation_type = 'differential_migration' and entity_type = ${entity}`;
   const differences = Object.fromEntries(COMPARISON_TYPES.map((t) => [t, rows.find((r) => r.comparison_type === t)?.ids ?? []])) as EntityDiff['differences'];
+  const attachments = await sql<EntityDiff['attachments']>`select * from sync.attachment_differentials(${entity})`;
   return {
     entity,
     records_compared: Number(checkpoint?.records_processed ?? 0),
     batches,
     differences,
     fields: rows.find((r) => r.comparison_type === 'conflicted_records')?.fields ?? {},
+    attachments: [...attachments],
   };
 }
 
@@ -178,8 +189,15 @@ export function formatDiff(result: DiffResult, limit = 20): string {
       }
       if (ids.length > limit) lines.push(`    ... and ${ids.length - limit} more (--json for all)`);
     }
+    for (const change of ['added', 'removed'] as const) {
+      const files = e.attachments.filter((a) => a.change === change);
+      if (!files.length) continue;
+      lines.push(`  ${files.length} attachment${files.length === 1 ? '' : 's'} ${change} in the source`);
+      for (const a of files.slice(0, limit)) lines.push(`    ${a.record_key} ${a.field_name}: ${a.filename} (${a.attachment_key})`);
+      if (files.length > limit) lines.push(`    ... and ${files.length - limit} more (--json for all)`);
+    }
     for (const r of e.resolution ?? []) lines.push(`  resolved ${r.records} ${r.comparison_type}: ${r.action}`);
-    if (!COMPARISON_TYPES.some((t) => e.differences[t].length)) lines.push('  no differences');
+    if (!COMPARISON_TYPES.some((t) => e.differences[t].length) && !e.attachments.length) lines.push('  no differences');
   }
   return `${lines.join('\n')}\n`;
 }
