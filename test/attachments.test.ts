@@ -20,6 +20,7 @@ import { runVerify } from '../src/integrity/verify.ts';
 import { runDiff } from '../src/integrity/diff.ts';
 import { sha256OfAttachment } from '../tools/emulator/emulator.ts';
 import { syncBed, type SyncBed } from './support/sync.ts';
+import { runAirlift } from './support/cli.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -247,5 +248,42 @@ describe('attachment files', () => {
       { record_key: b!.id, field_name: 'documents', attachment_key: added.id, filename: 'new letter.pdf', change: 'added' },
     ].sort((x, y) => x.record_key.localeCompare(y.record_key)));
     expect(result.unresolved).toBeGreaterThanOrEqual(2);
+  });
+
+  it('from the command line: files get writes a file out, files attach queues it, files gc --dry-run lists, status counts them', async () => {
+    const env = {
+      DATABASE_URL: bed.db.url, AIRTABLE_TOKEN: bed.emulator.token, AIRTABLE_BASE_ID: bed.baseId, AIRTABLE_ENDPOINT_URL: bed.emulator.url,
+      AIRLIFT_FILES_DIR: store.root, AIRLIFT_DATA_DIR: dir,
+    };
+    const [row] = await liveRows();
+    const out = path.join(dir, 'from-cli.bin');
+    const got = await runAirlift(['files', 'get', row!.airtable_attachment_id, '--out', out], env);
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stderr).toContain(`${Number(row!.size_bytes)} bytes written to ${out}`);
+    expect(sha256(await fsp.readFile(out))).toBe(row!.sha256);
+    const missing = await runAirlift(['files', 'get', 'attNOSUCHFILE0000'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no attachment attNOSUCHFILE0000');
+
+    const [reg] = await bed.sql<{ record: string }[]>`
+      select m.legacy_id as record from app.registrations r join sync.id_map m on m.uuid_id = r.id and m.entity_type = 'registrations'
+      where r.deleted_at is null order by r.id limit 1`;
+    const local = path.join(dir, 'letter.txt');
+    await fsp.writeFile(local, 'approval letter, by hand');
+    const attached = await runAirlift(['files', 'attach', local, '--entity', 'registrations', '--record', reg!.record, '--field', 'documents'], env);
+    expect(attached.code, attached.stderr).toBe(0);
+    expect(attached.stdout).toMatch(new RegExp(`letter\\.txt \\(24 bytes, SHA-256 ${sha256(Buffer.from('approval letter, by hand'))}\\) attached to registrations ${reg!.record}, field documents; the next push uploads it`));
+    const wrongField = await runAirlift(['files', 'attach', local, '--entity', 'registrations', '--record', reg!.record, '--field', 'label'], env);
+    expect(wrongField.code).toBe(1);
+    expect(wrongField.stderr).toContain('entity registrations has no attachment field label');
+
+    const gc = await runAirlift(['files', 'gc', '--dry-run', '--min-age', '0', '--json'], env);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ dryRun: true, files: [], failed: [] });
+
+    const status = await runAirlift(['status'], env);
+    expect(status.code, status.stderr).toBe(0);
+    const [{ n }] = await bed.sql<{ n: number }[]>`select count(*)::int as n from sync.stored_files`;
+    expect(status.stdout).toMatch(new RegExp(`Attachment files: ${n} stored \\([0-9.]+ MB\\) for \\d+ attachments; 0 not downloaded yet \\(0 failed downloads, retried by every pull\\); 1 attached or removed here waiting for the push, 1 failed`));
   });
 });

@@ -86,6 +86,8 @@ export class DownloadError extends Error {
     /** Refused in a way a fresh URL may cure (an expired or revoked link). */
     readonly refreshable: boolean,
     readonly retryAfterMs?: number,
+    /** No answer from the host at all (a network error): counts towards giving up on the host for the run. */
+    readonly unreachable = false,
   ) {
     super(message);
     this.name = 'DownloadError';
@@ -123,7 +125,9 @@ export async function downloadOnce(url: string, store: FileStore, signal?: Abort
   } catch (error) {
     if (signal?.aborted) throw error;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new DownloadError(`network error fetching ${describeUrl(url)}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, true, false);
+    // a host name that does not resolve will not resolve in a second either
+    const retryable = cause?.code !== 'ENOTFOUND';
+    throw new DownloadError(`network error fetching ${describeUrl(url)}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, retryable, false, undefined, true);
   }
   if (!response.ok) {
     const text = (await response.text().catch(() => '')).slice(0, 200).trim();
@@ -203,6 +207,9 @@ export interface DownloaderOptions {
 /** Outcomes recorded in one call at most. */
 const RECORD_BATCH = 200;
 
+/** Files in a row whose host did not answer at all before the run stops trying the rest (recorded as failed, tried again next run). */
+const UNREACHABLE_IN_A_ROW = 3;
+
 /**
  * Downloads attachments offered to it, a bounded number at a time, and
  * records what happened in batches. `offer` never waits for downloads;
@@ -217,6 +224,9 @@ export class Downloader {
   private idle: Array<() => void> = [];
   private flushing: Promise<void> = Promise.resolve();
   private checks: Promise<void> = Promise.resolve();
+  /** Files in a row that failed because their host did not answer; at UNREACHABLE_IN_A_ROW the rest are not tried this run. */
+  private unreachableInARow = 0;
+  private hostDown: string | null = null;
   failure: unknown;
 
   constructor(private readonly options: DownloaderOptions) {}
@@ -281,6 +291,9 @@ export class Downloader {
     let url = item.url;
     let refreshed = false;
     const maxAge = this.options.urlMaxAgeMs ?? 100 * 60_000;
+    if (this.hostDown) {
+      return this.record(item, null, `not tried: ${this.hostDown}; the next run tries again`);
+    }
     try {
       if (item.urlReadAt && Date.now() - item.urlReadAt.getTime() > maxAge) {
         const fresh = await this.refresh(item);
@@ -291,6 +304,7 @@ export class Downloader {
       for (let attempt = 1; ; attempt++) {
         try {
           const stored = await downloadOnce(url, store, signal);
+          this.unreachableInARow = 0;
           this.summary.downloaded++;
           this.summary.bytes += stored.size;
           return this.record(item, stored, null);
@@ -313,6 +327,10 @@ export class Downloader {
             continue;
           }
           const why = error.refreshable ? `${error.message} (also with a fresh URL)` : attempt > 1 ? `${error.message} (gave up after ${attempt} attempts)` : error.message;
+          if (error.unreachable && ++this.unreachableInARow >= UNREACHABLE_IN_A_ROW && !this.hostDown) {
+            this.hostDown = `${UNREACHABLE_IN_A_ROW} files in a row could not be fetched (last: ${error.message})`;
+            log.warn({ reason: this.hostDown }, 'the attachments\' host does not answer: the files left are not tried this run, and are tried again by the next one');
+          } else if (!error.unreachable) this.unreachableInARow = 0;
           return this.record(item, null, why);
         }
       }
@@ -332,7 +350,9 @@ export class Downloader {
   private record(item: AttachmentRef, stored: StoredDownload | null, error: string | null): Promise<void> {
     if (error) {
       this.summary.failed++;
-      this.options.log.warn({ attachment: item.key, record: item.recordKey, filename: item.filename, reason: error }, 'attachment not downloaded; retried next run');
+      // one warning says the host is down; the files not tried because of it are not each a warning
+      const level = this.hostDown && error.startsWith('not tried') ? 'debug' : 'warn';
+      this.options.log[level]({ attachment: item.key, record: item.recordKey, filename: item.filename, reason: error }, 'attachment not downloaded; retried next run');
     }
     this.outcomes.push({
       attachment_key: item.key,

@@ -37,6 +37,8 @@ export interface FileStore {
   delete(key: string): Promise<void>;
   /** Every file the store holds. */
   list(): AsyncIterable<StoredFile>;
+  /** Lets go of what the store holds open (a bucket client's connections); absent where there is nothing to close. */
+  close?(): void;
 }
 
 /** A SHA-256 in lower-case hex, as every store keys its files. */

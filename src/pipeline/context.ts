@@ -104,6 +104,7 @@ export async function openSyncContext(options: { actor: string; log: Logger; env
     actor: options.actor,
     log: options.log,
     close: async () => {
+      files?.close?.();
       await source.close?.();
       await sql.end({ timeout: 5 });
       await target.server?.stop();

@@ -46,6 +46,17 @@ export interface StatusReport {
   outbox: PushStatusRow[];
   /** Outbox entries Airtable refused or that ran out of retries, newest first, with Airtable's message. */
   failedPushes: Array<{ id: string; entity: string; airtable_id: string | null; operation: string; attempts: number; last_error: string; updated_at: Date }>;
+  /** Attachment files: what the store holds, what is still to download, and files attached or removed here waiting for the push. */
+  files: {
+    stored_files: number;
+    stored_bytes: number;
+    live_attachments: number;
+    not_downloaded: number;
+    download_failures: number;
+    pushes_pending: number;
+    pushes_failed: number;
+    failed: Array<{ id: string; operation: string; entity: string; field_name: string; last_error: string }>;
+  };
 }
 
 /** The report; `entities` limits the tables to those of the mapping in use (all registered entities when absent). */
@@ -110,7 +121,17 @@ export async function statusReport(sql: Sql, entities?: string[]): Promise<Statu
   const failedPushes = await sql<StatusReport['failedPushes']>`
     select id::text, entity, source_key as airtable_id, operation, attempts, last_error, updated_at
     from sync.outbox where status = 'failed' order by updated_at desc, id desc limit 20`;
-  return { tables, recentRuns, quarantine, problems, jobs, outbox, failedPushes };
+  const [files] = await sql<Array<Omit<StatusReport['files'], 'failed'>>>`
+    select (select count(*)::int from sync.stored_files) as stored_files,
+           (select coalesce(sum(size_bytes), 0)::float8 from sync.stored_files) as stored_bytes,
+           (select count(*)::int from app.attachments where deleted_at is null) as live_attachments,
+           (select count(*)::int from app.attachments where deleted_at is null and sha256 is null) as not_downloaded,
+           (select count(*)::int from sync.attachment_downloads where sha256 is null) as download_failures,
+           (select count(*)::int from sync.attachment_outbox where status in ('pending', 'in_flight')) as pushes_pending,
+           (select count(*)::int from sync.attachment_outbox where status = 'failed') as pushes_failed`;
+  const failedFiles = await sql<StatusReport['files']['failed']>`
+    select id::text, operation, entity, field_name, last_error from sync.attachment_outbox where status = 'failed' order by updated_at desc limit 20`;
+  return { tables, recentRuns, quarantine, problems, jobs, outbox, failedPushes, files: { ...files!, failed: [...failedFiles] } };
 }
 
 const ago = (seconds: number | null) =>
@@ -158,6 +179,10 @@ export function formatStatus(report: StatusReport, options: { oneWay?: { kind: s
     for (const f of report.failedPushes) lines.push(`  failed #${f.id} ${f.entity} ${f.operation} ${f.airtable_id ?? '(new row)'} after ${f.attempts} attempts: ${f.last_error}`);
     if (conflicts) lines.push('  open conflicts: `airlift conflicts list`');
   }
+  const f = report.files;
+  lines.push('', `Attachment files: ${f.stored_files} stored (${(f.stored_bytes / 1e6).toFixed(1)} MB) for ${f.live_attachments} attachments; ${f.not_downloaded} not downloaded yet (${f.download_failures} failed downloads, retried by every pull)` +
+    (options.oneWay ? '' : `; ${f.pushes_pending} attached or removed here waiting for the push, ${f.pushes_failed} failed`));
+  for (const x of f.failed) lines.push(`  failed #${x.id} ${x.operation} ${x.entity}.${x.field_name}: ${x.last_error}`);
   lines.push('', 'Schedule');
   for (const j of report.jobs) lines.push(`  ${j.job_name}: ${j.status}, next ${j.next_run_at?.toISOString() ?? '-'}, success ${j.success_rate ?? '-'}%`);
   if (!report.jobs.length) lines.push('  no scheduled jobs (start `airlift worker`)');

@@ -2,6 +2,9 @@
  * Runs the airlift CLI as a user would (node bin/airlift.js), with only the
  * database URLs the test gives: any others in the test's own environment
  * are removed, so the command cannot reach the test server by accident.
+ * Attachment files are off (AIRLIFT_FILES_STORE=off) unless the test sets
+ * the store: the emulated bases of most tests list files at URLs nothing
+ * serves, and a store shared by test files would mix their catalogues.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -15,7 +18,7 @@ export interface CliResult {
 }
 
 export function runAirlift(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, AIRLIFT_LOG_LEVEL: 'error', ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, AIRLIFT_LOG_LEVEL: 'error', AIRLIFT_FILES_STORE: env.AIRLIFT_FILES_DIR ? 'local' : 'off', ...env };
   for (const key of ['DATABASE_URL', 'ROOT_DATABASE_URL', 'SHADOW_DATABASE_URL', 'TEST_DATABASE_URL']) {
     if (!(key in env)) delete childEnv[key];
   }
