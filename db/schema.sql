@@ -759,7 +759,7 @@ CREATE TABLE sync.runs (
     CONSTRAINT runs_failure_has_message CHECK (((status <> 'failed'::text) OR (error_message IS NOT NULL))),
     CONSTRAINT runs_finished_after_started CHECK ((finished_at >= started_at)),
     CONSTRAINT runs_finished_when_done CHECK (((status = ANY (ARRAY['pending'::text, 'running'::text])) = (finished_at IS NULL))),
-    CONSTRAINT runs_run_type_is_known CHECK ((run_type = ANY (ARRAY['full'::text, 'incremental'::text, 'push'::text, 'verify'::text, 'differential'::text, 'rollback'::text]))),
+    CONSTRAINT runs_run_type_is_known CHECK ((run_type = ANY (ARRAY['full'::text, 'incremental'::text, 'push'::text, 'verify'::text, 'differential'::text, 'rollback'::text, 'files'::text]))),
     CONSTRAINT runs_staged_only_by_stage_only_runs CHECK (((staged = 0) OR (COALESCE((metadata ->> 'stage_only'::text), 'false'::text) = 'true'::text))),
     CONSTRAINT runs_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text, 'rolled_back'::text])))
 );
@@ -961,6 +961,49 @@ $_$;
 COMMENT ON FUNCTION sync.apply_airtable_cells(p_run_id bigint, p_entity text, p_cells jsonb) IS 'Writes Airtable cells into app rows: p_cells is {row id: {column: Airtable cell}}, converted exactly as the merge converts them (a link resolved to the live row with that Airtable id). A sync write under p_run_id, so it is audited but not captured in the outbox. Returns the rows written.';
 
 --
+-- Name: attach_file(text, uuid, text, text, text, text); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.attach_file(p_entity text, p_row_id uuid, p_field_name text, p_filename text, p_sha256 text, p_content_type text DEFAULT NULL::text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  owner_column text;
+  target regclass;
+  attached uuid;
+begin
+  if audit.current_run_id() is not null then
+    raise exception 'a file attached by hand is not a sync run''s change: airlift.run_id must be unset' using errcode = '55000';
+  end if;
+  select e.attachment_owner_column, e.target_table into owner_column, target from sync.entities e where e.entity = p_entity;
+  if owner_column is null then
+    raise exception 'entity % holds no attachments', p_entity using errcode = '22023';
+  end if;
+  if not exists (select from sync.entity_mappings m where m.entity = p_entity and m.attachment_field_ids ? p_field_name) then
+    raise exception 'entity % has no attachment field %', p_entity, p_field_name using errcode = '22023',
+      hint = (select 'its attachment fields: ' || string_agg(k, ', ') from sync.entity_mappings m, jsonb_object_keys(m.attachment_field_ids) k where m.entity = p_entity);
+  end if;
+  execute format('select 1 from %s where id = $1 and deleted_at is null', target) using p_row_id;
+  if not found then
+    raise exception 'no live % row %', p_entity, p_row_id using errcode = '02000';
+  end if;
+  execute format($sql$
+    insert into app.attachments (%I, field_name, position, filename, sha256, mime_type)
+    select $1, $2, coalesce((select max(position) + 1 from app.attachments where %I = $1 and field_name = $2 and deleted_at is null), 0), $3, $4, $5
+    returning id
+  $sql$, owner_column, owner_column) into attached using p_row_id, p_field_name, p_filename, p_sha256, nullif(p_content_type, '');
+  return attached;
+end;
+$_$;
+
+--
+-- Name: FUNCTION attach_file(p_entity text, p_row_id uuid, p_field_name text, p_filename text, p_sha256 text, p_content_type text); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.attach_file(p_entity text, p_row_id uuid, p_field_name text, p_filename text, p_sha256 text, p_content_type text) IS 'Attaches a stored file (by SHA-256, already in sync.stored_files) to a row''s attachment field, at the end of the cell, as a person''s change: audited with the actor and queued for the push to upload. Refuses an entity without attachments, a field the mapping does not have, a row that is not there. Security definer: the sync role may not write app tables directly.';
+
+--
 -- Name: attach_target_triggers(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -999,6 +1042,133 @@ $$;
 --
 
 COMMENT ON FUNCTION sync.attach_target_triggers(p_entity text) IS 'Attaches to a registered entity''s target table the statement-level triggers every synced table has: target checksums (sync.tg__maintain_target_checksums, ENABLE ALWAYS) and the audit trail (audit.enable_for). Idempotent. Used by the migration that creates a new target schema.';
+
+--
+-- Name: attachment_differentials(text); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.attachment_differentials(p_entity text) RETURNS TABLE(record_key text, field_name text, attachment_key text, filename text, change text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  mapping sync.entity_mappings;
+  owner_column text;
+  target regclass;
+begin
+  select * into mapping from sync.entity_mappings m where m.entity = p_entity;
+  select e.attachment_owner_column, e.target_table into owner_column, target from sync.entities e where e.entity = p_entity;
+  if mapping.entity is null or owner_column is null or mapping.attachment_field_ids = '{}'::jsonb then
+    return;
+  end if;
+  return query execute format($sql$
+    with source_files as (
+      select s.source_key, f.key as field_name, file ->> 'id' as attachment_key, file ->> 'filename' as filename
+      from staging.source_records s
+      cross join jsonb_each_text($2) as f (key, field_id)
+      cross join lateral jsonb_array_elements(case when jsonb_typeof(s.fields -> f.field_id) = 'array' then s.fields -> f.field_id else '[]' end) as file
+      where s.source_table = $3 and file ->> 'id' is not null
+    ), target_files as (
+      select i.legacy_id as source_key, a.field_name, a.airtable_attachment_id as attachment_key, a.filename
+      from app.attachments a
+      join sync.id_map i on i.entity_type = $1 and i.uuid_id = a.%1$I
+      where a.%1$I is not null and a.deleted_at is null and a.airtable_attachment_id is not null
+    ), both_hold as (
+      select s.source_key from staging.source_records s
+      join sync.id_map i on i.entity_type = $1 and i.legacy_id = s.source_key
+      join %2$s t on t.id = i.uuid_id and t.deleted_at is null
+      where s.source_table = $3
+    )
+    select coalesce(s.source_key, t.source_key), coalesce(s.field_name, t.field_name), coalesce(s.attachment_key, t.attachment_key),
+           coalesce(s.filename, t.filename), case when t.attachment_key is null then 'added' else 'removed' end
+    from source_files s
+    full join target_files t on t.source_key = s.source_key and t.field_name = s.field_name and t.attachment_key = s.attachment_key
+    where (s.attachment_key is null or t.attachment_key is null)
+      and coalesce(s.source_key, t.source_key) in (select source_key from both_hold)
+    order by 1, 2, 3
+  $sql$, owner_column, target) using p_entity, mapping.attachment_field_ids, mapping.source_table;
+end;
+$_$;
+
+--
+-- Name: FUNCTION attachment_differentials(p_entity text); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.attachment_differentials(p_entity text) IS 'The attachment differences of an entity''s records that both sides hold: files the source snapshot''s cells (staging.source_records) list and no live app.attachments row has (added in the source), and live rows with a source attachment id that the cells no longer list (removed in the source). Files attached here and not pushed yet are not differences. A record''s canonical form leaves attachments out, so these are reported apart from conflicted records. Security definer: the sync role reads app rows through it.';
+
+--
+-- Name: attachment_file_problems(); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.attachment_file_problems() RETURNS TABLE(attachment_id uuid, airtable_attachment_id text, field_name text, filename text, sha256 text, problem text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select a.id, a.airtable_attachment_id, a.field_name, a.filename, a.sha256,
+         case
+           when a.sha256 is null then 'not downloaded' || coalesce(format(' (%s attempts, last: %s)', d.attempts, d.last_error), '')
+           when f.verify_problem is not null then f.verify_problem
+           when a.airtable_attachment_id is not null and a.size_bytes is not null and a.size_bytes <> a.stored_size_bytes
+             then format('Airtable declares %s bytes, the stored file has %s', a.size_bytes, a.stored_size_bytes)
+         end
+  from app.attachments a
+  left join sync.stored_files f on f.sha256 = a.sha256
+  left join sync.attachment_downloads d on d.attachment_key = a.airtable_attachment_id and d.sha256 is null
+  where a.deleted_at is null
+    and (a.sha256 is null or f.verify_problem is not null
+         or (a.airtable_attachment_id is not null and a.size_bytes is not null and a.size_bytes <> a.stored_size_bytes))
+  order by a.field_name, a.filename, a.id
+$$;
+
+--
+-- Name: FUNCTION attachment_file_problems(); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.attachment_file_problems() IS 'Live attachments whose file is missing from the store or not as declared: not downloaded (with the download''s attempts and last error), missing or corrupt when last verified (sync.stored_files.verify_problem), or of another size than Airtable declares. Security definer: the sync role reads the ledger and app rows through one function.';
+
+--
+-- Name: attachments_missing_files(text, integer); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.attachments_missing_files(p_source_id text, p_limit integer DEFAULT 1000) RETURNS TABLE(attachment_key text, entity text, source_table text, record_key text, field_id text, field_name text, filename text, url text, url_fetched_at timestamp with time zone, declared_size bigint, declared_type text, attempts integer, last_error text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  parts text;
+begin
+  select string_agg(format($sql$
+      select a.airtable_attachment_id, %1$L::text, %2$L::text, i.legacy_id, %3$L::jsonb ->> a.field_name, a.field_name,
+             a.filename, a.url, a.url_fetched_at, a.size_bytes, a.mime_type
+      from app.attachments a
+      join sync.id_map i on i.entity_type = %1$L and i.uuid_id = a.%4$I
+      where a.%4$I is not null and a.sha256 is null and a.deleted_at is null and a.airtable_attachment_id is not null
+        and %3$L::jsonb ? a.field_name
+    $sql$, m.entity, m.source_table, m.attachment_field_ids, e.attachment_owner_column), ' union all ')
+  into parts
+  from sync.entity_mappings m
+  join sync.entities e on e.entity = m.entity
+  where m.source_id = p_source_id and e.attachment_owner_column is not null and m.attachment_field_ids <> '{}'::jsonb;
+  if parts is null then
+    return;
+  end if;
+  return query execute format($sql$
+    select distinct on (x.key) x.key, x.entity, x.source_table, x.record_key, x.field_id, x.field_name, x.filename, x.url, x.url_fetched_at,
+           x.declared_size, x.declared_type, coalesce(d.attempts, 0), d.last_error
+    from (%s) as x (key, entity, source_table, record_key, field_id, field_name, filename, url, url_fetched_at, declared_size, declared_type)
+    left join sync.attachment_downloads d on d.source_id = $1 and d.attachment_key = x.key
+    where d.sha256 is null
+    order by x.key
+    limit $2
+  $sql$, parts) using p_source_id, p_limit;
+end;
+$_$;
+
+--
+-- Name: FUNCTION attachments_missing_files(p_source_id text, p_limit integer); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.attachments_missing_files(p_source_id text, p_limit integer) IS 'Attachments of source p_source_id that live app.attachments rows list and whose file is not stored yet (never downloaded, or failed: attempts and last_error from sync.attachment_downloads), at most p_limit, with the record''s key, table and field id in the source so that the record can be read again for a fresh URL. Security definer: the sync role reads the id map and app rows through it.';
 
 --
 -- Name: cancel_run(bigint, text); Type: FUNCTION; Schema: sync; Owner: -
@@ -1307,6 +1477,46 @@ CREATE FUNCTION sync.checksum_term(p_checksum text, p_seed bigint) RETURNS bigin
 --
 
 COMMENT ON FUNCTION sync.checksum_term(p_checksum text, p_seed bigint) IS 'A record checksum''s term in an order-independent table checksum: PostgreSQL''s 64-bit hash of the checksum text under a seed (two seeds give two independent 64-bit sums). Cheaper than slicing the hex (a million terms in about 20 ms); any change of the record checksum changes it. Inlinable.';
+
+--
+-- Name: claim_attachment_outbox(bigint, integer); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.claim_attachment_outbox(p_run_id bigint, p_limit integer DEFAULT 100) RETURNS TABLE(outbox_id bigint, operation text, attachment_id uuid, entity text, source_table text, record_key text, field_id text, field_name text, airtable_attachment_id text, filename text, sha256 text, store_kind text, store_key text, size_bytes bigint, content_type text)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  with claimable as (
+    select x.id
+    from sync.attachment_outbox x
+    where x.status = 'pending'
+       or (x.status = 'in_flight' and not exists (select from sync.runs r where r.id = x.pushed_by_run_id and r.status = 'running'))
+    order by x.id
+    limit p_limit
+    for update skip locked
+  ), claimed as (
+    update sync.attachment_outbox x
+    set status = 'in_flight', attempts = x.attempts + 1, pushed_by_run_id = p_run_id, updated_at = now()
+    from claimable c
+    where x.id = c.id
+    returning x.*
+  )
+  select c.id, c.operation, c.attachment_id, c.entity, m.source_table, i.legacy_id, m.attachment_field_ids ->> c.field_name, c.field_name,
+         coalesce(c.airtable_attachment_id, a.airtable_attachment_id), a.filename, a.sha256, f.store_kind, f.store_key, f.size_bytes,
+         coalesce(a.mime_type, f.content_type)
+  from claimed c
+  left join sync.entity_mappings m on m.entity = c.entity
+  left join sync.id_map i on i.entity_type = c.entity and i.uuid_id = c.owner_row_id
+  left join app.attachments a on a.id = c.attachment_id
+  left join sync.stored_files f on f.sha256 = a.sha256
+  order by c.id
+$$;
+
+--
+-- Name: FUNCTION claim_attachment_outbox(p_run_id bigint, p_limit integer); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.claim_attachment_outbox(p_run_id bigint, p_limit integer) IS 'Claims up to p_limit pending entries of sync.attachment_outbox for push run p_run_id (and entries a dead push left in flight), in order, marking them in_flight, and returns each with the owner''s Airtable record (record_key null while the owner is not in Airtable yet), the Airtable field id, and the file (name, SHA-256, store key, size, type). Security definer: the sync role reads app rows and the id map through it.';
 
 --
 -- Name: outbox; Type: TABLE; Schema: sync; Owner: -
@@ -2123,6 +2333,66 @@ $$;
 COMMENT ON FUNCTION sync.fail_run(p_run_id bigint, p_error text) IS 'Marks a run failed with its error; its checkpoints keep their resume points (offset, last record), so running again resumes it.';
 
 --
+-- Name: finish_attachment_push(bigint, jsonb); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.finish_attachment_push(p_run_id bigint, p_results jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  finished bigint;
+begin
+  perform set_config('airlift.run_id', p_run_id::text, true);
+  create temporary table if not exists attachment_push_results (
+    outbox_id bigint, outcome text, airtable_attachment_id text, url text, size_bytes bigint, content_type text, error text
+  ) on commit drop;
+  truncate attachment_push_results;
+  insert into attachment_push_results
+  select * from jsonb_to_recordset(p_results) as r (outbox_id bigint, outcome text, airtable_attachment_id text, url text, size_bytes bigint,
+                                                     content_type text, error text);
+  if exists (select from attachment_push_results where outcome not in ('pushed', 'failed', 'deferred') or outcome is null
+                                                     or (outcome = 'failed' and error is null)) then
+    raise exception 'each attachment push result is pushed, deferred, or failed with its error' using errcode = '22023';
+  end if;
+
+  update app.attachments a
+  set airtable_attachment_id = r.airtable_attachment_id, url = coalesce(r.url, a.url), url_fetched_at = case when r.url is not null then now() else a.url_fetched_at end,
+      size_bytes = coalesce(r.size_bytes, a.size_bytes), mime_type = coalesce(r.content_type, a.mime_type)
+  from attachment_push_results r
+  join sync.attachment_outbox x on x.id = r.outbox_id and x.operation = 'upload'
+  where r.outcome = 'pushed' and r.airtable_attachment_id is not null and a.id = x.attachment_id;
+
+  -- the file Airtable made of an upload is this row's: the ledger knows it is stored already
+  insert into sync.attachment_downloads (source_id, attachment_key, declared_size, declared_type, sha256, size_bytes, content_type, first_run_id, last_run_id, downloaded_at)
+  select m.source_id, r.airtable_attachment_id, r.size_bytes, r.content_type, a.sha256, a.stored_size_bytes, a.stored_mime_type, p_run_id, p_run_id, now()
+  from attachment_push_results r
+  join sync.attachment_outbox x on x.id = r.outbox_id and x.operation = 'upload'
+  join app.attachments a on a.id = x.attachment_id
+  join sync.entity_mappings m on m.entity = x.entity
+  where r.outcome = 'pushed' and r.airtable_attachment_id is not null and a.sha256 is not null
+  on conflict (source_id, attachment_key) do nothing;
+
+  update sync.attachment_outbox x
+  set status = case r.outcome when 'pushed' then 'pushed' when 'failed' then 'failed' else 'pending' end,
+      pushed_at = case when r.outcome = 'pushed' then now() end,
+      last_error = case when r.outcome = 'pushed' then null else coalesce(r.error, x.last_error) end,
+      airtable_attachment_id = coalesce(x.airtable_attachment_id, r.airtable_attachment_id),
+      updated_at = now()
+  from attachment_push_results r
+  where x.id = r.outbox_id and x.status = 'in_flight' and x.pushed_by_run_id = p_run_id;
+  get diagnostics finished = row_count;
+  return finished;
+end;
+$$;
+
+--
+-- Name: FUNCTION finish_attachment_push(p_run_id bigint, p_results jsonb); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.finish_attachment_push(p_run_id bigint, p_results jsonb) IS 'Records push run p_run_id''s outcome for claimed attachment entries (a JSON array of {outbox_id, outcome: pushed | failed | deferred, and for an upload the airtable_attachment_id, url, size_bytes, content_type Airtable answered, or the error}): an uploaded file''s row takes its Airtable id as the run''s change (not captured again) and enters the download ledger as stored; failed entries keep the message; deferred ones (the owner not in Airtable yet) go back to pending. Returns the entries finished. Security definer: it writes app.attachments.';
+
+--
 -- Name: finish_push_run(bigint); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -2279,6 +2549,26 @@ $$;
 COMMENT ON FUNCTION sync.finish_stage_only_run(p_run_id bigint) IS 'Completes a stage-only run (a source snapshot) as sync.finish_run does, then counts the records its tables staged (sync.count_staged_records) in staged and in fetched, so that the run''s numbers say what it read. Refuses a run that is not stage-only.';
 
 --
+-- Name: forget_stored_files(text[]); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.forget_stored_files(p_sha256 text[]) RETURNS TABLE(sha256 text, store_kind text, store_key text)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  delete from sync.stored_files f
+  where f.sha256 = any (p_sha256)
+    and f.sha256 in (select u.sha256 from sync.unreferenced_files(interval '0') u)
+  returning f.sha256, f.store_kind, f.store_key
+$$;
+
+--
+-- Name: FUNCTION forget_stored_files(p_sha256 text[]); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.forget_stored_files(p_sha256 text[]) IS 'Deletes the catalogue rows of the given contents that are still unreferenced (sync.unreferenced_files) and returns them with their store keys: the files airlift files gc then removes from the store. The ledger entries of those contents go with them (cascade), so an attachment listing one again downloads it again.';
+
+--
 -- Name: is_iso_date(text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -2341,6 +2631,37 @@ $$;
 --
 
 COMMENT ON FUNCTION sync.is_sha256_hex(p_value text) IS 'True when a text is a SHA-256 digest in lower-case hex (what the checksum columns hold); used by their CHECK constraints instead of the regular expression ^[0-9a-f]{64}$, which cost about 8 s per million rows written where this costs under 0.5 s. A character that is not a hex digit raises invalid hexadecimal digit instead of returning false.';
+
+--
+-- Name: link_attachment_files(bigint, text, text[]); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.link_attachment_files(p_run_id bigint, p_source_id text, p_attachment_keys text[] DEFAULT NULL::text[]) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  linked bigint;
+begin
+  perform set_config('airlift.run_id', p_run_id::text, true);
+  update app.attachments a
+  set sha256 = f.sha256, store_key = f.store_key, stored_size_bytes = f.size_bytes, stored_mime_type = coalesce(d.content_type, f.content_type)
+  from sync.attachment_downloads d
+  join sync.stored_files f on f.sha256 = d.sha256
+  where d.source_id = p_source_id
+    and (p_attachment_keys is null or d.attachment_key = any (p_attachment_keys))
+    and a.airtable_attachment_id = d.attachment_key
+    and a.sha256 is distinct from d.sha256;
+  get diagnostics linked = row_count;
+  return linked;
+end;
+$$;
+
+--
+-- Name: FUNCTION link_attachment_files(p_run_id bigint, p_source_id text, p_attachment_keys text[]); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.link_attachment_files(p_run_id bigint, p_source_id text, p_attachment_keys text[]) IS 'Puts each downloaded file (sync.attachment_downloads of a source, all of them or those of p_attachment_keys) on the app.attachments rows of its attachment that do not name it yet, as run p_run_id''s change (audited with the run, not captured for the push); returns the rows linked. Called after each batch of downloads and by the merge. Security definer: the sync role may not write app tables directly.';
 
 --
 -- Name: lock_out_pulls(text); Type: FUNCTION; Schema: sync; Owner: -
@@ -3072,6 +3393,11 @@ begin
         and not exists (select from jsonb_array_elements(coalesce(c.%3$I, '[]'::jsonb)) as file where file ->> 'id' = a.airtable_attachment_id)
     $sql$, entity.attachment_owner_column, entity.target_table, 'attachments__' || attachment.field_name) using attachment.field_name;
   end loop;
+  -- files downloaded before their rows were written (downloads run beside
+  -- the listing) are put on the rows now
+  if mapping.attachment_field_ids <> '{}'::jsonb then
+    perform sync.link_attachment_files(p_run_id, mapping.source_id);
+  end if;
 
   -- A row whose problems changed while the row itself did not (a value
   -- out of range changed to another out of range) gets its count and
@@ -3697,6 +4023,103 @@ $_$;
 COMMENT ON FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uuid[]) IS 'Rebuilds the target checksums of some rows of an entity after their source keys changed in sync.id_map (a row created here got its record in the source when pushed), and of the rows of other entities that link to them (their canonical form names the linked key); an entry filed under a key the row no longer has is removed. Returns how many entries were written. Called by sync.mark_outbox_pushed; the trigger keeps the rest right. Security definer: writes sync.target_checksums for the sync role.';
 
 --
+-- Name: record_attachment_downloads(bigint, text, jsonb); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.record_attachment_downloads(p_run_id bigint, p_source_id text, p_results jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform set_config('airlift.run_id', p_run_id::text, true);
+  create temporary table if not exists attachment_download_results (
+    attachment_key text, declared_size bigint, declared_type text, sha256 text, size_bytes bigint, content_type text,
+    store_kind text, store_key text, error text
+  ) on commit drop;
+  truncate attachment_download_results;
+  insert into attachment_download_results
+  select r.attachment_key, r.declared_size, nullif(r.declared_type, ''), r.sha256, r.size_bytes, nullif(r.content_type, ''), r.store_kind, r.store_key, r.error
+  from jsonb_to_recordset(p_results) as r (attachment_key text, declared_size bigint, declared_type text, sha256 text, size_bytes bigint,
+                                           content_type text, store_kind text, store_key text, error text);
+
+  if exists (select from attachment_download_results where attachment_key is null or (sha256 is null) = (error is null)) then
+    raise exception 'each download result names its attachment and either its file (sha256) or its error'
+      using errcode = '22023';
+  end if;
+
+  -- a content stored again after verification found it missing or corrupt is intact again
+  insert into sync.stored_files as f (sha256, size_bytes, content_type, store_kind, store_key, stored_by_run_id)
+  select distinct on (r.sha256) r.sha256, r.size_bytes, r.content_type, r.store_kind, r.store_key, p_run_id
+  from attachment_download_results r
+  where r.sha256 is not null
+  order by r.sha256
+  on conflict (sha256) do update
+    set store_kind = excluded.store_kind, store_key = excluded.store_key, verified_at = null, verify_problem = null
+    where f.verify_problem is not null;
+
+  insert into sync.attachment_downloads as d (source_id, attachment_key, declared_size, declared_type, sha256, size_bytes, content_type, mismatch,
+                                              attempts, last_error, first_run_id, last_run_id, last_attempt_at, downloaded_at)
+  select distinct on (r.attachment_key)
+         p_source_id, r.attachment_key, r.declared_size, r.declared_type, r.sha256, r.size_bytes, r.content_type,
+         nullif(concat_ws('; ',
+           case when r.sha256 is not null and r.declared_size is not null and r.declared_size <> r.size_bytes
+                then format('declared %s bytes, the file has %s', r.declared_size, r.size_bytes) end,
+           case when r.sha256 is not null and r.declared_type is not null and r.content_type is not null
+                 and lower(btrim(split_part(r.declared_type, ';', 1))) <> lower(btrim(split_part(r.content_type, ';', 1)))
+                then format('declared type %s, the file was served as %s', r.declared_type, r.content_type) end), ''),
+         case when r.sha256 is null then 1 else 0 end, r.error, p_run_id, p_run_id, now(),
+         case when r.sha256 is not null then now() end
+  from attachment_download_results r
+  order by r.attachment_key, r.sha256 nulls last
+  on conflict (source_id, attachment_key) do update
+    set declared_size = excluded.declared_size, declared_type = excluded.declared_type,
+        sha256 = coalesce(excluded.sha256, d.sha256), size_bytes = coalesce(excluded.size_bytes, d.size_bytes),
+        content_type = case when excluded.sha256 is not null then excluded.content_type else d.content_type end,
+        mismatch = case when excluded.sha256 is not null then excluded.mismatch else d.mismatch end,
+        attempts = case when excluded.sha256 is not null then 0 else d.attempts + 1 end,
+        last_error = excluded.last_error, last_run_id = p_run_id, last_attempt_at = now(),
+        downloaded_at = case when excluded.sha256 is not null then now() else d.downloaded_at end
+    -- a failure never undoes a success: the file is kept
+    where excluded.sha256 is not null or d.sha256 is null;
+
+  -- the rows are linked by the merge and at the end of the run
+  -- (sync.link_attachment_files), never here: a download recorded while a
+  -- merge writes the same rows would wait on it, or deadlock with it
+  return (select count(*) from attachment_download_results);
+end;
+$$;
+
+--
+-- Name: FUNCTION record_attachment_downloads(p_run_id bigint, p_source_id text, p_results jsonb); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.record_attachment_downloads(p_run_id bigint, p_source_id text, p_results jsonb) IS 'Records a batch of downloads of run p_run_id from source p_source_id (a JSON array of {attachment_key, declared_size, declared_type, and either sha256, size_bytes, content_type, store_kind, store_key or error}): stored files enter sync.stored_files, each attachment''s outcome enters sync.attachment_downloads (a mismatch with the declared size or type is noted, the file kept; a failure counts an attempt and never undoes an earlier success); returns the outcomes recorded. The rows of the attachments are linked to their files by the merge and at the end of the run (sync.link_attachment_files). Security definer: the ledger is the sync''s own bookkeeping, written only through this function and the push''s.';
+
+--
+-- Name: record_file_verification(jsonb); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.record_file_verification(p_results jsonb) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  with updated as (
+    update sync.stored_files f
+    set verified_at = now(), verify_problem = nullif(r.problem, '')
+    from jsonb_to_recordset(p_results) as r (sha256 text, problem text)
+    where f.sha256 = r.sha256
+    returning f.sha256
+  )
+  select count(*) from updated
+$$;
+
+--
+-- Name: FUNCTION record_file_verification(p_results jsonb); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.record_file_verification(p_results jsonb) IS 'Records what airlift verify found reading stored files back (a JSON array of {sha256, problem}, problem null or empty when the file is intact: present, of its size, with its SHA-256); returns the files recorded.';
+
+--
 -- Name: record_problems(bigint, text, text); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -3891,6 +4314,108 @@ $_$;
 COMMENT ON FUNCTION sync.refresh_target_checksums(p_entity text) IS 'Rebuilds an entity''s sync.target_checksums from its app rows; returns how many entries it had to add, correct or remove (0 when the trigger kept them right). Used when the table is first set up and by `airlift verify --deep`.';
 
 --
+-- Name: stored_files; Type: TABLE; Schema: sync; Owner: -
+--
+
+CREATE TABLE sync.stored_files (
+    sha256 text NOT NULL,
+    size_bytes bigint NOT NULL,
+    content_type text,
+    store_kind text NOT NULL,
+    store_key text NOT NULL,
+    stored_at timestamp with time zone DEFAULT now() NOT NULL,
+    stored_by_run_id bigint,
+    verified_at timestamp with time zone,
+    verify_problem text,
+    CONSTRAINT stored_files_problem_when_verified CHECK (((verify_problem IS NULL) OR (verified_at IS NOT NULL))),
+    CONSTRAINT stored_files_sha256_is_hex CHECK (sync.is_sha256_hex(sha256)),
+    CONSTRAINT stored_files_size_not_negative CHECK ((size_bytes >= 0)),
+    CONSTRAINT stored_files_store_kind_is_known CHECK ((store_kind = ANY (ARRAY['local'::text, 's3'::text])))
+);
+
+--
+-- Name: TABLE stored_files; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON TABLE sync.stored_files IS 'The file store''s catalogue: one row per content (SHA-256) the store holds, whichever attachments point at it. A row goes only when airlift files gc finds the content referenced by no attachment row, snapshot or audit record that still stands.';
+
+--
+-- Name: COLUMN stored_files.sha256; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.sha256 IS 'SHA-256 of the content, lower-case hex: the file''s identity.';
+
+--
+-- Name: COLUMN stored_files.size_bytes; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.size_bytes IS 'Bytes stored.';
+
+--
+-- Name: COLUMN stored_files.content_type; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.content_type IS 'Content type the file was served with when it was stored (or given when it was attached here).';
+
+--
+-- Name: COLUMN stored_files.store_kind; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.store_kind IS 'Which store holds it: local (a directory) or s3 (a bucket).';
+
+--
+-- Name: COLUMN stored_files.store_key; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.store_key IS 'The file''s key in that store.';
+
+--
+-- Name: COLUMN stored_files.stored_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.stored_at IS 'When the content was first stored.';
+
+--
+-- Name: COLUMN stored_files.stored_by_run_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.stored_by_run_id IS 'The run that stored it (a pull''s download, airlift files attach).';
+
+--
+-- Name: COLUMN stored_files.verified_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.verified_at IS 'When airlift verify last read the file back.';
+
+--
+-- Name: COLUMN stored_files.verify_problem; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.stored_files.verify_problem IS 'What that verification found wrong (missing, wrong size, wrong SHA-256); null when the file was intact.';
+
+--
+-- Name: register_stored_file(text, bigint, text, text, text, bigint); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.register_stored_file(p_sha256 text, p_size_bytes bigint, p_content_type text, p_store_kind text, p_store_key text, p_run_id bigint DEFAULT NULL::bigint) RETURNS sync.stored_files
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  insert into sync.stored_files as f (sha256, size_bytes, content_type, store_kind, store_key, stored_by_run_id)
+  values (p_sha256, p_size_bytes, nullif(p_content_type, ''), p_store_kind, p_store_key, p_run_id)
+  on conflict (sha256) do update
+    set store_kind = excluded.store_kind, store_key = excluded.store_key, verified_at = null, verify_problem = null,
+        content_type = coalesce(f.content_type, excluded.content_type)
+  returning f.*
+$$;
+
+--
+-- Name: FUNCTION register_stored_file(p_sha256 text, p_size_bytes bigint, p_content_type text, p_store_kind text, p_store_key text, p_run_id bigint); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.register_stored_file(p_sha256 text, p_size_bytes bigint, p_content_type text, p_store_kind text, p_store_key text, p_run_id bigint) IS 'Enters a file just put in the store into sync.stored_files (or marks an existing content stored again, intact); returns its row.';
+
+--
 -- Name: release_stale_outbox(interval); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -3918,6 +4443,29 @@ $$;
 --
 
 COMMENT ON FUNCTION sync.release_stale_outbox(p_lease interval) IS 'Frees entries left in flight longer than p_lease by a push that died: updates and deletes go back to pending, creates become failed (they may have reached Airtable; a person checks before retrying). Returns how many were released.';
+
+--
+-- Name: remove_attachment(uuid); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.remove_attachment(p_attachment_id uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if audit.current_run_id() is not null then
+    raise exception 'a file removed by hand is not a sync run''s change: airlift.run_id must be unset' using errcode = '55000';
+  end if;
+  update app.attachments set deleted_at = now() where id = p_attachment_id and deleted_at is null;
+  return found;
+end;
+$$;
+
+--
+-- Name: FUNCTION remove_attachment(p_attachment_id uuid); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.remove_attachment(p_attachment_id uuid) IS 'Removes an attachment here (soft delete) as a person''s change: audited with the actor and, when Airtable has the file, queued for the push to leave it out of the cell. False when there is no live attachment with that id. Security definer: the sync role may not write app tables directly.';
 
 --
 -- Name: reopen_run(bigint); Type: FUNCTION; Schema: sync; Owner: -
@@ -6511,6 +7059,102 @@ $_$;
 COMMENT ON FUNCTION sync.tg__maintain_target_checksums() IS 'Statement-level AFTER trigger on the synced app tables (argument: the entity): enters in sync.id_map a row written outside the sync that holds a key in the source-key column and has no entry yet, then rebuilds the canonical checksum of every inserted or updated row that has a source key (its sync.id_map entry) from the row itself (sync.target_canonical_sql over the transition table) into sync.target_checksums, and forgets deleted or truncated rows. Set-based, whoever writes. Security definer: app writers cannot write sync tables themselves.';
 
 --
+-- Name: tg_attachments__capture_changes(); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.tg_attachments__capture_changes() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if audit.current_run_id() is not null then
+    return null;
+  end if;
+
+  if tg_op = 'INSERT' then
+    -- a file attached here: uploaded by the push
+    insert into sync.attachment_outbox (attachment_id, entity, owner_row_id, field_name, operation, changed_by)
+    select n.id, e.entity, (to_jsonb(n) ->> e.attachment_owner_column)::uuid, n.field_name, 'upload', audit.current_actor()
+    from new_rows n
+    join sync.entities e on e.attachment_owner_column is not null and to_jsonb(n) ->> e.attachment_owner_column is not null
+    where n.airtable_attachment_id is null and n.deleted_at is null;
+    return null;
+  end if;
+
+  if tg_op = 'DELETE' then
+    -- a file deleted before it was sent: its upload is called off
+    update sync.attachment_outbox x
+    set status = 'cancelled', updated_at = now()
+    from old_rows o
+    where o.airtable_attachment_id is null and x.attachment_id = o.id and x.operation = 'upload' and x.status = 'pending';
+    -- a file deleted here that Airtable has: left out of its cell by the push
+    insert into sync.attachment_outbox (attachment_id, entity, owner_row_id, field_name, operation, airtable_attachment_id, changed_by)
+    select o.id, e.entity, (to_jsonb(o) ->> e.attachment_owner_column)::uuid, o.field_name, 'remove', o.airtable_attachment_id, audit.current_actor()
+    from old_rows o
+    join sync.entities e on e.attachment_owner_column is not null and to_jsonb(o) ->> e.attachment_owner_column is not null
+    where o.airtable_attachment_id is not null and o.deleted_at is null;
+    return null;
+  end if;
+
+  -- UPDATE: a file soft-deleted here before it was sent: its upload is called off
+  update sync.attachment_outbox x
+  set status = 'cancelled', updated_at = now()
+  from old_rows o
+  join new_rows n on n.id = o.id
+  where o.airtable_attachment_id is null and o.deleted_at is null and n.deleted_at is not null
+    and x.attachment_id = o.id and x.operation = 'upload' and x.status = 'pending';
+  -- a file soft-deleted here that Airtable has: left out of its cell by the push
+  insert into sync.attachment_outbox (attachment_id, entity, owner_row_id, field_name, operation, airtable_attachment_id, changed_by)
+  select o.id, e.entity, (to_jsonb(o) ->> e.attachment_owner_column)::uuid, o.field_name, 'remove', o.airtable_attachment_id, audit.current_actor()
+  from old_rows o
+  join new_rows n on n.id = o.id
+  join sync.entities e on e.attachment_owner_column is not null and to_jsonb(o) ->> e.attachment_owner_column is not null
+  where o.airtable_attachment_id is not null and o.deleted_at is null and n.deleted_at is not null;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION tg_attachments__capture_changes(); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.tg_attachments__capture_changes() IS 'Statement-level AFTER INSERT/UPDATE/DELETE trigger of app.attachments: a file attached here (no Airtable id) queues an upload in sync.attachment_outbox, a file removed here (soft-deleted or deleted) that Airtable has queues a removal, and one removed before it was sent calls its upload off. Writes of the sync (airlift.run_id set) are not captured. Security definer: applications may not write sync.';
+
+--
+-- Name: tg_attachments__fill_stored_file(); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.tg_attachments__fill_stored_file() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  stored sync.stored_files;
+begin
+  select * into stored from sync.stored_files f where f.sha256 = new.sha256;
+  if not found then
+    raise exception 'the file % is not in the file store: store it first (airlift files attach)', new.sha256
+      using errcode = '23503', column = 'sha256', table = 'attachments', schema = 'app';
+  end if;
+  new.store_key := stored.store_key;
+  new.stored_size_bytes := stored.size_bytes;
+  new.stored_mime_type := coalesce(new.stored_mime_type, stored.content_type);
+  -- a file attached here takes its metadata from the stored file
+  if new.airtable_attachment_id is null then
+    new.size_bytes := coalesce(new.size_bytes, stored.size_bytes);
+    new.mime_type := coalesce(new.mime_type, stored.content_type);
+  end if;
+  return new;
+end;
+$$;
+
+--
+-- Name: FUNCTION tg_attachments__fill_stored_file(); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.tg_attachments__fill_stored_file() IS 'BEFORE INSERT/UPDATE OF sha256 row trigger of app.attachments (only when the store key is not given): fills store_key, stored_size_bytes and stored_mime_type (and, for a file attached here, size_bytes and mime_type) from sync.stored_files; refuses (23503) a SHA-256 the store does not hold. Security definer: applications may not read sync.';
+
+--
 -- Name: tg_record_errors__keep_rejections_open(); Type: FUNCTION; Schema: sync; Owner: -
 --
 
@@ -6560,6 +7204,51 @@ $$;
 --
 
 COMMENT ON FUNCTION sync.touch_checkpoint(p_run_id bigint, p_operation text, p_entity text) IS 'A run''s checkpoint of an operation on an entity as it was left, its updated_at stamped (a walk takes it up); no row when the run has none yet (sync.open_checkpoint opens it).';
+
+--
+-- Name: unreferenced_files(interval); Type: FUNCTION; Schema: sync; Owner: -
+--
+
+CREATE FUNCTION sync.unreferenced_files(p_min_age interval DEFAULT '01:00:00'::interval) RETURNS TABLE(sha256 text, size_bytes bigint, store_kind text, store_key text, stored_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  snapshot_refs text;
+begin
+  -- snapshots taken before files were kept hold attachment ids only: their files are found through the ledger
+  select string_agg(case when exists (select from information_schema.columns c
+                                      where c.table_schema = s.schema_name and c.table_name = 'attachments' and c.column_name = 'sha256')
+                         then format('select sha256 from %I.attachments where sha256 is not null', s.schema_name)
+                         else format('select d.sha256 from %I.attachments x join sync.attachment_downloads d on d.attachment_key = x.airtable_attachment_id where d.sha256 is not null', s.schema_name)
+                    end, ' union all ')
+  into snapshot_refs
+  from sync.snapshots s
+  where s.dropped_at is null
+    and exists (select from information_schema.tables t where t.table_schema = s.schema_name and t.table_name = 'attachments');
+
+  return query execute format($sql$
+    select f.sha256, f.size_bytes, f.store_kind, f.store_key, f.stored_at
+    from sync.stored_files f
+    where f.stored_at < now() - $1
+      and not exists (select from app.attachments a where a.sha256 = f.sha256)
+      and not exists (select from (%s) s (sha256) where s.sha256 = f.sha256)
+      and not exists (
+        select from audit.changes c
+        where c.table_name = 'app.attachments'
+          and (c.new_values ->> 'sha256' = f.sha256 or c.old_values ->> 'sha256' = f.sha256)
+          and (c.run_id is null or not exists (
+                select from sync.runs r where r.id = c.run_id and (r.status = 'rolled_back' or r.run_type = 'rollback'))))
+    order by f.stored_at, f.sha256
+  $sql$, coalesce(snapshot_refs, 'select null::text where false')) using p_min_age;
+end;
+$_$;
+
+--
+-- Name: FUNCTION unreferenced_files(p_min_age interval); Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON FUNCTION sync.unreferenced_files(p_min_age interval) IS 'Stored files (sync.stored_files) older than p_min_age that no app.attachments row (live or soft-deleted), no live snapshot and no standing audit record of app.attachments points at; audit records of rolled-back runs and of rollbacks do not count, so a rolled-back run''s new files are collected. What airlift files gc removes. Security definer: the sync role may not read the audit trail.';
 
 --
 -- Name: validate_entity(bigint, text, boolean); Type: FUNCTION; Schema: sync; Owner: -
@@ -7336,7 +8025,7 @@ COMMENT ON FUNCTION sync.verify_relationships(p_run_id bigint, p_entity text, p_
 
 CREATE TABLE app.attachments (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    airtable_attachment_id text NOT NULL,
+    airtable_attachment_id text,
     product_id uuid,
     registration_id uuid,
     field_name text NOT NULL,
@@ -7349,18 +8038,25 @@ CREATE TABLE app.attachments (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
+    sha256 text,
+    stored_size_bytes bigint,
+    stored_mime_type text,
+    store_key text,
     CONSTRAINT attachments_deleted_after_created CHECK ((deleted_at >= created_at)),
     CONSTRAINT attachments_exactly_one_owner CHECK ((num_nonnulls(product_id, registration_id) = 1)),
-    CONSTRAINT attachments_id_format CHECK ((airtable_attachment_id ~ '^att[A-Za-z0-9]{14}$'::text)),
+    CONSTRAINT attachments_file_known CHECK (((airtable_attachment_id IS NOT NULL) OR (sha256 IS NOT NULL))),
+    CONSTRAINT attachments_id_format CHECK (((airtable_attachment_id IS NULL) OR (airtable_attachment_id ~ '^att[A-Za-z0-9]{14}$'::text))),
     CONSTRAINT attachments_position_not_negative CHECK (("position" >= 0)),
-    CONSTRAINT attachments_size_not_negative CHECK ((size_bytes >= 0))
+    CONSTRAINT attachments_size_not_negative CHECK ((size_bytes >= 0)),
+    CONSTRAINT attachments_stored_file_complete CHECK ((((sha256 IS NULL) = (store_key IS NULL)) AND ((sha256 IS NULL) = (stored_size_bytes IS NULL)))),
+    CONSTRAINT attachments_stored_size_not_negative CHECK ((stored_size_bytes >= 0))
 );
 
 --
 -- Name: TABLE attachments; Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON TABLE app.attachments IS 'One row per file in an attachment field (a product''s Label, a registration''s Documents). Files are referenced, not copied.';
+COMMENT ON TABLE app.attachments IS 'One row per file in an attachment field (a product''s Label, a registration''s Documents): Airtable''s metadata, and the file itself, kept by content in the file store once downloaded (sha256, store_key).';
 
 --
 -- Name: COLUMN attachments.id; Type: COMMENT; Schema: app; Owner: -
@@ -7372,7 +8068,7 @@ COMMENT ON COLUMN app.attachments.id IS 'Primary key.';
 -- Name: COLUMN attachments.airtable_attachment_id; Type: COMMENT; Schema: app; Owner: -
 --
 
-COMMENT ON COLUMN app.attachments.airtable_attachment_id IS 'Airtable attachment id (att...).';
+COMMENT ON COLUMN app.attachments.airtable_attachment_id IS 'Airtable attachment id (att...); null for a file attached here that the push has not sent yet.';
 
 --
 -- Name: COLUMN attachments.product_id; Type: COMMENT; Schema: app; Owner: -
@@ -7445,6 +8141,30 @@ COMMENT ON COLUMN app.attachments.updated_at IS 'When the row last changed here.
 --
 
 COMMENT ON COLUMN app.attachments.deleted_at IS 'When the file was removed from its cell; null while present.';
+
+--
+-- Name: COLUMN attachments.sha256; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.attachments.sha256 IS 'The file''s content, kept in the file store (sync.stored_files); null until it is downloaded. Restrict: a stored file is never collected while a row points at it.';
+
+--
+-- Name: COLUMN attachments.stored_size_bytes; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.attachments.stored_size_bytes IS 'Bytes of the stored file (size_bytes is what Airtable declares).';
+
+--
+-- Name: COLUMN attachments.stored_mime_type; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.attachments.stored_mime_type IS 'Content type the stored file was served with (mime_type is what Airtable declares).';
+
+--
+-- Name: COLUMN attachments.store_key; Type: COMMENT; Schema: app; Owner: -
+--
+
+COMMENT ON COLUMN app.attachments.store_key IS 'The stored file''s key in the file store (airlift files get writes it out).';
 
 --
 -- Name: clients; Type: TABLE; Schema: app; Owner: -
@@ -10041,6 +10761,256 @@ CREATE SEQUENCE staging.page_seq
 COMMENT ON SEQUENCE staging.page_seq IS 'Numbers staged pages in the order they were written; a staging row carries the number of the page that last wrote it.';
 
 --
+-- Name: attachment_downloads; Type: TABLE; Schema: sync; Owner: -
+--
+
+CREATE TABLE sync.attachment_downloads (
+    source_id text NOT NULL,
+    attachment_key text NOT NULL,
+    declared_size bigint,
+    declared_type text,
+    sha256 text,
+    size_bytes bigint,
+    content_type text,
+    mismatch text,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    first_run_id bigint,
+    last_run_id bigint,
+    last_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    downloaded_at timestamp with time zone,
+    CONSTRAINT attachment_downloads_attempts_not_negative CHECK ((attempts >= 0)),
+    CONSTRAINT attachment_downloads_failure_has_message CHECK (((sha256 IS NOT NULL) OR (attempts = 0) OR (last_error IS NOT NULL))),
+    CONSTRAINT attachment_downloads_file_when_downloaded CHECK ((((sha256 IS NULL) = (downloaded_at IS NULL)) AND ((sha256 IS NULL) = (size_bytes IS NULL))))
+);
+
+--
+-- Name: TABLE attachment_downloads; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON TABLE sync.attachment_downloads IS 'The download ledger: one row per attachment of a source (an Airtable attachment id), what its source declared, the content it was downloaded as, or why it could not be. A row that names a file is done: the attachment is not downloaded again. A row without one is retried (with a fresh URL read from the source) by every pull and airlift files download.';
+
+--
+-- Name: COLUMN attachment_downloads.source_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.source_id IS 'The source (an Airtable base id).';
+
+--
+-- Name: COLUMN attachment_downloads.attachment_key; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.attachment_key IS 'The source''s id of the attachment (att...).';
+
+--
+-- Name: COLUMN attachment_downloads.declared_size; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.declared_size IS 'The size the source declared, in bytes.';
+
+--
+-- Name: COLUMN attachment_downloads.declared_type; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.declared_type IS 'The content type the source declared.';
+
+--
+-- Name: COLUMN attachment_downloads.sha256; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.sha256 IS 'The content downloaded, once it is stored. Cascade: a content the store collected is downloaded again if an attachment lists it anew.';
+
+--
+-- Name: COLUMN attachment_downloads.size_bytes; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.size_bytes IS 'Bytes downloaded.';
+
+--
+-- Name: COLUMN attachment_downloads.content_type; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.content_type IS 'Content type the download was served with.';
+
+--
+-- Name: COLUMN attachment_downloads.mismatch; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.mismatch IS 'How the file differs from what the source declared (size, type); null when it matches. The file is kept either way.';
+
+--
+-- Name: COLUMN attachment_downloads.attempts; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.attempts IS 'Download attempts that failed since the last success.';
+
+--
+-- Name: COLUMN attachment_downloads.last_error; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.last_error IS 'Why the last attempt failed (an HTTP status and message, a network error, an expired URL the source would not renew).';
+
+--
+-- Name: COLUMN attachment_downloads.first_run_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.first_run_id IS 'The run that first tried it.';
+
+--
+-- Name: COLUMN attachment_downloads.last_run_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.last_run_id IS 'The run that last tried it.';
+
+--
+-- Name: COLUMN attachment_downloads.last_attempt_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.last_attempt_at IS 'When it was last tried.';
+
+--
+-- Name: COLUMN attachment_downloads.downloaded_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_downloads.downloaded_at IS 'When it was downloaded and stored.';
+
+--
+-- Name: attachment_outbox; Type: TABLE; Schema: sync; Owner: -
+--
+
+CREATE TABLE sync.attachment_outbox (
+    id bigint NOT NULL,
+    attachment_id uuid NOT NULL,
+    entity text NOT NULL,
+    owner_row_id uuid NOT NULL,
+    field_name text NOT NULL,
+    operation text NOT NULL,
+    airtable_attachment_id text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    changed_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    pushed_at timestamp with time zone,
+    pushed_by_run_id bigint,
+    CONSTRAINT attachment_outbox_failure_has_message CHECK (((status <> 'failed'::text) OR (last_error IS NOT NULL))),
+    CONSTRAINT attachment_outbox_operation_is_known CHECK ((operation = ANY (ARRAY['upload'::text, 'remove'::text]))),
+    CONSTRAINT attachment_outbox_pushed_has_time CHECK (((status = 'pushed'::text) = (pushed_at IS NOT NULL))),
+    CONSTRAINT attachment_outbox_remove_names_file CHECK (((operation <> 'remove'::text) OR (airtable_attachment_id IS NOT NULL))),
+    CONSTRAINT attachment_outbox_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'in_flight'::text, 'pushed'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+--
+-- Name: TABLE attachment_outbox; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON TABLE sync.attachment_outbox IS 'Files attached (upload) or removed (remove) here, not by the sync, waiting for the push to send them to Airtable; kept with their outcome once pushed, failed (with Airtable''s message or why the file could not be sent) or cancelled (removed before it was sent).';
+
+--
+-- Name: COLUMN attachment_outbox.id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.id IS 'Order of the changes.';
+
+--
+-- Name: COLUMN attachment_outbox.attachment_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.attachment_id IS 'The app.attachments row (no foreign key: a removal outlives a deleted row).';
+
+--
+-- Name: COLUMN attachment_outbox.entity; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.entity IS 'The owner''s entity (products, registrations).';
+
+--
+-- Name: COLUMN attachment_outbox.owner_row_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.owner_row_id IS 'The owning row.';
+
+--
+-- Name: COLUMN attachment_outbox.field_name; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.field_name IS 'The attachment field (app.attachments.field_name).';
+
+--
+-- Name: COLUMN attachment_outbox.operation; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.operation IS 'upload: a file attached here; remove: a file removed here.';
+
+--
+-- Name: COLUMN attachment_outbox.airtable_attachment_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.airtable_attachment_id IS 'For a removal, the Airtable attachment to leave out of the cell.';
+
+--
+-- Name: COLUMN attachment_outbox.status; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.status IS 'pending, in_flight (claimed by a push), pushed, failed, cancelled.';
+
+--
+-- Name: COLUMN attachment_outbox.attempts; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.attempts IS 'Push attempts so far.';
+
+--
+-- Name: COLUMN attachment_outbox.last_error; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.last_error IS 'Why the last attempt failed.';
+
+--
+-- Name: COLUMN attachment_outbox.changed_by; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.changed_by IS 'The application actor who made the change.';
+
+--
+-- Name: COLUMN attachment_outbox.created_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.created_at IS 'When the change was made.';
+
+--
+-- Name: COLUMN attachment_outbox.updated_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.updated_at IS 'When the entry last changed.';
+
+--
+-- Name: COLUMN attachment_outbox.pushed_at; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.pushed_at IS 'When Airtable took the change.';
+
+--
+-- Name: COLUMN attachment_outbox.pushed_by_run_id; Type: COMMENT; Schema: sync; Owner: -
+--
+
+COMMENT ON COLUMN sync.attachment_outbox.pushed_by_run_id IS 'The push run that sent it.';
+
+--
+-- Name: attachment_outbox_id_seq; Type: SEQUENCE; Schema: sync; Owner: -
+--
+
+ALTER TABLE sync.attachment_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sync.attachment_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: conflict_policies; Type: TABLE; Schema: sync; Owner: -
 --
 
@@ -11761,6 +12731,20 @@ ALTER TABLE ONLY staging.source_records
     ADD CONSTRAINT source_records_pkey PRIMARY KEY (source_table, source_key) INCLUDE (run_id, checksum);
 
 --
+-- Name: attachment_downloads attachment_downloads_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_downloads
+    ADD CONSTRAINT attachment_downloads_pkey PRIMARY KEY (source_id, attachment_key);
+
+--
+-- Name: attachment_outbox attachment_outbox_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_outbox
+    ADD CONSTRAINT attachment_outbox_pkey PRIMARY KEY (id);
+
+--
 -- Name: checkpoints checkpoints_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
 --
 
@@ -11908,6 +12892,13 @@ ALTER TABLE ONLY sync.status_transitions
     ADD CONSTRAINT status_transitions_key UNIQUE NULLS NOT DISTINCT (machine, from_status, to_status);
 
 --
+-- Name: stored_files stored_files_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.stored_files
+    ADD CONSTRAINT stored_files_pkey PRIMARY KEY (sha256);
+
+--
 -- Name: target_checksums target_checksums_pkey; Type: CONSTRAINT; Schema: sync; Owner: -
 --
 
@@ -11992,6 +12983,12 @@ ALTER TABLE ONLY wallet_app.users
     ADD CONSTRAINT users_wallet_address_key UNIQUE (wallet_address);
 
 --
+-- Name: attachments_airtable_attachment_idx; Type: INDEX; Schema: app; Owner: -
+--
+
+CREATE INDEX attachments_airtable_attachment_idx ON app.attachments USING btree (airtable_attachment_id) WHERE (airtable_attachment_id IS NOT NULL);
+
+--
 -- Name: attachments_product_file_key; Type: INDEX; Schema: app; Owner: -
 --
 
@@ -12002,6 +12999,12 @@ CREATE UNIQUE INDEX attachments_product_file_key ON app.attachments USING btree 
 --
 
 CREATE UNIQUE INDEX attachments_registration_file_key ON app.attachments USING btree (registration_id, field_name, airtable_attachment_id) WHERE (registration_id IS NOT NULL);
+
+--
+-- Name: attachments_sha256_idx; Type: INDEX; Schema: app; Owner: -
+--
+
+CREATE INDEX attachments_sha256_idx ON app.attachments USING btree (sha256) WHERE (sha256 IS NOT NULL);
 
 --
 -- Name: clients_account_manager_idx; Type: INDEX; Schema: app; Owner: -
@@ -12346,6 +13349,18 @@ COMMENT ON INDEX staging.source_records_page_idx IS 'Finds the pages of a table 
 COMMENT ON INDEX staging.source_records_pkey IS 'One staged row per source record (table and key); carries run_id and checksum so that the source snapshot''s checksums are read from the index alone (differentials, verification).';
 
 --
+-- Name: attachment_downloads_missing_idx; Type: INDEX; Schema: sync; Owner: -
+--
+
+CREATE INDEX attachment_downloads_missing_idx ON sync.attachment_downloads USING btree (source_id) WHERE (sha256 IS NULL);
+
+--
+-- Name: attachment_outbox_pending_idx; Type: INDEX; Schema: sync; Owner: -
+--
+
+CREATE INDEX attachment_outbox_pending_idx ON sync.attachment_outbox USING btree (id) WHERE (status = ANY (ARRAY['pending'::text, 'in_flight'::text]));
+
+--
 -- Name: checkpoints_run_operation_entity_key; Type: INDEX; Schema: sync; Owner: -
 --
 
@@ -12476,6 +13491,12 @@ CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app.registrations FOR EACH R
 --
 
 CREATE TRIGGER _100_set_updated_at BEFORE UPDATE ON app.state_regulators FOR EACH ROW EXECUTE FUNCTION app.tg__set_updated_at('state_code', 'search_vector');
+
+--
+-- Name: attachments _200_fill_stored_file; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _200_fill_stored_file BEFORE INSERT OR UPDATE OF sha256 ON app.attachments FOR EACH ROW WHEN (((new.sha256 IS NOT NULL) AND (new.store_key IS NULL))) EXECUTE FUNCTION sync.tg_attachments__fill_stored_file();
 
 --
 -- Name: clients _800_target_checksums_delete; Type: TRIGGER; Schema: app; Owner: -
@@ -12748,6 +13769,24 @@ CREATE TRIGGER _900_audit_update AFTER UPDATE ON app.registrations REFERENCING O
 --
 
 CREATE TRIGGER _900_audit_update AFTER UPDATE ON app.state_regulators REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: attachments _900_capture_attachment_changes_delete; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _900_capture_attachment_changes_delete AFTER DELETE ON app.attachments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg_attachments__capture_changes();
+
+--
+-- Name: attachments _900_capture_attachment_changes_insert; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _900_capture_attachment_changes_insert AFTER INSERT ON app.attachments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg_attachments__capture_changes();
+
+--
+-- Name: attachments _900_capture_attachment_changes_update; Type: TRIGGER; Schema: app; Owner: -
+--
+
+CREATE TRIGGER _900_capture_attachment_changes_update AFTER UPDATE ON app.attachments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.tg_attachments__capture_changes();
 
 --
 -- Name: clients _950_capture_changes_delete; Type: TRIGGER; Schema: app; Owner: -
@@ -13882,6 +14921,12 @@ CREATE TRIGGER _200_enforce_status_transition BEFORE INSERT OR UPDATE OF status 
 CREATE TRIGGER _200_enforce_status_transition BEFORE INSERT OR UPDATE OF status ON sync.runs FOR EACH ROW EXECUTE FUNCTION sync.tg__enforce_status_transition();
 
 --
+-- Name: attachment_downloads _900_audit_delete; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON sync.attachment_downloads REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('attachment_key');
+
+--
 -- Name: checkpoints _900_audit_delete; Type: TRIGGER; Schema: sync; Owner: -
 --
 
@@ -13948,6 +14993,12 @@ CREATE TRIGGER _900_audit_delete AFTER DELETE ON sync.runs REFERENCING OLD TABLE
 CREATE TRIGGER _900_audit_delete AFTER DELETE ON sync.snapshots REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('id');
 
 --
+-- Name: stored_files _900_audit_delete; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_delete AFTER DELETE ON sync.stored_files REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('sha256');
+
+--
 -- Name: validation_reports _900_audit_delete; Type: TRIGGER; Schema: sync; Owner: -
 --
 
@@ -13958,6 +15009,12 @@ CREATE TRIGGER _900_audit_delete AFTER DELETE ON sync.validation_reports REFEREN
 --
 
 CREATE TRIGGER _900_audit_delete AFTER DELETE ON sync.validation_rules REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_delete('rule_id');
+
+--
+-- Name: attachment_downloads _900_audit_insert; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON sync.attachment_downloads REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('attachment_key');
 
 --
 -- Name: checkpoints _900_audit_insert; Type: TRIGGER; Schema: sync; Owner: -
@@ -14026,6 +15083,12 @@ CREATE TRIGGER _900_audit_insert AFTER INSERT ON sync.runs REFERENCING NEW TABLE
 CREATE TRIGGER _900_audit_insert AFTER INSERT ON sync.snapshots REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('id');
 
 --
+-- Name: stored_files _900_audit_insert; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_insert AFTER INSERT ON sync.stored_files REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('sha256');
+
+--
 -- Name: validation_reports _900_audit_insert; Type: TRIGGER; Schema: sync; Owner: -
 --
 
@@ -14036,6 +15099,12 @@ CREATE TRIGGER _900_audit_insert AFTER INSERT ON sync.validation_reports REFEREN
 --
 
 CREATE TRIGGER _900_audit_insert AFTER INSERT ON sync.validation_rules REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_insert('rule_id');
+
+--
+-- Name: attachment_downloads _900_audit_truncate; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON sync.attachment_downloads FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
 
 --
 -- Name: checkpoints _900_audit_truncate; Type: TRIGGER; Schema: sync; Owner: -
@@ -14104,6 +15173,12 @@ CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON sync.runs FOR EACH STATEMEN
 CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON sync.snapshots FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
 
 --
+-- Name: stored_files _900_audit_truncate; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON sync.stored_files FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
 -- Name: validation_reports _900_audit_truncate; Type: TRIGGER; Schema: sync; Owner: -
 --
 
@@ -14114,6 +15189,12 @@ CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON sync.validation_reports FOR
 --
 
 CREATE TRIGGER _900_audit_truncate AFTER TRUNCATE ON sync.validation_rules FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_truncate();
+
+--
+-- Name: attachment_downloads _900_audit_update; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.attachment_downloads REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('attachment_key');
 
 --
 -- Name: checkpoints _900_audit_update; Type: TRIGGER; Schema: sync; Owner: -
@@ -14180,6 +15261,12 @@ CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.runs REFERENCING OLD TABLE
 --
 
 CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.snapshots REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('id');
+
+--
+-- Name: stored_files _900_audit_update; Type: TRIGGER; Schema: sync; Owner: -
+--
+
+CREATE TRIGGER _900_audit_update AFTER UPDATE ON sync.stored_files REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit.tg__log_update('sha256');
 
 --
 -- Name: validation_reports _900_audit_update; Type: TRIGGER; Schema: sync; Owner: -
@@ -14468,6 +15555,13 @@ ALTER TABLE ONLY app.attachments
     ADD CONSTRAINT attachments_registration_id_fkey FOREIGN KEY (registration_id) REFERENCES app.registrations(id) ON DELETE CASCADE;
 
 --
+-- Name: attachments attachments_sha256_fkey; Type: FK CONSTRAINT; Schema: app; Owner: -
+--
+
+ALTER TABLE ONLY app.attachments
+    ADD CONSTRAINT attachments_sha256_fkey FOREIGN KEY (sha256) REFERENCES sync.stored_files(sha256) ON DELETE RESTRICT;
+
+--
 -- Name: clients clients_account_manager_id_fkey; Type: FK CONSTRAINT; Schema: app; Owner: -
 --
 
@@ -14650,6 +15744,41 @@ ALTER TABLE ONLY staging.source_records
     ADD CONSTRAINT source_records_run_id_fkey FOREIGN KEY (run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
 
 --
+-- Name: attachment_downloads attachment_downloads_first_run_id_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_downloads
+    ADD CONSTRAINT attachment_downloads_first_run_id_fkey FOREIGN KEY (first_run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
+
+--
+-- Name: attachment_downloads attachment_downloads_last_run_id_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_downloads
+    ADD CONSTRAINT attachment_downloads_last_run_id_fkey FOREIGN KEY (last_run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
+
+--
+-- Name: attachment_downloads attachment_downloads_sha256_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_downloads
+    ADD CONSTRAINT attachment_downloads_sha256_fkey FOREIGN KEY (sha256) REFERENCES sync.stored_files(sha256) ON DELETE CASCADE;
+
+--
+-- Name: attachment_outbox attachment_outbox_entity_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_outbox
+    ADD CONSTRAINT attachment_outbox_entity_fkey FOREIGN KEY (entity) REFERENCES sync.entities(entity) ON DELETE CASCADE;
+
+--
+-- Name: attachment_outbox attachment_outbox_pushed_by_run_id_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.attachment_outbox
+    ADD CONSTRAINT attachment_outbox_pushed_by_run_id_fkey FOREIGN KEY (pushed_by_run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
+
+--
 -- Name: checkpoints checkpoints_run_id_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
 --
 
@@ -14802,6 +15931,13 @@ ALTER TABLE ONLY sync.snapshots
 
 ALTER TABLE ONLY sync.snapshots
     ADD CONSTRAINT snapshots_run_id_fkey FOREIGN KEY (run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
+
+--
+-- Name: stored_files stored_files_stored_by_run_id_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
+--
+
+ALTER TABLE ONLY sync.stored_files
+    ADD CONSTRAINT stored_files_stored_by_run_id_fkey FOREIGN KEY (stored_by_run_id) REFERENCES sync.runs(id) ON DELETE SET NULL;
 
 --
 -- Name: target_checksums target_checksums_entity_fkey; Type: FK CONSTRAINT; Schema: sync; Owner: -
@@ -15062,11 +16198,39 @@ REVOKE ALL ON FUNCTION sync.apply_airtable_cells(p_run_id bigint, p_entity text,
 GRANT ALL ON FUNCTION sync.apply_airtable_cells(p_run_id bigint, p_entity text, p_cells jsonb) TO airlift_sync;
 
 --
+-- Name: FUNCTION attach_file(p_entity text, p_row_id uuid, p_field_name text, p_filename text, p_sha256 text, p_content_type text); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.attach_file(p_entity text, p_row_id uuid, p_field_name text, p_filename text, p_sha256 text, p_content_type text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.attach_file(p_entity text, p_row_id uuid, p_field_name text, p_filename text, p_sha256 text, p_content_type text) TO airlift_sync;
+
+--
 -- Name: FUNCTION attach_target_triggers(p_entity text); Type: ACL; Schema: sync; Owner: -
 --
 
 REVOKE ALL ON FUNCTION sync.attach_target_triggers(p_entity text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.attach_target_triggers(p_entity text) TO airlift_sync;
+
+--
+-- Name: FUNCTION attachment_differentials(p_entity text); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.attachment_differentials(p_entity text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.attachment_differentials(p_entity text) TO airlift_sync;
+
+--
+-- Name: FUNCTION attachment_file_problems(); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.attachment_file_problems() FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.attachment_file_problems() TO airlift_sync;
+
+--
+-- Name: FUNCTION attachments_missing_files(p_source_id text, p_limit integer); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.attachments_missing_files(p_source_id text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.attachments_missing_files(p_source_id text, p_limit integer) TO airlift_sync;
 
 --
 -- Name: FUNCTION cancel_run(p_run_id bigint, p_reason text); Type: ACL; Schema: sync; Owner: -
@@ -15172,6 +16336,13 @@ GRANT ALL ON FUNCTION sync.checksum(p_canonical jsonb) TO airlift_sync;
 
 REVOKE ALL ON FUNCTION sync.checksum_term(p_checksum text, p_seed bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.checksum_term(p_checksum text, p_seed bigint) TO airlift_sync;
+
+--
+-- Name: FUNCTION claim_attachment_outbox(p_run_id bigint, p_limit integer); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.claim_attachment_outbox(p_run_id bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.claim_attachment_outbox(p_run_id bigint, p_limit integer) TO airlift_sync;
 
 --
 -- Name: TABLE outbox; Type: ACL; Schema: sync; Owner: -
@@ -15286,6 +16457,13 @@ REVOKE ALL ON FUNCTION sync.fail_run(p_run_id bigint, p_error text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.fail_run(p_run_id bigint, p_error text) TO airlift_sync;
 
 --
+-- Name: FUNCTION finish_attachment_push(p_run_id bigint, p_results jsonb); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.finish_attachment_push(p_run_id bigint, p_results jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.finish_attachment_push(p_run_id bigint, p_results jsonb) TO airlift_sync;
+
+--
 -- Name: FUNCTION finish_push_run(p_run_id bigint); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -15307,6 +16485,13 @@ REVOKE ALL ON FUNCTION sync.finish_stage_only_run(p_run_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.finish_stage_only_run(p_run_id bigint) TO airlift_sync;
 
 --
+-- Name: FUNCTION forget_stored_files(p_sha256 text[]); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.forget_stored_files(p_sha256 text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.forget_stored_files(p_sha256 text[]) TO airlift_sync;
+
+--
 -- Name: FUNCTION is_iso_date(value text); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -15326,6 +16511,13 @@ GRANT ALL ON FUNCTION sync.is_iso_timestamp(value text) TO airlift_sync;
 
 REVOKE ALL ON FUNCTION sync.is_sha256_hex(p_value text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.is_sha256_hex(p_value text) TO airlift_sync;
+
+--
+-- Name: FUNCTION link_attachment_files(p_run_id bigint, p_source_id text, p_attachment_keys text[]); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.link_attachment_files(p_run_id bigint, p_source_id text, p_attachment_keys text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.link_attachment_files(p_run_id bigint, p_source_id text, p_attachment_keys text[]) TO airlift_sync;
 
 --
 -- Name: FUNCTION lock_out_pulls(p_doing text); Type: ACL; Schema: sync; Owner: -
@@ -15482,6 +16674,20 @@ REVOKE ALL ON FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uu
 GRANT ALL ON FUNCTION sync.rebuild_target_checksums(p_entity text, p_row_ids uuid[]) TO airlift_sync;
 
 --
+-- Name: FUNCTION record_attachment_downloads(p_run_id bigint, p_source_id text, p_results jsonb); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.record_attachment_downloads(p_run_id bigint, p_source_id text, p_results jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.record_attachment_downloads(p_run_id bigint, p_source_id text, p_results jsonb) TO airlift_sync;
+
+--
+-- Name: FUNCTION record_file_verification(p_results jsonb); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.record_file_verification(p_results jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.record_file_verification(p_results jsonb) TO airlift_sync;
+
+--
 -- Name: FUNCTION record_problems(p_run_id bigint, p_entity text, p_origin text); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -15510,11 +16716,32 @@ REVOKE ALL ON FUNCTION sync.refresh_target_checksums(p_entity text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.refresh_target_checksums(p_entity text) TO airlift_sync;
 
 --
+-- Name: TABLE stored_files; Type: ACL; Schema: sync; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE sync.stored_files TO airlift_sync;
+GRANT SELECT ON TABLE sync.stored_files TO airlift_auditor;
+
+--
+-- Name: FUNCTION register_stored_file(p_sha256 text, p_size_bytes bigint, p_content_type text, p_store_kind text, p_store_key text, p_run_id bigint); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.register_stored_file(p_sha256 text, p_size_bytes bigint, p_content_type text, p_store_kind text, p_store_key text, p_run_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.register_stored_file(p_sha256 text, p_size_bytes bigint, p_content_type text, p_store_kind text, p_store_key text, p_run_id bigint) TO airlift_sync;
+
+--
 -- Name: FUNCTION release_stale_outbox(p_lease interval); Type: ACL; Schema: sync; Owner: -
 --
 
 REVOKE ALL ON FUNCTION sync.release_stale_outbox(p_lease interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.release_stale_outbox(p_lease interval) TO airlift_sync;
+
+--
+-- Name: FUNCTION remove_attachment(p_attachment_id uuid); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.remove_attachment(p_attachment_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.remove_attachment(p_attachment_id uuid) TO airlift_sync;
 
 --
 -- Name: FUNCTION reopen_run(p_run_id bigint); Type: ACL; Schema: sync; Owner: -
@@ -15789,6 +17016,20 @@ REVOKE ALL ON FUNCTION sync.tg__maintain_target_checksums() FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.tg__maintain_target_checksums() TO airlift_sync;
 
 --
+-- Name: FUNCTION tg_attachments__capture_changes(); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.tg_attachments__capture_changes() FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.tg_attachments__capture_changes() TO airlift_sync;
+
+--
+-- Name: FUNCTION tg_attachments__fill_stored_file(); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.tg_attachments__fill_stored_file() FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.tg_attachments__fill_stored_file() TO airlift_sync;
+
+--
 -- Name: FUNCTION tg_record_errors__keep_rejections_open(); Type: ACL; Schema: sync; Owner: -
 --
 
@@ -15801,6 +17042,13 @@ GRANT ALL ON FUNCTION sync.tg_record_errors__keep_rejections_open() TO airlift_s
 
 REVOKE ALL ON FUNCTION sync.touch_checkpoint(p_run_id bigint, p_operation text, p_entity text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.touch_checkpoint(p_run_id bigint, p_operation text, p_entity text) TO airlift_sync;
+
+--
+-- Name: FUNCTION unreferenced_files(p_min_age interval); Type: ACL; Schema: sync; Owner: -
+--
+
+REVOKE ALL ON FUNCTION sync.unreferenced_files(p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.unreferenced_files(p_min_age interval) TO airlift_sync;
 
 --
 -- Name: FUNCTION validate_entity(p_run_id bigint, p_entity text, p_whole_snapshot boolean); Type: ACL; Schema: sync; Owner: -
@@ -16034,6 +17282,20 @@ GRANT SELECT ON TABLE report.registration_status_by_state TO airlift_sync;
 --
 
 GRANT USAGE ON SEQUENCE staging.page_seq TO airlift_sync;
+
+--
+-- Name: TABLE attachment_downloads; Type: ACL; Schema: sync; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE sync.attachment_downloads TO airlift_sync;
+GRANT SELECT ON TABLE sync.attachment_downloads TO airlift_auditor;
+
+--
+-- Name: TABLE attachment_outbox; Type: ACL; Schema: sync; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE sync.attachment_outbox TO airlift_sync;
+GRANT SELECT ON TABLE sync.attachment_outbox TO airlift_auditor;
 
 --
 -- Name: TABLE conflict_policies; Type: ACL; Schema: sync; Owner: -
