@@ -112,6 +112,9 @@ export function describeUrl(url: string): string {
   }
 }
 
+/** Temporary directories made already by this process. */
+const madeTempDirs = new Set<string>();
+
 /**
  * One attempt: fetches the URL and streams the body to a temporary file of
  * the store while hashing it, then puts the file in the store under its
@@ -140,10 +143,14 @@ export async function downloadOnce(url: string, store: FileStore, signal?: Abort
   if (!response.body) throw new DownloadError(`no body from ${describeUrl(url)}`, true, false);
   const declaredLength = response.headers.get('content-length');
   const expected = declaredLength !== null && /^\d+$/.test(declaredLength) ? Number(declaredLength) : null;
-  await fsp.mkdir(store.tempDir, { recursive: true, mode: 0o700 });
+  if (!madeTempDirs.has(store.tempDir)) {
+    await fsp.mkdir(store.tempDir, { recursive: true, mode: 0o700 });
+    madeTempDirs.add(store.tempDir);
+  }
   const temp = path.join(store.tempDir, `download-${process.pid}-${randomUUID()}`);
   const hash = createHash('sha256');
   let size = 0;
+  let stored = false;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
@@ -164,9 +171,11 @@ export async function downloadOnce(url: string, store: FileStore, signal?: Abort
     const sha256 = hash.digest('hex');
     const contentType = response.headers.get('content-type');
     const key = await store.put(sha256, temp, size, contentType);
+    stored = true;
     return { sha256, size, contentType, key };
   } finally {
-    await fsp.rm(temp, { force: true });
+    // put moved (or removed) the file; anything short of it leaves it here
+    if (!stored) await fsp.rm(temp, { force: true });
   }
 }
 

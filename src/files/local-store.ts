@@ -17,6 +17,9 @@ export class LocalFileStore implements FileStore {
   readonly description: string;
   readonly tempDir: string;
 
+  /** Directories made already (a put makes its two levels once, not for every file). */
+  private readonly made = new Set<string>();
+
   private constructor(readonly root: string) {
     this.description = root;
     this.tempDir = path.join(root, 'tmp');
@@ -46,8 +49,12 @@ export class LocalFileStore implements FileStore {
   async put(sha256: string, tempFile: string, _size: number, _contentType: string | null): Promise<string> {
     const key = this.keyFor(sha256);
     const target = this.pathOf(key);
-    await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    await fsp.chmod(tempFile, 0o600);
+    const dir = path.dirname(target);
+    if (!this.made.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      this.made.add(dir);
+    }
+    // temporary files are made 0600 (download.ts, manage.ts): renamed as they are
     // rename replaces atomically: the same content under the same key
     await fsp.rename(tempFile, target);
     return key;

@@ -59,7 +59,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
   say(`airlift demo: a Delta base of ${options.registrations.toLocaleString('en-US')} registrations, Airtable emulated on this machine`);
-  const base = generateDeltaBase({ seed: options.seed, registrations: options.registrations, messiness: 0.02 });
+  // the files are served and downloaded: at 1/100 of their real sizes, so the demo's base holds
+  // hundreds of megabytes of them, not tens of gigabytes (npm run bench:attachments uses real sizes)
+  const base = generateDeltaBase({ seed: options.seed, registrations: options.registrations, messiness: 0.02, attachmentSizeScale: 0.01 });
   const baseId = baseIdForSeed(options.seed);
   const counts = base.tables.map((t) => `${t.records.length.toLocaleString('en-US')} ${t.name}`).join(', ');
   say(`  generated ${counts} (${base.planted.length} planted data problems) in ${seconds()}`);
@@ -84,6 +86,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     AIRTABLE_BASE_ID: baseId,
     AIRTABLE_ENDPOINT_URL: emulator.url,
     AIRTABLE_RPS: String(options.requestsPerSecond),
+    // the attachment files go with the throwaway database, not into the working directory
+    AIRLIFT_FILES_STORE: 'local',
+    AIRLIFT_FILES_DIR: path.join(dir, 'files'),
   });
   say(`  embedded PostgreSQL at ${describeUrl(env.DATABASE_URL!)}${options.keep ? ` (kept in ${dir})` : ' (throwaway)'}`);
 
@@ -105,6 +110,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say('\n1. Full pull');
     const first = await pull('full');
     say(`  ${summaryLine(first)}  [${seconds()}]`);
+    const f = first.files;
+    const filesKept = Boolean(f && f.failed === 0);
+    if (f) {
+      say(`  attachment files: ${f.downloaded} downloaded beside the listing (${(f.bytes / 1e6).toFixed(1)} MB), stored once per SHA-256 in ${context.files!.description}; ${f.failed} failed${f.failed ? ' - NOT ALL KEPT' : ''}`);
+    }
     // every record lands, its problems flagged on the field, none hidden
     const landedAll = await everyRecordLanded(context.sql, context.mapping.tables.map((t) => t.entity), base, say);
     say('  data problems, by table, field and rule (sync.field_problems; the rows carry open_problem_count):');
@@ -185,6 +195,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const verification = await verifyWithReport();
 
     const planted = await plantedProblemsReported(context.sql, verification, base, say);
+    const filesVerified = Boolean(verification.files && verification.files.discrepancies.length === 0 && verification.files.badFiles === 0);
+    if (verification.files) {
+      say(`  attachment files read back from the store and hashed: ${verification.files.checked} files, ${(verification.files.bytes / 1e6).toFixed(1)} MB intact, ${verification.files.discrepancies.length} attachments missing or corrupt${filesVerified ? '' : ' - MISMATCH'}`);
+    }
 
     // The validation rules over the source: which planted problems they
     // reported (a record with any finding counts as reported).
@@ -237,7 +251,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const plantedAtTheEnd = await plantedProblemsReported(context.sql, finalVerification, base, say);
     say(`  after the differential and two-way sync, only the base's planted problems are left: ${plantedAtTheEnd ? 'yes' : 'NO'}`);
 
-    const ok = landedAll && exact && sweptExactly && planted && rulesCatchAll && diffExactly && twoWay && plantedAtTheEnd;
+    const ok = landedAll && filesKept && filesVerified && exact && sweptExactly && planted && rulesCatchAll && diffExactly && twoWay && plantedAtTheEnd;
     say(`\nDone in ${seconds()}.${ok ? '' : ' Some checks did not pass; see above.'}`);
     if (!ok) process.exitCode = 1;
   } finally {

@@ -517,6 +517,15 @@ export interface GeneratorOptions {
   now?: Date;
   /** The schema to fill (default loadDeltaSchema()). */
   schema?: SchemaJson;
+  /**
+   * Multiplies every attachment's declared size (default 1: labels of 40 KB
+   * to 4 MB, documents of 30 KB to 3 MB, as Delta's are). The demo serves
+   * the files' bytes and uses 1/100, so that a 50,000-registration base
+   * holds hundreds of megabytes of files rather than tens of gigabytes.
+   * Sizes are drawn first and scaled after, so the rest of the base does
+   * not change with it.
+   */
+  attachmentSizeScale?: number;
 }
 
 export type GeneratedBase = BaseData & { planted: PlantedProblem[] };
@@ -568,11 +577,12 @@ export function generateDeltaBase(options: GeneratorOptions): GeneratedBase {
   };
   const attId = () => 'att' + idRng.chars(14);
   const urlExpiry = Math.ceil((nowMs + 2 * 3600_000) / 3600_000) * 3600_000;
+  const sizeScale = options.attachmentSizeScale ?? 1;
   const attachment = (filename: string, type: string, size: number) => ({
     id: attId(),
     url: `https://v5.airtableusercontent.com/v3/u/35/35/${urlExpiry}/${idRng.chars(22)}/${idRng.chars(43)}`,
     filename,
-    size,
+    size: Math.max(1, Math.round(size * sizeScale)),
     type,
   });
   const person = () => `${rng.pick(FIRST)} ${rng.pick(LAST)}`;
