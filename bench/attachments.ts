@@ -22,6 +22,7 @@
  *   npm run bench:attachments
  *   FILES=500 npm run bench:attachments
  *   FILES=10000 CONCURRENCY=16 PULL_REGISTRATIONS=10000 BIG_REGISTRATIONS=1000 BIG_FILES=3 npm run bench:attachments
+ *   SMALL_HEAP=0 npm run bench:attachments   (pulls without the CLI's --optimize-for-size)
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -287,7 +288,8 @@ let failed = false;
 try {
   server = await startThrowawayCluster();
   const rootUrl = server.rootUrl;
-  console.log(`Attachment benchmarks: ${os.cpus().length} cores, temp files in ${tmp}`);
+  console.log(`Attachment benchmarks: ${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the start), temp files in ${tmp}`);
+  console.log(`pulls run ${process.env.SMALL_HEAP === '0' ? 'WITHOUT' : 'with'} the CLI's V8 --optimize-for-size (bin/small-heap.js${process.env.SMALL_HEAP === '0' ? ', SMALL_HEAP=0' : '; SMALL_HEAP=0 to leave it out'})`);
 
   // ---- 1. download throughput ---------------------------------------------------------
   {
@@ -374,11 +376,14 @@ try {
     const listRate = (p: PullResult) => (Number(p.run.fetched) * 1000) / p.timings.reduce((s, t) => s + Number(t.list_ms ?? 0), 0);
     for (const r of results) {
       const f = r.pull.files;
+      const listEnd = Math.max(...r.pull.timings.map((t) => Number(t.time ?? 0))) - r.pull.startedAt;
       console.log(
         `   ${r.label}: ${fmt(Number(r.pull.run.fetched))} records in ${sec(r.pull.wallMs)} = ${fmt(rate(r.pull))} records/s (listing alone ${fmt(listRate(r.pull))} records/s); ${r.stats.requests} API requests, ${r.stats.rateLimited} answered 429` +
           (f ? `; ${fmt(f.downloaded)} files, ${gb(f.bytes)} downloaded (${f.failed} failed), downloads ${sec(r.window.last! - r.window.first!)} from ${sec(r.window.first! - r.pull.startedAt)} to ${sec(r.window.last! - r.pull.startedAt)} into the pull` : ''),
       );
       console.log(`      CPU: pulling process ${sec(r.pull.cpuUserMs + r.pull.cpuSystemMs)}, emulator ${sec(r.emuCpuMs)}; ${r.ticks}; pull peak RSS ${fmt(r.pull.vmHwmKb / 1024)} MB`);
+      if (f && r.window.last) console.log(`      the last table was settled ${sec(listEnd)} into the pull; the downloads went on ${sec(Math.max(0, r.window.last - r.pull.startedAt - listEnd))} after it, at ${mbps(f.bytes, r.window.last - r.window.first!)} over their window`);
+      if (r.stats.rateLimited) console.log(`      !! ${r.stats.rateLimited} requests answered 429: each costs a 30 s penalty, so this run's records/s is not comparable`);
     }
     const [without, withF] = results;
     console.log(`   => with files at ${((100 * rate(withF!.pull)) / rate(without!.pull)).toFixed(0)}% of the records/s without (target: at least 90%); listing alone at ${((100 * listRate(withF!.pull)) / listRate(without!.pull)).toFixed(0)}%`);
